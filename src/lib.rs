@@ -1,0 +1,2 @@
+//! Tributary: a feed aggregator daemon.
+#![deny(missing_docs)]
