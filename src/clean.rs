@@ -1,0 +1,536 @@
+//! Cleaning: sanitized HTML, plain text, canonical URLs, sane dates.
+//!
+//! Everything that leaves this module is safe to republish: HTML has been
+//! through ammonia (no scripts, event handlers, `javascript:`/`data:` URLs,
+//! styles, forms or frames; relative URLs made absolute), and every string is
+//! free of characters XML 1.0 forbids. Times are UTC; a missing date becomes
+//! the first-seen time and a date far in the future is clamped to now, so a
+//! misconfigured publisher cannot pin an item to the top of the river.
+//!
+//! The canonical URL (tracking parameters, fragment and default port
+//! removed; scheme and host lower-cased) is the key that later merges the
+//! same page reached through several feeds.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use url::Url;
+
+use crate::model::{Entry, KeyKind};
+use crate::parse::RawEntry;
+
+/// Query parameters that only track the reader; removed from canonical URLs.
+/// Names are compared case-insensitively; `utm_*` is matched by prefix.
+pub const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "gclsrc",
+    "dclid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_hsenc",
+    "_hsmi",
+    "__hstc",
+    "__hssc",
+    "__hsfp",
+    "hsctatracking",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "rb_clickid",
+    "s_cid",
+    "vero_conv",
+    "vero_id",
+    "wickedid",
+    "_ga",
+    "_gl",
+    "ncid",
+    "cmpid",
+    "ref_src",
+    "ref_url",
+    "at_medium",
+    "at_campaign",
+    "at_custom1",
+    "at_custom2",
+    "at_custom3",
+    "at_custom4",
+    "ito",
+    "xtor",
+    "__twitter_impression",
+    "sr_share",
+    "share",
+];
+
+/// How far in the future a publication date may be before it is clamped.
+pub const MAX_FUTURE: Duration = Duration::days(1);
+
+/// Sanitizes entry HTML; one per feed document (it remembers the base URL
+/// of the entry being cleaned, so it is not shared between threads).
+pub struct Cleaner {
+    builder: ammonia::Builder<'static>,
+    base: Arc<Mutex<Option<Url>>>,
+}
+
+impl Default for Cleaner {
+    fn default() -> Self {
+        Cleaner::new()
+    }
+}
+
+impl Cleaner {
+    /// A cleaner with Tributary's sanitizing policy.
+    pub fn new() -> Cleaner {
+        let base: Arc<Mutex<Option<Url>>> = Arc::new(Mutex::new(None));
+        let for_eval = Arc::clone(&base);
+        let mut builder = ammonia::Builder::default();
+        builder
+            .add_tags([
+                "figure",
+                "figcaption",
+                "picture",
+                "audio",
+                "video",
+                "source",
+                "track",
+                "mark",
+                "time",
+            ])
+            .add_tag_attributes("audio", ["src", "controls"])
+            .add_tag_attributes("video", ["src", "controls", "poster", "width", "height"])
+            .add_tag_attributes("source", ["src", "type", "srcset", "media"])
+            .add_tag_attributes("img", ["srcset", "loading"])
+            .add_tag_attributes("time", ["datetime"])
+            .link_rel(Some("noopener noreferrer nofollow"))
+            .url_relative(ammonia::UrlRelative::Custom(Box::new(Resolver(for_eval))));
+        Cleaner { builder, base }
+    }
+
+    /// Sanitized HTML of `html`, relative URLs resolved against `base`
+    /// (dropped when there is no usable base).
+    pub fn html(&self, html: &str, base: Option<&Url>) -> String {
+        *self.base.lock().unwrap_or_else(|p| p.into_inner()) = base.cloned();
+        let out = self.builder.clean(html).to_string();
+        xml_safe(&out).into_owned()
+    }
+
+    /// Turns one raw entry into a clean [`Entry`] (without identity: see
+    /// `dedup::entry`). `doc_url` is where the document came from and
+    /// `site_url` the feed's web site; they are bases for relative links.
+    pub fn entry(
+        &self,
+        raw: RawEntry,
+        doc_url: Option<&Url>,
+        site_url: Option<&Url>,
+        now: DateTime<Utc>,
+    ) -> Entry {
+        let http_doc = doc_url.filter(|u| matches!(u.scheme(), "http" | "https"));
+        let xml_base = raw
+            .base
+            .as_deref()
+            .and_then(|b| match http_doc.or(site_url) {
+                Some(d) => d.join(b).ok(),
+                None => Url::parse(b).ok(),
+            });
+        let link = raw
+            .link
+            .as_deref()
+            .and_then(|l| absolute(l, xml_base.as_ref().or(http_doc).or(site_url)));
+        let link_url = link.as_deref().and_then(|l| Url::parse(l).ok());
+        let base = xml_base
+            .as_ref()
+            .or(link_url.as_ref())
+            .or(site_url)
+            .or(http_doc);
+
+        let to_html = |body: &str, is_text: bool| -> String {
+            if is_text {
+                text_to_html(body)
+            } else {
+                self.html(body, base)
+            }
+        };
+        let content_html = raw
+            .content
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| to_html(c, raw.content_is_text));
+        let summary_html = raw
+            .summary
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| to_html(s, raw.summary_is_text));
+        let (content_html, summary_html) = match (content_html, summary_html) {
+            (Some(c), Some(s)) if c == s => (Some(c), None),
+            (Some(c), s) => (Some(c), s),
+            (None, s) => (s, None),
+        };
+        let content_text = content_html
+            .as_deref()
+            .map(html_to_text)
+            .unwrap_or_default();
+        let title = raw
+            .title
+            .as_deref()
+            .map(|t| {
+                if raw.title_is_html || looks_like_markup(t) {
+                    inline_text(t)
+                } else {
+                    one_line(t)
+                }
+            })
+            .unwrap_or_default();
+        let (published, published_from_feed) = match raw.published.or(raw.updated) {
+            Some(p) if p > now + MAX_FUTURE => (now, false),
+            Some(p) => (p, true),
+            None => (now, false),
+        };
+        let updated = raw.updated.map(|u| u.min(now + MAX_FUTURE));
+        let canonical = link_url.as_ref().and_then(canonical_url);
+        let content_hash = content_hash(&title, &content_text);
+        Entry {
+            key: String::new(),
+            key_kind: KeyKind::Hash,
+            guid: raw.guid.map(|g| xml_safe(g.trim()).into_owned()),
+            url: link,
+            canonical_url: canonical,
+            title,
+            authors: raw
+                .authors
+                .iter()
+                .map(|a| one_line(a))
+                .filter(|a| !a.is_empty())
+                .collect(),
+            summary_html,
+            content_html,
+            content_text,
+            content_hash,
+            published,
+            published_from_feed,
+            updated,
+            categories: raw
+                .categories
+                .iter()
+                .map(|c| one_line(c))
+                .filter(|c| !c.is_empty())
+                .collect(),
+            enclosures: raw
+                .enclosures
+                .into_iter()
+                .filter_map(|mut e| {
+                    e.url = absolute(&e.url, base)?;
+                    e.mime_type = e.mime_type.map(|m| one_line(&m));
+                    Some(e)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Resolves relative URLs in sanitized HTML against the current base;
+/// drops them when there is none or the result is not http(s).
+struct Resolver(Arc<Mutex<Option<Url>>>);
+
+impl<'a> ammonia::UrlRelativeEvaluate<'a> for Resolver {
+    fn evaluate<'url>(&self, rel: &'url str) -> Option<Cow<'url, str>> {
+        let base = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let joined = base.as_ref()?.join(rel).ok()?;
+        matches!(joined.scheme(), "http" | "https").then(|| Cow::Owned(joined.into()))
+    }
+}
+
+/// `href` made absolute against `base`, keeping only http(s) URLs.
+fn absolute(href: &str, base: Option<&Url>) -> Option<String> {
+    let href = href.trim();
+    let url = match Url::parse(href) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(href).ok()?,
+        Err(_) => return None,
+    };
+    matches!(url.scheme(), "http" | "https").then(|| url.into())
+}
+
+/// The canonical form of an http(s) URL: lower-case scheme and host (the
+/// URL parser does that), default port and fragment dropped, tracking
+/// parameters removed. Other schemes have no canonical form.
+pub fn canonical_url(url: &Url) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    let mut u = url.clone();
+    u.set_fragment(None);
+    if u.query().is_some() {
+        let kept: Vec<(String, String)> = u
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking_param(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            u.set_query(None);
+        } else {
+            u.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    Some(u.into())
+}
+
+fn is_tracking_param(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("utm_") || TRACKING_PARAMS.contains(&lower.as_str())
+}
+
+/// Hash of the normalized title and text: equal for equal content whatever
+/// the whitespace and case.
+pub fn content_hash(title: &str, text: &str) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for word in title.split_whitespace() {
+        h.update(word.to_lowercase().as_bytes());
+        h.update(b" ");
+    }
+    h.update(b"\n");
+    for word in text.split_whitespace() {
+        h.update(word.to_lowercase().as_bytes());
+        h.update(b" ");
+    }
+    h.digest()
+}
+
+/// Removes characters XML 1.0 forbids (controls other than tab, newline and
+/// carriage return; U+FFFE and U+FFFF). Borrows when there are none.
+pub fn xml_safe(s: &str) -> Cow<'_, str> {
+    fn ok(c: char) -> bool {
+        matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+    }
+    if s.chars().all(ok) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.chars().filter(|c| ok(*c)).collect())
+    }
+}
+
+/// Collapses all whitespace to single spaces, trims, and makes it XML-safe.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    xml_safe(&out).into_owned()
+}
+
+fn looks_like_markup(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/' || w[1] == b'!'))
+        || (s.contains('&') && s.contains(';'))
+}
+
+/// Plain text of an inline HTML fragment (a title): tags removed, entities
+/// decoded, one line.
+pub fn inline_text(html: &str) -> String {
+    one_line(&strip_tags(html, false))
+}
+
+/// Plain text of (sanitized) HTML: tags removed, entities decoded, block
+/// elements on lines of their own, whitespace collapsed within lines.
+pub fn html_to_text(html: &str) -> String {
+    let raw = strip_tags(html, true);
+    let mut out = String::with_capacity(raw.len());
+    for line in raw.lines() {
+        let mut first = true;
+        for w in line.split_whitespace() {
+            if first {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                first = false;
+            } else {
+                out.push(' ');
+            }
+            out.push_str(w);
+        }
+    }
+    xml_safe(&out).into_owned()
+}
+
+const BLOCK_TAGS: &[&str] = &[
+    "p",
+    "br",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "td",
+    "th",
+    "blockquote",
+    "pre",
+    "figure",
+    "figcaption",
+    "hr",
+    "table",
+    "dd",
+    "dt",
+    "section",
+    "article",
+    "header",
+    "footer",
+];
+
+fn strip_tags(html: &str, blocks: bool) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    // In HTML a line break in text is just white space; lines of the result
+    // come from block elements only.
+    let push_text = |text: &mut String, t: &str| {
+        if blocks {
+            text.extend(
+                t.chars()
+                    .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+            );
+        } else {
+            text.push_str(t);
+        }
+    };
+    while let Some(lt) = rest.find('<') {
+        push_text(&mut text, &rest[..lt]);
+        let after = &rest[lt + 1..];
+        let Some(gt) = after.find('>') else {
+            // A lone '<' is text.
+            text.push('<');
+            rest = after;
+            continue;
+        };
+        let tag = &after[..gt];
+        if blocks {
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if BLOCK_TAGS.contains(&name.as_str()) {
+                text.push('\n');
+            }
+        }
+        rest = &after[gt + 1..];
+    }
+    push_text(&mut text, rest);
+    html_escape::decode_html_entities(&text).into_owned()
+}
+
+fn text_to_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        out.push_str("<p>");
+        out.push_str(&html_escape::encode_text(&xml_safe(para)).replace('\n', "<br>"));
+        out.push_str("</p>");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn canonical_url_drops_tracking_fragment_and_default_port() {
+        let c = canonical_url(&u(
+            "HTTPS://News.Example.COM:443/a/b?utm_source=x&id=7&fbclid=abc&UTM_Medium=rss#comments",
+        ));
+        assert_eq!(c.as_deref(), Some("https://news.example.com/a/b?id=7"));
+        let c = canonical_url(&u("http://example.com:8080/p?utm_campaign=z"));
+        assert_eq!(c.as_deref(), Some("http://example.com:8080/p"));
+        assert_eq!(canonical_url(&u("mailto:a@example.com")), None);
+    }
+
+    #[test]
+    fn canonical_url_is_idempotent() {
+        for s in [
+            "https://e.com/?a=1&utm_x=2&b=%20c",
+            "http://e.com/x#y",
+            "https://e.com/p?q",
+        ] {
+            let once = canonical_url(&u(s)).unwrap();
+            let twice = canonical_url(&u(&once)).unwrap();
+            assert_eq!(once, twice);
+        }
+    }
+
+    #[test]
+    fn sanitizing_removes_scripts_and_resolves_relative_urls() {
+        let c = Cleaner::new();
+        let out = c.html(
+            r#"<p onclick="x()">Hi <a href="/about">about</a><script>alert(1)</script><img src="i.png"><a href="javascript:alert(1)">j</a></p>"#,
+            Some(&u("https://site.example/blog/post")),
+        );
+        assert!(
+            !out.contains("script") && !out.contains("onclick") && !out.contains("javascript"),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"href="https://site.example/about""#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"src="https://site.example/blog/i.png""#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn text_from_html_keeps_blocks_apart() {
+        let t = html_to_text(
+            "<p>One &amp; <b>two</b></p><p>three\n  four</p><ul><li>a</li><li>b</li></ul>",
+        );
+        assert_eq!(t, "One & two\nthree four\na\nb");
+    }
+
+    #[test]
+    fn illegal_xml_chars_are_removed() {
+        assert_eq!(xml_safe("a\u{0}b\u{1b}c\td\u{FFFE}"), "abc\td");
+        assert!(matches!(xml_safe("fine"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn entry_dates_are_filled_and_clamped() {
+        let now = Utc::now();
+        let c = Cleaner::new();
+        let e = c.entry(RawEntry::default(), None, None, now);
+        assert_eq!(e.published, now);
+        assert!(!e.published_from_feed);
+        let raw = RawEntry {
+            published: Some(now + Duration::days(400)),
+            ..RawEntry::default()
+        };
+        assert_eq!(c.entry(raw, None, None, now).published, now);
+    }
+
+    #[test]
+    fn html_titles_become_text() {
+        let c = Cleaner::new();
+        let raw = RawEntry {
+            title: Some("Ben &amp; Jerry&#39;s <em>new</em>\n flavour".into()),
+            ..RawEntry::default()
+        };
+        assert_eq!(
+            c.entry(raw, None, None, Utc::now()).title,
+            "Ben & Jerry's new flavour"
+        );
+    }
+}

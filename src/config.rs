@@ -1,0 +1,586 @@
+//! The configuration file: TOML text → a validated [`Config`].
+//!
+//! Reading happens in two steps, as in ripgrep's low/high arguments: serde
+//! deserializes the raw file (unknown keys are errors), then [`Config::from_raw`]
+//! checks meaning (URLs, duplicate names, sizes, durations) and produces the
+//! only type the rest of the program sees. Every error names the file, line
+//! and column and says what is wrong, so `tributary check` can point at it.
+//!
+//! Relative paths (the store, local feed files) resolve against the folder of
+//! the config file, not the working directory, so a config works wherever the
+//! daemon is started from.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+/// Where the config is looked for when no `--config` is given.
+pub const DEFAULT_CONFIG_PATHS: &[&str] =
+    &["config/tributary.toml", "/etc/tributary/tributary.toml"];
+/// Environment variable naming the config file.
+pub const CONFIG_ENV: &str = "TRIBUTARY_CONFIG";
+/// Default `User-Agent` of every request.
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "Tributary/",
+    env!("CARGO_PKG_VERSION"),
+    " (feed aggregator)"
+);
+/// Default limit on one whole request, body included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit on establishing a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default cap on a (decompressed) response body.
+pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
+/// Default number of feeds fetched at once.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Default number of requests in flight to one host.
+pub const DEFAULT_PER_HOST: usize = 2;
+/// Default number of redirects followed before giving up.
+pub const DEFAULT_MAX_REDIRECTS: usize = 10;
+
+/// A configuration problem, located in its file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The config file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was read but is wrong at a place.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong, in one line.
+        message: String,
+    },
+    /// No config file was given and none of the default places has one.
+    #[error("no config file: pass --config PATH, set {CONFIG_ENV}, or create one of {paths}")]
+    NotFound {
+        /// The places that were tried.
+        paths: String,
+    },
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The SQLite store.
+    pub store: StoreConfig,
+    /// HTTP behaviour shared by all feeds.
+    pub fetch: FetchConfig,
+    /// The feeds to poll, in file order.
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// `[store]`
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The database file (absolute, resolved against the config's folder).
+    pub path: PathBuf,
+}
+
+/// `[fetch]`
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    /// `User-Agent` header.
+    pub user_agent: String,
+    /// Limit on one whole request, body included.
+    pub timeout: Duration,
+    /// Limit on establishing a connection.
+    pub connect_timeout: Duration,
+    /// Cap on a response body after decompression, in bytes.
+    pub max_body: u64,
+    /// Feeds fetched at once.
+    pub concurrency: usize,
+    /// Requests in flight to one host at once.
+    pub per_host: usize,
+    /// Redirects followed before the fetch fails.
+    pub max_redirects: usize,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_body: DEFAULT_MAX_BODY,
+            concurrency: DEFAULT_CONCURRENCY,
+            per_host: DEFAULT_PER_HOST,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+        }
+    }
+}
+
+/// One `[[feeds]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedConfig {
+    /// Unique name; what people and the store call the feed.
+    pub name: String,
+    /// `http(s)://` or `file://` (local paths are turned into `file://` URLs).
+    pub url: Url,
+    /// Free-form labels used to select outputs and digests.
+    pub tags: Vec<String>,
+    /// Whether this feed's entries take part in cross-feed merging.
+    pub dedup: bool,
+    /// Per-feed request timeout (overrides `[fetch] timeout`).
+    pub timeout: Option<Duration>,
+    /// Per-feed body cap (overrides `[fetch] max_body`).
+    pub max_body: Option<u64>,
+    /// Per-feed `User-Agent` (overrides `[fetch] user_agent`).
+    pub user_agent: Option<String>,
+}
+
+// ---- raw file shape -------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    store: Option<RawStore>,
+    fetch: Option<RawFetch>,
+    #[serde(default)]
+    feeds: Vec<RawFeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    path: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    user_agent: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    max_body: Option<Spanned<Size>>,
+    concurrency: Option<Spanned<i64>>,
+    per_host: Option<Spanned<i64>>,
+    max_redirects: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    #[serde(default)]
+    tags: Vec<Spanned<String>>,
+    dedup: Option<bool>,
+    timeout: Option<Spanned<String>>,
+    max_body: Option<Spanned<Size>>,
+    user_agent: Option<Spanned<String>>,
+}
+
+/// A size written as a number of bytes or a string such as `"16 MiB"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Size {
+    Bytes(i64),
+    Text(String),
+}
+
+// ---- loading --------------------------------------------------------------
+
+impl Config {
+    /// Finds the config file: `explicit` (from `--config`), else
+    /// `$TRIBUTARY_CONFIG`, else the first of [`DEFAULT_CONFIG_PATHS`] that exists.
+    pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
+        if let Some(p) = explicit {
+            return Ok(p.to_path_buf());
+        }
+        if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(p));
+        }
+        DEFAULT_CONFIG_PATHS
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .ok_or_else(|| ConfigError::NotFound {
+                paths: DEFAULT_CONFIG_PATHS.join(", "),
+            })
+    }
+
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates `text` as if read from `path` (which anchors relative paths
+    /// and names the file in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let at = Locator { text, path };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            at.error(span, e.message().trim_end())
+        })?;
+        Config::from_raw(raw, &at)
+    }
+
+    fn from_raw(raw: RawConfig, at: &Locator<'_>) -> Result<Config, ConfigError> {
+        let base = at.base_dir();
+        let store = StoreConfig {
+            path: match raw.store.and_then(|s| s.path) {
+                Some(p) if p.get_ref().trim().is_empty() => {
+                    return Err(at.error(p.span(), "store path is empty"))
+                }
+                Some(p) => base.join(p.get_ref()),
+                None => base.join("tributary.db"),
+            },
+        };
+
+        let mut fetch = FetchConfig::default();
+        if let Some(f) = raw.fetch {
+            if let Some(ua) = f.user_agent {
+                fetch.user_agent = non_empty(at, &ua, "user_agent")?;
+            }
+            if let Some(t) = f.timeout {
+                fetch.timeout = duration(at, &t)?;
+            }
+            if let Some(t) = f.connect_timeout {
+                fetch.connect_timeout = duration(at, &t)?;
+            }
+            if let Some(s) = f.max_body {
+                fetch.max_body = size(at, &s)?;
+            }
+            if let Some(n) = f.concurrency {
+                fetch.concurrency = count(at, &n, 1, 1024)?;
+            }
+            if let Some(n) = f.per_host {
+                fetch.per_host = count(at, &n, 1, 64)?;
+            }
+            if let Some(n) = f.max_redirects {
+                fetch.max_redirects = count(at, &n, 0, 50)?;
+            }
+        }
+
+        let mut feeds = Vec::with_capacity(raw.feeds.len());
+        let mut names: HashMap<String, Range<usize>> = HashMap::new();
+        for f in raw.feeds {
+            let name = f.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                return Err(at.error(f.name.span(), "feed name is empty"));
+            }
+            if !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(at.error(
+                    f.name.span(),
+                    &format!("feed name `{name}` may hold only letters, digits, `-`, `_` and `.` (it becomes part of URLs and file names)"),
+                ));
+            }
+            if let Some(first) = names.get(&name) {
+                let (line, _) = at.line_col(first.start);
+                return Err(at.error(
+                    f.name.span(),
+                    &format!("duplicate feed name `{name}` (first used on line {line})"),
+                ));
+            }
+            names.insert(name.clone(), f.name.span());
+            let url = feed_url(at, &f.url, &base)?;
+            let mut tags = Vec::with_capacity(f.tags.len());
+            for t in &f.tags {
+                let tag = t.get_ref().trim().to_lowercase();
+                if tag.is_empty() {
+                    return Err(at.error(t.span(), "empty tag"));
+                }
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+            feeds.push(FeedConfig {
+                name,
+                url,
+                tags,
+                dedup: f.dedup.unwrap_or(true),
+                timeout: f.timeout.as_ref().map(|t| duration(at, t)).transpose()?,
+                max_body: f.max_body.as_ref().map(|s| size(at, s)).transpose()?,
+                user_agent: f
+                    .user_agent
+                    .as_ref()
+                    .map(|u| non_empty(at, u, "user_agent"))
+                    .transpose()?,
+            });
+        }
+        Ok(Config {
+            path: at.path.to_path_buf(),
+            store,
+            fetch,
+            feeds,
+        })
+    }
+
+    /// The feed called `name`.
+    pub fn feed(&self, name: &str) -> Option<&FeedConfig> {
+        self.feeds.iter().find(|f| f.name == name)
+    }
+}
+
+/// Turns byte offsets into file:line:column errors.
+struct Locator<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Locator<'_> {
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    }
+
+    fn error(&self, span: Range<usize>, message: &str) -> ConfigError {
+        let (line, column) = self.line_col(span.start);
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.replace('\n', " "),
+        }
+    }
+
+    fn base_dir(&self) -> PathBuf {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+    }
+}
+
+fn non_empty(at: &Locator<'_>, v: &Spanned<String>, key: &str) -> Result<String, ConfigError> {
+    let s = v.get_ref().trim();
+    if s.is_empty() {
+        return Err(at.error(v.span(), &format!("{key} is empty")));
+    }
+    Ok(s.to_string())
+}
+
+fn duration(at: &Locator<'_>, v: &Spanned<String>) -> Result<Duration, ConfigError> {
+    match humantime::parse_duration(v.get_ref()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(at.error(v.span(), "duration must be longer than zero")),
+        Err(e) => Err(at.error(
+            v.span(),
+            &format!(
+                "invalid duration `{}`: {e} (write e.g. \"30s\", \"5m\", \"1h 30m\")",
+                v.get_ref()
+            ),
+        )),
+    }
+}
+
+fn count(at: &Locator<'_>, v: &Spanned<i64>, min: i64, max: i64) -> Result<usize, ConfigError> {
+    let n = *v.get_ref();
+    if n < min || n > max {
+        return Err(at.error(v.span(), &format!("{n} is out of range {min}..={max}")));
+    }
+    Ok(n as usize)
+}
+
+fn size(at: &Locator<'_>, v: &Spanned<Size>) -> Result<u64, ConfigError> {
+    let bad = |why: &str| at.error(v.span(), why);
+    let n = match v.get_ref() {
+        Size::Bytes(n) if *n > 0 => *n as u64,
+        Size::Bytes(_) => return Err(bad("size must be more than zero bytes")),
+        Size::Text(s) => parse_size(s).ok_or_else(|| {
+            bad(&format!(
+                "invalid size `{s}` (write bytes as a number, or e.g. \"512 KiB\", \"16 MiB\")"
+            ))
+        })?,
+    };
+    Ok(n)
+}
+
+/// Parses `"16 MiB"`, `"500KB"`, `"1048576"`; binary and decimal units.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    let bytes = num * mult;
+    (bytes >= 1.0 && bytes.is_finite()).then_some(bytes as u64)
+}
+
+fn feed_url(at: &Locator<'_>, v: &Spanned<String>, base: &Path) -> Result<Url, ConfigError> {
+    let raw = v.get_ref().trim();
+    if raw.is_empty() {
+        return Err(at.error(v.span(), "feed url is empty"));
+    }
+    let looks_like_url = raw.contains("://");
+    if looks_like_url {
+        let url = Url::parse(raw)
+            .map_err(|e| at.error(v.span(), &format!("invalid feed url `{raw}`: {e}")))?;
+        return match url.scheme() {
+            "http" | "https" if url.host_str().is_some() => Ok(url),
+            "http" | "https" => Err(at.error(v.span(), &format!("feed url `{raw}` has no host"))),
+            "file" => Ok(url),
+            other => Err(at.error(
+                v.span(),
+                &format!(
+                    "unsupported url scheme `{other}` in `{raw}` (use http, https, file or a path)"
+                ),
+            )),
+        };
+    }
+    let path = base.join(raw);
+    Url::from_file_path(&path).map_err(|()| {
+        at.error(
+            v.span(),
+            &format!("cannot turn path `{raw}` into a file url"),
+        )
+    })
+}
+
+impl fmt::Display for Config {
+    /// The resolved configuration, as `tributary check` prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "config:      {}", self.path.display())?;
+        writeln!(f, "store:       {}", self.store.path.display())?;
+        let fc = &self.fetch;
+        writeln!(f, "user agent:  {}", fc.user_agent)?;
+        writeln!(
+            f,
+            "limits:      timeout {}, connect {}, body {} bytes, {} feeds at once, {} per host, {} redirects",
+            humantime::format_duration(fc.timeout),
+            humantime::format_duration(fc.connect_timeout),
+            fc.max_body,
+            fc.concurrency,
+            fc.per_host,
+            fc.max_redirects
+        )?;
+        writeln!(f, "feeds:       {}", self.feeds.len())?;
+        for feed in &self.feeds {
+            let tags = if feed.tags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", feed.tags.join(", "))
+            };
+            let dedup = if feed.dedup { "" } else { " (no dedup)" };
+            writeln!(f, "  {:<24} {}{tags}{dedup}", feed.name, feed.url)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/tributary/t.toml"))
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults_and_resolves_paths() {
+        let c = parse(
+            "[[feeds]]\nname = \"a\"\nurl = \"samples/a.xml\"\ntags = [\"News\", \"news\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.store.path, Path::new("/etc/tributary/tributary.db"));
+        assert_eq!(c.fetch.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(
+            c.feeds[0].url.as_str(),
+            "file:///etc/tributary/samples/a.xml"
+        );
+        assert_eq!(c.feeds[0].tags, vec!["news"]);
+        assert!(c.feeds[0].dedup);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_column() {
+        let e = err("[fetch]\ntimeout = \"5s\"\ntimeuot = \"5s\"\n");
+        assert!(e.starts_with("/etc/tributary/t.toml:3:1: "), "{e}");
+        assert!(e.contains("timeuot"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_names_point_at_second_and_first() {
+        let e = err("[[feeds]]\nname = \"a\"\nurl = \"https://x.example/f\"\n[[feeds]]\nname = \"a\"\nurl = \"https://y.example/f\"\n");
+        assert!(
+            e.starts_with(
+                "/etc/tributary/t.toml:5:8: duplicate feed name `a` (first used on line 2)"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_url_and_scheme_are_refused() {
+        let e = err("[[feeds]]\nname = \"a\"\nurl = \"https://\"\n");
+        assert!(
+            e.starts_with("/etc/tributary/t.toml:3:7: invalid feed url"),
+            "{e}"
+        );
+        let e = err("[[feeds]]\nname = \"a\"\nurl = \"ftp://x.example/f\"\n");
+        assert!(e.contains("unsupported url scheme `ftp`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let e = err("[fetch]\nconcurrency = \"many\"\n");
+        assert!(e.starts_with("/etc/tributary/t.toml:2:15: "), "{e}");
+        assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        let c = parse("[fetch]\nmax_body = \"2 MiB\"\ntimeout = \"1m 30s\"\n").unwrap();
+        assert_eq!(c.fetch.max_body, 2 * 1024 * 1024);
+        assert_eq!(c.fetch.timeout, Duration::from_secs(90));
+        assert!(err("[fetch]\nmax_body = \"lots\"\n").contains("invalid size `lots`"));
+        assert!(err("[fetch]\ntimeout = \"soon\"\n").contains("invalid duration `soon`"));
+        assert_eq!(parse_size("500KB"), Some(500_000));
+        assert_eq!(parse_size("12"), Some(12));
+        assert_eq!(parse_size("0"), None);
+    }
+
+    #[test]
+    fn bad_name_is_refused() {
+        let e = err("[[feeds]]\nname = \"a b\"\nurl = \"https://x.example/f\"\n");
+        assert!(e.contains("may hold only letters"), "{e}");
+    }
+}

@@ -1,0 +1,182 @@
+//! Plain values shared by every stage: ids, entries as the pipeline hands them
+//! from parsing to the store, and HTTP validators.
+//!
+//! Nothing here does I/O or knows about SQL, HTTP or feed formats; the types
+//! are the vocabulary of the glossary in the crate docs.
+
+use chrono::{DateTime, Utc};
+
+/// Row id of a feed in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FeedId(pub i64);
+
+/// Row id of an entry (what one feed published once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntryId(pub i64);
+
+/// Row id of an article (one page, however many feeds carried it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ArticleId(pub i64);
+
+/// HTTP cache validators remembered per feed for conditional requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The `ETag` of the last stored response.
+    pub etag: Option<String>,
+    /// The `Last-Modified` of the last stored response, verbatim.
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// True when there is nothing to send in a conditional request.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+}
+
+/// Which rung of the identity ladder produced an entry's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// The feed's own guid / Atom id / JSON Feed id.
+    Guid,
+    /// The entry's link (the guid was missing or untrustworthy).
+    Link,
+    /// A hash of title and content (neither guid nor link).
+    Hash,
+}
+
+impl KeyKind {
+    /// The name stored in `entries.key_kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Guid => "guid",
+            KeyKind::Link => "link",
+            KeyKind::Hash => "hash",
+        }
+    }
+}
+
+/// How a feed's entries are identified; degrades when a feed's guids prove
+/// untrustworthy (see `dedup::entry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IdentityMode {
+    /// guid → link → hash (the normal ladder).
+    #[default]
+    Guid,
+    /// The feed's guids change on every fetch: link → hash.
+    Link,
+}
+
+impl IdentityMode {
+    /// The name stored in `feeds.identity_mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityMode::Guid => "guid",
+            IdentityMode::Link => "link",
+        }
+    }
+
+    /// Parses the stored name; unknown names fall back to the normal ladder.
+    pub fn from_stored(s: &str) -> IdentityMode {
+        match s {
+            "link" => IdentityMode::Link,
+            _ => IdentityMode::Guid,
+        }
+    }
+}
+
+/// A media file attached to an entry (podcast audio, an image).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Enclosure {
+    /// Absolute URL of the file.
+    pub url: String,
+    /// MIME type as the feed declared it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mime_type: Option<String>,
+    /// Size in bytes as the feed declared it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub length: Option<u64>,
+}
+
+/// One entry after parsing and cleaning: what the store receives.
+///
+/// All HTML is already sanitized, all strings are free of characters that
+/// XML forbids, and all times are UTC.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Identity within its feed (the `UNIQUE(feed_id, entry_key)` value).
+    pub key: String,
+    /// Which rung of the ladder produced `key`.
+    pub key_kind: KeyKind,
+    /// The guid/id as published, when there was one.
+    pub guid: Option<String>,
+    /// The link as published (resolved to an absolute URL).
+    pub url: Option<String>,
+    /// `url` with tracking parameters, fragment and default port removed;
+    /// the key that merges the same page seen through several feeds.
+    pub canonical_url: Option<String>,
+    /// Plain-text title (entities decoded, tags removed).
+    pub title: String,
+    /// Author names, in feed order.
+    pub authors: Vec<String>,
+    /// Sanitized HTML summary, when the feed had one besides the content.
+    pub summary_html: Option<String>,
+    /// Sanitized HTML content (or the summary when that is all there was).
+    pub content_html: Option<String>,
+    /// Plain text of the content, for search and fingerprints.
+    pub content_text: String,
+    /// Hash of the normalized title + text; equal hashes mean equal content.
+    pub content_hash: u64,
+    /// Publication time (UTC); the first-seen time when the feed had none.
+    pub published: DateTime<Utc>,
+    /// True when `published` came from the feed, false when it was filled in.
+    pub published_from_feed: bool,
+    /// Last-updated time as the feed stated it.
+    pub updated: Option<DateTime<Utc>>,
+    /// Category terms.
+    pub categories: Vec<String>,
+    /// Attached media.
+    pub enclosures: Vec<Enclosure>,
+}
+
+/// Publisher hints a feed document carries about how often to poll it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedHints {
+    /// RSS `<ttl>` in minutes.
+    pub ttl_minutes: Option<u32>,
+    /// RSS `<skipHours>` (0–23, GMT).
+    pub skip_hours: Vec<u8>,
+    /// RSS `<skipDays>` as weekday numbers, Monday = 0.
+    pub skip_days: Vec<u8>,
+    /// `sy:updatePeriod` / `sy:updateFrequency` as an interval in seconds.
+    pub update_interval_secs: Option<u64>,
+}
+
+/// Feed-level metadata from the document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedMeta {
+    /// The feed's title.
+    pub title: Option<String>,
+    /// The web site the feed belongs to.
+    pub site_url: Option<String>,
+    /// The feed's description / subtitle (plain text).
+    pub description: Option<String>,
+    /// Which format it was (`rss2`, `atom`, `json`, `rss1`, `rss0`).
+    pub format: &'static str,
+    /// Polling hints.
+    pub hints: FeedHints,
+}
+
+/// A feed as the configuration defines it: what the store reconciles its
+/// feeds table to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSpec {
+    /// Unique name.
+    pub name: String,
+    /// The configured URL.
+    pub url: String,
+    /// Tags, lower-case.
+    pub tags: Vec<String>,
+    /// Whether its entries take part in cross-feed merging.
+    pub dedup: bool,
+}

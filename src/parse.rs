@@ -1,0 +1,612 @@
+//! Bytes → feed metadata and raw entries, for RSS 0.9x/1.0/2.0, Atom
+//! 0.3/1.0 and JSON Feed 1.0/1.1, with feed-rs doing the format work.
+//!
+//! Before feed-rs sees a document this module:
+//! - **decodes it to UTF-8** itself: byte-order mark, then the XML
+//!   declaration, then the HTTP charset (only where the document declares
+//!   none), then UTF-8 if valid, else Windows-1252; undecodable bytes become
+//!   U+FFFD rather than losing the feed. The declaration is rewritten to say
+//!   UTF-8 so nothing decodes twice;
+//! - **adds the leniency everyday readers have**: `<rss>` without (or with an
+//!   unknown) `version` is read as RSS 2.0, and Atom text constructs with a
+//!   MIME-style `type` (`text/plain`, `application/xhtml+xml`, `HTML`) are
+//!   mapped to the three types Atom defines instead of failing the whole feed;
+//! - **refuses non-feeds clearly** (an HTML page, an empty body).
+//!
+//! Entries come out as [`RawEntry`]: still-unsanitized HTML, links resolved
+//! by feed-rs against `xml:base`/the feed URL, no identity yet (the
+//! `clean` and `dedup` modules do that). feed-rs invents a random id for
+//! entries without one; we tell it not to, so a missing guid stays missing.
+//!
+//! A panic inside the parsing libraries is caught here and reported as a
+//! parse error of that one feed.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use encoding_rs::Encoding;
+use feed_rs::model::{self, FeedType};
+use regex::Regex;
+
+use crate::model::{Enclosure, FeedHints, FeedMeta};
+
+/// Why a document could not be read as a feed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The body was empty or only whitespace.
+    #[error("empty document")]
+    Empty,
+    /// A web page was served where a feed was expected.
+    #[error("not a feed: an HTML page")]
+    HtmlPage,
+    /// Well-formed input that is no known feed format.
+    #[error("not a feed: {0}")]
+    NotAFeed(String),
+    /// The document is broken.
+    #[error("malformed {format}: {message}")]
+    Malformed {
+        /// `XML` or `JSON`.
+        format: &'static str,
+        /// What the parser said.
+        message: String,
+    },
+    /// A parsing library panicked on this input (contained).
+    #[error("parser crashed on this document: {0}")]
+    Panic(String),
+}
+
+/// One entry as the document had it, before cleaning.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawEntry {
+    /// guid / Atom id / JSON Feed id; `None` when the entry had none.
+    pub guid: Option<String>,
+    /// The entry's main link (alternate or first), absolute where possible.
+    pub link: Option<String>,
+    /// The title; `title_is_html` tells whether it may hold markup.
+    pub title: Option<String>,
+    /// Whether `title` is HTML (Atom `type="html"`/`xhtml`).
+    pub title_is_html: bool,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// Summary / description.
+    pub summary: Option<String>,
+    /// Whether `summary` is plain text rather than HTML.
+    pub summary_is_text: bool,
+    /// Full content.
+    pub content: Option<String>,
+    /// Whether `content` is plain text rather than HTML.
+    pub content_is_text: bool,
+    /// Publication time.
+    pub published: Option<DateTime<Utc>>,
+    /// Update time.
+    pub updated: Option<DateTime<Utc>>,
+    /// Category terms (labels where given).
+    pub categories: Vec<String>,
+    /// Enclosures / attachments / media content.
+    pub enclosures: Vec<Enclosure>,
+    /// Base URL for relative links in the content (`xml:base`), when set.
+    pub base: Option<String>,
+}
+
+/// A parsed document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedFeed {
+    /// Feed-level facts.
+    pub meta: FeedMeta,
+    /// Entries in document order.
+    pub entries: Vec<RawEntry>,
+}
+
+/// Parses `body`. `content_type` is the HTTP header (for its charset);
+/// `base` is the URL the document came from (for relative links).
+pub fn parse(
+    body: &[u8],
+    content_type: Option<&str>,
+    base: Option<&str>,
+) -> Result<ParsedFeed, ParseError> {
+    let result = std::panic::catch_unwind(|| parse_inner(body, content_type, base));
+    match result {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(ParseError::Panic(msg))
+        }
+    }
+}
+
+fn parse_inner(
+    body: &[u8],
+    content_type: Option<&str>,
+    base: Option<&str>,
+) -> Result<ParsedFeed, ParseError> {
+    let text = decode(body, content_type);
+    let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    if trimmed.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let (doc, format): (Cow<'_, str>, &'static str) = if trimmed.starts_with('{') {
+        (Cow::Borrowed(trimmed), "JSON")
+    } else if trimmed.starts_with('<') {
+        (lenient_xml(trimmed)?, "XML")
+    } else if trimmed.starts_with('[') {
+        return Err(ParseError::NotAFeed(
+            "a JSON array, not a JSON Feed object".into(),
+        ));
+    } else {
+        return Err(ParseError::NotAFeed("neither XML nor JSON".into()));
+    };
+    let parser = feed_rs::parser::Builder::new()
+        .sanitize_content(false)
+        .id_generator(|_, _, _| String::new())
+        .base_uri(base)
+        .build();
+    let feed = parser
+        .parse(doc.as_bytes())
+        .map_err(|e| map_error(e, format))?;
+    let hints = if format == "XML" {
+        scan_hints(&doc, feed.ttl)
+    } else {
+        FeedHints::default()
+    };
+    Ok(convert(feed, hints))
+}
+
+fn map_error(e: feed_rs::parser::ParseFeedError, format: &'static str) -> ParseError {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError as E};
+    match e {
+        E::ParseError(ParseErrorKind::NoFeedRoot) => {
+            ParseError::NotAFeed("no RSS, Atom or JSON Feed root element".into())
+        }
+        E::JsonUnsupportedVersion(v) => {
+            ParseError::NotAFeed(format!("unsupported JSON Feed version `{v}`"))
+        }
+        other => ParseError::Malformed {
+            format,
+            message: other.to_string(),
+        },
+    }
+}
+
+// ---- decoding -------------------------------------------------------------
+
+static XML_DECL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"^\s*<\?xml[^>]*?\?>"#).expect("valid regex"));
+static DECL_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"encoding\s*=\s*["']([A-Za-z0-9._:\-]+)["']"#).expect("valid regex")
+});
+
+/// Decodes `body` to UTF-8 (see the module docs for the order of evidence)
+/// and rewrites any XML declaration to declare UTF-8.
+pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
+    let (encoding, bom_len) = match Encoding::for_bom(body) {
+        Some((enc, len)) => (enc, len),
+        None => (sniff_encoding(body, content_type), 0),
+    };
+    let (text, _had_errors) = encoding.decode_without_bom_handling(&body[bom_len..]);
+    match XML_DECL.find(&text) {
+        Some(m) if DECL_ENCODING.is_match(m.as_str()) => {
+            let fixed = DECL_ENCODING
+                .replace(m.as_str(), "encoding=\"utf-8\"")
+                .into_owned();
+            let mut out = String::with_capacity(text.len());
+            out.push_str(&text[..m.start()]);
+            out.push_str(&fixed);
+            out.push_str(&text[m.end()..]);
+            Cow::Owned(out)
+        }
+        _ => text,
+    }
+}
+
+fn sniff_encoding(body: &[u8], content_type: Option<&str>) -> &'static Encoding {
+    // UTF-16 without a byte-order mark: "<\0" or "\0<".
+    match body {
+        [0, b'<', ..] => return encoding_rs::UTF_16BE,
+        [b'<', 0, ..] => return encoding_rs::UTF_16LE,
+        _ => {}
+    }
+    let head = &body[..body.len().min(512)];
+    if head.starts_with(b"<?xml") || head.trim_ascii_start().starts_with(b"<?xml") {
+        let head = String::from_utf8_lossy(head);
+        if let Some(end) = head.find("?>") {
+            if let Some(c) = DECL_ENCODING.captures(&head[..end]) {
+                if let Some(enc) = Encoding::for_label(c[1].as_bytes()) {
+                    // A UTF-16 label on bytes that read as ASCII is a lie.
+                    if enc != encoding_rs::UTF_16LE && enc != encoding_rs::UTF_16BE {
+                        return enc.output_encoding();
+                    }
+                }
+            }
+        }
+    }
+    if let Some(charset) = content_type.and_then(http_charset) {
+        if let Some(enc) = Encoding::for_label(charset.as_bytes()) {
+            if enc != encoding_rs::UTF_16LE && enc != encoding_rs::UTF_16BE {
+                return enc.output_encoding();
+            }
+        }
+    }
+    if std::str::from_utf8(body).is_ok() {
+        encoding_rs::UTF_8
+    } else {
+        encoding_rs::WINDOWS_1252
+    }
+}
+
+fn http_charset(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches(['"', '\'']).to_string())
+    })
+}
+
+// ---- leniency -------------------------------------------------------------
+
+static ROOT: LazyLock<Regex> = LazyLock::new(|| {
+    // The first element tag after the prolog (declaration, comments, doctype).
+    Regex::new(r#"(?s)^(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)*<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)([^>]*)>"#)
+        .expect("valid regex")
+});
+static VERSION_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\bversion\s*=\s*["']([^"']*)["']"#).expect("valid regex"));
+static TEXT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<((?:[A-Za-z_][\w.\-]*:)?(?:title|subtitle|summary|rights|tagline|copyright|info))(\s[^>]*?)?\btype\s*=\s*(["'])([^"']*)["']"#)
+        .expect("valid regex")
+});
+
+fn lenient_xml(doc: &str) -> Result<Cow<'_, str>, ParseError> {
+    let Some(root) = ROOT.captures(doc) else {
+        return Err(ParseError::Malformed {
+            format: "XML",
+            message: "no root element found".into(),
+        });
+    };
+    let name = root.get(2).map_or("", |m| m.as_str());
+    let attrs = root.get(3).expect("group 3 always matches");
+    let mut doc = Cow::Borrowed(doc);
+    match name.to_ascii_lowercase().as_str() {
+        "html" => return Err(ParseError::HtmlPage),
+        "rss" => {
+            let version = VERSION_ATTR
+                .captures(attrs.as_str())
+                .map(|c| c[1].trim().to_string());
+            let fixed = match version.as_deref() {
+                Some("2.0" | "0.91" | "0.92") => None,
+                Some(_) => Some(
+                    VERSION_ATTR
+                        .replace(attrs.as_str(), r#"version="2.0""#)
+                        .into_owned(),
+                ),
+                None => Some(format!(r#" version="2.0"{}"#, attrs.as_str())),
+            };
+            if let Some(fixed) = fixed {
+                let mut s = String::with_capacity(doc.len() + 16);
+                s.push_str(&doc[..attrs.start()]);
+                s.push_str(&fixed);
+                s.push_str(&doc[attrs.end()..]);
+                doc = Cow::Owned(s);
+            }
+        }
+        "feed" if TEXT_TYPE.is_match(&doc) => {
+            let fixed = TEXT_TYPE.replace_all(&doc, |c: &regex::Captures<'_>| {
+                let t = c[4].trim().to_ascii_lowercase();
+                let atom_type = match t.as_str() {
+                    "text" | "html" | "xhtml" | "text/html" => t.as_str(),
+                    "application/xhtml+xml" => "xhtml",
+                    _ if t.contains("html") => "html",
+                    _ => "text",
+                };
+                format!(
+                    "<{}{}type={q}{atom_type}{q}",
+                    &c[1],
+                    c.get(2).map_or("", |m| m.as_str()),
+                    q = &c[3]
+                )
+            });
+            doc = Cow::Owned(fixed.into_owned());
+        }
+        _ => {}
+    }
+    Ok(doc)
+}
+
+// ---- hints ----------------------------------------------------------------
+
+static SKIP_HOURS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)<skipHours\b[^>]*>(.*?)</skipHours>").expect("valid regex"));
+static SKIP_DAYS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)<skipDays\b[^>]*>(.*?)</skipDays>").expect("valid regex"));
+static INNER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<(?:hour|day)\b[^>]*>\s*([^<]*?)\s*<").expect("valid regex"));
+static SY_PERIOD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<sy:updatePeriod\b[^>]*>\s*(\w+)\s*<").expect("valid regex"));
+static SY_FREQ: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<sy:updateFrequency\b[^>]*>\s*(\d+)\s*<").expect("valid regex"));
+
+/// Polling hints feed-rs does not model: RSS `skipHours`/`skipDays` and the
+/// syndication module's update period.
+fn scan_hints(doc: &str, ttl: Option<u32>) -> FeedHints {
+    // Hints live in the channel head: stop looking at the first item.
+    let head_end = doc
+        .find("<item")
+        .or_else(|| doc.find("<entry"))
+        .unwrap_or(doc.len());
+    let head = &doc[..head_end];
+    let mut hints = FeedHints {
+        ttl_minutes: ttl.filter(|t| *t > 0),
+        ..FeedHints::default()
+    };
+    if let Some(c) = SKIP_HOURS.captures(head) {
+        hints.skip_hours = INNER
+            .captures_iter(&c[1])
+            .filter_map(|h| h[1].parse::<u8>().ok())
+            .map(|h| h % 24)
+            .collect();
+    }
+    if let Some(c) = SKIP_DAYS.captures(head) {
+        const DAYS: [&str; 7] = [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ];
+        hints.skip_days = INNER
+            .captures_iter(&c[1])
+            .filter_map(|d| {
+                DAYS.iter()
+                    .position(|n| n.eq_ignore_ascii_case(d[1].trim()))
+            })
+            .map(|i| i as u8)
+            .collect();
+    }
+    if let Some(p) = SY_PERIOD.captures(head) {
+        let period: u64 = match p[1].to_ascii_lowercase().as_str() {
+            "hourly" => 3600,
+            "daily" => 86_400,
+            "weekly" => 7 * 86_400,
+            "monthly" => 30 * 86_400,
+            "yearly" => 365 * 86_400,
+            _ => 0,
+        };
+        let freq: u64 = SY_FREQ
+            .captures(head)
+            .and_then(|f| f[1].parse().ok())
+            .filter(|f| *f > 0)
+            .unwrap_or(1);
+        if period > 0 {
+            hints.update_interval_secs = Some(period / freq);
+        }
+    }
+    hints
+}
+
+// ---- feed-rs model → ours -------------------------------------------------
+
+fn convert(feed: model::Feed, hints: FeedHints) -> ParsedFeed {
+    let format = match feed.feed_type {
+        FeedType::Atom => "atom",
+        FeedType::JSON => "json",
+        FeedType::RSS0 => "rss0",
+        FeedType::RSS1 => "rss1",
+        FeedType::RSS2 => "rss2",
+    };
+    let site_url = pick_link(&feed.links);
+    let meta = FeedMeta {
+        title: feed
+            .title
+            .map(|t| t.content)
+            .filter(|t| !t.trim().is_empty()),
+        site_url,
+        description: feed
+            .description
+            .map(|d| d.content)
+            .filter(|d| !d.trim().is_empty()),
+        format,
+        hints,
+    };
+    let entries = feed.entries.into_iter().map(convert_entry).collect();
+    ParsedFeed { meta, entries }
+}
+
+fn pick_link(links: &[model::Link]) -> Option<String> {
+    links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| links.iter().find(|l| l.rel.as_deref() != Some("self")))
+        .map(|l| l.href.trim().to_string())
+        .filter(|h| !h.is_empty())
+}
+
+fn is_text(mime: &mime_type::Mime) -> bool {
+    mime.ty == "text" && mime.subty == "plain"
+}
+
+/// A tiny view of feed-rs's media type, so the rest of the module does not
+/// depend on the `mediatype` crate's API.
+mod mime_type {
+    pub struct Mime {
+        pub ty: String,
+        pub subty: String,
+    }
+
+    pub fn of(m: &impl std::fmt::Display) -> Mime {
+        let s = m.to_string();
+        let (ty, subty) = s.split_once('/').unwrap_or((s.as_str(), ""));
+        let subty = subty.split(';').next().unwrap_or("").trim();
+        Mime {
+            ty: ty.trim().to_ascii_lowercase(),
+            subty: subty.to_ascii_lowercase(),
+        }
+    }
+}
+
+fn convert_entry(e: model::Entry) -> RawEntry {
+    let guid = Some(e.id.trim().to_string()).filter(|s| !s.is_empty());
+    let title_is_html = e
+        .title
+        .as_ref()
+        .is_some_and(|t| !is_text(&mime_type::of(&t.content_type)));
+    let title = e.title.map(|t| t.content);
+    let (summary, summary_is_text) = match e.summary {
+        Some(s) => {
+            let text = is_text(&mime_type::of(&s.content_type));
+            (Some(s.content), text)
+        }
+        None => (None, false),
+    };
+    let (content, content_is_text) = match e.content {
+        Some(c) => {
+            let text = is_text(&mime_type::of(&c.content_type));
+            (c.body, text)
+        }
+        None => (None, false),
+    };
+    let mut enclosures: Vec<Enclosure> = Vec::new();
+    for m in &e.media {
+        for c in &m.content {
+            if let Some(url) = &c.url {
+                let enc = Enclosure {
+                    url: url.to_string(),
+                    mime_type: c.content_type.as_ref().map(|t| t.to_string()),
+                    length: c.size,
+                };
+                if !enclosures.iter().any(|x| x.url == enc.url) {
+                    enclosures.push(enc);
+                }
+            }
+        }
+    }
+    for l in e
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+    {
+        if !enclosures.iter().any(|x| x.url == l.href) {
+            enclosures.push(Enclosure {
+                url: l.href.clone(),
+                mime_type: l.media_type.clone(),
+                length: l.length,
+            });
+        }
+    }
+    let link = pick_link(&e.links);
+    RawEntry {
+        guid,
+        link,
+        title,
+        title_is_html,
+        authors: e
+            .authors
+            .into_iter()
+            .map(|p| p.name.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect(),
+        summary,
+        summary_is_text,
+        content,
+        content_is_text,
+        published: e.published,
+        updated: e.updated,
+        categories: e
+            .categories
+            .into_iter()
+            .map(|c| c.label.unwrap_or(c.term).trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect(),
+        enclosures,
+        base: e.base,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rss_without_version_is_read_as_rss2() {
+        let doc = br#"<?xml version="1.0"?><rss><channel><title>T</title><item><title>A</title></item></channel></rss>"#;
+        let f = parse(doc, None, None).unwrap();
+        assert_eq!(f.meta.title.as_deref(), Some("T"));
+        assert_eq!(f.entries.len(), 1);
+        assert_eq!(f.entries[0].guid, None);
+    }
+
+    #[test]
+    fn html_page_and_empty_body_are_refused_clearly() {
+        assert_eq!(
+            parse(b"<!DOCTYPE html>\n<html><head></head></html>", None, None),
+            Err(ParseError::HtmlPage)
+        );
+        assert_eq!(parse(b"  \n", None, None), Err(ParseError::Empty));
+    }
+
+    #[test]
+    fn http_charset_applies_only_without_declaration() {
+        // "café" in Latin-1.
+        let body = b"<rss version=\"2.0\"><channel><title>caf\xe9</title></channel></rss>";
+        let f = parse(body, Some("text/xml; charset=ISO-8859-1"), None).unwrap();
+        assert_eq!(f.meta.title.as_deref(), Some("café"));
+        // The declaration wins over the header.
+        let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>café</title></channel></rss>";
+        let f = parse(body.as_bytes(), Some("text/xml; charset=ISO-8859-1"), None).unwrap();
+        assert_eq!(f.meta.title.as_deref(), Some("café"));
+    }
+
+    #[test]
+    fn utf16_with_bom_is_decoded() {
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss version=\"2.0\"><channel><title>Ünïcode</title></channel></rss>";
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in doc.encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        let f = parse(&bytes, None, None).unwrap();
+        assert_eq!(f.meta.title.as_deref(), Some("Ünïcode"));
+    }
+
+    #[test]
+    fn atom_mime_style_text_type_is_accepted() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="text/plain">T</title><id>x</id><entry><id>e</id><title type="application/xhtml+xml">E</title></entry></feed>"#;
+        let f = parse(doc.as_bytes(), None, None).unwrap();
+        assert_eq!(f.entries[0].guid.as_deref(), Some("e"));
+    }
+
+    #[test]
+    fn hints_are_scanned_from_the_channel() {
+        let doc = r#"<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>T</title><ttl>60</ttl>
+            <skipHours><hour>0</hour><hour>23</hour></skipHours><skipDays><day>Saturday</day><day>Sunday</day></skipDays>
+            <sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency></channel></rss>"#;
+        let h = parse(doc.as_bytes(), None, None).unwrap().meta.hints;
+        assert_eq!(h.ttl_minutes, Some(60));
+        assert_eq!(h.skip_hours, vec![0, 23]);
+        assert_eq!(h.skip_days, vec![5, 6]);
+        assert_eq!(h.update_interval_secs, Some(1800));
+    }
+
+    #[test]
+    fn malformed_xml_is_an_error_not_a_panic() {
+        let e = parse(b"<rss version=\"2.0\"><channel><title>x</chan", None, None).unwrap_err();
+        assert!(
+            matches!(e, ParseError::Malformed { .. } | ParseError::NotAFeed(_)),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused() {
+        let doc = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let doc = format!(
+            "{{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"t\",\"items\":{doc}}}"
+        );
+        assert!(parse(doc.as_bytes(), None, None).is_err());
+    }
+}

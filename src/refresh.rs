@@ -1,0 +1,326 @@
+//! One feed, once: fetch → parse → clean → identify → store, and its
+//! fetch-log row. Also [`refresh_all`], which does that for many feeds at
+//! once under the configured concurrency limit.
+//!
+//! Parsing and cleaning run on the blocking thread pool (they are CPU work
+//! and must not stall the fetches in flight), inside the panic guard of
+//! `parse`, so one strange document cannot disturb another feed. Every
+//! outcome, failures included, ends as one fetch-log row and one
+//! [`FeedReport`].
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn, Instrument};
+use url::Url;
+
+use crate::clean::Cleaner;
+use crate::config::FeedConfig;
+use crate::dedup::entry::{assign_keys, KeyReport};
+use crate::fetch::{Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
+use crate::model::{Entry, FeedMeta, IdentityMode, Validators};
+use crate::parse::{self, ParseError};
+use crate::store::{self, FeedRow, FetchRecord, Outcome, Store};
+
+/// The store behind a lock, shared by the tasks of a refresh round; writes
+/// run on the blocking pool one at a time (SQLite has one writer anyway).
+#[derive(Clone)]
+pub struct SharedStore(Arc<Mutex<Store>>);
+
+impl SharedStore {
+    /// Shares `store`.
+    pub fn new(store: Store) -> SharedStore {
+        SharedStore(Arc::new(Mutex::new(store)))
+    }
+
+    /// Runs `f` with the store on the blocking pool.
+    pub async fn call<T, F>(&self, f: F) -> store::Result<T>
+    where
+        F: FnOnce(&mut Store) -> store::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = inner.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .expect("store task panicked")
+    }
+}
+
+/// What happened to one feed, for the command line and the scheduler.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FeedReport {
+    /// Feed name.
+    pub name: String,
+    /// Configured URL.
+    pub url: String,
+    /// `ok`, `not_modified`, `transient` or `permanent`.
+    pub status: &'static str,
+    /// HTTP status, when there was one.
+    pub http_status: Option<u16>,
+    /// Entries added.
+    pub new: usize,
+    /// Entries updated in place.
+    pub updated: usize,
+    /// New entries that joined an article another feed or URL already had.
+    pub merged: usize,
+    /// What went wrong.
+    pub error: Option<String>,
+    /// Body bytes.
+    pub bytes: u64,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// Response facts (cache headers, redirects) for scheduling.
+    #[serde(skip)]
+    pub response: Option<ResponseMeta>,
+    /// Feed metadata from the document (hints for scheduling).
+    #[serde(skip)]
+    pub meta: Option<FeedMeta>,
+}
+
+/// A parsed, cleaned, keyed document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Feed-level facts.
+    pub meta: FeedMeta,
+    /// Entries ready to store.
+    pub entries: Vec<Entry>,
+    /// What key assignment noticed.
+    pub keys: KeyReport,
+}
+
+/// Parses, cleans and keys one document (pure CPU work: no I/O).
+/// `doc_url` is where it came from; `now` fills in missing dates.
+pub fn process(
+    body: &[u8],
+    content_type: Option<&str>,
+    doc_url: Option<&Url>,
+    mode: IdentityMode,
+    now: DateTime<Utc>,
+) -> Result<Document, ParseError> {
+    let parsed = parse::parse(body, content_type, doc_url.map(Url::as_str))?;
+    let site = parsed
+        .meta
+        .site_url
+        .as_deref()
+        .and_then(|s| match doc_url {
+            Some(d) => d.join(s).ok(),
+            None => Url::parse(s).ok(),
+        })
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let cleaner = Cleaner::new();
+    let mut entries: Vec<Entry> = parsed
+        .entries
+        .into_iter()
+        .map(|raw| cleaner.entry(raw, doc_url, site.as_ref(), now))
+        .collect();
+    let keys = assign_keys(&mut entries, mode);
+    let mut meta = parsed.meta;
+    meta.title = meta
+        .title
+        .map(|t| crate::clean::inline_text(&t))
+        .filter(|t| !t.is_empty());
+    meta.description = meta.description.map(|d| crate::clean::inline_text(&d));
+    meta.site_url = site.map(Into::into);
+    Ok(Document {
+        meta,
+        entries,
+        keys,
+    })
+}
+
+/// Fetches, processes and stores one feed; never fails (failures are
+/// recorded and reported).
+pub async fn refresh_feed(
+    fetcher: &Fetcher,
+    store: &SharedStore,
+    feed: &FeedConfig,
+    state: &FeedRow,
+) -> FeedReport {
+    let span = tracing::info_span!("feed", feed = %feed.name);
+    refresh_inner(fetcher, store, feed, state)
+        .instrument(span)
+        .await
+}
+
+async fn refresh_inner(
+    fetcher: &Fetcher,
+    store: &SharedStore,
+    feed: &FeedConfig,
+    state: &FeedRow,
+) -> FeedReport {
+    let started_at = Utc::now();
+    let watch = Stopwatch::start();
+    let cfg = fetcher.config();
+    let validators = state.validators.clone();
+    let req = Request {
+        url: &feed.url,
+        validators: &validators,
+        timeout: feed.timeout.unwrap_or(cfg.timeout),
+        max_body: feed.max_body.unwrap_or(cfg.max_body),
+        user_agent: feed.user_agent.as_deref(),
+    };
+    let mut rec = FetchRecord {
+        feed_id: state.id,
+        started_at,
+        url: feed.url.to_string(),
+        final_url: None,
+        outcome: Outcome::Ok,
+        http_status: None,
+        bytes: 0,
+        duration_ms: 0,
+        validators: None,
+        meta: None,
+        entries: Vec::new(),
+        error: None,
+        dedup: feed.dedup,
+        now: started_at,
+    };
+    let mut response = None;
+    match fetcher.fetch(&req).await {
+        Ok(Fetched::NotModified { meta }) => {
+            debug!("not modified");
+            rec.outcome = Outcome::NotModified;
+            rec.http_status = http_status(meta.status);
+            rec.final_url = meta.final_url.as_ref().map(Url::to_string);
+            rec.validators = Some(merge_validators(&validators, &meta.validators));
+            response = Some(meta);
+        }
+        Ok(Fetched::Body {
+            body,
+            content_type,
+            meta,
+        }) => {
+            rec.http_status = http_status(meta.status);
+            rec.bytes = body.len() as u64;
+            rec.final_url = meta.final_url.as_ref().map(Url::to_string);
+            let doc_url = meta.final_url.clone().unwrap_or_else(|| feed.url.clone());
+            let mode = state.identity_mode;
+            let now = started_at;
+            let processed = tokio::task::spawn_blocking(move || {
+                process(&body, content_type.as_deref(), Some(&doc_url), mode, now)
+            })
+            .await
+            .unwrap_or_else(|e| Err(ParseError::Panic(e.to_string())));
+            match processed {
+                Ok(doc) => {
+                    if doc.keys.repeated_guids > 0 {
+                        warn!(
+                            entries = doc.keys.repeated_guids,
+                            "guid repeated inside the document; keyed by guid and link"
+                        );
+                    }
+                    rec.validators = Some(meta.validators.clone());
+                    rec.meta = Some(doc.meta);
+                    rec.entries = doc.entries;
+                }
+                Err(e) => {
+                    rec.outcome = Outcome::Permanent;
+                    rec.error = Some(e.to_string());
+                }
+            }
+            response = Some(meta);
+        }
+        Err(e) => {
+            rec.outcome = match e.class() {
+                crate::fetch::ErrorClass::Transient => Outcome::Transient,
+                crate::fetch::ErrorClass::Permanent => Outcome::Permanent,
+            };
+            rec.http_status = e.http_status();
+            rec.error = Some(e.to_string());
+        }
+    }
+    rec.duration_ms = watch.millis();
+    let meta = rec.meta.clone();
+    let outcome = rec.outcome;
+    let (http, bytes, duration_ms) = (rec.http_status, rec.bytes, rec.duration_ms);
+    let mut error = rec.error.clone();
+    let applied = match store.call(move |s| s.record_fetch(&rec)).await {
+        Ok(a) => a,
+        Err(e) => {
+            error = Some(format!("storing failed: {e}"));
+            Default::default()
+        }
+    };
+    match &error {
+        None => info!(
+            status = outcome.as_str(),
+            new = applied.new,
+            updated = applied.updated,
+            ms = duration_ms,
+            "fetched"
+        ),
+        Some(err) => warn!(status = outcome.as_str(), http = http, error = %err, "fetch failed"),
+    }
+    FeedReport {
+        name: feed.name.clone(),
+        url: feed.url.to_string(),
+        status: if error.is_some() && outcome.as_str() == "ok" {
+            "permanent"
+        } else {
+            outcome.as_str()
+        },
+        http_status: http,
+        new: applied.new,
+        updated: applied.updated,
+        merged: applied.merged,
+        error,
+        bytes,
+        duration_ms,
+        response,
+        meta,
+    }
+}
+
+fn http_status(s: u16) -> Option<u16> {
+    (s != 0).then_some(s)
+}
+
+/// A 304 may omit validators; keep the old ones then.
+fn merge_validators(old: &Validators, new: &Validators) -> Validators {
+    Validators {
+        etag: new.etag.clone().or_else(|| old.etag.clone()),
+        last_modified: new
+            .last_modified
+            .clone()
+            .or_else(|| old.last_modified.clone()),
+    }
+}
+
+/// Refreshes `feeds` (with their stored state) at most
+/// `fetcher.config().concurrency` at a time, calling `on_done` as each
+/// finishes, and returns the reports in completion order.
+pub async fn refresh_all(
+    fetcher: &Fetcher,
+    store: &SharedStore,
+    feeds: Vec<(FeedConfig, FeedRow)>,
+    mut on_done: impl FnMut(&FeedReport),
+) -> Vec<FeedReport> {
+    let limit = Arc::new(Semaphore::new(fetcher.config().concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (feed, state) in feeds {
+        let fetcher = fetcher.clone();
+        let store = store.clone();
+        let limit = Arc::clone(&limit);
+        tasks.spawn(async move {
+            // The semaphore is never closed.
+            let _permit = limit.acquire_owned().await.expect("semaphore open");
+            refresh_feed(&fetcher, &store, &feed, &state).await
+        });
+    }
+    let mut reports = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(report) => {
+                on_done(&report);
+                reports.push(report);
+            }
+            Err(e) => warn!(error = %e, "a refresh task failed"),
+        }
+    }
+    reports
+}

@@ -1,0 +1,283 @@
+//! The feeds table: reconciling it to the configuration, and reading feed
+//! state back for fetching and for reports.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{parse_ts, ts, Result, Store};
+use crate::model::{FeedId, FeedSpec, IdentityMode, Validators};
+
+/// What reconciling the feeds table to the config changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Names of feeds added.
+    pub added: Vec<String>,
+    /// `(old, new)` names of feeds renamed (same URL, new name).
+    pub renamed: Vec<(String, String)>,
+    /// Names of feeds whose URL changed (fetch state reset).
+    pub moved: Vec<String>,
+    /// Names of feeds no longer in the config (kept, marked inactive).
+    pub removed: Vec<String>,
+}
+
+/// One feed with its fetch state, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRow {
+    /// Row id.
+    pub id: FeedId,
+    /// Unique name.
+    pub name: String,
+    /// Configured URL.
+    pub url: String,
+    /// False once removed from the config.
+    pub active: bool,
+    /// Cross-feed merging enabled.
+    pub dedup: bool,
+    /// Title from the document.
+    pub title: Option<String>,
+    /// Web site from the document.
+    pub site_url: Option<String>,
+    /// How entries are identified.
+    pub identity_mode: IdentityMode,
+    /// For the next conditional request.
+    pub validators: Validators,
+    /// Where the last successful fetch ended after redirects.
+    pub final_url: Option<String>,
+    /// `new`, `ok`, `not_modified`, `transient`, `permanent`.
+    pub status: String,
+    /// Last fetch attempt.
+    pub last_fetch_at: Option<DateTime<Utc>>,
+    /// Last successful fetch.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Last time a fetch brought a new entry.
+    pub last_new_entry_at: Option<DateTime<Utc>>,
+    /// HTTP status of the last fetch.
+    pub last_http_status: Option<u16>,
+    /// Error of the last fetch, if it failed.
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_errors: u32,
+    /// When the feed is next due.
+    pub next_check_at: Option<DateTime<Utc>>,
+    /// Why then.
+    pub next_check_reason: Option<String>,
+    /// Entries stored for it.
+    pub entries: i64,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+const FEED_COLUMNS: &str = "f.id, f.name, f.url, f.active, f.dedup, f.title, f.site_url, f.identity_mode,
+    f.etag, f.last_modified, f.final_url, f.status, f.last_fetch_at, f.last_success_at,
+    f.last_new_entry_at, f.last_http_status, f.last_error, f.consecutive_errors,
+    f.next_check_at, f.next_check_reason,
+    (SELECT count(*) FROM entries e WHERE e.feed_id = f.id),
+    (SELECT group_concat(tag, ',') FROM (SELECT tag FROM feed_tags t WHERE t.feed_id = f.id ORDER BY tag))";
+
+fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
+    let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(r.get::<_, Option<String>>(i)?.as_deref().and_then(parse_ts))
+    };
+    Ok(FeedRow {
+        id: FeedId(r.get(0)?),
+        name: r.get(1)?,
+        url: r.get(2)?,
+        active: r.get(3)?,
+        dedup: r.get(4)?,
+        title: r.get(5)?,
+        site_url: r.get(6)?,
+        identity_mode: IdentityMode::from_stored(&r.get::<_, String>(7)?),
+        validators: Validators {
+            etag: r.get(8)?,
+            last_modified: r.get(9)?,
+        },
+        final_url: r.get(10)?,
+        status: r.get(11)?,
+        last_fetch_at: time(12)?,
+        last_success_at: time(13)?,
+        last_new_entry_at: time(14)?,
+        last_http_status: r.get(15)?,
+        last_error: r.get(16)?,
+        consecutive_errors: r.get(17)?,
+        next_check_at: time(18)?,
+        next_check_reason: r.get(19)?,
+        entries: r.get(20)?,
+        tags: r
+            .get::<_, Option<String>>(21)?
+            .map(|t| t.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+    })
+}
+
+impl Store {
+    /// Makes the feeds table match the configuration: new feeds are added;
+    /// a known URL under a new name is a rename (its history follows it); a
+    /// changed URL resets the fetch state; feeds no longer configured are
+    /// marked inactive and keep their articles.
+    pub fn reconcile(&mut self, specs: &[FeedSpec], now: DateTime<Utc>) -> Result<Reconciled> {
+        let mut out = Reconciled::default();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let existing: Vec<(i64, String, String, bool)> = {
+            let mut st = tx.prepare("SELECT id, name, url, active FROM feeds")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let configured = |name: &str| specs.iter().any(|s| s.name == name);
+        let mut claimed: Vec<i64> = Vec::new();
+        for spec in specs {
+            let by_name = existing.iter().find(|(_, n, _, _)| *n == spec.name);
+            let id = match by_name {
+                Some((id, _, url, _)) => {
+                    if *url != spec.url {
+                        tx.execute(
+                            "UPDATE feeds SET url = ?2, etag = NULL, last_modified = NULL, final_url = NULL,
+                                 status = 'new', consecutive_errors = 0, last_error = NULL,
+                                 next_check_at = NULL, next_check_reason = NULL, identity_mode = 'guid'
+                             WHERE id = ?1",
+                            params![id, spec.url],
+                        )?;
+                        out.moved.push(spec.name.clone());
+                    }
+                    *id
+                }
+                None => {
+                    let renamed = existing.iter().find(|(id, n, url, _)| {
+                        *url == spec.url && !configured(n) && !claimed.contains(id)
+                    });
+                    match renamed {
+                        Some((id, old, _, _)) => {
+                            tx.execute(
+                                "UPDATE feeds SET name = ?2 WHERE id = ?1",
+                                params![id, spec.name],
+                            )?;
+                            out.renamed.push((old.clone(), spec.name.clone()));
+                            *id
+                        }
+                        None => {
+                            tx.execute(
+                                "INSERT INTO feeds (name, url, created_at) VALUES (?1, ?2, ?3)",
+                                params![spec.name, spec.url, ts(now)],
+                            )?;
+                            out.added.push(spec.name.clone());
+                            tx.last_insert_rowid()
+                        }
+                    }
+                }
+            };
+            claimed.push(id);
+            tx.execute(
+                "UPDATE feeds SET active = 1, removed_at = NULL, dedup = ?2 WHERE id = ?1",
+                params![id, spec.dedup],
+            )?;
+            tx.execute("DELETE FROM feed_tags WHERE feed_id = ?1", [id])?;
+            for tag in &spec.tags {
+                tx.execute(
+                    "INSERT OR IGNORE INTO feed_tags (feed_id, tag) VALUES (?1, ?2)",
+                    params![id, tag],
+                )?;
+            }
+        }
+        for (id, name, _, active) in &existing {
+            if !claimed.contains(id) && *active {
+                tx.execute(
+                    "UPDATE feeds SET active = 0, removed_at = ?2 WHERE id = ?1",
+                    params![id, ts(now)],
+                )?;
+                out.removed.push(name.clone());
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Every feed, active first, by name.
+    pub fn feeds(&self) -> Result<Vec<FeedRow>> {
+        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds f ORDER BY f.active DESC, f.name");
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let rows = st.query_map([], feed_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The feed called `name`.
+    pub fn feed_by_name(&self, name: &str) -> Result<Option<FeedRow>> {
+        let sql = format!("SELECT {FEED_COLUMNS} FROM feeds f WHERE f.name = ?1");
+        Ok(self.conn.query_row(&sql, [name], feed_row).optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, url: &str, tags: &[&str]) -> FeedSpec {
+        FeedSpec {
+            name: name.into(),
+            url: url.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            dedup: true,
+        }
+    }
+
+    #[test]
+    fn reconcile_adds_renames_moves_and_removes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("t.db")).unwrap();
+        let now = Utc::now();
+        let r = s
+            .reconcile(
+                &[
+                    spec("a", "https://a.example/f", &["x"]),
+                    spec("b", "https://b.example/f", &[]),
+                ],
+                now,
+            )
+            .unwrap();
+        assert_eq!(r.added, vec!["a", "b"]);
+        let a_id = s.feed_by_name("a").unwrap().unwrap().id;
+
+        // a renamed to a2 (same URL), b's URL changed, c added.
+        let r = s
+            .reconcile(
+                &[
+                    spec("a2", "https://a.example/f", &["y", "x"]),
+                    spec("b", "https://b.example/new", &[]),
+                    spec("c", "https://c.example/f", &[]),
+                ],
+                now,
+            )
+            .unwrap();
+        assert_eq!(r.renamed, vec![("a".to_string(), "a2".to_string())]);
+        assert_eq!(r.moved, vec!["b"]);
+        assert_eq!(r.added, vec!["c"]);
+        let a2 = s.feed_by_name("a2").unwrap().unwrap();
+        assert_eq!(a2.id, a_id);
+        assert_eq!(a2.tags, vec!["x", "y"]);
+
+        // c removed: kept but inactive.
+        let r = s
+            .reconcile(
+                &[
+                    spec("a2", "https://a.example/f", &[]),
+                    spec("b", "https://b.example/new", &[]),
+                ],
+                now,
+            )
+            .unwrap();
+        assert_eq!(r.removed, vec!["c"]);
+        let c = s.feed_by_name("c").unwrap().unwrap();
+        assert!(!c.active);
+        // Reconciling again changes nothing.
+        let r = s
+            .reconcile(
+                &[
+                    spec("a2", "https://a.example/f", &[]),
+                    spec("b", "https://b.example/new", &[]),
+                ],
+                now,
+            )
+            .unwrap();
+        assert_eq!(r, Reconciled::default());
+    }
+}

@@ -1,0 +1,380 @@
+//! Writing one fetch: entries and articles, the feed's fetch state and the
+//! fetch-log row, all in one transaction.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{ts, Result, Store};
+use crate::model::{Entry, FeedId, FeedMeta, IdentityMode, KeyKind, Validators};
+
+/// How a fetch ended, as the fetch log and the feed status record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A document was fetched and parsed.
+    Ok,
+    /// 304, or an unchanged local file.
+    NotModified,
+    /// A failure that may pass by itself.
+    Transient,
+    /// A failure that needs someone to act.
+    Permanent,
+}
+
+impl Outcome {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::NotModified => "not_modified",
+            Outcome::Transient => "transient",
+            Outcome::Permanent => "permanent",
+        }
+    }
+
+    fn is_success(self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::NotModified)
+    }
+}
+
+/// Everything one fetch of one feed produced.
+#[derive(Debug, Clone)]
+pub struct FetchRecord {
+    /// The feed.
+    pub feed_id: FeedId,
+    /// When the fetch began.
+    pub started_at: DateTime<Utc>,
+    /// The URL requested.
+    pub url: String,
+    /// Where redirects ended.
+    pub final_url: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// HTTP status, when there was one.
+    pub http_status: Option<u16>,
+    /// Body size in bytes (decompressed).
+    pub bytes: u64,
+    /// Wall time of the fetch, parse included.
+    pub duration_ms: u64,
+    /// Validators to keep for the next conditional request (successes only).
+    pub validators: Option<Validators>,
+    /// Feed metadata from the document.
+    pub meta: Option<FeedMeta>,
+    /// Entries of the document, keyed.
+    pub entries: Vec<Entry>,
+    /// What went wrong, in one line.
+    pub error: Option<String>,
+    /// Whether this feed's entries may merge with other feeds' articles.
+    pub dedup: bool,
+    /// The time to record as "now" (first-seen times).
+    pub now: DateTime<Utc>,
+}
+
+/// What storing a fetch changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// Entries added.
+    pub new: usize,
+    /// Entries whose content changed and was updated in place.
+    pub updated: usize,
+    /// New entries that joined an article already stored (another feed or
+    /// URL carried the same page).
+    pub merged: usize,
+    /// Entries skipped because retention removed them before.
+    pub tombstoned: usize,
+    /// Known entries seen under a new guid (see `dedup::entry`).
+    pub guid_changes: usize,
+}
+
+/// After this many entries of one fetch are seen under new guids, the feed
+/// is switched to link identity.
+const GUID_CHANGES_TO_SWITCH: usize = 2;
+
+impl Store {
+    /// Stores one fetch in one transaction (see the module docs of `store`).
+    pub fn record_fetch(&mut self, rec: &FetchRecord) -> Result<Applied> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let applied = write_fetch(&tx, rec)?;
+        tx.commit()?;
+        Ok(applied)
+    }
+}
+
+fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
+    let mut applied = Applied::default();
+    let now = ts(rec.now);
+    for e in &rec.entries {
+        upsert_entry(tx, rec, e, &now, &mut applied)?;
+    }
+    let feed = rec.feed_id.0;
+    if rec.outcome.is_success() {
+        let v = rec.validators.clone().unwrap_or_default();
+        let m = rec.meta.clone().unwrap_or_default();
+        tx.prepare_cached(
+            "UPDATE feeds SET
+                etag = ?2, last_modified = ?3, final_url = coalesce(?4, final_url),
+                title = coalesce(?5, title), site_url = coalesce(?6, site_url),
+                description = coalesce(?7, description), format = coalesce(?8, format),
+                status = 'ok', last_fetch_at = ?9, last_success_at = ?9, last_http_status = ?10,
+                last_error = NULL, consecutive_errors = 0,
+                last_new_entry_at = CASE WHEN ?11 > 0 THEN ?9 ELSE last_new_entry_at END,
+                identity_mode = CASE WHEN ?12 THEN 'link' ELSE identity_mode END
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            feed,
+            v.etag,
+            v.last_modified,
+            rec.final_url,
+            m.title,
+            m.site_url,
+            m.description,
+            (!m.format.is_empty()).then_some(m.format),
+            now,
+            rec.http_status,
+            applied.new,
+            applied.guid_changes >= GUID_CHANGES_TO_SWITCH,
+        ])?;
+    } else {
+        tx.prepare_cached(
+            "UPDATE feeds SET status = ?2, last_fetch_at = ?3, last_http_status = ?4,
+                last_error = ?5, consecutive_errors = consecutive_errors + 1
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            feed,
+            rec.outcome.as_str(),
+            now,
+            rec.http_status,
+            rec.error
+        ])?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO fetch_log (feed_id, started_at, url, final_url, outcome, http_status, bytes,
+             duration_ms, new_entries, updated_entries, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        feed,
+        ts(rec.started_at),
+        rec.url,
+        rec.final_url,
+        rec.outcome.as_str(),
+        rec.http_status,
+        rec.bytes as i64,
+        rec.duration_ms as i64,
+        applied.new,
+        applied.updated,
+        rec.error,
+    ])?;
+    Ok(applied)
+}
+
+fn hex(h: u64) -> String {
+    format!("{h:016x}")
+}
+
+fn upsert_entry(
+    tx: &Transaction<'_>,
+    rec: &FetchRecord,
+    e: &Entry,
+    now: &str,
+    applied: &mut Applied,
+) -> Result<()> {
+    let feed = rec.feed_id.0;
+    let hash = hex(e.content_hash);
+    let existing: Option<(i64, String, i64)> = tx
+        .prepare_cached("SELECT id, content_hash, article_id FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?
+        .query_row(params![feed, e.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let existing = match existing {
+        Some(x) => Some(x),
+        None => {
+            let tomb: bool = tx
+                .prepare_cached(
+                    "SELECT 1 FROM entry_tombstones WHERE feed_id = ?1 AND entry_key = ?2",
+                )?
+                .query_row(params![feed, e.key], |_| Ok(true))
+                .optional()?
+                .unwrap_or(false);
+            if tomb {
+                applied.tombstoned += 1;
+                return Ok(());
+            }
+            rekeyed(tx, feed, e, applied)?
+        }
+    };
+    if let Some((entry_id, old_hash, article_id)) = existing {
+        if old_hash != hash {
+            tx.prepare_cached(
+                "UPDATE entries SET title = ?2, content_hash = ?3, updated_at = ?4,
+                     update_count = update_count + 1, url = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![entry_id, e.title, hash, now, e.url])?;
+            update_article(tx, article_id, e, &hash, now)?;
+            applied.updated += 1;
+        }
+        return Ok(());
+    }
+
+    let (article_id, reason) = match rec
+        .dedup
+        .then(|| find_article(tx, e, &hash))
+        .transpose()?
+        .flatten()
+    {
+        Some((id, reason)) => {
+            applied.merged += 1;
+            (id, reason)
+        }
+        None => (insert_article(tx, e, &hash, now)?, "new"),
+    };
+    tx.prepare_cached(
+        "INSERT INTO entries (feed_id, entry_key, key_kind, guid, url, article_id, match_reason, title,
+             content_hash, published_at, first_seen_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        feed,
+        e.key,
+        e.key_kind.as_str(),
+        e.guid,
+        e.url,
+        article_id,
+        reason,
+        e.title,
+        hash,
+        ts(e.published),
+        now,
+    ])?;
+    applied.new += 1;
+    Ok(())
+}
+
+/// A guid-keyed entry not found by key may be a known entry whose guid
+/// changed (feeds that regenerate guids on every fetch): same feed, same
+/// link, same title. Such an entry is re-keyed instead of added again.
+fn rekeyed(
+    tx: &Transaction<'_>,
+    feed: i64,
+    e: &Entry,
+    applied: &mut Applied,
+) -> Result<Option<(i64, String, i64)>> {
+    if e.key_kind != KeyKind::Guid || e.title.is_empty() {
+        return Ok(None);
+    }
+    let Some(url) = e.url.as_deref() else {
+        return Ok(None);
+    };
+    let found: Option<(i64, String, i64)> = tx
+        .prepare_cached(
+            "SELECT id, content_hash, article_id FROM entries
+             WHERE feed_id = ?1 AND url = ?2 AND title = ?3 AND key_kind = 'guid' ORDER BY id LIMIT 1",
+        )?
+        .query_row(params![feed, url, e.title], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    if let Some((id, _, _)) = &found {
+        tx.prepare_cached("UPDATE entries SET entry_key = ?2, guid = ?3 WHERE id = ?1")?
+            .execute(params![id, e.key, e.guid])?;
+        applied.guid_changes += 1;
+    }
+    Ok(found)
+}
+
+/// An article already stored for the same page: equal canonical URL, or
+/// identical title and text. Articles held only by feeds with dedup off
+/// are never joined.
+fn find_article(
+    tx: &Transaction<'_>,
+    e: &Entry,
+    hash: &str,
+) -> Result<Option<(i64, &'static str)>> {
+    const JOINABLE: &str = "EXISTS (SELECT 1 FROM entries x JOIN feeds f ON f.id = x.feed_id
+                                    WHERE x.article_id = a.id AND f.dedup = 1)";
+    if let Some(c) = &e.canonical_url {
+        let sql = format!("SELECT a.id FROM articles a WHERE a.canonical_url = ?1 AND {JOINABLE} ORDER BY a.id LIMIT 1");
+        if let Some(id) = tx
+            .prepare_cached(&sql)?
+            .query_row([c], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(Some((id, "canonical_url")));
+        }
+    }
+    if !e.title.is_empty() && !e.content_text.is_empty() {
+        let sql = format!("SELECT a.id FROM articles a WHERE a.content_hash = ?1 AND {JOINABLE} ORDER BY a.id LIMIT 1");
+        if let Some(id) = tx
+            .prepare_cached(&sql)?
+            .query_row([hash], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(Some((id, "content_hash")));
+        }
+    }
+    Ok(None)
+}
+
+fn insert_article(tx: &Transaction<'_>, e: &Entry, hash: &str, now: &str) -> Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO articles (canonical_url, url, title, authors, summary_html, content_html, content_text,
+             content_hash, published_at, updated_at, first_seen_at, categories, enclosures)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        e.canonical_url,
+        e.url,
+        e.title,
+        e.authors.join(", "),
+        e.summary_html,
+        e.content_html,
+        e.content_text,
+        hash,
+        ts(e.published),
+        e.updated.map(ts),
+        now,
+        json_list(&e.categories),
+        json_list(&e.enclosures),
+    ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn update_article(tx: &Transaction<'_>, id: i64, e: &Entry, hash: &str, now: &str) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE articles SET title = ?2, authors = ?3, summary_html = ?4, content_html = ?5,
+             content_text = ?6, content_hash = ?7, updated_at = coalesce(?8, updated_at),
+             changed_at = ?9, categories = ?10, enclosures = ?11
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        e.title,
+        e.authors.join(", "),
+        e.summary_html,
+        e.content_html,
+        e.content_text,
+        hash,
+        e.updated.map(ts),
+        now,
+        json_list(&e.categories),
+        json_list(&e.enclosures),
+    ])?;
+    Ok(())
+}
+
+fn json_list<T: serde::Serialize>(v: &[T]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+impl Store {
+    /// The identity mode stored for a feed (for key assignment).
+    pub fn identity_mode(&self, feed: FeedId) -> Result<IdentityMode> {
+        let s: String = self.conn.query_row(
+            "SELECT identity_mode FROM feeds WHERE id = ?1",
+            [feed.0],
+            |r| r.get(0),
+        )?;
+        Ok(IdentityMode::from_stored(&s))
+    }
+}

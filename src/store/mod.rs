@@ -1,0 +1,221 @@
+//! The SQLite store: the schema, its migrations, and every SQL statement
+//! Tributary runs. No other module writes SQL.
+//!
+//! # Concurrency
+//! People open the database with `sqlite3` while the daemon runs, so the
+//! connection uses WAL (readers never block the writer, nor it them), a
+//! busy timeout, and short write transactions: one per fetched feed. The
+//! daemon has exactly one writing [`Store`]; readers may open their own.
+//!
+//! # Durability
+//! All writes of one fetch — entries, articles, the feed's new validators
+//! and the fetch-log row — commit in one transaction. The validators are
+//! therefore never saved without the entries they vouch for, and a crash or
+//! `kill -9` at any moment leaves either the whole fetch or none of it.
+//! `synchronous = NORMAL` in WAL mode keeps the file consistent on power
+//! loss, at the price of possibly losing the last transactions (which the
+//! next fetch brings back).
+
+mod feeds;
+mod ingest;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OpenFlags};
+
+pub use feeds::{FeedRow, Reconciled};
+pub use ingest::{Applied, FetchRecord, Outcome};
+
+/// How long a statement waits for a lock held by another connection.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// SQLite said no.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file was made by a newer Tributary.
+    #[error("database schema version {found} is newer than this Tributary understands ({supported}); upgrade Tributary")]
+    NewerSchema {
+        /// `user_version` of the file.
+        found: i64,
+        /// Number of migrations this build knows.
+        supported: i64,
+    },
+    /// The database directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Store result.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// An open, migrated database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies the
+    /// connection settings and runs pending migrations.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Dir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for reading only (for commands that only
+    /// look, like `tributary feeds`), without migrating it.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        self.conn.set_prepared_statement_cache_capacity(64);
+        Ok(())
+    }
+
+    /// Applies the migrations this database has not run yet, each batch in
+    /// one immediate transaction with the version bump.
+    fn migrate(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let supported = schema::MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(Error::NewerSchema {
+                found: version,
+                supported,
+            });
+        }
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// `PRAGMA integrity_check` == "ok".
+    pub fn integrity_ok(&self) -> Result<bool> {
+        let s: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(s == "ok")
+    }
+
+    /// Row counts of the main tables, for summaries: (feeds, entries, articles).
+    pub fn counts(&self) -> Result<(i64, i64, i64)> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT count(*) FROM feeds WHERE active = 1),
+                    (SELECT count(*) FROM entries),
+                    (SELECT count(*) FROM articles)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+}
+
+/// The stored text form of a time.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Reads a stored time back.
+pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        let s = Store::open(&p).unwrap();
+        assert_eq!(s.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+        drop(s);
+        let s = Store::open(&p).unwrap();
+        assert_eq!(s.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+        assert!(s.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        drop(Store::open(&p).unwrap());
+        let c = Connection::open(&p).unwrap();
+        c.pragma_update(None, "user_version", 999).unwrap();
+        drop(c);
+        assert!(matches!(
+            Store::open(&p),
+            Err(Error::NewerSchema { found: 999, .. })
+        ));
+    }
+
+    #[test]
+    fn times_round_trip() {
+        let t = DateTime::parse_from_rfc3339("2026-11-25T18:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(ts(t), "2026-11-25T18:00:00Z");
+        assert_eq!(parse_ts(&ts(t)), Some(t));
+    }
+}

@@ -1,0 +1,163 @@
+//! The schema as an append-only list of migrations, keyed on SQLite's
+//! `user_version` (the number of migrations applied).
+//!
+//! **Never edit or reorder a shipped migration**: databases in the field
+//! have run it. Change the schema by appending a new one. The schema is a
+//! public interface (people query it with `sqlite3`), documented in
+//! `docs/schema.md`; keep that file in step.
+//!
+//! Times are stored as RFC 3339 text in UTC (`2026-11-25T18:00:00Z`): they
+//! sort correctly as text and SQLite's date functions read them.
+
+/// Migration 1: feeds, entries, articles, the fetch log, full-text search
+/// and the views for the common questions.
+const V1: &str = r#"
+-- One row per configured feed, with its fetch state. Feeds removed from the
+-- config are kept (active = 0) so their articles stay attributed.
+CREATE TABLE feeds (
+    id                  INTEGER PRIMARY KEY,
+    name                TEXT NOT NULL UNIQUE,
+    url                 TEXT NOT NULL,
+    active              INTEGER NOT NULL DEFAULT 1,
+    dedup               INTEGER NOT NULL DEFAULT 1,
+    title               TEXT,
+    site_url            TEXT,
+    description         TEXT,
+    format              TEXT,
+    identity_mode       TEXT NOT NULL DEFAULT 'guid',
+    etag                TEXT,
+    last_modified       TEXT,
+    final_url           TEXT,
+    status              TEXT NOT NULL DEFAULT 'new',
+    last_fetch_at       TEXT,
+    last_success_at     TEXT,
+    last_new_entry_at   TEXT,
+    last_http_status    INTEGER,
+    last_error          TEXT,
+    consecutive_errors  INTEGER NOT NULL DEFAULT 0,
+    next_check_at       TEXT,
+    next_check_reason   TEXT,
+    created_at          TEXT NOT NULL,
+    removed_at          TEXT
+);
+
+CREATE TABLE feed_tags (
+    feed_id  INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    tag      TEXT NOT NULL,
+    PRIMARY KEY (feed_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX feed_tags_by_tag ON feed_tags(tag);
+
+-- One row per distinct page: the same article reached through several
+-- feeds or URLs is one row here and several rows in entries.
+CREATE TABLE articles (
+    id             INTEGER PRIMARY KEY,
+    canonical_url  TEXT,
+    url            TEXT,
+    title          TEXT NOT NULL,
+    authors        TEXT NOT NULL DEFAULT '',
+    summary_html   TEXT,
+    content_html   TEXT,
+    content_text   TEXT NOT NULL DEFAULT '',
+    content_hash   TEXT NOT NULL,
+    published_at   TEXT NOT NULL,
+    updated_at     TEXT,
+    first_seen_at  TEXT NOT NULL,
+    changed_at     TEXT,
+    categories     TEXT NOT NULL DEFAULT '[]',
+    enclosures     TEXT NOT NULL DEFAULT '[]',
+    story_id       INTEGER
+);
+CREATE INDEX articles_by_canonical_url ON articles(canonical_url) WHERE canonical_url IS NOT NULL;
+CREATE INDEX articles_by_content_hash ON articles(content_hash);
+CREATE INDEX articles_by_first_seen ON articles(first_seen_at, id);
+CREATE INDEX articles_by_published ON articles(published_at, id);
+
+-- What one feed published once. UNIQUE(feed_id, entry_key) is what makes
+-- re-fetching never add a row.
+CREATE TABLE entries (
+    id              INTEGER PRIMARY KEY,
+    feed_id         INTEGER NOT NULL REFERENCES feeds(id),
+    entry_key       TEXT NOT NULL,
+    key_kind        TEXT NOT NULL,
+    guid            TEXT,
+    url             TEXT,
+    article_id      INTEGER NOT NULL REFERENCES articles(id),
+    match_reason    TEXT NOT NULL,
+    title           TEXT NOT NULL,
+    content_hash    TEXT NOT NULL,
+    published_at    TEXT NOT NULL,
+    first_seen_at   TEXT NOT NULL,
+    updated_at      TEXT,
+    update_count    INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (feed_id, entry_key)
+);
+CREATE INDEX entries_by_article ON entries(article_id);
+CREATE INDEX entries_by_feed_url ON entries(feed_id, url);
+
+-- Keys of entries removed by retention, so they never come back while the
+-- feed still lists them.
+CREATE TABLE entry_tombstones (
+    feed_id    INTEGER NOT NULL REFERENCES feeds(id),
+    entry_key  TEXT NOT NULL,
+    pruned_at  TEXT NOT NULL,
+    PRIMARY KEY (feed_id, entry_key)
+) WITHOUT ROWID;
+
+-- One row per fetch attempt.
+CREATE TABLE fetch_log (
+    id               INTEGER PRIMARY KEY,
+    feed_id          INTEGER NOT NULL REFERENCES feeds(id),
+    started_at       TEXT NOT NULL,
+    url              TEXT NOT NULL,
+    final_url        TEXT,
+    outcome          TEXT NOT NULL,
+    http_status      INTEGER,
+    bytes            INTEGER NOT NULL DEFAULT 0,
+    duration_ms      INTEGER NOT NULL DEFAULT 0,
+    new_entries      INTEGER NOT NULL DEFAULT 0,
+    updated_entries  INTEGER NOT NULL DEFAULT 0,
+    error            TEXT
+);
+CREATE INDEX fetch_log_by_feed ON fetch_log(feed_id, started_at);
+
+CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, content_text,
+    content = 'articles', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO articles_fts(rowid, title, content_text) VALUES (new.id, new.title, new.content_text);
+END;
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text) VALUES ('delete', old.id, old.title, old.content_text);
+END;
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, content_text ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text) VALUES ('delete', old.id, old.title, old.content_text);
+    INSERT INTO articles_fts(rowid, title, content_text) VALUES (new.id, new.title, new.content_text);
+END;
+
+-- Articles, newest first seen first, with the feeds that carried them.
+CREATE VIEW latest_articles AS
+SELECT a.id, a.title, a.url, a.published_at, a.first_seen_at,
+       (SELECT group_concat(name, ', ') FROM (
+            SELECT DISTINCT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
+            WHERE e.article_id = a.id ORDER BY e.id)) AS feeds,
+       a.authors, substr(a.content_text, 1, 200) AS excerpt
+FROM articles a
+ORDER BY a.first_seen_at DESC, a.id DESC;
+
+-- One row per feed: is it working, and what has it brought?
+CREATE VIEW feed_health AS
+SELECT f.name, f.active, f.status, f.url, f.final_url, f.title,
+       f.last_fetch_at, f.last_success_at, f.last_new_entry_at,
+       f.last_http_status, f.consecutive_errors, f.last_error,
+       f.next_check_at, f.next_check_reason,
+       (SELECT count(*) FROM entries e WHERE e.feed_id = f.id) AS entries,
+       (SELECT group_concat(tag, ',') FROM feed_tags t WHERE t.feed_id = f.id) AS tags
+FROM feeds f
+ORDER BY f.name;
+"#;
+
+/// Every migration, in order. Append only.
+pub const MIGRATIONS: &[&str] = &[V1];
