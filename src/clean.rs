@@ -390,7 +390,6 @@ const BLOCK_TAGS: &[&str] = &[
 
 fn strip_tags(html: &str, blocks: bool) -> String {
     let mut text = String::with_capacity(html.len());
-    let mut rest = html;
     // In HTML a line break in text is just white space; lines of the result
     // come from block elements only.
     let push_text = |text: &mut String, t: &str| {
@@ -403,9 +402,15 @@ fn strip_tags(html: &str, blocks: bool) -> String {
             text.push_str(t);
         }
     };
+    let mut rest = html;
     while let Some(lt) = rest.find('<') {
         push_text(&mut text, &rest[..lt]);
         let after = &rest[lt + 1..];
+        // Comments, and the contents of script and style, are not text.
+        if let Some(body) = after.strip_prefix("!--") {
+            rest = body.find("-->").map_or("", |end| &body[end + 3..]);
+            continue;
+        }
         let Some(gt) = after.find('>') else {
             // A lone '<' is text.
             text.push('<');
@@ -413,18 +418,25 @@ fn strip_tags(html: &str, blocks: bool) -> String {
             continue;
         };
         let tag = &after[..gt];
-        if blocks {
-            let name: String = tag
-                .trim_start_matches('/')
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect::<String>()
-                .to_ascii_lowercase();
-            if BLOCK_TAGS.contains(&name.as_str()) {
-                text.push('\n');
-            }
-        }
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
         rest = &after[gt + 1..];
+        if !tag.starts_with('/') && (name == "script" || name == "style") {
+            let close = format!("</{name}");
+            let lower = rest.to_ascii_lowercase();
+            rest = match lower.find(&close) {
+                Some(i) => rest[i..].find('>').map_or("", |g| &rest[i + g + 1..]),
+                None => "",
+            };
+            continue;
+        }
+        if blocks && BLOCK_TAGS.contains(&name.as_str()) {
+            text.push('\n');
+        }
     }
     push_text(&mut text, rest);
     html_escape::decode_html_entities(&text).into_owned()
@@ -519,6 +531,18 @@ mod tests {
             ..RawEntry::default()
         };
         assert_eq!(c.entry(raw, None, None, now).published, now);
+    }
+
+    #[test]
+    fn script_and_comments_are_not_title_text() {
+        assert_eq!(
+            inline_text("safe<script>alert(1);</script> description"),
+            "safe description"
+        );
+        assert_eq!(
+            inline_text("safe<!-- hidden --> text<!-- unclosed"),
+            "safe text"
+        );
     }
 
     #[test]

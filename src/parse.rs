@@ -153,7 +153,16 @@ fn parse_inner(
     } else {
         FeedHints::default()
     };
-    Ok(convert(feed, hints))
+    let mut parsed = convert(feed, hints);
+    if parsed.meta.title.is_none() && format == "XML" {
+        // Dublin Core title in the channel head, where <title> is missing.
+        let head = &doc[..doc.find("<item").unwrap_or(doc.len())];
+        parsed.meta.title = DC_TITLE
+            .captures(head)
+            .map(|c| c[1].trim().to_string())
+            .filter(|t| !t.is_empty());
+    }
+    Ok(parsed)
 }
 
 fn map_error(e: feed_rs::parser::ParseFeedError, format: &'static str) -> ParseError {
@@ -183,11 +192,19 @@ static DECL_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
 /// Decodes `body` to UTF-8 (see the module docs for the order of evidence)
 /// and rewrites any XML declaration to declare UTF-8.
 pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
+    if let Some(text) = decode_utf32(body) {
+        return redeclare(Cow::Owned(text));
+    }
     let (encoding, bom_len) = match Encoding::for_bom(body) {
         Some((enc, len)) => (enc, len),
         None => (sniff_encoding(body, content_type), 0),
     };
     let (text, _had_errors) = encoding.decode_without_bom_handling(&body[bom_len..]);
+    redeclare(text)
+}
+
+/// Rewrites an XML declaration's encoding to UTF-8 (the text is UTF-8 now).
+fn redeclare(text: Cow<'_, str>) -> Cow<'_, str> {
     match XML_DECL.find(&text) {
         Some(m) if DECL_ENCODING.is_match(m.as_str()) => {
             let fixed = DECL_ENCODING
@@ -201,6 +218,32 @@ pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
         }
         _ => text,
     }
+}
+
+/// UTF-32 (which encoding_rs does not decode), recognised by its byte-order
+/// mark or by a `<` in the first code unit; invalid code points become U+FFFD.
+fn decode_utf32(body: &[u8]) -> Option<String> {
+    let (big_endian, skip) = match body {
+        [0, 0, 0xFE, 0xFF, ..] => (true, 4),
+        [0xFF, 0xFE, 0, 0, ..] => (false, 4),
+        [0, 0, 0, b'<', ..] => (true, 0),
+        [b'<', 0, 0, 0, ..] => (false, 0),
+        _ => return None,
+    };
+    Some(
+        body[skip..]
+            .chunks_exact(4)
+            .map(|c| {
+                let b = [c[0], c[1], c[2], c[3]];
+                let n = if big_endian {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                };
+                char::from_u32(n).unwrap_or('\u{FFFD}')
+            })
+            .collect(),
+    )
 }
 
 fn sniff_encoding(body: &[u8], content_type: Option<&str>) -> &'static Encoding {
@@ -256,10 +299,35 @@ static ROOT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static VERSION_ATTR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"\bversion\s*=\s*["']([^"']*)["']"#).expect("valid regex"));
-static TEXT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"<((?:[A-Za-z_][\w.\-]*:)?(?:title|subtitle|summary|rights|tagline|copyright|info))(\s[^>]*?)?\btype\s*=\s*(["'])([^"']*)["']"#)
+const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
+const RSS10_NS: &str = "http://purl.org/rss/1.0/";
+const ATOM03_NS: &str = "http://purl.org/atom/ns#";
+const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
+/// Atom 0.3 element names that Atom 1.0 renamed.
+static ATOM03_ELEMENTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<(/?)([A-Za-z_][\w.\-]*:)?(modified|issued|tagline|copyright)\b")
         .expect("valid regex")
 });
+static TEXT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<((?:[A-Za-z_][\w.\-]*:)?(?:title|subtitle|summary|rights|tagline|copyright|info|content))(\s[^>]*?\btype\s*=[^>]*)>"#)
+        .expect("valid regex")
+});
+static TYPE_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\btype\s*=\s*(["'])([^"']*)["']"#).expect("valid regex"));
+static SRC_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\bsrc\s*="#).expect("valid regex"));
+static BASE64_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"<((?:[A-Za-z_][\w.\-]*:)?(?:title|subtitle|summary|content|tagline|info|copyright))(\s[^>]*\bmode\s*=\s*["']base64["'][^>]*)>([^<]*)</"#)
+        .expect("valid regex")
+});
+static MODE_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\s*\bmode\s*=\s*["']base64["']"#).expect("valid regex"));
+static DEFAULT_NS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\bxmlns\s*=\s*["']([^"']*)["']"#).expect("valid regex"));
+static CHANNEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<(?:[A-Za-z_][\w.\-]*:)?channel\b").expect("valid regex"));
+static DC_TITLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<dc:title\b[^>]*>([^<]*)</dc:title>").expect("valid regex"));
 
 fn lenient_xml(doc: &str) -> Result<Cow<'_, str>, ParseError> {
     let Some(root) = ROOT.captures(doc) else {
@@ -277,7 +345,7 @@ fn lenient_xml(doc: &str) -> Result<Cow<'_, str>, ParseError> {
             let version = VERSION_ATTR
                 .captures(attrs.as_str())
                 .map(|c| c[1].trim().to_string());
-            let fixed = match version.as_deref() {
+            let fixed_attrs = match version.as_deref() {
                 Some("2.0" | "0.91" | "0.92") => None,
                 Some(_) => Some(
                     VERSION_ATTR
@@ -286,35 +354,129 @@ fn lenient_xml(doc: &str) -> Result<Cow<'_, str>, ParseError> {
                 ),
                 None => Some(format!(r#" version="2.0"{}"#, attrs.as_str())),
             };
-            if let Some(fixed) = fixed {
-                let mut s = String::with_capacity(doc.len() + 16);
+            // Items straight under <rss>, or no channel at all: wrap them.
+            let needs_channel = !CHANNEL.is_match(&doc[attrs.end()..]);
+            if fixed_attrs.is_some() || needs_channel {
+                let tag_end = attrs.end() + 1; // past '>'
+                let mut s = String::with_capacity(doc.len() + 40);
                 s.push_str(&doc[..attrs.start()]);
-                s.push_str(&fixed);
-                s.push_str(&doc[attrs.end()..]);
+                s.push_str(fixed_attrs.as_deref().unwrap_or(attrs.as_str()));
+                let self_closing = attrs.as_str().ends_with('/');
+                if needs_channel && !self_closing {
+                    s.push('>');
+                    s.push_str("<channel>");
+                    let rest = &doc[tag_end..];
+                    match rest.rfind("</rss") {
+                        Some(close) => {
+                            s.push_str(&rest[..close]);
+                            s.push_str("</channel>");
+                            s.push_str(&rest[close..]);
+                        }
+                        None => s.push_str(rest),
+                    }
+                } else {
+                    s.push_str(&doc[attrs.end()..]);
+                }
                 doc = Cow::Owned(s);
             }
         }
-        "feed" if TEXT_TYPE.is_match(&doc) => {
-            let fixed = TEXT_TYPE.replace_all(&doc, |c: &regex::Captures<'_>| {
-                let t = c[4].trim().to_ascii_lowercase();
-                let atom_type = match t.as_str() {
-                    "text" | "html" | "xhtml" | "text/html" => t.as_str(),
-                    "application/xhtml+xml" => "xhtml",
-                    _ if t.contains("html") => "html",
-                    _ => "text",
+        "rdf" if doc.contains(RSS090_NS) => {
+            doc = Cow::Owned(doc.replace(RSS090_NS, RSS10_NS));
+        }
+        "feed" if doc.contains(ATOM03_NS) || is_foreign_atom03(attrs.as_str()) => {
+            let root_attrs = attrs.as_str();
+            if let Some(ns) = DEFAULT_NS.captures(root_attrs).map(|c| c[1].to_string()) {
+                if ns != ATOM10_NS && ns != ATOM03_NS {
+                    let fixed_root = root_attrs.replacen(&ns, ATOM10_NS, 1);
+                    doc = Cow::Owned(format!(
+                        "{}{}{}",
+                        &doc[..attrs.start()],
+                        fixed_root,
+                        &doc[attrs.end()..]
+                    ));
+                }
+            }
+            let renamed = ATOM03_ELEMENTS.replace_all(&doc, |c: &regex::Captures<'_>| {
+                let new = match &c[3] {
+                    "modified" => "updated",
+                    "issued" => "published",
+                    "tagline" => "subtitle",
+                    "copyright" => "rights",
+                    other => other,
                 };
-                format!(
-                    "<{}{}type={q}{atom_type}{q}",
-                    &c[1],
-                    c.get(2).map_or("", |m| m.as_str()),
-                    q = &c[3]
-                )
+                format!("<{}{}{new}", &c[1], c.get(2).map_or("", |m| m.as_str()))
             });
-            doc = Cow::Owned(fixed.into_owned());
+            let mut fixed = renamed.replace(ATOM03_NS, ATOM10_NS);
+            if BASE64_TEXT.is_match(&fixed) {
+                fixed = decode_base64_text(&fixed).into_owned();
+            }
+            if TEXT_TYPE.is_match(&fixed) {
+                fixed = fix_text_types(&fixed).into_owned();
+            }
+            doc = Cow::Owned(fixed);
+        }
+        "feed" if TEXT_TYPE.is_match(&doc) => {
+            doc = Cow::Owned(fix_text_types(&doc).into_owned());
         }
         _ => {}
     }
     Ok(doc)
+}
+
+/// Maps MIME-style `type` values of Atom text constructs to the three
+/// types Atom defines.
+fn fix_text_types(doc: &str) -> Cow<'_, str> {
+    TEXT_TYPE.replace_all(doc, |c: &regex::Captures<'_>| {
+        let (name, attrs) = (&c[1], &c[2]);
+        // Out-of-line content keeps its MIME type: it names the linked file.
+        if name.ends_with("content") && SRC_ATTR.is_match(attrs) {
+            return format!("<{name}{attrs}>");
+        }
+        let attrs = TYPE_ATTR.replace(attrs, |t: &regex::Captures<'_>| {
+            let v = t[2].trim().to_ascii_lowercase();
+            let atom_type = match v.as_str() {
+                "text" | "html" | "xhtml" | "text/html" => v.as_str(),
+                "application/xhtml+xml" => "xhtml",
+                _ if v.contains("html") => "html",
+                _ => "text",
+            };
+            format!("type={q}{atom_type}{q}", q = &t[1])
+        });
+        format!("<{name}{attrs}>")
+    })
+}
+
+/// Atom 0.3 text constructs with `mode="base64"`: decoded in place (as
+/// escaped text), since Atom 1.0 and feed-rs have no such mode.
+fn decode_base64_text(doc: &str) -> Cow<'_, str> {
+    use base64::Engine as _;
+    BASE64_TEXT.replace_all(doc, |c: &regex::Captures<'_>| {
+        let compact: String = c[3].chars().filter(|ch| !ch.is_whitespace()).collect();
+        match base64::engine::general_purpose::STANDARD.decode(compact) {
+            Ok(bytes) => {
+                let attrs = MODE_ATTR.replace(&c[2], "");
+                let text = String::from_utf8_lossy(&bytes);
+                format!(
+                    "<{}{attrs}>{}</{}>",
+                    &c[1],
+                    html_escape::encode_text(&text),
+                    &c[1]
+                )
+            }
+            Err(_) => c[0].to_string(),
+        }
+    })
+}
+
+/// An Atom 0.3 root (`version="0.3"`) whose default namespace is neither
+/// Atom's: early implementations used their own URIs.
+fn is_foreign_atom03(root_attrs: &str) -> bool {
+    VERSION_ATTR
+        .captures(root_attrs)
+        .is_some_and(|c| c[1].trim() == "0.3")
+        && DEFAULT_NS
+            .captures(root_attrs)
+            .is_some_and(|c| &c[1] != ATOM10_NS)
 }
 
 // ---- hints ----------------------------------------------------------------
@@ -578,6 +740,17 @@ mod tests {
         let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="text/plain">T</title><id>x</id><entry><id>e</id><title type="application/xhtml+xml">E</title></entry></feed>"#;
         let f = parse(doc.as_bytes(), None, None).unwrap();
         assert_eq!(f.entries[0].guid.as_deref(), Some("e"));
+    }
+
+    #[test]
+    fn atom03_base64_titles_are_decoded() {
+        let doc = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title mode="base64">RXhhbXBsZSA8Yj5BdG9tPC9iPg==</title><modified>2004-01-02T03:04:05Z</modified><entry><id>e</id><title>E</title><issued>2004-01-01T00:00:00Z</issued></entry></feed>"#;
+        let f = parse(doc.as_bytes(), None, None).unwrap();
+        assert_eq!(f.meta.title.as_deref(), Some("Example <b>Atom</b>"));
+        assert_eq!(
+            f.entries[0].published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2004-01-01T00:00:00+00:00")
+        );
     }
 
     #[test]

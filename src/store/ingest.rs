@@ -1,6 +1,8 @@
 //! Writing one fetch: entries and articles, the feed's fetch state and the
 //! fetch-log row, all in one transaction.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -104,8 +106,9 @@ impl Store {
 fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
     let mut applied = Applied::default();
     let now = ts(rec.now);
+    let doc_keys: HashSet<&str> = rec.entries.iter().map(|e| e.key.as_str()).collect();
     for e in &rec.entries {
-        upsert_entry(tx, rec, e, &now, &mut applied)?;
+        upsert_entry(tx, rec, e, &doc_keys, &now, &mut applied)?;
     }
     let feed = rec.feed_id.0;
     if rec.outcome.is_success() {
@@ -179,6 +182,7 @@ fn upsert_entry(
     tx: &Transaction<'_>,
     rec: &FetchRecord,
     e: &Entry,
+    doc_keys: &HashSet<&str>,
     now: &str,
     applied: &mut Applied,
 ) -> Result<()> {
@@ -202,7 +206,7 @@ fn upsert_entry(
                 applied.tombstoned += 1;
                 return Ok(());
             }
-            rekeyed(tx, feed, e, applied)?
+            rekeyed(tx, feed, e, doc_keys, applied)?
         }
     };
     if let Some((entry_id, old_hash, article_id)) = existing {
@@ -255,11 +259,13 @@ fn upsert_entry(
 
 /// A guid-keyed entry not found by key may be a known entry whose guid
 /// changed (feeds that regenerate guids on every fetch): same feed, same
-/// link, same title. Such an entry is re-keyed instead of added again.
+/// link, same title, and its old key no longer in the document. Such an
+/// entry is re-keyed instead of added again.
 fn rekeyed(
     tx: &Transaction<'_>,
     feed: i64,
     e: &Entry,
+    doc_keys: &HashSet<&str>,
     applied: &mut Applied,
 ) -> Result<Option<(i64, String, i64)>> {
     if e.key_kind != KeyKind::Guid || e.title.is_empty() {
@@ -268,13 +274,21 @@ fn rekeyed(
     let Some(url) = e.url.as_deref() else {
         return Ok(None);
     };
-    let found: Option<(i64, String, i64)> = tx
-        .prepare_cached(
-            "SELECT id, content_hash, article_id FROM entries
-             WHERE feed_id = ?1 AND url = ?2 AND title = ?3 AND key_kind = 'guid' ORDER BY id LIMIT 1",
-        )?
-        .query_row(params![feed, url, e.title], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+    let mut st = tx.prepare_cached(
+        "SELECT id, content_hash, article_id, entry_key FROM entries
+         WHERE feed_id = ?1 AND url = ?2 AND title = ?3 AND key_kind = 'guid' ORDER BY id",
+    )?;
+    let mut rows = st.query(params![feed, url, e.title])?;
+    let mut found = None;
+    while let Some(r) = rows.next()? {
+        let key: String = r.get(3)?;
+        if !doc_keys.contains(key.as_str()) {
+            found = Some((r.get(0)?, r.get(1)?, r.get(2)?));
+            break;
+        }
+    }
+    drop(rows);
+    drop(st);
     if let Some((id, _, _)) = &found {
         tx.prepare_cached("UPDATE entries SET entry_key = ?2, guid = ?3 WHERE id = ?1")?
             .execute(params![id, e.key, e.guid])?;

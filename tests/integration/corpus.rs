@@ -1,0 +1,190 @@
+//! Corpus conformance: every input of the shared real-world corpus through
+//! the parser and the ingest path. Skips (visibly) when the corpus is absent.
+//!
+//! Set `TRIBUTARY_CORPUS` to its folder; the default is `../shared/corpus`
+//! next to the repository.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tributary::clean::inline_text;
+use tributary::model::{FeedSpec, IdentityMode};
+use tributary::refresh::process;
+use tributary::store::{FetchRecord, Outcome, Store};
+
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("TRIBUTARY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    dir.join("MANIFEST.jsonl").is_file().then_some(dir)
+}
+
+fn norm(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn corpus_conformance() {
+    let Some(dir) = corpus_dir() else {
+        eprintln!("SKIPPED corpus_conformance: no corpus (set TRIBUTARY_CORPUS or place it at ../shared/corpus)");
+        return;
+    };
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.jsonl")).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&scratch.path().join("corpus.db")).unwrap();
+    let now = Utc::now();
+
+    let (mut inputs, mut ingested, mut rejected) = (0, 0, 0);
+    let (mut clean_total, mut clean_ok) = (0, 0);
+    let (mut title_checks, mut title_ok) = (0, 0);
+    let mut entries_stored = 0usize;
+    let mut clean_failures: Vec<String> = Vec::new();
+    let mut title_failures: Vec<String> = Vec::new();
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut slowest = (Duration::ZERO, String::new());
+    let mut specs = Vec::new();
+
+    let records: Vec<serde_json::Value> = manifest
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for rec in records.iter().filter(|r| r["role"] == "input") {
+        let path = rec["path"].as_str().unwrap();
+        specs.push(FeedSpec {
+            name: format!("c{}", specs.len()),
+            url: format!("corpus:{path}"),
+            tags: vec![],
+            dedup: true,
+        });
+    }
+    store.reconcile(&specs, now).unwrap();
+    let feeds = store.feeds().unwrap();
+
+    for rec in records.iter().filter(|r| r["role"] == "input") {
+        let path = rec["path"].as_str().unwrap();
+        let body = std::fs::read(dir.join(path)).unwrap();
+        let exp = &rec["expectation"];
+        let content_type = exp["http_headers"].as_array().and_then(|hs| {
+            hs.iter().find_map(|h| {
+                let (k, v) = (h[0].as_str()?, h[1].as_str()?);
+                k.eq_ignore_ascii_case("content-type")
+                    .then(|| v.to_string())
+            })
+        });
+        let url = url::Url::parse(&format!("http://corpus.example/{path}")).unwrap();
+        inputs += 1;
+        let started = Instant::now();
+        let result = process(
+            &body,
+            content_type.as_deref(),
+            Some(&url),
+            IdentityMode::Guid,
+            now,
+        );
+        let took = started.elapsed();
+        if took > slowest.0 {
+            slowest = (took, path.to_string());
+        }
+        let clean = exp["bozo"] == false;
+        if clean {
+            clean_total += 1;
+        }
+        match result {
+            Ok(doc) => {
+                ingested += 1;
+                if clean {
+                    clean_ok += 1;
+                }
+                // The feed title, where the manifest states one.
+                if let Some(checks) = exp["simple_checks"].as_array() {
+                    for c in checks {
+                        if c["path"] == serde_json::json!(["feed", "title"]) {
+                            title_checks += 1;
+                            // Titles are plain text here: compare with the text of
+                            // the expected (sanitized, possibly HTML) value.
+                            let want = norm(&inline_text(c["equals"].as_str().unwrap_or("")));
+                            let got = norm(doc.meta.title.as_deref().unwrap_or(""));
+                            if want == got {
+                                title_ok += 1;
+                            } else {
+                                title_failures.push(format!("{path}: want {want:?}, got {got:?}"));
+                            }
+                        }
+                    }
+                }
+                // Through the ingest path into the real store.
+                let feed = feeds
+                    .iter()
+                    .find(|f| f.url == format!("corpus:{path}"))
+                    .unwrap();
+                let n = doc.entries.len();
+                let applied = store
+                    .record_fetch(&FetchRecord {
+                        feed_id: feed.id,
+                        started_at: now,
+                        url: url.to_string(),
+                        final_url: None,
+                        outcome: Outcome::Ok,
+                        http_status: Some(200),
+                        bytes: body.len() as u64,
+                        duration_ms: 0,
+                        validators: None,
+                        meta: Some(doc.meta),
+                        entries: doc.entries,
+                        error: None,
+                        dedup: true,
+                        now,
+                    })
+                    .unwrap_or_else(|e| panic!("{path}: storing failed: {e}"));
+                assert_eq!(
+                    applied.new, n,
+                    "{path}: every distinct entry of a fresh feed is new"
+                );
+                entries_stored += n;
+            }
+            Err(e) => {
+                rejected += 1;
+                let msg = e.to_string();
+                assert!(
+                    !msg.is_empty() && !msg.contains('\n'),
+                    "{path}: unclear error {msg:?}"
+                );
+                let reason: String = msg.chars().take(60).collect();
+                *reasons.entry(reason).or_default() += 1;
+                if clean {
+                    clean_failures.push(format!("{path}: {msg}"));
+                }
+            }
+        }
+    }
+    assert!(store.integrity_ok().unwrap());
+    let rate = clean_ok as f64 * 100.0 / clean_total.max(1) as f64;
+    eprintln!("corpus: {inputs} inputs, {ingested} ingested ({entries_stored} entries), {rejected} rejected with an error");
+    eprintln!("corpus: bozo=false inputs ingested: {clean_ok}/{clean_total} ({rate:.1} %)");
+    eprintln!("corpus: feed titles matching: {title_ok}/{title_checks}");
+    eprintln!("corpus: slowest input {:?} ({})", slowest.0, slowest.1);
+    eprintln!("corpus: rejection reasons:");
+    for (r, n) in &reasons {
+        eprintln!("  {n:5}  {r}");
+    }
+    for f in clean_failures.iter().take(40) {
+        eprintln!("  clean input rejected: {f}");
+    }
+    for f in title_failures.iter().take(40) {
+        eprintln!("  title mismatch: {f}");
+    }
+    assert!(
+        inputs > 3000,
+        "the corpus should hold about 3,165 inputs, found {inputs}"
+    );
+    assert!(
+        rate >= 98.0,
+        "only {rate:.1} % of bozo=false inputs ingested"
+    );
+    assert!(
+        title_ok as f64 >= title_checks as f64 * 0.98,
+        "feed titles: {title_ok}/{title_checks} match"
+    );
+}

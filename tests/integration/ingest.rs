@@ -1,0 +1,437 @@
+//! Ingest through the real `tributary fetch` binary.
+
+use std::time::Duration;
+
+use crate::util::*;
+
+#[test]
+fn refetch_is_conditional_and_adds_only_new_entries() {
+    let server = FeedServer::start();
+    let items = [
+        (Some("a-1"), Some("https://site.example/1"), "First"),
+        (Some("a-2"), Some("https://site.example/2"), "Second"),
+        (Some("a-3"), Some("https://site.example/3"), "Third"),
+    ];
+    server.set("/etag.xml", Route::feed(rss("E", &items)).etag("\"v1\""));
+    server.set(
+        "/lm.xml",
+        Route::feed(rss("L", &items[..2])).last_modified("Mon, 23 Nov 2026 10:00:00 GMT"),
+    );
+    let s = Scratch::new();
+    s.write_config(
+        "",
+        &[
+            ("etag", &server.url("/etag.xml")),
+            ("lm", &server.url("/lm.xml")),
+        ],
+    );
+
+    let out = s.tributary(&["fetch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(s.count("SELECT count(*) FROM entries"), 5);
+    assert!(
+        stdout(&out).contains("2 feeds: 5 new, 0 updated, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = s.tributary(&["fetch"]);
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("2 feeds: 0 new, 0 updated, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(s.count("SELECT count(*) FROM entries"), 5);
+    let second = &server.hits("/etag.xml")[1];
+    assert_eq!(second.if_none_match.as_deref(), Some("\"v1\""));
+    assert_eq!(second.status, 304);
+    let second = &server.hits("/lm.xml")[1];
+    assert_eq!(
+        second.if_modified_since.as_deref(),
+        Some("Mon, 23 Nov 2026 10:00:00 GMT")
+    );
+    assert_eq!(second.status, 304);
+    assert_eq!(
+        s.count(
+            "SELECT count(*) FROM fetch_log WHERE outcome = 'not_modified' AND http_status = 304"
+        ),
+        2
+    );
+
+    // The publisher adds two entries: exactly those are added.
+    let mut more = items.to_vec();
+    more.push((Some("a-4"), Some("https://site.example/4"), "Fourth"));
+    more.insert(0, (Some("a-0"), Some("https://site.example/0"), "Zeroth"));
+    server.set("/etag.xml", Route::feed(rss("E", &more)).etag("\"v2\""));
+    let out = s.tributary(&["fetch", "--feed", "etag"]);
+    assert!(
+        stdout(&out).contains("1 feeds: 2 new, 0 updated"),
+        "{}",
+        stdout(&out)
+    );
+    let titles: Vec<String> = {
+        let db = s.db();
+        let mut st = db
+            .prepare("SELECT e.title FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE f.name = 'etag' ORDER BY e.title")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(titles, ["First", "Fourth", "Second", "Third", "Zeroth"]);
+}
+
+#[test]
+fn entries_without_guid_or_link_are_not_duplicated() {
+    let server = FeedServer::start();
+    let items = [(None, None, "Fog warning"), (None, None, "Markets close")];
+    server.set("/f.xml", Route::feed(rss("F", &items)).etag("\"1\""));
+    let s = Scratch::new();
+    s.write_config("", &[("f", &server.url("/f.xml"))]);
+    s.tributary(&["fetch"]);
+    // A new ETag forces a full re-parse of the same entries.
+    server.set("/f.xml", Route::feed(rss("F", &items)).etag("\"2\""));
+    let out = s.tributary(&["fetch"]);
+    assert!(
+        stdout(&out).contains("0 new, 0 updated"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(s.count("SELECT count(*) FROM entries"), 2);
+    assert_eq!(
+        s.count("SELECT count(*) FROM entries WHERE key_kind = 'hash'"),
+        2
+    );
+}
+
+#[test]
+fn changed_content_updates_in_place() {
+    let server = FeedServer::start();
+    server.set(
+        "/f.xml",
+        Route::feed(rss("F", &[(Some("g"), None, "Old title")])).etag("\"1\""),
+    );
+    let s = Scratch::new();
+    s.write_config("", &[("f", &server.url("/f.xml"))]);
+    s.tributary(&["fetch"]);
+    server.set(
+        "/f.xml",
+        Route::feed(rss("F", &[(Some("g"), None, "New title")])).etag("\"2\""),
+    );
+    let out = s.tributary(&["fetch"]);
+    assert!(
+        stdout(&out).contains("0 new, 1 updated"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM entries WHERE title = 'New title' AND update_count = 1"),
+        1
+    );
+    assert_eq!(
+        s.count(
+            "SELECT count(*) FROM articles WHERE title = 'New title' AND changed_at IS NOT NULL"
+        ),
+        1
+    );
+}
+
+#[test]
+fn gzip_bodies_are_decoded() {
+    let server = FeedServer::start();
+    server.set(
+        "/z.xml",
+        Route::feed(rss("Z", &[(Some("z"), None, "Zipped")])).gzip(),
+    );
+    let s = Scratch::new();
+    s.write_config("", &[("z", &server.url("/z.xml"))]);
+    let out = s.tributary(&["fetch"]);
+    assert!(
+        stdout(&out).contains("1 new"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_feeds_are_reported_and_the_others_ingested() {
+    let server = FeedServer::start();
+    server.set(
+        "/good.xml",
+        Route::feed(rss("G", &[(Some("g1"), None, "Good one")])),
+    );
+    server.set(
+        "/broken.xml",
+        Route::feed("<rss version=\"2.0\"><channel><title>x</title><item><title>y</chan"),
+    );
+    server.set(
+        "/big.xml",
+        Route::feed(rss("B", &[(Some("b"), None, &"x".repeat(4096))])),
+    );
+    server.set(
+        "/slow.xml",
+        Route::feed(rss("S", &[(Some("s"), None, "Slow")])).delay(Duration::from_secs(5)),
+    );
+    server.set(
+        "/html",
+        Route::feed("<!DOCTYPE html><html><body>Hi</body></html>"),
+    );
+    let s = Scratch::new();
+    let cfg = format!(
+        "[[feeds]]\nname = \"good\"\nurl = \"{}\"\n\n\
+         [[feeds]]\nname = \"missing\"\nurl = \"{}\"\n\n\
+         [[feeds]]\nname = \"broken\"\nurl = \"{}\"\n\n\
+         [[feeds]]\nname = \"big\"\nurl = \"{}\"\nmax_body = 1024\n\n\
+         [[feeds]]\nname = \"slow\"\nurl = \"{}\"\ntimeout = \"1s\"\n\n\
+         [[feeds]]\nname = \"page\"\nurl = \"{}\"\n",
+        server.url("/good.xml"),
+        server.url("/missing.xml"),
+        server.url("/broken.xml"),
+        server.url("/big.xml"),
+        server.url("/slow.xml"),
+        server.url("/html"),
+    );
+    s.write_config(&cfg, &[]);
+    let started = std::time::Instant::now();
+    let out = s.tributary(&["fetch", "--json"]);
+    assert!(
+        out.status.success(),
+        "exit 0 even when feeds fail: {}",
+        stderr(&out)
+    );
+    // The slow feed costs its own timeout, not more.
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let by = |name: &str| lines.iter().find(|v| v["name"] == name).unwrap().clone();
+    assert_eq!(lines.len(), 6);
+    assert_eq!(by("good")["status"], "ok");
+    assert_eq!(by("good")["new"], 1);
+    assert_eq!(by("missing")["http_status"], 404);
+    assert_eq!(by("missing")["error"], "HTTP 404 Not Found");
+    assert_eq!(by("broken")["status"], "permanent");
+    assert!(
+        by("broken")["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("malformed XML"),
+        "{}",
+        by("broken")
+    );
+    assert_eq!(by("big")["error"], "body larger than the 1024-byte cap");
+    assert_eq!(by("slow")["status"], "transient");
+    assert_eq!(by("slow")["error"], "timed out after 1s");
+    assert_eq!(by("page")["error"], "not a feed: an HTML page");
+    for v in &lines {
+        for key in [
+            "name",
+            "url",
+            "status",
+            "http_status",
+            "new",
+            "updated",
+            "error",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing in {v}");
+        }
+    }
+    // Every failure is in the fetch log and on the feed.
+    assert_eq!(
+        s.count("SELECT count(*) FROM fetch_log WHERE error IS NOT NULL"),
+        5
+    );
+    assert_eq!(
+        s.count(
+            "SELECT count(*) FROM feeds WHERE consecutive_errors = 1 AND last_error IS NOT NULL"
+        ),
+        5
+    );
+    assert_eq!(s.count("SELECT count(*) FROM entries"), 1);
+    // The human format says the same.
+    let out = s.tributary(&["fetch", "--feed", "missing"]);
+    assert!(
+        stdout(&out).contains("missing                  permanent 404  error: HTTP 404 Not Found"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn bad_config_is_one_line_with_file_and_line() {
+    let s = Scratch::new();
+    std::fs::write(
+        s.config_path(),
+        "[store]\npath = \"t.db\"\n\n[[feeds]]\nname = \"a\"\nurl = \"https://a.example/f\"\ntagz = [\"x\"]\n",
+    )
+    .unwrap();
+    for cmd in [&["check"][..], &["fetch"][..]] {
+        let out = s.tributary(cmd);
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let expected = format!(
+            "error: {}:7:1: unknown field `tagz`",
+            s.config_path().display()
+        );
+        assert!(err.starts_with(&expected), "{err}");
+    }
+}
+
+#[test]
+fn config_is_the_source_of_truth_for_feeds() {
+    let server = FeedServer::start();
+    server.set("/a.xml", Route::feed(rss("A", &[(Some("a"), None, "A1")])));
+    server.set("/b.xml", Route::feed(rss("B", &[(Some("b"), None, "B1")])));
+    let s = Scratch::new();
+    s.write_config(
+        "",
+        &[("a", &server.url("/a.xml")), ("b", &server.url("/b.xml"))],
+    );
+    s.tributary(&["fetch"]);
+    // a renamed (same URL), b removed.
+    s.write_config("", &[("a-renamed", &server.url("/a.xml"))]);
+    let out = s.tributary(&["fetch"]);
+    assert!(out.status.success());
+    let out = s.tributary(&["feeds", "--json"]);
+    let feeds: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let a = feeds.iter().find(|f| f["name"] == "a-renamed").unwrap();
+    assert_eq!(a["active"], true);
+    assert_eq!(a["entries"], 1, "history follows the rename");
+    let b = feeds.iter().find(|f| f["name"] == "b").unwrap();
+    assert_eq!(b["active"], false);
+    assert_eq!(b["entries"], 1, "articles of removed feeds are kept");
+    assert_eq!(
+        server.hits("/b.xml").len(),
+        1,
+        "removed feeds are not polled"
+    );
+}
+
+#[test]
+fn bundled_samples_ingest_and_merge_the_shared_article() {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let s = Scratch::new();
+    // The example config, pointed at a scratch store.
+    let text = std::fs::read_to_string(manifest.join("config/tributary.toml")).unwrap();
+    let samples = manifest.join("config/samples");
+    let text = text
+        .replace("path = \"../data/tributary.db\"", "path = \"tributary.db\"")
+        .replace(
+            "url = \"samples/",
+            &format!("url = \"{}/", samples.display()),
+        );
+    std::fs::write(s.config_path(), text).unwrap();
+    let out = s.tributary(&["fetch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("0 failed"), "{}", stdout(&out));
+    let entries = s.count("SELECT count(*) FROM entries");
+    let articles = s.count("SELECT count(*) FROM articles");
+    assert!(entries >= 30, "{entries}");
+    // The harbour-bridge article appears in two feeds under different URLs.
+    assert_eq!(
+        s.count(
+            "SELECT count(DISTINCT e.feed_id) FROM entries e JOIN articles a ON a.id = e.article_id \
+             WHERE a.canonical_url = 'https://news.example.com/world/2026/11/20/harbour-bridge-reopens'"
+        ),
+        2
+    );
+    assert_eq!(entries - articles, 1);
+    // Sanitized: no script survived anywhere.
+    assert_eq!(s.count("SELECT count(*) FROM articles WHERE content_html LIKE '%<script%' OR content_html LIKE '%onclick%'"), 0);
+    // Relative image URLs were made absolute.
+    assert_eq!(
+        s.count("SELECT count(*) FROM articles WHERE content_html LIKE '%src=\"/%'"),
+        0
+    );
+    // Full-text search works.
+    assert!(s.count("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'bridge'") >= 1);
+    // The views answer.
+    assert_eq!(
+        s.count("SELECT count(*) FROM feed_health WHERE status = 'ok'"),
+        5
+    );
+    assert_eq!(s.count("SELECT count(*) FROM latest_articles"), articles);
+}
+
+#[test]
+fn a_reader_process_succeeds_while_fetch_writes() {
+    let Ok(probe) = std::process::Command::new("sqlite3")
+        .arg("--version")
+        .output()
+    else {
+        eprintln!("SKIPPED a_reader_process_succeeds_while_fetch_writes: no sqlite3 command (apt-get install sqlite3)");
+        return;
+    };
+    assert!(probe.status.success());
+    let server = FeedServer::start();
+    let s = Scratch::new();
+    let mut feeds = Vec::new();
+    for i in 0..40 {
+        let items: Vec<(Option<String>, Option<String>, String)> = (0..200)
+            .map(|j| {
+                (
+                    Some(format!("{i}-{j}")),
+                    Some(format!("https://site.example/{i}/{j}")),
+                    format!("Item {i} {j}"),
+                )
+            })
+            .collect();
+        let refs: Vec<(Option<&str>, Option<&str>, &str)> = items
+            .iter()
+            .map(|(g, l, t)| (g.as_deref(), l.as_deref(), t.as_str()))
+            .collect();
+        server.set(&format!("/{i}.xml"), Route::feed(rss("F", &refs)));
+        feeds.push((format!("f{i}"), server.url(&format!("/{i}.xml"))));
+    }
+    let refs: Vec<(&str, &str)> = feeds
+        .iter()
+        .map(|(n, u)| (n.as_str(), u.as_str()))
+        .collect();
+    s.write_config("", &refs);
+    // Create the schema first so the reader has tables to read.
+    assert!(s.tributary(&["feeds"]).status.success());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("--config")
+        .arg(s.config_path())
+        .arg("fetch")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reads = 0;
+    let mut seen_rows = std::collections::BTreeSet::new();
+    loop {
+        let done = child.try_wait().unwrap().is_some();
+        let out = std::process::Command::new("sqlite3")
+            .arg(s.db_path())
+            .arg(".timeout 5000")
+            .arg("SELECT count(*) FROM entries; SELECT count(*) FROM latest_articles;")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "reader failed: {}", stderr(&out));
+        let first: i64 = stdout(&out).lines().next().unwrap().trim().parse().unwrap();
+        seen_rows.insert(first);
+        reads += 1;
+        if done {
+            break;
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(s.count("SELECT count(*) FROM entries"), 8000);
+    assert!(reads >= 2, "{reads}");
+    eprintln!(
+        "{reads} reads saw {} distinct counts while writing",
+        seen_rows.len()
+    );
+}

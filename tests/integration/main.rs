@@ -1,0 +1,6 @@
+//! The one integration-test binary: the real `tributary` binary against a
+//! real HTTP server on 127.0.0.1 and a real SQLite file.
+
+mod corpus;
+mod ingest;
+mod util;

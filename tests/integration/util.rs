@@ -1,0 +1,302 @@
+//! Test fixtures: a loopback feed server whose answers each test sets, a
+//! scratch directory with a config, and a runner for the real binary.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, Response, StatusCode};
+
+/// One canned answer.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub content_type: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub delay: Duration,
+    pub headers: Vec<(String, String)>,
+    pub gzip: bool,
+}
+
+impl Route {
+    pub fn feed(body: impl Into<Vec<u8>>) -> Route {
+        Route {
+            status: 200,
+            body: body.into(),
+            content_type: "application/rss+xml; charset=utf-8".into(),
+            etag: None,
+            last_modified: None,
+            delay: Duration::ZERO,
+            headers: vec![],
+            gzip: false,
+        }
+    }
+
+    pub fn etag(mut self, etag: &str) -> Route {
+        self.etag = Some(etag.into());
+        self
+    }
+
+    pub fn last_modified(mut self, lm: &str) -> Route {
+        self.last_modified = Some(lm.into());
+        self
+    }
+
+    pub fn status(mut self, s: u16) -> Route {
+        self.status = s;
+        self
+    }
+
+    pub fn delay(mut self, d: Duration) -> Route {
+        self.delay = d;
+        self
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Route {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn gzip(mut self) -> Route {
+        self.gzip = true;
+        self
+    }
+}
+
+/// What the server saw.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub path: String,
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    routes: HashMap<String, Route>,
+    hits: Vec<Hit>,
+}
+
+/// A feed server on 127.0.0.1 with its own runtime thread; stops when dropped.
+pub struct FeedServer {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl FeedServer {
+    pub fn start() -> FeedServer {
+        let state: Arc<Mutex<State>> = Arc::default();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let st = Arc::clone(&state);
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let app = axum::Router::new().fallback(move |req: Request<Body>| {
+                    let st = Arc::clone(&st);
+                    async move { answer(st, req).await }
+                });
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        FeedServer {
+            addr,
+            state,
+            _shutdown: stop_tx,
+        }
+    }
+
+    pub fn set(&self, path: &str, route: Route) {
+        self.state.lock().unwrap().routes.insert(path.into(), route);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn hits(&self, path: &str) -> Vec<Hit> {
+        self.state
+            .lock()
+            .unwrap()
+            .hits
+            .iter()
+            .filter(|h| h.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let headers: &HeaderMap = req.headers();
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let inm = get("if-none-match");
+    let ims = get("if-modified-since");
+    let route = state.lock().unwrap().routes.get(&path).cloned();
+    let Some(route) = route else {
+        state.lock().unwrap().hits.push(Hit {
+            path,
+            if_none_match: inm,
+            if_modified_since: ims,
+            status: 404,
+        });
+        return Response::builder()
+            .status(404)
+            .body(Body::from("not found"))
+            .unwrap();
+    };
+    if !route.delay.is_zero() {
+        tokio::time::sleep(route.delay).await;
+    }
+    let not_modified = route.status == 200
+        && ((route.etag.is_some() && inm == route.etag)
+            || (route.etag.is_none()
+                && route.last_modified.is_some()
+                && ims == route.last_modified));
+    let status = if not_modified { 304 } else { route.status };
+    state.lock().unwrap().hits.push(Hit {
+        path,
+        if_none_match: inm,
+        if_modified_since: ims,
+        status,
+    });
+    let mut b = Response::builder().status(StatusCode::from_u16(status).unwrap());
+    if let Some(e) = &route.etag {
+        b = b.header("etag", e);
+    }
+    if let Some(l) = &route.last_modified {
+        b = b.header("last-modified", l);
+    }
+    for (k, v) in &route.headers {
+        b = b.header(k, v);
+    }
+    if not_modified {
+        return b.body(Body::empty()).unwrap();
+    }
+    b = b.header("content-type", &route.content_type);
+    let body = if route.gzip {
+        b = b.header("content-encoding", "gzip");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&route.body).unwrap();
+        enc.finish().unwrap()
+    } else {
+        route.body.clone()
+    };
+    b.body(Body::from(body)).unwrap()
+}
+
+/// A scratch folder holding `tributary.toml` and the store.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("tributary.toml")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("tributary.db")
+    }
+
+    /// Writes a config with `[store] path = "tributary.db"`, `extra` TOML
+    /// and one `[[feeds]]` per `(name, url)`.
+    pub fn write_config(&self, extra: &str, feeds: &[(&str, &str)]) {
+        let mut s = format!("[store]\npath = \"tributary.db\"\n{extra}\n");
+        for (name, url) in feeds {
+            s.push_str(&format!(
+                "[[feeds]]\nname = \"{name}\"\nurl = \"{url}\"\n\n"
+            ));
+        }
+        std::fs::write(self.config_path(), s).unwrap();
+    }
+
+    pub fn tributary(&self, args: &[&str]) -> Output {
+        tributary(&self.config_path(), args)
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open(self.db_path()).unwrap();
+        c.busy_timeout(Duration::from_secs(10)).unwrap();
+        c
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+/// Runs the real binary with `--config`.
+pub fn tributary(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run tributary")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// An RSS 2.0 document with `items` as (guid, link, title) triples; `None`
+/// leaves the element out.
+pub fn rss(title: &str, items: &[(Option<&str>, Option<&str>, &str)]) -> String {
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel><title>{title}</title>\
+         <link>https://site.example/</link><description>d</description>\n"
+    );
+    for (guid, link, t) in items {
+        s.push_str("<item>");
+        if let Some(g) = guid {
+            s.push_str(&format!("<guid isPermaLink=\"false\">{g}</guid>"));
+        }
+        if let Some(l) = link {
+            s.push_str(&format!("<link>{l}</link>"));
+        }
+        s.push_str(&format!(
+            "<title>{t}</title><description>&lt;p&gt;Body of {t}.&lt;/p&gt;</description>\
+             <pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate></item>\n"
+        ));
+    }
+    s.push_str("</channel></rss>\n");
+    s
+}
