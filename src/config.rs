@@ -246,7 +246,7 @@ impl Config {
                 Some(p) if p.get_ref().trim().is_empty() => {
                     return Err(at.error(p.span(), "store path is empty"))
                 }
-                Some(p) => base.join(p.get_ref()),
+                Some(p) => lexical_clean(&base.join(p.get_ref())),
                 None => base.join("tributary.db"),
             },
         };
@@ -371,8 +371,27 @@ impl Locator<'_> {
         } else {
             dir
         };
-        std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+        lexical_clean(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()))
     }
+}
+
+/// Folds `.` and `..` components without touching the file system, so
+/// resolved paths print the way people expect.
+fn lexical_clean(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn non_empty(at: &Locator<'_>, v: &Spanned<String>, key: &str) -> Result<String, ConfigError> {
@@ -462,7 +481,7 @@ fn feed_url(at: &Locator<'_>, v: &Spanned<String>, base: &Path) -> Result<Url, C
             )),
         };
     }
-    let path = base.join(raw);
+    let path = lexical_clean(&base.join(raw));
     Url::from_file_path(&path).map_err(|()| {
         at.error(
             v.span(),

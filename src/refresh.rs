@@ -178,6 +178,8 @@ async fn refresh_inner(
         entries: Vec::new(),
         error: None,
         dedup: feed.dedup,
+        permanent_redirect: None,
+        retry_after_until: None,
         now: started_at,
     };
     let mut response = None;

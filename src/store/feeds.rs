@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{parse_ts, ts, Result, Store};
-use crate::model::{FeedId, FeedSpec, IdentityMode, Validators};
+use crate::model::{FeedHints, FeedId, FeedSpec, IdentityMode, Validators};
 
 /// What reconciling the feeds table to the config changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -65,6 +65,19 @@ pub struct FeedRow {
     pub entries: i64,
     /// Tags.
     pub tags: Vec<String>,
+    /// The URL polled instead of `url` after a confirmed permanent redirect.
+    pub moved_to: Option<String>,
+    /// Publisher hints from the last document.
+    pub hints: FeedHints,
+    /// A server's Retry-After, honoured until then.
+    pub retry_after_until: Option<DateTime<Utc>>,
+}
+
+impl FeedRow {
+    /// The URL to poll: the configured one, or where it permanently moved.
+    pub fn fetch_url(&self) -> &str {
+        self.moved_to.as_deref().unwrap_or(&self.url)
+    }
 }
 
 const FEED_COLUMNS: &str = "f.id, f.name, f.url, f.active, f.dedup, f.title, f.site_url, f.identity_mode,
@@ -72,7 +85,9 @@ const FEED_COLUMNS: &str = "f.id, f.name, f.url, f.active, f.dedup, f.title, f.s
     f.last_new_entry_at, f.last_http_status, f.last_error, f.consecutive_errors,
     f.next_check_at, f.next_check_reason,
     (SELECT count(*) FROM entries e WHERE e.feed_id = f.id),
-    (SELECT group_concat(tag, ',') FROM (SELECT tag FROM feed_tags t WHERE t.feed_id = f.id ORDER BY tag))";
+    (SELECT group_concat(tag, ',') FROM (SELECT tag FROM feed_tags t WHERE t.feed_id = f.id ORDER BY tag)),
+    f.moved_to, f.hint_ttl_minutes, f.hint_skip_hours, f.hint_skip_days, f.hint_update_seconds,
+    f.retry_after_until";
 
 fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
     let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
@@ -106,7 +121,22 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
             .get::<_, Option<String>>(21)?
             .map(|t| t.split(',').map(str::to_string).collect())
             .unwrap_or_default(),
+        moved_to: r.get(22)?,
+        hints: FeedHints {
+            ttl_minutes: r.get(23)?,
+            skip_hours: numbers(r.get::<_, Option<String>>(24)?),
+            skip_days: numbers(r.get::<_, Option<String>>(25)?),
+            update_interval_secs: r.get::<_, Option<i64>>(26)?.map(|s| s.max(0) as u64),
+        },
+        retry_after_until: time(27)?,
     })
+}
+
+fn numbers(list: Option<String>) -> Vec<u8> {
+    list.unwrap_or_default()
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
 }
 
 impl Store {
@@ -134,7 +164,9 @@ impl Store {
                         tx.execute(
                             "UPDATE feeds SET url = ?2, etag = NULL, last_modified = NULL, final_url = NULL,
                                  status = 'new', consecutive_errors = 0, last_error = NULL,
-                                 next_check_at = NULL, next_check_reason = NULL, identity_mode = 'guid'
+                                 next_check_at = NULL, next_check_reason = NULL, identity_mode = 'guid',
+                                 moved_to = NULL, redirect_streak = 0, redirect_target = NULL,
+                                 retry_after_until = NULL
                              WHERE id = ?1",
                             params![id, spec.url],
                         )?;
@@ -198,6 +230,38 @@ impl Store {
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map([], feed_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records when a feed is next due and why (shown by `tributary feeds`
+    /// and the `feed_health` view).
+    pub fn set_next_check(
+        &mut self,
+        feed: FeedId,
+        at: Option<DateTime<Utc>>,
+        reason: &str,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE feeds SET next_check_at = ?2, next_check_reason = ?3 WHERE id = ?1",
+            )?
+            .execute(params![feed.0, at.map(ts), reason])?;
+        Ok(())
+    }
+
+    /// First-seen times of a feed's most recent `limit` entries, newest
+    /// first (for the adaptive schedule).
+    pub fn recent_entry_times(&self, feed: FeedId, limit: usize) -> Result<Vec<DateTime<Utc>>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT first_seen_at FROM entries WHERE feed_id = ?1 ORDER BY first_seen_at DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![feed.0, limit as i64], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some(t) = parse_ts(&r?) {
+                out.push(t);
+            }
+        }
+        Ok(out)
     }
 
     /// The feed called `name`.

@@ -20,6 +20,8 @@ pub enum Outcome {
     Transient,
     /// A failure that needs someone to act.
     Permanent,
+    /// 410 Gone: the feed is retired until its config entry changes.
+    Gone,
 }
 
 impl Outcome {
@@ -30,6 +32,7 @@ impl Outcome {
             Outcome::NotModified => "not_modified",
             Outcome::Transient => "transient",
             Outcome::Permanent => "permanent",
+            Outcome::Gone => "gone",
         }
     }
 
@@ -67,12 +70,17 @@ pub struct FetchRecord {
     pub error: Option<String>,
     /// Whether this feed's entries may merge with other feeds' articles.
     pub dedup: bool,
+    /// Where the fetch ended when every redirect on the way was permanent
+    /// (301/308); `None` when there was no redirect or a temporary one.
+    pub permanent_redirect: Option<String>,
+    /// A server's `Retry-After`, as an absolute time.
+    pub retry_after_until: Option<DateTime<Utc>>,
     /// The time to record as "now" (first-seen times).
     pub now: DateTime<Utc>,
 }
 
 /// What storing a fetch changed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Applied {
     /// Entries added.
     pub new: usize,
@@ -85,7 +93,13 @@ pub struct Applied {
     pub tombstoned: usize,
     /// Known entries seen under a new guid (see `dedup::entry`).
     pub guid_changes: usize,
+    /// Set when this fetch confirmed a permanent move: the new URL.
+    pub moved_to: Option<String>,
 }
+
+/// Fetches in a row that must end in the same permanent redirect before
+/// the feed's URL is updated.
+pub const REDIRECTS_TO_MOVE: i64 = 3;
 
 /// After this many entries of one fetch are seen under new guids, the feed
 /// is switched to link identity.
@@ -122,7 +136,8 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
                 status = 'ok', last_fetch_at = ?9, last_success_at = ?9, last_http_status = ?10,
                 last_error = NULL, consecutive_errors = 0,
                 last_new_entry_at = CASE WHEN ?11 > 0 THEN ?9 ELSE last_new_entry_at END,
-                identity_mode = CASE WHEN ?12 THEN 'link' ELSE identity_mode END
+                identity_mode = CASE WHEN ?12 THEN 'link' ELSE identity_mode END,
+                retry_after_until = NULL
              WHERE id = ?1",
         )?
         .execute(params![
@@ -139,10 +154,29 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
             applied.new,
             applied.guid_changes >= GUID_CHANGES_TO_SWITCH,
         ])?;
+        if let Some(m) = &rec.meta {
+            let h = &m.hints;
+            let list = |v: &[u8]| v.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
+            tx.prepare_cached(
+                "UPDATE feeds SET hint_ttl_minutes = ?2, hint_skip_hours = ?3, hint_skip_days = ?4,
+                     hint_update_seconds = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                feed,
+                h.ttl_minutes,
+                list(&h.skip_hours),
+                list(&h.skip_days),
+                h.update_interval_secs.map(|s| s as i64),
+            ])?;
+        }
     } else {
         tx.prepare_cached(
             "UPDATE feeds SET status = ?2, last_fetch_at = ?3, last_http_status = ?4,
-                last_error = ?5, consecutive_errors = consecutive_errors + 1
+                last_error = ?5, consecutive_errors = consecutive_errors + 1,
+                retry_after_until = ?6,
+                next_check_at = CASE WHEN ?2 = 'gone' THEN NULL ELSE next_check_at END,
+                next_check_reason = CASE WHEN ?2 = 'gone' THEN 'retired' ELSE next_check_reason END
              WHERE id = ?1",
         )?
         .execute(params![
@@ -150,9 +184,11 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
             rec.outcome.as_str(),
             now,
             rec.http_status,
-            rec.error
+            rec.error,
+            rec.retry_after_until.map(ts),
         ])?;
     }
+    applied.moved_to = track_redirects(tx, rec)?;
     tx.prepare_cached(
         "INSERT INTO fetch_log (feed_id, started_at, url, final_url, outcome, http_status, bytes,
              duration_ms, new_entries, updated_entries, error)
@@ -172,6 +208,39 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
         rec.error,
     ])?;
     Ok(applied)
+}
+
+/// Counts permanent redirects to the same target; the third in a row moves
+/// the feed. Any other outcome that reached the server resets the count.
+fn track_redirects(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Option<String>> {
+    let feed = rec.feed_id.0;
+    let Some(target) = &rec.permanent_redirect else {
+        if rec.http_status.is_some() {
+            tx.prepare_cached(
+                "UPDATE feeds SET redirect_streak = 0, redirect_target = NULL WHERE id = ?1",
+            )?
+            .execute([feed])?;
+        }
+        return Ok(None);
+    };
+    let (streak, old_target, moved): (i64, Option<String>, Option<String>) = tx
+        .prepare_cached(
+            "SELECT redirect_streak, redirect_target, moved_to FROM feeds WHERE id = ?1",
+        )?
+        .query_row([feed], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let streak = if old_target.as_deref() == Some(target) {
+        streak + 1
+    } else {
+        1
+    };
+    let newly_moved = streak >= REDIRECTS_TO_MOVE && moved.as_deref() != Some(target);
+    tx.prepare_cached(
+        "UPDATE feeds SET redirect_streak = ?2, redirect_target = ?3,
+             moved_to = CASE WHEN ?4 THEN ?3 ELSE moved_to END
+         WHERE id = ?1",
+    )?
+    .execute(params![feed, streak, target, newly_moved])?;
+    Ok(newly_moved.then(|| target.clone()))
 }
 
 fn hex(h: u64) -> String {

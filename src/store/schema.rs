@@ -159,5 +159,24 @@ FROM feeds f
 ORDER BY f.name;
 "#;
 
+/// Migration 2: what the scheduler needs to remember between fetches:
+/// publisher hints from the last document, permanent redirects, retirement.
+const V2: &str = r#"
+-- Polling hints from the last document: RSS <ttl> (minutes), <skipHours>
+-- (comma-separated GMT hours), <skipDays> (comma-separated, 0 = Monday),
+-- sy:updatePeriod/updateFrequency (seconds).
+ALTER TABLE feeds ADD COLUMN hint_ttl_minutes INTEGER;
+ALTER TABLE feeds ADD COLUMN hint_skip_hours TEXT;
+ALTER TABLE feeds ADD COLUMN hint_skip_days TEXT;
+ALTER TABLE feeds ADD COLUMN hint_update_seconds INTEGER;
+-- Consecutive fetches that ended in a permanent redirect (301/308) to the
+-- same place; after three, moved_to holds the new URL and is polled instead.
+ALTER TABLE feeds ADD COLUMN redirect_streak INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE feeds ADD COLUMN redirect_target TEXT;
+ALTER TABLE feeds ADD COLUMN moved_to TEXT;
+-- A server's Retry-After (429/503), honoured until this time.
+ALTER TABLE feeds ADD COLUMN retry_after_until TEXT;
+"#;
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];

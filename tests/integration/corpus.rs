@@ -135,6 +135,8 @@ fn corpus_conformance() {
                         entries: doc.entries,
                         error: None,
                         dedup: true,
+                        permanent_redirect: None,
+                        retry_after_until: None,
                         now,
                     })
                     .unwrap_or_else(|e| panic!("{path}: storing failed: {e}"));
