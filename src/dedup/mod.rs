@@ -6,3 +6,4 @@
 //! applies them (`UNIQUE(feed_id, entry_key)` has the final word on entries).
 
 pub mod entry;
+pub mod story;

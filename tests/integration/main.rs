@@ -2,5 +2,6 @@
 //! real HTTP server on 127.0.0.1 and a real SQLite file.
 
 mod corpus;
+mod dedup_eval;
 mod ingest;
 mod util;

@@ -1,0 +1,416 @@
+//! Evaluation of story matching on a labelled set.
+//!
+//! The set is `tests/fixtures/dedup/*.toml` plus copies generated here:
+//! each story's first article republished with other navigation, captions,
+//! date lines and headline styles, and variants of the shared news article
+//! (`../shared/fixtures/news-article.txt`, read at test time so the package
+//! does not carry it; skipped with a message when absent). Pairs inside a
+//! story must merge; pairs across stories must not.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use serde::Deserialize;
+use tributary::dedup::story::{self, Fingerprint, Verdict, DEFAULT_THRESHOLD};
+
+#[path = "dedup_eval/variants.rs"]
+mod variants;
+
+use variants::{news_variants, republished, NEWS_ARTICLE};
+
+/// One file of the set; the set is all files together.
+#[derive(Deserialize, Default)]
+struct Set {
+    #[serde(default)]
+    story: Vec<Story>,
+    #[serde(default)]
+    hard_negative: Vec<HardNegative>,
+}
+
+#[derive(Deserialize)]
+struct Story {
+    name: String,
+    topic: String,
+    article: Vec<Article>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Article {
+    id: String,
+    title: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct HardNegative {
+    a: String,
+    b: String,
+    why: String,
+}
+
+/// One article of the evaluation, fingerprinted.
+struct Item {
+    id: String,
+    story: String,
+    print: Fingerprint,
+}
+
+fn load() -> (Vec<Item>, Vec<HardNegative>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("tests/fixtures/dedup"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    let mut set = Set::default();
+    for path in files {
+        let raw = std::fs::read_to_string(&path).unwrap();
+        let file: Set = toml::from_str(&raw).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        set.story.extend(file.story);
+        set.hard_negative.extend(file.hard_negative);
+    }
+    let mut items = Vec::new();
+    let mut push = |story: &str, article: Article| {
+        let print = story::fingerprint(&article.title, &article.text);
+        items.push(Item {
+            id: article.id,
+            story: story.to_owned(),
+            print,
+        });
+    };
+    for story in &set.story {
+        for article in &story.article {
+            push(&story.name, article.clone());
+        }
+        if story.topic != "short" {
+            for variant in republished(&story.article[0]) {
+                push(&story.name, variant);
+            }
+        }
+    }
+    let news = dir.join("../shared/fixtures/news-article.txt");
+    match std::fs::read_to_string(&news) {
+        Ok(page) => news_variants(&page)
+            .into_iter()
+            .for_each(|a| push(NEWS_ARTICLE, a)),
+        Err(_) => eprintln!(
+            "SKIPPED: news article variants ({} not found); evaluating the written set only",
+            news.display()
+        ),
+    }
+    (items, set.hard_negative)
+}
+
+/// Every pair of items, with whether they are labelled the same story.
+fn pairs(items: &[Item]) -> impl Iterator<Item = (&Item, &Item, bool)> {
+    items.iter().enumerate().flat_map(move |(i, a)| {
+        items[i + 1..]
+            .iter()
+            .map(move |b| (a, b, a.story == b.story))
+    })
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// The similarity of a pair that passes the word and number guards, if it does.
+fn guarded_similarity(a: &Item, b: &Item) -> Option<f64> {
+    match story::verdict(&a.print, &b.print, 0.0) {
+        Verdict::Same(s) | Verdict::NoSharedBand(s) => Some(s),
+        _ => None,
+    }
+}
+
+#[test]
+fn evaluation_has_no_false_merges_and_high_recall() {
+    let (items, hard_negatives) = load();
+    let index: HashMap<&str, &Item> = items.iter().map(|i| (i.id.as_str(), i)).collect();
+    let stories = items
+        .iter()
+        .map(|i| &i.story)
+        .collect::<BTreeSet<_>>()
+        .len();
+
+    let mut positive = Vec::new();
+    let mut negative = Vec::new();
+    let mut negative_guarded = Vec::new();
+    let mut weakest = Vec::new();
+    let mut numbers_same = Vec::new();
+    let mut numbers_different = Vec::new();
+    let (mut merged, mut false_merges, mut missed) = (0, Vec::new(), Vec::new());
+    for (a, b, same) in pairs(&items) {
+        let similarity = story::similarity(&a.print, &b.print);
+        let verdict = story::verdict(&a.print, &b.print, DEFAULT_THRESHOLD);
+        let name = format!("{} ~ {}", a.id, b.id);
+        if same {
+            positive.push(similarity);
+            weakest.push((similarity, name.clone()));
+            numbers_same.push((story::number_overlap(&a.print, &b.print), name.clone()));
+            match verdict {
+                Verdict::Same(_) => merged += 1,
+                other => missed.push(format!("{name}: {other:?}")),
+            }
+        } else {
+            negative.push(similarity);
+            if let Some(s) = guarded_similarity(a, b) {
+                negative_guarded.push((s, name.clone()));
+            }
+            if similarity >= DEFAULT_THRESHOLD
+                && a.print.words().min(b.print.words()) >= story::MIN_WORDS
+            {
+                numbers_different.push((story::number_overlap(&a.print, &b.print), name.clone()));
+            }
+            if let Verdict::Same(s) = verdict {
+                false_merges.push(format!("{name} ({s:.3})"));
+            }
+        }
+    }
+    positive.sort_by(f64::total_cmp);
+    negative.sort_by(f64::total_cmp);
+    negative_guarded.sort_by(|x, y| y.0.total_cmp(&x.0));
+    weakest.sort_by(|x, y| x.0.total_cmp(&y.0));
+    numbers_same.sort_by(|x, y| x.0.total_cmp(&y.0));
+    numbers_different.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let recall = merged as f64 / positive.len() as f64;
+    let precision = merged as f64 / (merged + false_merges.len()).max(1) as f64;
+
+    println!(
+        "\nstory evaluation: {} articles in {stories} stories",
+        items.len()
+    );
+    println!(
+        "  {} same-story pairs, {} different-story pairs",
+        positive.len(),
+        negative.len()
+    );
+    println!("\n  hard negatives: similarity, verdict at {DEFAULT_THRESHOLD}");
+    for hard in &hard_negatives {
+        let (Some(a), Some(b)) = (index.get(hard.a.as_str()), index.get(hard.b.as_str())) else {
+            assert!(
+                hard.a == NEWS_ARTICLE || hard.b == NEWS_ARTICLE,
+                "unknown id: {}",
+                hard.why
+            );
+            println!("    skipped, article absent: {} ~ {}", hard.a, hard.b);
+            continue;
+        };
+        let verdict = story::verdict(&a.print, &b.print, DEFAULT_THRESHOLD);
+        let similarity = story::similarity(&a.print, &b.print);
+        println!(
+            "    {similarity:.3} {:<26} {} ~ {} ({})",
+            format!("{verdict:?}"),
+            hard.a,
+            hard.b,
+            hard.why
+        );
+    }
+    let spread = |v: &[f64]| {
+        format!(
+            "min {:.3}  5% {:.3}  median {:.3}  95% {:.3}  max {:.3}",
+            v[0],
+            quantile(v, 0.05),
+            quantile(v, 0.5),
+            quantile(v, 0.95),
+            v[v.len() - 1]
+        )
+    };
+    println!("\n  similarity, same story:      {}", spread(&positive));
+    println!("  similarity, different story: {}", spread(&negative));
+    println!("  least similar same-story pairs:");
+    for (similarity, name) in weakest.iter().take(3) {
+        println!("    {similarity:.3}  {name}");
+    }
+    println!(
+        "  most similar different-story pairs past the word and number guards ({} in all):",
+        negative_guarded.len()
+    );
+    for (similarity, name) in negative_guarded.iter().take(3) {
+        println!("    {similarity:.3}  {name}");
+    }
+    let story_sizes = items
+        .iter()
+        .fold(HashMap::<&str, usize>::new(), |mut m, i| {
+            *m.entry(i.story.as_str()).or_default() += 1;
+            m
+        });
+    let (merged_words, single_words): (Vec<_>, Vec<_>) = items
+        .iter()
+        .partition(|i| story_sizes[i.story.as_str()] > 1);
+    println!(
+        "\n  words: fewest in an article with copies {}, most in a short item {} (MIN_WORDS {})",
+        merged_words
+            .iter()
+            .map(|i| i.print.words())
+            .min()
+            .unwrap_or(0),
+        single_words
+            .iter()
+            .filter(|i| i.id.ends_with("/headline") || i.id.ends_with("/podcast"))
+            .map(|i| i.print.words())
+            .max()
+            .unwrap_or(0),
+        story::MIN_WORDS
+    );
+    println!("\n  number overlap, least among same-story pairs:");
+    for (overlap, name) in numbers_same.iter().take(2) {
+        println!("    {overlap:.3}  {name}");
+    }
+    println!(
+        "  number overlap, most among different-story pairs at similarity >= {DEFAULT_THRESHOLD}:"
+    );
+    for (overlap, name) in numbers_different.iter().take(2) {
+        println!("    {overlap:.3}  {name}");
+    }
+    println!("\n  threshold  different-story pairs  false merges  recall");
+    println!("             past guards, >= it");
+    for step in 1..=19 {
+        let threshold = f64::from(step) * 0.05;
+        let (mut hits, mut wrong) = (0, 0);
+        for (a, b, same) in pairs(&items) {
+            if story::same_story(&a.print, &b.print, threshold).is_some() {
+                if same {
+                    hits += 1
+                } else {
+                    wrong += 1
+                }
+            }
+        }
+        let near = negative_guarded.iter().filter(|n| n.0 >= threshold).count();
+        let recall = 100.0 * f64::from(hits) / positive.len() as f64;
+        println!("  {threshold:9.2}  {near:21}  {wrong:12}  {recall:5.1}%");
+    }
+    let highest_negative = negative_guarded.first().map_or(0.0, |n| n.0);
+    println!(
+        "\n  default threshold {DEFAULT_THRESHOLD}: precision {:.1}%, recall {:.1}% ({merged}/{})",
+        100.0 * precision,
+        100.0 * recall,
+        positive.len()
+    );
+    println!(
+        "  margin: {:.3} above the most similar different-story pair past the guards ({highest_negative:.3})",
+        DEFAULT_THRESHOLD - highest_negative
+    );
+    for miss in &missed {
+        println!("  missed: {miss}");
+    }
+
+    assert_eq!(false_merges, Vec::<String>::new(), "false merges");
+    assert!(recall >= 0.95, "recall {recall:.3} below 95%");
+}
+
+/// What the store does with band keys, in memory: key → articles holding it.
+#[derive(Default)]
+struct BandIndex {
+    articles: HashMap<u64, Vec<usize>>,
+}
+
+impl BandIndex {
+    fn insert(&mut self, article: usize, print: &Fingerprint) {
+        for key in story::band_keys(print) {
+            self.articles.entry(key).or_default().push(article);
+        }
+    }
+
+    /// `SELECT article FROM band WHERE key IN (…)`.
+    fn candidates(&self, print: &Fingerprint) -> BTreeSet<usize> {
+        story::band_keys(print)
+            .filter_map(|key| self.articles.get(&key))
+            .flatten()
+            .copied()
+            .collect()
+    }
+}
+
+#[test]
+fn band_keys_find_every_accepted_pair() {
+    let (items, _) = load();
+    let mut index = BandIndex::default();
+    for (i, item) in items.iter().enumerate() {
+        index.insert(i, &item.print);
+    }
+    let (mut accepted, mut candidates) = (0, 0);
+    for (i, a) in items.iter().enumerate() {
+        let found = index.candidates(&a.print);
+        candidates += found.iter().filter(|&&j| j > i).count();
+        for (j, b) in items.iter().enumerate().skip(i + 1) {
+            // Threshold 0: whatever the configured threshold, no accepted pair is missed.
+            if story::same_story(&a.print, &b.print, 0.0).is_some() {
+                accepted += 1;
+                assert!(found.contains(&j), "index misses {} ~ {}", a.id, b.id);
+            }
+        }
+    }
+    let all = items.len() * (items.len() - 1) / 2;
+    println!("band keys: {candidates} candidate pairs of {all}; {accepted} accepted, none missed");
+}
+
+/// Clusters articles arriving in `order`, as the store would: look up
+/// candidates by band key, merge with each one that is the same story.
+fn cluster<'a>(items: &'a [Item], order: &[usize]) -> BTreeSet<BTreeSet<&'a str>> {
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut parent: Vec<usize> = (0..items.len()).collect();
+    let mut index = BandIndex::default();
+    for &i in order {
+        for j in index.candidates(&items[i].print) {
+            if story::same_story(&items[i].print, &items[j].print, DEFAULT_THRESHOLD).is_some() {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+        index.insert(i, &items[i].print);
+    }
+    let mut clusters: HashMap<usize, BTreeSet<&str>> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        clusters
+            .entry(root(&mut parent, i))
+            .or_default()
+            .insert(&item.id);
+    }
+    clusters.into_values().collect()
+}
+
+#[test]
+fn clusters_do_not_depend_on_arrival_order() {
+    let (items, _) = load();
+    let forward: Vec<usize> = (0..items.len()).collect();
+    let backward: Vec<usize> = forward.iter().rev().copied().collect();
+    // A fixed shuffle: stepping by a stride coprime to the length visits all.
+    let stride = (items.len() / 2..)
+        .find(|s| gcd(*s, items.len()) == 1)
+        .unwrap();
+    let shuffled: Vec<usize> = (0..items.len()).map(|i| i * stride % items.len()).collect();
+
+    let expected = cluster(&items, &forward);
+    assert_eq!(cluster(&items, &backward), expected);
+    assert_eq!(cluster(&items, &shuffled), expected);
+
+    let story_of: HashMap<&str, &str> = items
+        .iter()
+        .map(|i| (i.id.as_str(), i.story.as_str()))
+        .collect();
+    for members in &expected {
+        let stories: BTreeSet<_> = members.iter().map(|id| story_of[id]).collect();
+        assert_eq!(stories.len(), 1, "a cluster spans stories: {members:?}");
+    }
+    let stories = story_of.values().collect::<BTreeSet<_>>().len();
+    println!(
+        "{} clusters for {stories} labelled stories, in all three orders",
+        expected.len()
+    );
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
