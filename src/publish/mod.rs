@@ -32,7 +32,11 @@
 //!   `<link rel="related">` in Atom, and as the `_tributary` extension
 //!   object in JSON Feed.
 
+mod body;
+mod byline;
 mod channel;
+mod date;
+mod href;
 mod tag;
 mod text;
 
