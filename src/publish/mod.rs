@@ -32,13 +32,17 @@
 //!   `<link rel="related">` in Atom, and as the `_tributary` extension
 //!   object in JSON Feed.
 
+mod atom;
 mod body;
 mod byline;
 mod channel;
 mod date;
 mod href;
+mod json_feed;
+mod rss;
 mod tag;
 mod text;
+mod xml;
 
 pub use channel::{Channel, Enclosure, FeedUrls, Generator, Item, Mention, Person, Source};
 pub use tag::{InvalidTag, TagUri};
@@ -91,6 +95,32 @@ impl Format {
             .into_iter()
             .find(|format| format.extension() == extension)
     }
+}
+
+/// Renders `channel` as one UTF-8 document in `format`.
+///
+/// Pure and deterministic: no clock, no I/O, and the same input gives the
+/// same bytes. The buffer is sized once from the input, so rendering makes
+/// no per-item documents.
+pub fn render(channel: &Channel, format: Format) -> Vec<u8> {
+    let out = Vec::with_capacity(estimated_len(channel));
+    match format {
+        Format::Atom => atom::write(channel, out),
+        Format::Rss => rss::write(channel, out),
+        Format::JsonFeed => json_feed::write(channel, out),
+    }
+}
+
+/// A generous guess of the document's size: escaping grows HTML a little
+/// and each item carries a few hundred bytes of markup around its text.
+fn estimated_len(channel: &Channel) -> usize {
+    const PER_DOCUMENT: usize = 2048;
+    const PER_ITEM: usize = 1024;
+    channel.items.iter().fold(PER_DOCUMENT, |len, item| {
+        let html = item.content_html.as_ref().map_or(0, String::len);
+        let summary = item.summary_text.as_ref().map_or(0, String::len);
+        len + PER_ITEM + html + html / 8 + 2 * summary + item.title.len()
+    })
 }
 
 #[cfg(test)]
