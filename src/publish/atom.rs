@@ -112,8 +112,8 @@ fn entry(xml: &mut Xml, item: &Item) -> io::Result<()> {
         xml.create_element("content")
             .with_attribute(("type", "html"))
             .write_inner_content(|xml| {
-                xml::write_text(xml, &body.main)?;
-                xml::write_text(xml, &body.also_in)
+                xml::write_clean_text(xml, &body.main)?;
+                xml::write_clean_text(xml, &body.also_in)
             })?;
     }
     source(xml, &item.source)?;

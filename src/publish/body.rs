@@ -13,6 +13,7 @@ use super::channel::{Item, Mention};
 use super::{href, text};
 
 /// An item's body in two parts, so that neither is copied into the other.
+/// Both are already cleaned of characters that may not be published.
 pub(crate) struct Body<'a> {
     /// Article HTML, or the summary as a paragraph, or empty.
     pub(crate) main: Cow<'a, str>,

@@ -100,8 +100,8 @@ fn write_item(xml: &mut Xml, item: &Item) -> io::Result<()> {
     let body = body(item);
     xml.create_element("description")
         .write_inner_content(|xml| {
-            xml::write_text(xml, &body.main)?;
-            xml::write_text(xml, &body.also_in)
+            xml::write_clean_text(xml, &body.main)?;
+            xml::write_clean_text(xml, &body.also_in)
         })?;
     for byline in bylines(item) {
         if let Some(email) = byline.email {

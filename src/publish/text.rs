@@ -24,9 +24,27 @@ fn is_publishable(c: char) -> bool {
 /// Whether `s` holds a character that [`is_publishable`] rejects, by
 /// looking at UTF-8 bytes (no decoding): C0 and DEL are single bytes, C1 is
 /// `C2 80..9F`, U+FFFE/U+FFFF are `EF BF BE/BF`.
+///
+/// Text is scanned in blocks with a branch-free test that the compiler
+/// vectorizes; only a block holding a suspect byte (a control character or
+/// the lead byte `C2`/`EF`, which also start many harmless characters) is
+/// looked at closely. Bodies of whole articles go through here, twice per
+/// render of every item, so this is the hot loop of publishing.
 fn needs_cleaning(s: &str) -> bool {
+    const BLOCK: usize = 64;
     let bytes = s.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| match b {
+    let suspect = |b: u8| {
+        (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) | (b == 0x7f) | (b == 0xc2) | (b == 0xef)
+    };
+    bytes.chunks(BLOCK).enumerate().any(|(block, chunk)| {
+        chunk.iter().fold(false, |found, &b| found | suspect(b))
+            && has_forbidden(bytes, block * BLOCK, block * BLOCK + chunk.len())
+    })
+}
+
+/// Whether a character starting in `bytes[from..to]` is not publishable.
+fn has_forbidden(bytes: &[u8], from: usize, to: usize) -> bool {
+    (from..to).any(|i| match bytes[i] {
         0x00..=0x08 | 0x0b | 0x0c | 0x0e..=0x1f | 0x7f => true,
         0xc2 => matches!(bytes.get(i + 1), Some(0x80..=0x9f)),
         0xef => bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)),
@@ -191,6 +209,24 @@ mod tests {
         for bad in ["", "-", "en-", "englishlanguage", "e n", "1en"] {
             assert_eq!(language(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn forbidden_characters_are_found_in_any_block() {
+        for at in [0, 1, 62, 63, 64, 65, 127, 128, 200] {
+            for bad in ["\u{1}", "\u{7f}", "\u{85}", "\u{ffff}"] {
+                let mut s = "é©\u{feff}\n".repeat(60);
+                let at = s
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .find(|&i| i >= at)
+                    .unwrap_or(s.len());
+                s.insert_str(at, bad);
+                assert!(needs_cleaning(&s), "{bad:?} at {at}");
+                assert!(!clean(&s).contains(bad));
+            }
+        }
+        assert!(!needs_cleaning(&"é©\u{feff}\u{fffd}\t\r\n".repeat(60)));
     }
 
     #[test]

@@ -41,9 +41,18 @@ pub(crate) fn text(raw: &str) -> BytesText<'_> {
     BytesText::from_escaped(partial_escape(text::clean(raw)))
 }
 
-/// `raw` as escaped text inside the element being written.
-pub(crate) fn write_text(xml: &mut Xml, raw: &str) -> io::Result<()> {
-    xml.write_event(Event::Text(text(raw)))
+/// Text that [`text::clean`] already went over, escaped inside the element
+/// being written (item bodies are cleaned once for every format).
+///
+/// Bodies are most of a document, so they are escaped straight into the
+/// output buffer rather than through an escaped copy: an empty text event
+/// first tells the writer that the element holds text (so it adds no
+/// indentation before the closing tag), then `html-escape` appends the
+/// text with `&`, `<` and `>` escaped, which is exactly XML text escaping.
+pub(crate) fn write_clean_text(xml: &mut Xml, clean: &str) -> io::Result<()> {
+    xml.write_event(Event::Text(BytesText::from_escaped("")))?;
+    html_escape::encode_text_to_vec(clean, xml.get_mut());
+    Ok(())
 }
 
 /// `<name>raw</name>`
@@ -76,6 +85,22 @@ mod tests {
     fn text_is_cleaned_and_escaped_without_cdata() {
         let out = written(|xml| text_element(xml, "t", "a]]>b<c>&d\"e'\u{0}\u{b}f"));
         assert_eq!(out, "<t>a]]&gt;b&lt;c&gt;&amp;d\"e'f</t>");
+    }
+
+    #[test]
+    fn clean_text_is_escaped_in_place_without_indentation() {
+        let mut xml = Writer::new_with_indent(Vec::new(), b' ', 2);
+        xml.create_element("content")
+            .write_inner_content(|xml| {
+                write_clean_text(xml, "<p>a & b ]]> c</p>")?;
+                write_clean_text(xml, "\"d\"")
+            })
+            .unwrap();
+        let out = String::from_utf8(xml.into_inner()).unwrap();
+        assert_eq!(
+            out,
+            "<content>&lt;p&gt;a &amp; b ]]&gt; c&lt;/p&gt;\"d\"</content>"
+        );
     }
 
     #[test]
