@@ -14,7 +14,6 @@ use serde::{Serialize, Serializer};
 use super::body::{body, Body};
 use super::byline::{bylines, Byline};
 use super::channel::{Channel, Enclosure, Item, Mention, Source};
-use super::rss::UNKNOWN_MEDIA_TYPE;
 use super::{date, href, text, Format};
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
@@ -187,7 +186,7 @@ impl Attachments<'_> {
                     .mime_type
                     .as_deref()
                     .and_then(text::media_type)
-                    .unwrap_or(UNKNOWN_MEDIA_TYPE),
+                    .unwrap_or(text::UNKNOWN_MEDIA_TYPE),
                 size_in_bytes: enclosure.length,
             })
         })

@@ -21,9 +21,6 @@ use super::channel::{Channel, Item};
 use super::xml::{self, Xml};
 use super::{date, href, text, Format};
 
-/// Media type for an enclosure whose type is unknown.
-pub(crate) const UNKNOWN_MEDIA_TYPE: &str = "application/octet-stream";
-
 /// Writes `channel` as an RSS 2.0 document into `out`.
 pub(crate) fn write(channel: &Channel, out: Vec<u8>) -> Vec<u8> {
     xml::finish(document(channel, out))
@@ -135,7 +132,7 @@ fn enclosure(xml: &mut Xml, item: &Item) -> io::Result<()> {
         xml.create_element("enclosure")
             .with_attribute(("url", &*url))
             .with_attribute(("length", enclosure.length.unwrap_or(0).to_string().as_str()))
-            .with_attribute(("type", media_type.unwrap_or(UNKNOWN_MEDIA_TYPE)))
+            .with_attribute(("type", media_type.unwrap_or(text::UNKNOWN_MEDIA_TYPE)))
             .write_empty()?;
     }
     Ok(())

@@ -88,6 +88,10 @@ pub(crate) fn short(s: &str) -> Cow<'_, str> {
     Cow::Owned(one_line.trim().to_owned())
 }
 
+/// Media type written where a format requires one and the real one is
+/// unknown or malformed.
+pub(crate) const UNKNOWN_MEDIA_TYPE: &str = "application/octet-stream";
+
 /// `s` as an email address, or `None` when it is not shaped like one
 /// (`local@domain`, nothing that needs quoting or escaping).
 pub(crate) fn email(s: &str) -> Option<&str> {
