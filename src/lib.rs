@@ -15,6 +15,7 @@
 //! | [`clean`] | sanitized HTML, plain text, canonical URLs, dates |
 //! | [`dedup`] | identity of entries, articles and stories |
 //! | [`store`] | the SQLite schema and every SQL statement |
+//! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
 //! | [`cli`] | the commands |
 //!
@@ -34,5 +35,6 @@ pub mod dedup;
 pub mod fetch;
 pub mod model;
 pub mod parse;
+pub mod publish;
 pub mod refresh;
 pub mod store;

@@ -4,4 +4,5 @@
 mod corpus;
 mod dedup_eval;
 mod ingest;
+mod publish;
 mod util;
