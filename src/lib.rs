@@ -1,2 +1,4 @@
 //! Tributary: a feed aggregator daemon.
 #![deny(missing_docs)]
+
+pub mod schedule;
