@@ -33,6 +33,9 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: poll every feed on its schedule until stopped
+    /// (SIGTERM/SIGINT; SIGHUP reloads the config).
+    Run,
     /// Poll the configured feeds once, store what is new, print one line per feed.
     Fetch {
         /// Only this feed (repeatable).
@@ -55,7 +58,7 @@ pub enum Command {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(matches!(cli.command, Command::Run));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -69,13 +72,23 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logs to stderr. The daemon logs at `info` by default, commands at
+/// `warn`; `RUST_LOG` overrides. Under systemd (`JOURNAL_STREAM` set) the
+/// journal adds timestamps, so lines carry none and no colours.
+fn init_logging(daemon: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    let default = if daemon { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(!journald && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if journald {
+        builder.without_time().init();
+    } else {
+        builder.init();
+    }
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -99,6 +112,14 @@ fn specs(config: &Config) -> Vec<FeedSpec> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(&cli)?;
     match cli.command {
+        Command::Run => {
+            let path = config.path.clone();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(crate::daemon::run(path, config))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check => {
             print!("{config}");
             println!("ok");
@@ -148,6 +169,24 @@ fn fetch(config: Config, only: &[String], json: bool) -> anyhow::Result<ExitCode
             print_line(&mut out, r)
         };
     }));
+    // Plan each feed's next check, so `tributary feeds` and a daemon started
+    // later agree on when it is due.
+    runtime.block_on(async {
+        for r in &reports {
+            if let Some(feed) = config.feed(&r.name) {
+                if let Err(e) = crate::daemon::store_next_check(
+                    &shared,
+                    feed.clone(),
+                    config.schedule.clone(),
+                    r,
+                )
+                .await
+                {
+                    tracing::warn!(feed = %r.name, error = %e, "storing the next check failed");
+                }
+            }
+        }
+    });
     let (new, updated, failed) = reports.iter().fold((0, 0, 0), |(n, u, f), r| {
         (n + r.new, u + r.updated, f + usize::from(r.error.is_some()))
     });
@@ -226,7 +265,7 @@ fn list_feeds(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         };
         writeln!(
             out,
-            "{:<24} {:<12} {:<16} {:<16} {:>7} {:>6}  {}",
+            "{:<24} {:<12} {:<16} {:<30} {:>7} {:>6}  {}",
             f.name,
             status,
             when(f.last_fetch_at),

@@ -25,8 +25,8 @@ use crate::schedule::CronSchedule;
 mod polling;
 
 pub use polling::{
-    FeedHttp, HostGroup, ScheduleConfig, Secret, DEFAULT_HOST_GAP, DEFAULT_SCHEDULE, DEFAULT_SHUTDOWN_GRACE,
-    DEFAULT_STARTUP_SPREAD,
+    FeedHttp, HostGroup, ScheduleConfig, Secret, DEFAULT_HOST_GAP, DEFAULT_SCHEDULE,
+    DEFAULT_SHUTDOWN_GRACE, DEFAULT_STARTUP_SPREAD,
 };
 
 /// Where the config is looked for when no `--config` is given.
@@ -108,7 +108,7 @@ pub struct StoreConfig {
 }
 
 /// `[fetch]`
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FetchConfig {
     /// `User-Agent` header.
     pub user_agent: String,
@@ -308,7 +308,10 @@ impl Config {
             }
             if let Some(g) = f.host_gap {
                 fetch.host_gap = humantime::parse_duration(g.get_ref()).map_err(|e| {
-                    at.error(g.span(), &format!("invalid duration `{}`: {e}", g.get_ref()))
+                    at.error(
+                        g.span(),
+                        &format!("invalid duration `{}`: {e}", g.get_ref()),
+                    )
                 })?;
             }
             for g in &f.host_groups {
@@ -365,7 +368,11 @@ impl Config {
                     .as_ref()
                     .map(|u| non_empty(at, u, "user_agent"))
                     .transpose()?,
-                schedule: f.schedule.as_ref().map(|s| polling::cron(at, s)).transpose()?,
+                schedule: f
+                    .schedule
+                    .as_ref()
+                    .map(|s| polling::cron(at, s))
+                    .transpose()?,
                 http: feed_http(at, &f, &base)?,
             });
         }
@@ -397,17 +404,27 @@ fn feed_http(at: &Locator<'_>, f: &RawFeed, base: &Path) -> Result<FeedHttp, Con
     }
     for (name, value) in &f.headers {
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(at.error(value.span(), &format!("`{name}` is not a valid header name")));
+            return Err(at.error(
+                value.span(),
+                &format!("`{name}` is not a valid header name"),
+            ));
         }
         let v = polling::resolve(at, value, base, &format!("header `{name}`"))?;
         if reqwest::header::HeaderValue::from_str(v.expose()).is_err() {
-            return Err(at.error(value.span(), &format!("header `{name}`: value is not a valid header value")));
+            return Err(at.error(
+                value.span(),
+                &format!("header `{name}`: value is not a valid header value"),
+            ));
         }
         http.headers.push((name.clone(), v));
     }
     if let Some(p) = &f.proxy {
-        let url = Url::parse(p.get_ref().trim())
-            .map_err(|e| at.error(p.span(), &format!("invalid proxy url `{}`: {e}", p.get_ref())))?;
+        let url = Url::parse(p.get_ref().trim()).map_err(|e| {
+            at.error(
+                p.span(),
+                &format!("invalid proxy url `{}`: {e}", p.get_ref()),
+            )
+        })?;
         if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
             return Err(at.error(p.span(), "proxy url must be http://, https:// or socks5://"));
         }
@@ -585,10 +602,19 @@ impl fmt::Display for Config {
             fc.max_redirects
         )?;
         let sc = &self.schedule;
-        writeln!(f, "schedule:    {} ({}), backoff {} up to {}{}", sc.default, sc.timezone,
+        writeln!(
+            f,
+            "schedule:    {} ({}), backoff {} up to {}{}",
+            sc.default,
+            sc.timezone,
             humantime::format_duration(sc.policy.backoff_base),
             humantime::format_duration(sc.policy.backoff_max),
-            if sc.policy.adaptive.is_some() { ", adaptive" } else { "" })?;
+            if sc.policy.adaptive.is_some() {
+                ", adaptive"
+            } else {
+                ""
+            }
+        )?;
         for (tag, s) in &sc.tags {
             writeln!(f, "  tag {tag:<20} {s}")?;
         }
@@ -612,7 +638,11 @@ impl fmt::Display for Config {
             if feed.http.proxy.is_some() {
                 extra.push_str(" (proxy)");
             }
-            writeln!(f, "  {:<24} {}{tags}{dedup}  every `{schedule}`{extra}", feed.name, feed.url)?;
+            writeln!(
+                f,
+                "  {:<24} {}{tags}{dedup}  every `{schedule}`{extra}",
+                feed.name, feed.url
+            )?;
         }
         Ok(())
     }
@@ -712,8 +742,13 @@ mod tests {
         assert_eq!(of("a"), "*/10 * * * *");
         assert_eq!(of("b"), "0 6 * * MON-FRI");
         assert_eq!(of("c"), "@hourly");
-        let e = err("[[feeds]]\nname = \"a\"\nurl = \"https://a.example/f\"\nschedule = \"0 0 * * 8\"\n");
-        assert!(e.starts_with("/etc/tributary/t.toml:4:12: invalid schedule `0 0 * * 8`"), "{e}");
+        let e = err(
+            "[[feeds]]\nname = \"a\"\nurl = \"https://a.example/f\"\nschedule = \"0 0 * * 8\"\n",
+        );
+        assert!(
+            e.starts_with("/etc/tributary/t.toml:4:12: invalid schedule `0 0 * * 8`"),
+            "{e}"
+        );
         assert!(err("[schedule]\ntimezone = \"Mars/Olympus\"\n").contains("unknown time zone"));
     }
 
@@ -731,18 +766,28 @@ mod tests {
         assert_eq!(http.password.as_ref().unwrap().expose(), "s3cret-file");
         assert_eq!(http.headers[1].1.expose(), "s3cret-env");
         for shown in [c.to_string(), format!("{c:?}")] {
-            assert!(!shown.contains("s3cret") && !shown.contains("user:pw"), "{shown}");
+            assert!(
+                !shown.contains("s3cret") && !shown.contains("user:pw"),
+                "{shown}"
+            );
         }
         let missing = text.replace("TRIBUTARY_TEST_TOKEN_7", "TRIBUTARY_TEST_UNSET_7");
-        let e = Config::parse(&missing, &dir.path().join("t.toml")).unwrap_err().to_string();
-        assert!(e.contains(":6:") && e.contains("`TRIBUTARY_TEST_UNSET_7` is not set"), "{e}");
+        let e = Config::parse(&missing, &dir.path().join("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":6:") && e.contains("`TRIBUTARY_TEST_UNSET_7` is not set"),
+            "{e}"
+        );
     }
 
     #[test]
     fn host_groups_match_domains() {
         let c = parse("[fetch]\nhost_gap = \"1s\"\n[[fetch.host_groups]]\nhosts = [\"*.tumblr.com\"]\nlimit = 1\n").unwrap();
         let g = &c.fetch.host_groups[0];
-        assert!(g.matches("staff.tumblr.com") && g.matches("tumblr.com") && !g.matches("nottumblr.com"));
+        assert!(
+            g.matches("staff.tumblr.com") && g.matches("tumblr.com") && !g.matches("nottumblr.com")
+        );
         assert_eq!(g.limit, 1);
         assert_eq!(c.fetch.host_gap, Duration::from_secs(1));
     }

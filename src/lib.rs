@@ -18,6 +18,7 @@
 //! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
+//! | [`daemon`] | `tributary run`: the plan of due feeds, signals, sd_notify, shutdown |
 //! | [`cli`] | the commands |
 //!
 //! # Glossary
@@ -32,6 +33,7 @@
 pub mod clean;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod dedup;
 pub mod fetch;
 pub mod model;

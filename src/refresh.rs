@@ -19,9 +19,10 @@ use url::Url;
 use crate::clean::Cleaner;
 use crate::config::FeedConfig;
 use crate::dedup::entry::{assign_keys, KeyReport};
-use crate::fetch::{Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
+use crate::fetch::{FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
 use crate::model::{Entry, FeedMeta, IdentityMode, Validators};
 use crate::parse::{self, ParseError};
+use crate::schedule::hints::parse_retry_after;
 use crate::store::{self, FeedRow, FetchRecord, Outcome, Store};
 
 /// The store behind a lock, shared by the tasks of a refresh round; writes
@@ -80,6 +81,9 @@ pub struct FeedReport {
     /// Feed metadata from the document (hints for scheduling).
     #[serde(skip)]
     pub meta: Option<FeedMeta>,
+    /// The new URL, when this fetch confirmed a permanent move.
+    #[serde(skip)]
+    pub moved_to: Option<String>,
 }
 
 /// A parsed, cleaned, keyed document.
@@ -157,17 +161,24 @@ async fn refresh_inner(
     let watch = Stopwatch::start();
     let cfg = fetcher.config();
     let validators = state.validators.clone();
+    // After a confirmed permanent redirect the new URL is polled.
+    let url = state
+        .moved_to
+        .as_deref()
+        .and_then(|m| Url::parse(m).ok())
+        .unwrap_or_else(|| feed.url.clone());
     let req = Request {
-        url: &feed.url,
+        url: &url,
         validators: &validators,
         timeout: feed.timeout.unwrap_or(cfg.timeout),
         max_body: feed.max_body.unwrap_or(cfg.max_body),
         user_agent: feed.user_agent.as_deref(),
+        http: &feed.http,
     };
     let mut rec = FetchRecord {
         feed_id: state.id,
         started_at,
-        url: feed.url.to_string(),
+        url: url.to_string(),
         final_url: None,
         outcome: Outcome::Ok,
         http_status: None,
@@ -190,6 +201,7 @@ async fn refresh_inner(
             rec.http_status = http_status(meta.status);
             rec.final_url = meta.final_url.as_ref().map(Url::to_string);
             rec.validators = Some(merge_validators(&validators, &meta.validators));
+            rec.permanent_redirect = permanent_target(&meta);
             response = Some(meta);
         }
         Ok(Fetched::Body {
@@ -198,6 +210,7 @@ async fn refresh_inner(
             meta,
         }) => {
             rec.http_status = http_status(meta.status);
+            rec.permanent_redirect = permanent_target(&meta);
             rec.bytes = body.len() as u64;
             rec.final_url = meta.final_url.as_ref().map(Url::to_string);
             let doc_url = meta.final_url.clone().unwrap_or_else(|| feed.url.clone());
@@ -229,10 +242,19 @@ async fn refresh_inner(
         }
         Err(e) => {
             rec.outcome = match e.class() {
+                _ if e.http_status() == Some(410) => Outcome::Gone,
                 crate::fetch::ErrorClass::Transient => Outcome::Transient,
                 crate::fetch::ErrorClass::Permanent => Outcome::Permanent,
             };
             rec.http_status = e.http_status();
+            if let FetchError::Status {
+                retry_after: Some(ra),
+                status: 429 | 503,
+                ..
+            } = &e
+            {
+                rec.retry_after_until = parse_retry_after(ra, started_at);
+            }
             rec.error = Some(e.to_string());
         }
     }
@@ -241,6 +263,7 @@ async fn refresh_inner(
     let outcome = rec.outcome;
     let (http, bytes, duration_ms) = (rec.http_status, rec.bytes, rec.duration_ms);
     let mut error = rec.error.clone();
+    let permanent_redirect = rec.permanent_redirect.clone();
     let applied = match store.call(move |s| s.record_fetch(&rec)).await {
         Ok(a) => a,
         Err(e) => {
@@ -248,6 +271,11 @@ async fn refresh_inner(
             Default::default()
         }
     };
+    if let Some(to) = &applied.moved_to {
+        warn!(from = %url, to = %to, "feed moved permanently (3 fetches in a row): now polling the new URL; update the config");
+    } else if let Some(to) = &permanent_redirect {
+        info!(to = %to, "permanent redirect seen");
+    }
     match &error {
         None => info!(
             status = outcome.as_str(),
@@ -275,7 +303,15 @@ async fn refresh_inner(
         duration_ms,
         response,
         meta,
+        moved_to: applied.moved_to,
     }
+}
+
+/// Where a chain of only permanent redirects (301/308) ended.
+fn permanent_target(meta: &ResponseMeta) -> Option<String> {
+    meta.permanently_moved()
+        .then(|| meta.final_url.as_ref().map(Url::to_string))
+        .flatten()
 }
 
 fn http_status(s: u16) -> Option<u16> {

@@ -73,11 +73,19 @@ pub(super) struct RawSchedule {
 }
 
 pub(super) fn cron(at: &Locator<'_>, v: &Spanned<String>) -> Result<CronSchedule, ConfigError> {
-    CronSchedule::parse(v.get_ref()).map_err(|e| at.error(v.span(), &format!("invalid schedule `{}`: {e}", v.get_ref())))
+    CronSchedule::parse(v.get_ref()).map_err(|e| {
+        at.error(
+            v.span(),
+            &format!("invalid schedule `{}`: {e}", v.get_ref()),
+        )
+    })
 }
 
 impl ScheduleConfig {
-    pub(super) fn from_raw(raw: Option<RawSchedule>, at: &Locator<'_>) -> Result<ScheduleConfig, ConfigError> {
+    pub(super) fn from_raw(
+        raw: Option<RawSchedule>,
+        at: &Locator<'_>,
+    ) -> Result<ScheduleConfig, ConfigError> {
         let mut c = ScheduleConfig::default();
         let Some(raw) = raw else {
             return Ok(c);
@@ -97,7 +105,11 @@ impl ScheduleConfig {
             c.policy.backoff_max = duration(at, d)?;
         }
         if c.policy.backoff_max < c.policy.backoff_base {
-            let span = raw.backoff_max.as_ref().or(raw.backoff_base.as_ref()).map_or(0..0, |s| s.span());
+            let span = raw
+                .backoff_max
+                .as_ref()
+                .or(raw.backoff_base.as_ref())
+                .map_or(0..0, |s| s.span());
             return Err(at.error(span, "backoff_max is shorter than backoff_base"));
         }
         if raw.adaptive.unwrap_or(false) {
@@ -120,8 +132,13 @@ impl ScheduleConfig {
     }
 
     /// The schedule of a feed with `own` schedule and `tags`.
-    pub fn for_feed<'a>(&'a self, own: Option<&'a CronSchedule>, tags: &[String]) -> &'a CronSchedule {
-        own.or_else(|| tags.iter().find_map(|t| self.tags.get(t))).unwrap_or(&self.default)
+    pub fn for_feed<'a>(
+        &'a self,
+        own: Option<&'a CronSchedule>,
+        tags: &[String],
+    ) -> &'a CronSchedule {
+        own.or_else(|| tags.iter().find_map(|t| self.tags.get(t)))
+            .unwrap_or(&self.default)
     }
 }
 
@@ -165,14 +182,25 @@ pub(super) struct RawSource {
 
 /// Resolves a value that may be a secret source; `secret` marks values that
 /// must not be written in the file itself (they are refused there).
-pub(super) fn resolve(at: &Locator<'_>, v: &Spanned<RawValue>, base: &Path, what: &str) -> Result<Secret, ConfigError> {
+pub(super) fn resolve(
+    at: &Locator<'_>,
+    v: &Spanned<RawValue>,
+    base: &Path,
+    what: &str,
+) -> Result<Secret, ConfigError> {
     let err = |m: String| at.error(v.span(), &m);
     match v.get_ref() {
         RawValue::Plain(s) => Ok(Secret(s.clone())),
-        RawValue::Source(RawSource { env: Some(var), file: None }) => std::env::var(var)
+        RawValue::Source(RawSource {
+            env: Some(var),
+            file: None,
+        }) => std::env::var(var)
             .map(Secret)
             .map_err(|_| err(format!("{what}: environment variable `{var}` is not set"))),
-        RawValue::Source(RawSource { env: None, file: Some(path) }) => {
+        RawValue::Source(RawSource {
+            env: None,
+            file: Some(path),
+        }) => {
             let p = base.join(path);
             std::fs::read_to_string(&p)
                 .map(|s| Secret(s.trim_end_matches(['\n', '\r']).to_string()))
@@ -210,13 +238,20 @@ pub(super) struct RawHostGroup {
     limit: Option<Spanned<i64>>,
 }
 
-pub(super) fn host_group(at: &Locator<'_>, raw: &RawHostGroup, per_host: usize) -> Result<HostGroup, ConfigError> {
+pub(super) fn host_group(
+    at: &Locator<'_>,
+    raw: &RawHostGroup,
+    per_host: usize,
+) -> Result<HostGroup, ConfigError> {
     let mut hosts = Vec::new();
     for h in &raw.hosts {
         let p = h.get_ref().trim().to_ascii_lowercase();
         let bare = p.strip_prefix("*.").unwrap_or(&p);
         if bare.is_empty() || bare.contains(['/', ':', '*', ' ']) {
-            return Err(at.error(h.span(), &format!("host pattern `{p}` must be a host name or `*.domain`")));
+            return Err(at.error(
+                h.span(),
+                &format!("host pattern `{p}` must be a host name or `*.domain`"),
+            ));
         }
         hosts.push(p);
     }

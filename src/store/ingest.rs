@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{ts, Result, Store};
+use super::{ts, ts_ceil, Result, Store};
 use crate::model::{Entry, FeedId, FeedMeta, IdentityMode, KeyKind, Validators};
 
 /// How a fetch ended, as the fetch log and the feed status record it.
@@ -185,7 +185,7 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
             now,
             rec.http_status,
             rec.error,
-            rec.retry_after_until.map(ts),
+            rec.retry_after_until.map(ts_ceil),
         ])?;
     }
     applied.moved_to = track_redirects(tx, rec)?;

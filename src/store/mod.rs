@@ -148,6 +148,12 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
+    /// A trivial query: the store answers.
+    pub fn ping(&self) -> Result<()> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check` == "ok".
     pub fn integrity_ok(&self) -> Result<bool> {
         let s: String = self
@@ -171,6 +177,18 @@ impl Store {
 /// The stored text form of a time.
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The stored text form of a time that must not be moved earlier (a
+/// "not before" time): rounded up to the whole second.
+pub(crate) fn ts_ceil(t: DateTime<Utc>) -> String {
+    use chrono::{DurationRound, TimeDelta};
+    let up = t.duration_trunc(TimeDelta::seconds(1)).unwrap_or(t);
+    ts(if up < t {
+        up + TimeDelta::seconds(1)
+    } else {
+        up
+    })
 }
 
 /// Reads a stored time back.

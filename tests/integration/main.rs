@@ -2,6 +2,7 @@
 //! real HTTP server on 127.0.0.1 and a real SQLite file.
 
 mod corpus;
+mod daemon;
 mod dedup_eval;
 mod ingest;
 mod publish;

@@ -73,6 +73,7 @@ impl Route {
 /// What the server saw.
 #[derive(Clone, Debug)]
 pub struct Hit {
+    pub at: std::time::Instant,
     pub path: String,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
@@ -161,6 +162,7 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
     let route = state.lock().unwrap().routes.get(&path).cloned();
     let Some(route) = route else {
         state.lock().unwrap().hits.push(Hit {
+            at: std::time::Instant::now(),
             path,
             if_none_match: inm,
             if_modified_since: ims,
@@ -181,6 +183,7 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
                 && ims == route.last_modified));
     let status = if not_modified { 304 } else { route.status };
     state.lock().unwrap().hits.push(Hit {
+        at: std::time::Instant::now(),
         path,
         if_none_match: inm,
         if_modified_since: ims,
@@ -251,6 +254,12 @@ impl Scratch {
         let c = rusqlite::Connection::open(self.db_path()).unwrap();
         c.busy_timeout(Duration::from_secs(10)).unwrap();
         c
+    }
+
+    pub fn count_opt(&self, sql: &str) -> Option<i64> {
+        let c = rusqlite::Connection::open(self.db_path()).ok()?;
+        c.busy_timeout(Duration::from_secs(5)).ok()?;
+        c.query_row(sql, [], |r| r.get(0)).ok()
     }
 
     pub fn count(&self, sql: &str) -> i64 {
