@@ -435,3 +435,102 @@ fn a_reader_process_succeeds_while_fetch_writes() {
         seen_rows.len()
     );
 }
+
+#[test]
+fn credentials_and_headers_reach_only_their_feed_and_never_print() {
+    let server = FeedServer::start();
+    server.set(
+        "/private.xml",
+        Route::feed(rss("P", &[(Some("p"), None, "Private")])),
+    );
+    server.set(
+        "/public.xml",
+        Route::feed(rss("Q", &[(Some("q"), None, "Public")])),
+    );
+    let s = Scratch::new();
+    std::fs::write(s.dir.path().join("pw"), "hunter2-secret\n").unwrap();
+    let cfg = format!(
+        "[[feeds]]\nname = \"private\"\nurl = \"{}\"\nusername = \"reader\"\npassword = {{ file = \"pw\" }}\n\
+         headers = {{ \"X-Api-Key\" = {{ env = \"TRIBUTARY_IT_KEY\" }} }}\n\n\
+         [[feeds]]\nname = \"public\"\nurl = \"{}\"\n",
+        server.url("/private.xml"),
+        server.url("/public.xml")
+    );
+    s.write_config(&cfg, &[]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("--config")
+        .arg(s.config_path())
+        .arg("fetch")
+        .env("TRIBUTARY_IT_KEY", "key-secret-42")
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let private = &server.hits("/private.xml")[0];
+    // "reader:hunter2-secret" in base64.
+    assert_eq!(
+        private.authorization.as_deref(),
+        Some("Basic cmVhZGVyOmh1bnRlcjItc2VjcmV0")
+    );
+    assert_eq!(private.api_key.as_deref(), Some("key-secret-42"));
+    let public = &server.hits("/public.xml")[0];
+    assert_eq!(
+        (public.authorization.as_deref(), public.api_key.as_deref()),
+        (None, None)
+    );
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("--config")
+        .arg(s.config_path())
+        .arg("check")
+        .env("TRIBUTARY_IT_KEY", "key-secret-42")
+        .output()
+        .unwrap();
+    let everything = format!(
+        "{}{}{}{}",
+        stdout(&out),
+        stderr(&out),
+        stdout(&check),
+        stderr(&check)
+    );
+    assert!(
+        stdout(&check).contains("(basic auth) (headers: X-Api-Key)"),
+        "{}",
+        stdout(&check)
+    );
+    for secret in ["hunter2", "key-secret-42", "cmVhZGVy"] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+}
+
+#[test]
+fn one_host_gets_one_request_at_a_time() {
+    let server = FeedServer::start();
+    let mut feeds = Vec::new();
+    for i in 0..3 {
+        let path = format!("/h{i}.xml");
+        server.set(
+            &path,
+            Route::feed(rss("H", &[(Some("h"), None, "H")])).delay(Duration::from_millis(400)),
+        );
+        feeds.push((format!("h{i}"), server.url(&path)));
+    }
+    let s = Scratch::new();
+    let refs: Vec<(&str, &str)> = feeds
+        .iter()
+        .map(|(n, u)| (n.as_str(), u.as_str()))
+        .collect();
+    s.write_config("[fetch]\nper_host = 1\nhost_gap = \"0s\"\n", &refs);
+    assert!(s.tributary(&["fetch"]).status.success());
+    let mut done: Vec<std::time::Instant> = (0..3)
+        .map(|i| server.hits(&format!("/h{i}.xml"))[0].at)
+        .collect();
+    done.sort();
+    // Answers take 400 ms each; one at a time, they finish 400 ms apart.
+    for w in done.windows(2) {
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(350),
+            "{:?}",
+            w[1] - w[0]
+        );
+    }
+}

@@ -77,6 +77,8 @@ pub struct Hit {
     pub path: String,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
+    pub authorization: Option<String>,
+    pub api_key: Option<String>,
     pub status: u16,
 }
 
@@ -159,6 +161,8 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
     };
     let inm = get("if-none-match");
     let ims = get("if-modified-since");
+    let authorization = get("authorization");
+    let api_key = get("x-api-key");
     let route = state.lock().unwrap().routes.get(&path).cloned();
     let Some(route) = route else {
         state.lock().unwrap().hits.push(Hit {
@@ -166,6 +170,8 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
             path,
             if_none_match: inm,
             if_modified_since: ims,
+            authorization,
+            api_key,
             status: 404,
         });
         return Response::builder()
@@ -187,6 +193,8 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
         path,
         if_none_match: inm,
         if_modified_since: ims,
+        authorization,
+        api_key,
         status,
     });
     let mut b = Response::builder().status(StatusCode::from_u16(status).unwrap());
