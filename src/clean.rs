@@ -208,6 +208,7 @@ impl Cleaner {
             content_html,
             content_text,
             content_hash,
+            story_print: None,
             published,
             published_from_feed,
             updated,

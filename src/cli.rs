@@ -47,6 +47,15 @@ pub enum Command {
     },
     /// Validate the config and print what it resolved to.
     Check,
+    /// Show why an article is what it is: the entries that point at it (and
+    /// which key joined them), and the story it belongs to with similarities.
+    Explain {
+        /// The article's id (`articles.id`).
+        article_id: i64,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the feeds with their state.
     Feeds {
         /// One JSON object per feed per line.
@@ -127,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Fetch { feeds, json } => fetch(config, &feeds, json),
         Command::Feeds { json } => list_feeds(&config, json),
+        Command::Explain { article_id, json } => explain(&config, article_id, json),
     }
 }
 
@@ -161,7 +171,7 @@ fn fetch(config: Config, only: &[String], json: bool) -> anyhow::Result<ExitCode
         .enable_all()
         .build()?;
     let stdout = std::io::stdout();
-    let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, |r| {
+    let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, &config.dedup, |r| {
         let mut out = stdout.lock();
         let _ = if json {
             print_json(&mut out, r)
@@ -274,6 +284,64 @@ fn list_feeds(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
             f.consecutive_errors,
             f.last_error.as_deref().unwrap_or("")
         )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(config: &Config, id: i64, json: bool) -> anyhow::Result<ExitCode> {
+    let store = open_store(config)?;
+    let Some(x) = store.explain(id)? else {
+        eprintln!("error: no article {id}");
+        return Ok(ExitCode::from(1));
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&x)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "article {}: {}", x.article_id, x.title)?;
+    writeln!(out, "  link:          {}", x.url.as_deref().unwrap_or("-"))?;
+    writeln!(
+        out,
+        "  canonical:     {}",
+        x.canonical_url.as_deref().unwrap_or("-")
+    )?;
+    writeln!(out, "  content hash:  {}", x.content_hash)?;
+    writeln!(out, "entries ({}):", x.entries.len())?;
+    for e in &x.entries {
+        let how = match e.matched_by.as_str() {
+            "new" => "first seen here: created the article".to_string(),
+            "canonical_url" => "joined: same canonical URL".to_string(),
+            "content_hash" => "joined: identical title and text".to_string(),
+            other => other.to_string(),
+        };
+        writeln!(
+            out,
+            "  {:<20} {}  ({how})",
+            e.feed,
+            e.url.as_deref().or(e.guid.as_deref()).unwrap_or("-")
+        )?;
+    }
+    if x.story.len() <= 1 {
+        writeln!(out, "story {}: this article alone", x.story_id)?;
+    } else {
+        writeln!(out, "story {} ({} articles):", x.story_id, x.story.len())?;
+        for m in &x.story {
+            let why = match (m.matched_article_id, m.score) {
+                (Some(other), Some(score)) => format!("similar to {other} (similarity {score:.3})"),
+                _ => "first of the story".to_string(),
+            };
+            let here = if m.article_id == x.article_id {
+                "*"
+            } else {
+                " "
+            };
+            writeln!(
+                out,
+                " {here}{:>7}  {}  [{}]  {why}",
+                m.article_id, m.title, m.feeds
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

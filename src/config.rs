@@ -22,8 +22,10 @@ use url::Url;
 
 use crate::schedule::CronSchedule;
 
+mod dedup;
 mod polling;
 
+pub use dedup::{DedupConfig, DEFAULT_STORY_WINDOW};
 pub use polling::{
     FeedHttp, HostGroup, ScheduleConfig, Secret, DEFAULT_HOST_GAP, DEFAULT_SCHEDULE,
     DEFAULT_SHUTDOWN_GRACE, DEFAULT_STARTUP_SPREAD,
@@ -96,6 +98,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// When feeds are polled.
     pub schedule: ScheduleConfig,
+    /// Cross-feed merging.
+    pub dedup: DedupConfig,
     /// The feeds to poll, in file order.
     pub feeds: Vec<FeedConfig>,
 }
@@ -178,6 +182,7 @@ struct RawConfig {
     store: Option<RawStore>,
     fetch: Option<RawFetch>,
     schedule: Option<polling::RawSchedule>,
+    dedup: Option<dedup::RawDedup>,
     #[serde(default)]
     feeds: Vec<RawFeed>,
 }
@@ -320,6 +325,7 @@ impl Config {
             }
         }
         let schedule = ScheduleConfig::from_raw(raw.schedule, at)?;
+        let dedup = DedupConfig::from_raw(raw.dedup, at)?;
 
         let mut feeds = Vec::with_capacity(raw.feeds.len());
         let mut names: HashMap<String, Range<usize>> = HashMap::new();
@@ -381,6 +387,7 @@ impl Config {
             store,
             fetch,
             schedule,
+            dedup,
             feeds,
         })
     }
@@ -617,6 +624,16 @@ impl fmt::Display for Config {
         )?;
         for (tag, s) in &sc.tags {
             writeln!(f, "  tag {tag:<20} {s}")?;
+        }
+        if self.dedup.enabled {
+            writeln!(
+                f,
+                "dedup:       articles and stories (similarity ≥ {}, within {})",
+                self.dedup.story_threshold,
+                humantime::format_duration(self.dedup.story_window)
+            )?;
+        } else {
+            writeln!(f, "dedup:       off")?;
         }
         writeln!(f, "feeds:       {}", self.feeds.len())?;
         for feed in &self.feeds {

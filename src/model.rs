@@ -127,6 +127,9 @@ pub struct Entry {
     pub content_text: String,
     /// Hash of the normalized title + text; equal hashes mean equal content.
     pub content_hash: u64,
+    /// Encoded near-duplicate fingerprint (see `dedup::story`); `None` when
+    /// the text is too short to compare.
+    pub story_print: Option<Vec<u8>>,
     /// Publication time (UTC); the first-seen time when the feed had none.
     pub published: DateTime<Utc>,
     /// True when `published` came from the feed, false when it was filled in.

@@ -17,13 +17,13 @@ use tracing::{debug, info, warn, Instrument};
 use url::Url;
 
 use crate::clean::Cleaner;
-use crate::config::FeedConfig;
+use crate::config::{DedupConfig, FeedConfig};
 use crate::dedup::entry::{assign_keys, KeyReport};
 use crate::fetch::{FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
 use crate::model::{Entry, FeedMeta, IdentityMode, Validators};
 use crate::parse::{self, ParseError};
 use crate::schedule::hints::parse_retry_after;
-use crate::store::{self, FeedRow, FetchRecord, Outcome, Store};
+use crate::store::{self, FeedRow, FetchRecord, Outcome, Store, StoryPolicy};
 
 /// The store behind a lock, shared by the tasks of a refresh round; writes
 /// run on the blocking pool one at a time (SQLite has one writer anyway).
@@ -123,6 +123,12 @@ pub fn process(
         .map(|raw| cleaner.entry(raw, doc_url, site.as_ref(), now))
         .collect();
     let keys = assign_keys(&mut entries, mode);
+    for e in &mut entries {
+        let print = crate::dedup::story::fingerprint(&e.title, &e.content_text);
+        if print.words() >= crate::dedup::story::MIN_WORDS {
+            e.story_print = Some(print.to_bytes().to_vec());
+        }
+    }
     let mut meta = parsed.meta;
     meta.title = meta
         .title
@@ -138,15 +144,17 @@ pub fn process(
 }
 
 /// Fetches, processes and stores one feed; never fails (failures are
-/// recorded and reported).
+/// recorded and reported). `dedup` is the global `[dedup]` setting (the
+/// feed's own `dedup` can only turn merging off).
 pub async fn refresh_feed(
     fetcher: &Fetcher,
     store: &SharedStore,
     feed: &FeedConfig,
     state: &FeedRow,
+    dedup: &DedupConfig,
 ) -> FeedReport {
     let span = tracing::info_span!("feed", feed = %feed.name);
-    refresh_inner(fetcher, store, feed, state)
+    refresh_inner(fetcher, store, feed, state, dedup)
         .instrument(span)
         .await
 }
@@ -156,6 +164,7 @@ async fn refresh_inner(
     store: &SharedStore,
     feed: &FeedConfig,
     state: &FeedRow,
+    dedup: &DedupConfig,
 ) -> FeedReport {
     let started_at = Utc::now();
     let watch = Stopwatch::start();
@@ -175,6 +184,7 @@ async fn refresh_inner(
         user_agent: feed.user_agent.as_deref(),
         http: &feed.http,
     };
+    let merging = feed.dedup && dedup.enabled;
     let mut rec = FetchRecord {
         feed_id: state.id,
         started_at,
@@ -188,7 +198,11 @@ async fn refresh_inner(
         meta: None,
         entries: Vec::new(),
         error: None,
-        dedup: feed.dedup,
+        dedup: merging,
+        story: merging.then_some(StoryPolicy {
+            threshold: dedup.story_threshold,
+            window: dedup.story_window,
+        }),
         permanent_redirect: None,
         retry_after_until: None,
         now: started_at,
@@ -336,6 +350,7 @@ pub async fn refresh_all(
     fetcher: &Fetcher,
     store: &SharedStore,
     feeds: Vec<(FeedConfig, FeedRow)>,
+    dedup: &DedupConfig,
     mut on_done: impl FnMut(&FeedReport),
 ) -> Vec<FeedReport> {
     let limit = Arc::new(Semaphore::new(fetcher.config().concurrency.max(1)));
@@ -344,10 +359,11 @@ pub async fn refresh_all(
         let fetcher = fetcher.clone();
         let store = store.clone();
         let limit = Arc::clone(&limit);
+        let dedup = dedup.clone();
         tasks.spawn(async move {
             // The semaphore is never closed.
             let _permit = limit.acquire_owned().await.expect("semaphore open");
-            refresh_feed(&fetcher, &store, &feed, &state).await
+            refresh_feed(&fetcher, &store, &feed, &state, &dedup).await
         });
     }
     let mut reports = Vec::new();

@@ -195,13 +195,14 @@ impl Daemon {
             let fetcher = self.fetcher.clone();
             let store = self.store.clone();
             let limit = Arc::clone(&self.limit);
+            let dedup = self.config.dedup.clone();
             self.tasks.spawn(async move {
                 // The semaphore is never closed.
                 let _permit = limit.acquire_owned().await.expect("semaphore open");
                 let name = feed.name.clone();
                 let row = store.call(move |s| s.feed_by_name(&name)).await;
                 let report = match row {
-                    Ok(Some(row)) => refresh_feed(&fetcher, &store, &feed, &row).await,
+                    Ok(Some(row)) => refresh_feed(&fetcher, &store, &feed, &row, &dedup).await,
                     Ok(None) => failed_report(&feed, "feed is not in the store"),
                     Err(e) => failed_report(&feed, &format!("reading feed state: {e}")),
                 };

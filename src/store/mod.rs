@@ -16,9 +16,11 @@
 //! loss, at the price of possibly losing the last transactions (which the
 //! next fetch brings back).
 
+mod explain;
 mod feeds;
 mod ingest;
 mod schema;
+mod story;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,8 +28,9 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 
+pub use explain::{EntryWhy, Explanation, StoryMember};
 pub use feeds::{FeedRow, Reconciled};
-pub use ingest::{Applied, FetchRecord, Outcome};
+pub use ingest::{Applied, FetchRecord, Outcome, StoryPolicy};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

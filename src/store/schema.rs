@@ -178,5 +178,53 @@ ALTER TABLE feeds ADD COLUMN moved_to TEXT;
 ALTER TABLE feeds ADD COLUMN retry_after_until TEXT;
 "#;
 
+/// Migration 3: stories. Every article belongs to a story (`story_id` is
+/// the id of the story's first article; its own id when it stands alone),
+/// with the evidence that put it there.
+const V3: &str = r#"
+-- The article's near-duplicate fingerprint (NULL: too short to compare).
+ALTER TABLE articles ADD COLUMN fingerprint BLOB;
+-- The article whose likeness put this one in its story, and how alike they
+-- are (0-1); NULL for the first article of a story.
+ALTER TABLE articles ADD COLUMN story_match_id INTEGER;
+ALTER TABLE articles ADD COLUMN story_score REAL;
+UPDATE articles SET story_id = id WHERE story_id IS NULL;
+CREATE INDEX articles_by_story ON articles(story_id);
+
+-- The near-duplicate index: each recent article under each of its band
+-- keys; articles sharing a key are candidates for the same story. Rows
+-- older than the story window are dropped.
+CREATE TABLE story_bands (
+    band_key       INTEGER NOT NULL,
+    article_id     INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    first_seen_at  TEXT NOT NULL,
+    PRIMARY KEY (band_key, article_id)
+) WITHOUT ROWID;
+CREATE INDEX story_bands_by_time ON story_bands(first_seen_at);
+
+-- Why things were merged: one row per entry that joined an article another
+-- entry made (match: canonical_url or content_hash), and one per article
+-- that joined a story (match: story, with the similarity).
+CREATE VIEW merges AS
+SELECT 'article' AS level, e.article_id AS article_id, f.name AS feed, e.id AS entry_id,
+       e.match_reason AS matched_by, NULL AS matched_article_id, NULL AS score,
+       e.first_seen_at AS at
+FROM entries e JOIN feeds f ON f.id = e.feed_id
+WHERE e.match_reason != 'new'
+UNION ALL
+SELECT 'story', a.id, NULL, NULL, 'similarity', a.story_match_id, a.story_score, a.first_seen_at
+FROM articles a
+WHERE a.story_match_id IS NOT NULL;
+
+-- Stories with more than one article, and their members.
+CREATE VIEW stories AS
+SELECT a.story_id, count(*) AS articles,
+       (SELECT title FROM articles s WHERE s.id = a.story_id) AS title,
+       min(a.first_seen_at) AS first_seen_at, max(a.first_seen_at) AS last_seen_at
+FROM articles a
+GROUP BY a.story_id
+HAVING count(*) > 1;
+"#;
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];

@@ -319,11 +319,11 @@ fn config_is_the_source_of_truth_for_feeds() {
     );
 }
 
-#[test]
-fn bundled_samples_ingest_and_merge_the_shared_article() {
+/// A scratch copy of the example config (bundled samples, scratch store),
+/// with `edit` applied to its text.
+fn samples_config(edit: impl Fn(String) -> String) -> Scratch {
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let s = Scratch::new();
-    // The example config, pointed at a scratch store.
     let text = std::fs::read_to_string(manifest.join("config/tributary.toml")).unwrap();
     let samples = manifest.join("config/samples");
     let text = text
@@ -332,7 +332,13 @@ fn bundled_samples_ingest_and_merge_the_shared_article() {
             "url = \"samples/",
             &format!("url = \"{}/", samples.display()),
         );
-    std::fs::write(s.config_path(), text).unwrap();
+    std::fs::write(s.config_path(), edit(text)).unwrap();
+    s
+}
+
+#[test]
+fn bundled_samples_ingest_and_merge_the_shared_article() {
+    let s = samples_config(|t| t);
     let out = s.tributary(&["fetch"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("0 failed"), "{}", stdout(&out));
@@ -533,4 +539,77 @@ fn one_host_gets_one_request_at_a_time() {
             w[1] - w[0]
         );
     }
+}
+
+#[test]
+fn samples_merge_one_story_and_explain_it() {
+    let s = samples_config(|t| t);
+    assert!(s.tributary(&["fetch"]).status.success());
+    // The wire's syndicated copy of the fisheries story joins world-news's.
+    let (story, members): (i64, i64) = s
+        .db()
+        .query_row("SELECT story_id, articles FROM stories", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(members, 2);
+    // Release notes differ only in numbers: never one story.
+    assert_eq!(
+        s.count("SELECT count(DISTINCT story_id) FROM articles WHERE title LIKE 'Version %'"),
+        s.count("SELECT count(*) FROM articles WHERE title LIKE 'Version %'")
+    );
+    let joined: i64 = s
+        .db()
+        .query_row(
+            "SELECT max(id) FROM articles WHERE story_id = ?1",
+            [story],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let out = s.tributary(&["explain", &joined.to_string()]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("story {story} (2 articles):")),
+        "{text}"
+    );
+    assert!(
+        text.contains("similar to") && text.contains("(similarity 0."),
+        "{text}"
+    );
+    let out = s.tributary(&["explain", &joined.to_string(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v["story"][1]["score"].as_f64().unwrap() >= 0.5);
+    // The merges view says the same as explain.
+    assert_eq!(
+        s.count("SELECT count(*) FROM merges WHERE level = 'story'"),
+        1
+    );
+    assert_eq!(
+        s.count(
+            "SELECT count(*) FROM merges WHERE level = 'article' AND matched_by = 'canonical_url'"
+        ),
+        1
+    );
+    assert_eq!(s.tributary(&["explain", "999999"]).status.code(), Some(1));
+}
+
+#[test]
+fn dedup_can_be_turned_off_per_feed_and_globally() {
+    let per_feed = samples_config(|t| t.replacen("url = \"/", "dedup = false\nurl = \"/", 2));
+    assert!(per_feed.tributary(&["fetch"]).status.success());
+    // world-news and wire keep every item apart.
+    assert_eq!(
+        per_feed.count("SELECT count(*) FROM entries"),
+        per_feed.count("SELECT count(*) FROM articles")
+    );
+    assert_eq!(per_feed.count("SELECT count(*) FROM stories"), 0);
+    let global = samples_config(|t| format!("{t}\n[dedup]\nenabled = false\n"));
+    assert!(global.tributary(&["fetch"]).status.success());
+    assert_eq!(
+        global.count("SELECT count(*) FROM entries"),
+        global.count("SELECT count(*) FROM articles")
+    );
+    assert_eq!(global.count("SELECT count(*) FROM stories"), 0);
+    let check = stdout(&global.tributary(&["check"]));
+    assert!(check.contains("dedup:       off"), "{check}");
 }

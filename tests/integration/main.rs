@@ -3,6 +3,7 @@
 
 mod corpus;
 mod daemon;
+mod dedup_corpus;
 mod dedup_eval;
 mod ingest;
 mod publish;
