@@ -58,7 +58,8 @@ pub struct Explanation {
 impl Store {
     /// Why article `id` is what it is; `None` when there is no such article.
     pub fn explain(&self, id: i64) -> Result<Option<Explanation>> {
-        let head: Option<(String, Option<String>, Option<String>, String, i64)> = self
+        type Head = (String, Option<String>, Option<String>, String, i64);
+        let head: Option<Head> = self
             .conn
             .query_row(
                 "SELECT title, url, canonical_url, content_hash, coalesce(story_id, id) FROM articles WHERE id = ?1",
