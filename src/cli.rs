@@ -4,19 +4,18 @@
 //! failed: they are reported), 1 the store or runtime failed, 2 the
 //! configuration is invalid or the command line is wrong.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
-use crate::fetch::Fetcher;
-use crate::model::FeedSpec;
-use crate::refresh::{refresh_all, FeedReport, SharedStore};
 use crate::store::Store;
+
+mod explain;
+mod feeds;
+mod fetch;
 
 /// Tributary: many feeds in, one clean river out.
 #[derive(Debug, Parser)]
@@ -105,19 +104,6 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(Config::load(&path)?)
 }
 
-fn specs(config: &Config) -> Vec<FeedSpec> {
-    config
-        .feeds
-        .iter()
-        .map(|f| FeedSpec {
-            name: f.name.clone(),
-            url: f.url.to_string(),
-            tags: f.tags.clone(),
-            dedup: f.dedup,
-        })
-        .collect()
-}
-
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(&cli)?;
     match cli.command {
@@ -134,214 +120,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("ok");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Fetch { feeds, json } => fetch(config, &feeds, json),
-        Command::Feeds { json } => list_feeds(&config, json),
-        Command::Explain { article_id, json } => explain(&config, article_id, json),
+        Command::Fetch { feeds, json } => fetch::run(config, &feeds, json),
+        Command::Feeds { json } => feeds::run(&config, json),
+        Command::Explain { article_id, json } => explain::run(&config, article_id, json),
     }
 }
 
-fn open_store(config: &Config) -> anyhow::Result<Store> {
+/// Opens (and migrates) the configured store.
+pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
     Store::open(&config.store.path)
         .with_context(|| format!("opening the store {}", config.store.path.display()))
-}
-
-fn fetch(config: Config, only: &[String], json: bool) -> anyhow::Result<ExitCode> {
-    for name in only {
-        if config.feed(name).is_none() {
-            eprintln!("error: no feed named `{name}` in {}", config.path.display());
-            return Ok(ExitCode::from(2));
-        }
-    }
-    let mut store = open_store(&config)?;
-    store.reconcile(&specs(&config), Utc::now())?;
-    let rows = store.feeds()?;
-    let work: Vec<_> = config
-        .feeds
-        .iter()
-        .filter(|f| only.is_empty() || only.contains(&f.name))
-        .filter_map(|f| {
-            rows.iter()
-                .find(|r| r.name == f.name)
-                .map(|r| (f.clone(), r.clone()))
-        })
-        .collect();
-    let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
-    let shared = SharedStore::new(store);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let stdout = std::io::stdout();
-    let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, &config.dedup, |r| {
-        let mut out = stdout.lock();
-        let _ = if json {
-            print_json(&mut out, r)
-        } else {
-            print_line(&mut out, r)
-        };
-    }));
-    // Plan each feed's next check, so `tributary feeds` and a daemon started
-    // later agree on when it is due.
-    runtime.block_on(async {
-        for r in &reports {
-            if let Some(feed) = config.feed(&r.name) {
-                if let Err(e) = crate::daemon::store_next_check(
-                    &shared,
-                    feed.clone(),
-                    config.schedule.clone(),
-                    r,
-                )
-                .await
-                {
-                    tracing::warn!(feed = %r.name, error = %e, "storing the next check failed");
-                }
-            }
-        }
-    });
-    let (new, updated, failed) = reports.iter().fold((0, 0, 0), |(n, u, f), r| {
-        (n + r.new, u + r.updated, f + usize::from(r.error.is_some()))
-    });
-    if !json {
-        println!(
-            "{} feeds: {new} new, {updated} updated, {failed} failed",
-            reports.len()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_line(out: &mut impl Write, r: &FeedReport) -> std::io::Result<()> {
-    let http = r.http_status.map(|s| format!(" {s}")).unwrap_or_default();
-    match &r.error {
-        None => writeln!(
-            out,
-            "{:<24} {}{http}  {} new, {} updated",
-            r.name, r.status, r.new, r.updated
-        ),
-        Some(e) => writeln!(out, "{:<24} {}{http}  error: {e}", r.name, r.status),
-    }
-}
-
-fn print_json(out: &mut impl Write, r: &FeedReport) -> std::io::Result<()> {
-    let v = serde_json::json!({
-        "name": r.name,
-        "url": r.url,
-        "status": r.status,
-        "http_status": r.http_status,
-        "new": r.new,
-        "updated": r.updated,
-        "error": r.error,
-    });
-    writeln!(out, "{v}")
-}
-
-fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|| "-".into())
-}
-
-fn list_feeds(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
-    let store = open_store(config)?;
-    let rows = store.feeds()?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        for f in &rows {
-            let v = serde_json::json!({
-                "name": f.name, "url": f.url, "active": f.active, "status": f.status,
-                "title": f.title, "tags": f.tags,
-                "last_fetch_at": f.last_fetch_at, "last_success_at": f.last_success_at,
-                "last_new_entry_at": f.last_new_entry_at, "http_status": f.last_http_status,
-                "consecutive_errors": f.consecutive_errors, "last_error": f.last_error,
-                "next_check_at": f.next_check_at, "next_check_reason": f.next_check_reason,
-                "entries": f.entries,
-            });
-            writeln!(out, "{v}")?;
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(
-        out,
-        "{:<24} {:<12} {:<16} {:<16} {:>7} {:>6}  last error",
-        "NAME", "STATUS", "LAST FETCH", "NEXT CHECK", "ENTRIES", "ERRORS"
-    )?;
-    for f in &rows {
-        let status = if f.active {
-            f.status.as_str()
-        } else {
-            "removed"
-        };
-        let next = match (&f.next_check_at, &f.next_check_reason) {
-            (Some(t), Some(why)) => format!("{} ({why})", when(Some(*t))),
-            (t, _) => when(*t),
-        };
-        writeln!(
-            out,
-            "{:<24} {:<12} {:<16} {:<30} {:>7} {:>6}  {}",
-            f.name,
-            status,
-            when(f.last_fetch_at),
-            next,
-            f.entries,
-            f.consecutive_errors,
-            f.last_error.as_deref().unwrap_or("")
-        )?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn explain(config: &Config, id: i64, json: bool) -> anyhow::Result<ExitCode> {
-    let store = open_store(config)?;
-    let Some(x) = store.explain(id)? else {
-        eprintln!("error: no article {id}");
-        return Ok(ExitCode::from(1));
-    };
-    let mut out = std::io::stdout().lock();
-    if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&x)?)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(out, "article {}: {}", x.article_id, x.title)?;
-    writeln!(out, "  link:          {}", x.url.as_deref().unwrap_or("-"))?;
-    writeln!(
-        out,
-        "  canonical:     {}",
-        x.canonical_url.as_deref().unwrap_or("-")
-    )?;
-    writeln!(out, "  content hash:  {}", x.content_hash)?;
-    writeln!(out, "entries ({}):", x.entries.len())?;
-    for e in &x.entries {
-        let how = match e.matched_by.as_str() {
-            "new" => "first seen here: created the article".to_string(),
-            "canonical_url" => "joined: same canonical URL".to_string(),
-            "content_hash" => "joined: identical title and text".to_string(),
-            other => other.to_string(),
-        };
-        writeln!(
-            out,
-            "  {:<20} {}  ({how})",
-            e.feed,
-            e.url.as_deref().or(e.guid.as_deref()).unwrap_or("-")
-        )?;
-    }
-    if x.story.len() <= 1 {
-        writeln!(out, "story {}: this article alone", x.story_id)?;
-    } else {
-        writeln!(out, "story {} ({} articles):", x.story_id, x.story.len())?;
-        for m in &x.story {
-            let why = match (m.matched_article_id, m.score) {
-                (Some(other), Some(score)) => format!("similar to {other} (similarity {score:.3})"),
-                _ => "first of the story".to_string(),
-            };
-            let here = if m.article_id == x.article_id {
-                "*"
-            } else {
-                " "
-            };
-            writeln!(
-                out,
-                " {here}{:>7}  {}  [{}]  {why}",
-                m.article_id, m.title, m.feeds
-            )?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }
