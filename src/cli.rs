@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, ConfigError};
 use crate::store::Store;
 
+mod digest;
 mod explain;
 mod feeds;
 mod fetch;
@@ -46,6 +47,9 @@ pub enum Command {
     },
     /// Validate the config and print what it resolved to.
     Check,
+    /// Make a digest now (recorded, like a scheduled one), print or send it,
+    /// or list past digests.
+    Digest(digest::Args),
     /// Show why an article is what it is: the entries that point at it (and
     /// which key joined them), and the story it belongs to with similarities.
     Explain {
@@ -123,6 +127,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fetch { feeds, json } => fetch::run(config, &feeds, json),
         Command::Feeds { json } => feeds::run(&config, json),
         Command::Explain { article_id, json } => explain::run(&config, article_id, json),
+        Command::Digest(args) => digest::run(&config, args),
     }
 }
 

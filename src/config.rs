@@ -23,9 +23,11 @@ use url::Url;
 use crate::schedule::CronSchedule;
 
 mod dedup;
+mod digests;
 mod polling;
 
 pub use dedup::{DedupConfig, DEFAULT_STORY_WINDOW};
+pub use digests::{DigestConfig, EmailConfig, GroupBy, Selection, SmtpTls, DEFAULT_DIGEST_ITEMS};
 pub use polling::{
     FeedHttp, HostGroup, ScheduleConfig, Secret, DEFAULT_HOST_GAP, DEFAULT_SCHEDULE,
     DEFAULT_SHUTDOWN_GRACE, DEFAULT_STARTUP_SPREAD,
@@ -102,6 +104,8 @@ pub struct Config {
     pub dedup: DedupConfig,
     /// The feeds to poll, in file order.
     pub feeds: Vec<FeedConfig>,
+    /// Periodic digests.
+    pub digests: Vec<DigestConfig>,
 }
 
 /// `[store]`
@@ -185,6 +189,8 @@ struct RawConfig {
     dedup: Option<dedup::RawDedup>,
     #[serde(default)]
     feeds: Vec<RawFeed>,
+    #[serde(default)]
+    digests: Vec<digests::RawDigest>,
 }
 
 #[derive(Deserialize)]
@@ -382,6 +388,8 @@ impl Config {
                 http: feed_http(at, &f, &base)?,
             });
         }
+        let names: Vec<String> = feeds.iter().map(|f| f.name.clone()).collect();
+        let digests = digests::digests(at, raw.digests, &names, &base)?;
         Ok(Config {
             path: at.path.to_path_buf(),
             store,
@@ -389,6 +397,7 @@ impl Config {
             schedule,
             dedup,
             feeds,
+            digests,
         })
     }
 
@@ -634,6 +643,21 @@ impl fmt::Display for Config {
             )?;
         } else {
             writeln!(f, "dedup:       off")?;
+        }
+        for d in &self.digests {
+            let email = d
+                .email
+                .as_ref()
+                .map(|e| format!(", email to {}", e.to.join(", ")))
+                .unwrap_or_default();
+            writeln!(
+                f,
+                "digest:      {} every `{}`, up to {} items by {}{email}",
+                d.name,
+                d.schedule,
+                d.max_items,
+                d.group_by.as_str()
+            )?;
         }
         writeln!(f, "feeds:       {}", self.feeds.len())?;
         for feed in &self.feeds {

@@ -14,6 +14,7 @@
 //! | [`parse`] | bytes → feed metadata and raw entries (feed-rs plus leniency) |
 //! | [`clean`] | sanitized HTML, plain text, canonical URLs, dates |
 //! | [`dedup`] | identity of entries, articles and stories |
+//! | [`digest`] | digests: which articles, grouped and rendered (pure); email delivery |
 //! | [`store`] | the SQLite schema and every SQL statement |
 //! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
@@ -35,6 +36,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod digest;
 pub mod fetch;
 pub mod model;
 pub mod parse;

@@ -16,6 +16,7 @@
 //! systemd watchdog is pinged only while those wake-ups keep coming and the
 //! store answers, so a stuck daemon is restarted rather than left hanging.
 
+pub mod digests;
 mod notify;
 mod plan;
 
@@ -82,6 +83,12 @@ struct Daemon {
     tasks: JoinSet<(FeedConfig, FeedReport)>,
     progress: Arc<AtomicI64>,
     stats: Stats,
+    /// Next due time per digest.
+    digest_due: BTreeMap<String, DateTime<Utc>>,
+    /// When pending digest emails are next tried.
+    mail_due: Option<DateTime<Utc>>,
+    /// The email delivery in progress, if any.
+    mail_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT. Returns once everything in
@@ -108,9 +115,13 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
         tasks: JoinSet::new(),
         progress: Arc::new(AtomicI64::new(now.timestamp())),
         stats: Stats::default(),
+        digest_due: BTreeMap::new(),
+        mail_due: Some(now),
+        mail_task: None,
         config,
     };
     d.plan_from_store(&rows, now);
+    d.plan_digests(now).await;
 
     let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
@@ -124,11 +135,16 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
         let now = Utc::now();
         d.progress.store(now.timestamp(), Ordering::Relaxed);
         d.start_due(now);
+        d.make_due_digests(now).await;
+        d.deliver_mail(now).await;
         let wait = d
             .plan
             .iter()
             .filter(|(name, _)| !d.in_flight.contains(*name))
-            .map(|(_, at)| (*at - now).to_std().unwrap_or(Duration::ZERO))
+            .map(|(_, at)| *at)
+            .chain(d.digest_due.values().copied())
+            .chain(d.mail_due)
+            .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO))
             .min()
             .unwrap_or(TICK)
             .min(TICK);
@@ -148,6 +164,10 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
 
     d.notifier.stopping();
     watchdog.abort();
+    if let Some(mail) = d.mail_task.take() {
+        // An interrupted delivery stays pending and is retried next time.
+        mail.abort();
+    }
     d.drain().await;
     info!("stopped");
     Ok(())
@@ -177,6 +197,93 @@ impl Daemon {
         for (name, at) in overdue.into_iter().zip(times) {
             self.plan.insert(name, at);
         }
+    }
+
+    /// Each digest's next due time from where the store says it stands; a
+    /// digest that fell due while the daemon was down is due now (once).
+    async fn plan_digests(&mut self, now: DateTime<Utc>) {
+        self.digest_due.clear();
+        for cfg in self.config.digests.clone() {
+            let (c, sched) = (cfg.clone(), self.config.schedule.clone());
+            let state = self
+                .store
+                .call(move |s| digests::state(s, &c, &sched, now))
+                .await;
+            match state {
+                Ok(state) => {
+                    if let Some(at) = digests::next_due(&cfg, &state, &self.config.schedule) {
+                        if at <= now {
+                            info!(digest = %cfg.name, due = %at, "digest fell due while stopped: making it now");
+                        }
+                        self.digest_due.insert(cfg.name.clone(), at.max(now));
+                    }
+                }
+                Err(e) => error!(digest = %cfg.name, error = %e, "reading digest state failed"),
+            }
+        }
+    }
+
+    async fn make_due_digests(&mut self, now: DateTime<Utc>) {
+        let due: Vec<String> = self
+            .digest_due
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in due {
+            let Some(cfg) = self.config.digests.iter().find(|d| d.name == name).cloned() else {
+                self.digest_due.remove(&name);
+                continue;
+            };
+            let (c, sched) = (cfg.clone(), self.config.schedule.clone());
+            match self
+                .store
+                .call(move |s| digests::make(s, &c, &sched, now))
+                .await
+            {
+                Ok(Some((id, d))) => {
+                    info!(digest = %name, id, stories = d.stories(), "digest made");
+                    if cfg.email.is_some() {
+                        self.mail_due = Some(now);
+                    }
+                }
+                Ok(None) => info!(digest = %name, "nothing new: no digest this time"),
+                Err(e) => error!(digest = %name, error = %e, "making the digest failed"),
+            }
+            match cfg.schedule.next_after(now, self.config.schedule.timezone) {
+                Some(at) => self.digest_due.insert(name, at),
+                None => self.digest_due.remove(&name),
+            };
+        }
+    }
+
+    /// Starts delivering pending digest emails when due (one delivery run
+    /// at a time, in the background).
+    async fn deliver_mail(&mut self, now: DateTime<Utc>) {
+        if let Some(task) = &self.mail_task {
+            if !task.is_finished() {
+                return;
+            }
+            self.mail_task = None;
+            self.mail_due = self
+                .store
+                .call(|s| s.next_email_try())
+                .await
+                .unwrap_or(None);
+        }
+        if self.mail_due.is_none_or(|at| at > now)
+            || self.config.digests.iter().all(|d| d.email.is_none())
+        {
+            return;
+        }
+        self.mail_due = None;
+        let store = self.store.clone();
+        let config = self.config.clone();
+        self.mail_task = Some(tokio::spawn(async move {
+            if let Err(e) = digests::deliver_pending(&store, &config).await {
+                error!(error = %e, "delivering digests failed");
+            }
+        }));
     }
 
     fn start_due(&mut self, now: DateTime<Utc>) {
@@ -349,7 +456,13 @@ impl Daemon {
             plan.insert(feed.name.clone(), at);
         }
         self.plan = plan;
-        info!(feeds = self.plan.len(), "config reloaded");
+        self.plan_digests(now).await;
+        self.mail_due = Some(now);
+        info!(
+            feeds = self.plan.len(),
+            digests = self.digest_due.len(),
+            "config reloaded"
+        );
         self.notifier.ready(&self.status_line());
     }
 

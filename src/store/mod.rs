@@ -16,6 +16,7 @@
 //! loss, at the price of possibly losing the last transactions (which the
 //! next fetch brings back).
 
+mod digests;
 mod explain;
 mod feeds;
 mod ingest;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 
+pub use digests::{DigestArticle, DigestRow, DigestState, NewDigest};
 pub use explain::{EntryWhy, Explanation, StoryMember};
 pub use feeds::{FeedRow, Reconciled};
 pub use ingest::{Applied, FetchRecord, Outcome, StoryPolicy};

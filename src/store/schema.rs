@@ -226,5 +226,54 @@ GROUP BY a.story_id
 HAVING count(*) > 1;
 "#;
 
+/// Migration 4: digests: each one made, its items, and per digest name where
+/// the next one starts.
+const V4: &str = r#"
+-- Per digest name: the last article already covered (the next digest takes
+-- articles with a larger id: ids grow in commit order, so none is skipped
+-- or taken twice), and when the last one was made.
+CREATE TABLE digest_state (
+    name             TEXT PRIMARY KEY,
+    last_article_id  INTEGER NOT NULL,
+    last_made_at     TEXT,
+    created_at       TEXT NOT NULL
+);
+
+-- One row per digest made.
+CREATE TABLE digests (
+    id                INTEGER PRIMARY KEY,
+    name              TEXT NOT NULL,
+    title             TEXT NOT NULL,
+    made_at           TEXT NOT NULL,
+    period_start      TEXT,
+    period_end        TEXT NOT NULL,
+    first_article_id  INTEGER,
+    last_article_id   INTEGER NOT NULL,
+    items             INTEGER NOT NULL,
+    articles          INTEGER NOT NULL,
+    html              TEXT NOT NULL,
+    text              TEXT NOT NULL,
+    markdown          TEXT NOT NULL,
+    -- Email: NULL (not configured), 'pending', 'sent'.
+    email_status      TEXT,
+    email_attempts    INTEGER NOT NULL DEFAULT 0,
+    email_next_try_at TEXT,
+    email_sent_at     TEXT,
+    email_error       TEXT,
+    message_id        TEXT
+);
+CREATE INDEX digests_by_name ON digests(name, id);
+
+-- The articles of each digest, in order; `story_id` groups the sources of
+-- one story shown as one item.
+CREATE TABLE digest_items (
+    digest_id   INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    article_id  INTEGER NOT NULL,
+    story_id    INTEGER NOT NULL,
+    PRIMARY KEY (digest_id, position)
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];

@@ -5,6 +5,7 @@ mod corpus;
 mod daemon;
 mod dedup_corpus;
 mod dedup_eval;
+mod digests;
 mod ingest;
 mod publish;
 mod util;
