@@ -603,7 +603,7 @@ fn dedup_can_be_turned_off_per_feed_and_globally() {
         per_feed.count("SELECT count(*) FROM articles")
     );
     assert_eq!(per_feed.count("SELECT count(*) FROM stories"), 0);
-    let global = samples_config(|t| t.replace("[dedup]\nenabled = true", "[dedup]\nenabled = false"));
+    let global = samples_config(|t| t.replace("\nenabled = true\n", "\nenabled = false\n"));
     assert!(global.tributary(&["fetch"]).status.success());
     assert_eq!(
         global.count("SELECT count(*) FROM entries"),
