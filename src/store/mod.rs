@@ -18,6 +18,7 @@
 
 mod feeds;
 mod ingest;
+mod outputs;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,10 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use feeds::{FeedRow, Reconciled};
 pub use ingest::{Applied, FetchRecord, Outcome};
+pub use outputs::{
+    ArticleFilter, FeedRef, OutputArticle, OutputQuery, OutputStory, Sighting, FILTER_BUDGET,
+    SCAN_BUDGET, SCAN_PAGE,
+};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
