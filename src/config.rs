@@ -20,6 +20,12 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+mod publishing;
+pub use publishing::{
+    OutputConfig, PublishConfig, ServerConfig, DEFAULT_ID_DATE, DEFAULT_LIMIT, DEFAULT_LISTEN,
+    DEFAULT_OUTPUT, DEFAULT_TITLE, MAX_LIMIT,
+};
+
 /// Where the config is looked for when no `--config` is given.
 pub const DEFAULT_CONFIG_PATHS: &[&str] =
     &["config/tributary.toml", "/etc/tributary/tributary.toml"];
@@ -87,6 +93,10 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// The feeds to poll, in file order.
     pub feeds: Vec<FeedConfig>,
+    /// `[server]`: where the outputs are served.
+    pub server: ServerConfig,
+    /// `[publish]` and `[[outputs]]`: what is republished.
+    pub publish: PublishConfig,
 }
 
 /// `[store]`
@@ -157,6 +167,10 @@ struct RawConfig {
     fetch: Option<RawFetch>,
     #[serde(default)]
     feeds: Vec<RawFeed>,
+    server: Option<publishing::RawServer>,
+    publish: Option<publishing::RawPublish>,
+    #[serde(default)]
+    outputs: Vec<publishing::RawOutput>,
 }
 
 #[derive(Deserialize)]
@@ -325,11 +339,15 @@ impl Config {
                     .transpose()?,
             });
         }
+        let (server, publish) =
+            publishing::from_raw(raw.server, raw.publish, raw.outputs, &feeds, at)?;
         Ok(Config {
             path: at.path.to_path_buf(),
             store,
             fetch,
             feeds,
+            server,
+            publish,
         })
     }
 
@@ -517,7 +535,7 @@ impl fmt::Display for Config {
             let dedup = if feed.dedup { "" } else { " (no dedup)" };
             writeln!(f, "  {:<24} {}{tags}{dedup}", feed.name, feed.url)?;
         }
-        Ok(())
+        write!(f, "{}{}", self.server, self.publish)
     }
 }
 
