@@ -16,6 +16,7 @@
 //! | [`dedup`] | identity of entries, articles and stories |
 //! | [`store`] | the SQLite schema and every SQL statement |
 //! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
+//! | [`output`] | the republished feeds: config + store → channels, index page, static files |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
 //! | [`cli`] | the commands |
@@ -35,6 +36,7 @@ pub mod config;
 pub mod dedup;
 pub mod fetch;
 pub mod model;
+pub mod output;
 pub mod parse;
 pub mod publish;
 pub mod refresh;
