@@ -50,6 +50,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Render every output (Atom, RSS, JSON Feed) and the index page into a folder.
+    Publish {
+        /// Folder to write into [default: `[server] out_dir` of the config]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Entry point of the binary.
@@ -106,6 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Fetch { feeds, json } => fetch(config, &feeds, json),
         Command::Feeds { json } => list_feeds(&config, json),
+        Command::Publish { out } => publish(&config, out),
     }
 }
 
@@ -236,5 +243,34 @@ fn list_feeds(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
             f.last_error.as_deref().unwrap_or("")
         )?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn publish(config: &Config, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let Some(dir) = out.or_else(|| config.server.out_dir.clone()) else {
+        eprintln!(
+            "error: no folder to publish into: pass --out DIR or set [server] out_dir in {}",
+            config.path.display()
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let store = open_store(config)?;
+    let site = crate::output::Site::new(config);
+    let written = crate::output::write_static(&site, &store, &dir)
+        .with_context(|| format!("publishing into {}", dir.display()))?;
+    let mut out = std::io::stdout().lock();
+    for w in &written {
+        let shown = w.path.strip_prefix(&dir).unwrap_or(&w.path);
+        let what = if w.changed { "wrote" } else { "unchanged" };
+        writeln!(out, "{what:<10} {} ({} bytes)", shown.display(), w.bytes)?;
+    }
+    let changed = written.iter().filter(|w| w.changed).count();
+    writeln!(
+        out,
+        "{} files in {}: {changed} written, {} unchanged",
+        written.len(),
+        dir.display(),
+        written.len() - changed
+    )?;
     Ok(ExitCode::SUCCESS)
 }
