@@ -17,6 +17,7 @@
 //! | [`store`] | the SQLite schema and every SQL statement |
 //! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
 //! | [`output`] | the republished feeds: config + store → channels, index page, static files |
+//! | [`server`] | HTTP: the outputs with ETag/304 and gzip, the index page |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
 //! | [`cli`] | the commands |
@@ -41,4 +42,5 @@ pub mod parse;
 pub mod publish;
 pub mod refresh;
 pub mod schedule;
+pub mod server;
 pub mod store;

@@ -241,7 +241,19 @@ impl Store {
     }
 
     /// The latest stories of an output, newest first (see the module docs).
+    /// Its queries run in one read transaction, so they see one state of
+    /// the database even while the daemon writes.
     pub fn output_stories(&self, query: &OutputQuery<'_>) -> Result<Vec<OutputStory>> {
+        // Inside a caller's transaction, that one already holds the state.
+        let _snapshot = if self.conn.is_autocommit() {
+            Some(self.conn.unchecked_transaction()?)
+        } else {
+            None
+        };
+        self.walk(query)
+    }
+
+    fn walk(&self, query: &OutputQuery<'_>) -> Result<Vec<OutputStory>> {
         let feeds = self.selected_feeds(query.feeds, query.tags)?;
         let column = order_column(query.order);
         let mut cursor = Cursor::start();
