@@ -4,5 +4,8 @@
 mod corpus;
 mod dedup_eval;
 mod ingest;
+mod outputs;
 mod publish;
+mod served;
+mod server;
 mod util;
