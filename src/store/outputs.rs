@@ -19,11 +19,13 @@
 //! # Performance
 //! On a store of a million articles:
 //! - every feed, no filter: reads `limit` index entries and rows.
-//! - a selection: scans the index in pages of [`SCAN_PAGE`], checking each
-//!   article's entries (`entries_by_article`); a selection too sparse to
-//!   fill the output within [`SCAN_BUDGET`] articles switches to reading
-//!   the selected feeds' entries and sorting their articles, which costs
-//!   the size of the selection (small, since it was sparse).
+//! - a selection: scans the index in growing pages (up to [`SCAN_PAGE`]),
+//!   checking each article's entries (`entries_by_article`); a selection
+//!   too sparse to fill the output within [`SCAN_BUDGET`] articles switches
+//!   to reading the selected feeds' entries and sorting their articles,
+//!   which costs the size of the selection (small, since it was sparse;
+//!   the exception is a large selection with nothing recent, such as a
+//!   busy feed that stopped years ago, which costs a sort of its articles).
 //! - a filter (`include` / `exclude`): reads titles and texts of at most
 //!   [`FILTER_BUDGET`] selected articles; an output whose filter matches
 //!   fewer than `limit` of them shows fewer items.
@@ -43,10 +45,14 @@ use rusqlite::params;
 use super::{parse_ts, Result, Store};
 use crate::model::{ArticleId, OutputOrder};
 
-/// Raw index entries examined per page when walking a selection.
+/// Most index entries examined per page when walking a selection; pages
+/// start at twice the output's limit and double up to this.
 pub const SCAN_PAGE: usize = 1_000;
 /// Index entries a selection may scan before switching to its entries.
-pub const SCAN_BUDGET: usize = 20_000;
+/// About √(limit × articles) for 50 items of a million articles, which
+/// balances the two ways: past it, the selection holds under 1 % of the
+/// recent articles and sorting its own is cheaper.
+pub const SCAN_BUDGET: usize = 5_000;
 /// Most articles whose title and text an output's filter reads per render.
 pub const FILTER_BUDGET: usize = 5_000;
 
@@ -216,16 +222,19 @@ struct Cursor {
     /// The selection was too sparse for the index walk; read its entries.
     by_entries: bool,
     scanned: usize,
+    /// Index entries to examine in the next page of a selection.
+    page: usize,
 }
 
 impl Cursor {
     /// Before every stored time (`~` sorts after every digit).
-    fn start() -> Cursor {
+    fn start(limit: usize) -> Cursor {
         Cursor {
             key: "~".into(),
             id: i64::MAX,
             by_entries: false,
             scanned: 0,
+            page: (2 * limit).clamp(1, SCAN_PAGE),
         }
     }
 }
@@ -256,7 +265,7 @@ impl Store {
     fn walk(&self, query: &OutputQuery<'_>) -> Result<Vec<OutputStory>> {
         let feeds = self.selected_feeds(query.feeds, query.tags)?;
         let column = order_column(query.order);
-        let mut cursor = Cursor::start();
+        let mut cursor = Cursor::start(query.limit);
         let mut seen_stories: HashSet<i64> = HashSet::new();
         let mut leads: Vec<i64> = Vec::new();
         let mut filtered = 0;
@@ -327,7 +336,8 @@ impl Store {
                 self.page(&sparse_selection_sql(column), params![key, id, list, page])?
             }
             Feeds::Some(list, _) => {
-                let page = SCAN_PAGE as i64;
+                let page = cursor.page as i64;
+                cursor.page = (cursor.page * 2).min(SCAN_PAGE);
                 self.page(&selection_sql(column), params![key, id, list, page])?
             }
         };
