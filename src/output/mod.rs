@@ -1,5 +1,5 @@
 //! Outputs: the combined feeds Tributary republishes, built from the
-//! configuration and the store and rendered by [`publish`](crate::publish).
+//! configuration and the store and rendered by [`crate::publish`].
 //!
 //! # Owns
 //! - [`Site`]: the configured outputs, where each is published

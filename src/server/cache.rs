@@ -65,19 +65,20 @@ pub enum RenderError {
 
 /// The cache; shared by every request.
 pub struct Cache {
-    site: Arc<Site>,
     /// The server's own read-only connection; used only on the blocking
     /// pool, one task at a time.
     reader: Arc<Mutex<Store>>,
     state: tokio::sync::Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
+    /// The site served; swapped whole by a reload, under this lock, so a
+    /// request sees either the old site or the new one.
+    site: Arc<Site>,
     generation: Option<i64>,
     checked_at: Option<Instant>,
-    /// Rendered outputs by their position in the site, one per format.
-    outputs: HashMap<usize, Arc<[Arc<Document>; 3]>>,
+    /// Rendered outputs by name, one document per format.
+    outputs: HashMap<String, Arc<[Arc<Document>; 3]>>,
     index: Option<(Instant, Arc<Document>)>,
     /// Validators of the last version of each document, by path, kept
     /// across invalidations so that identical bytes keep their date.
@@ -85,58 +86,67 @@ struct State {
 }
 
 impl Cache {
-    /// An empty cache over `reader`.
-    pub fn new(site: Arc<Site>, reader: Store) -> Cache {
+    /// An empty cache of `site` over `reader`.
+    pub fn new(site: Site, reader: Store) -> Cache {
         Cache {
-            site,
             reader: Arc::new(Mutex::new(reader)),
-            state: tokio::sync::Mutex::default(),
+            state: tokio::sync::Mutex::new(State {
+                site: Arc::new(site),
+                generation: None,
+                checked_at: None,
+                outputs: HashMap::new(),
+                index: None,
+                stamps: HashMap::new(),
+            }),
         }
     }
 
-    /// The site served.
-    pub fn site(&self) -> &Site {
-        &self.site
+    /// Serves `site` from now on (after a config reload): what was rendered
+    /// is forgotten; the validators of documents that come out the same
+    /// are kept.
+    pub async fn replace_site(&self, site: Site) {
+        let mut state = self.state.lock().await;
+        state.site = Arc::new(site);
+        state.outputs.clear();
+        state.index = None;
     }
 
-    /// Output number `output` of the site in `format`.
+    /// The output called `name` in `format`; `None` when there is none.
     pub async fn output(
         &self,
-        output: usize,
+        name: &str,
         format: Format,
-    ) -> Result<Arc<Document>, RenderError> {
+    ) -> Result<Option<Arc<Document>>, RenderError> {
         let mut state = self.state.lock().await;
         self.check(&mut state).await;
-        if let Some(rendered) = state.outputs.get(&output) {
-            return Ok(Arc::clone(&rendered[position(format)]));
+        if let Some(rendered) = state.outputs.get(name) {
+            return Ok(Some(Arc::clone(&rendered[position(format)])));
         }
-        let site = Arc::clone(&self.site);
+        let site = Arc::clone(&state.site);
+        let wanted = name.to_owned();
         let rendered = self
-            .blocking(move |store| site.render(store, &site.outputs()[output]))
+            .blocking(move |store| {
+                let output = site.output(&wanted);
+                output.map(|output| site.render(store, output)).transpose()
+            })
             .await?;
-        let name = &self.site.outputs()[output].name;
+        let Some(rendered) = rendered else {
+            return Ok(None);
+        };
         let now = Utc::now();
-        let documents = Arc::new(
-            Format::ALL
-                .into_iter()
-                .zip(rendered)
-                .map(|(format, bytes)| {
-                    let path = Site::feed_path(name, format);
-                    Arc::new(stamp(
-                        &mut state.stamps,
-                        path,
-                        bytes,
-                        format.content_type(),
-                        now,
-                    ))
-                })
-                .collect::<Vec<_>>()
-                .try_into()
-                .expect("one document per format"),
-        );
-        state.outputs.insert(output, Arc::clone(&documents));
+        let mut documents = Vec::with_capacity(Format::ALL.len());
+        for (format, bytes) in Format::ALL.into_iter().zip(rendered) {
+            let path = Site::feed_path(name, format);
+            let document = stamp(&mut state.stamps, path, bytes, format.content_type(), now);
+            documents.push(Arc::new(document));
+        }
+        let documents: [Arc<Document>; 3] = documents.try_into().expect("one document per format");
+        let documents = Arc::new(documents);
+        state
+            .outputs
+            .insert(name.to_owned(), Arc::clone(&documents));
         debug!(output = %name, "rendered");
-        Ok(Arc::clone(&documents[position(format)]))
+        Ok(Some(Arc::clone(&documents[position(format)])))
     }
 
     /// The HTML index page.
@@ -148,7 +158,7 @@ impl Cache {
                 return Ok(Arc::clone(document));
             }
         }
-        let site = Arc::clone(&self.site);
+        let site = Arc::clone(&state.site);
         let bytes = self.blocking(move |store| site.index(store)).await?;
         let document = Arc::new(stamp(
             &mut state.stamps,

@@ -52,7 +52,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_OUTPUT};
 use crate::output::Site;
 use crate::publish::Format;
 use crate::store::{self, Store};
@@ -117,8 +117,15 @@ impl ServerState {
     /// The state for `site`, reading through `reader`.
     pub fn with_reader(site: Site, reader: Store) -> ServerState {
         ServerState {
-            cache: Arc::new(Cache::new(Arc::new(site), reader)),
+            cache: Arc::new(Cache::new(site, reader)),
         }
+    }
+
+    /// Serves the outputs of a reloaded `config` from now on, on the same
+    /// listener and connections. The store stays the one opened at start
+    /// (a changed `[store] path` or `[server] listen` needs a new server).
+    pub async fn reload(&self, config: &Config) {
+        self.cache.replace_site(Site::new(config)).await;
     }
 }
 
@@ -234,7 +241,7 @@ async fn root_file(
         return index(state, headers).await;
     }
     match file.strip_prefix("feed.").and_then(Format::from_extension) {
-        Some(format) => feed(&state, 0, format, &headers).await,
+        Some(format) => feed(&state, DEFAULT_OUTPUT, format, &headers).await,
         None => not_found().await,
     }
 }
@@ -245,25 +252,21 @@ async fn output_file(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let found = file.rsplit_once('.').and_then(|(name, extension)| {
-        let format = Format::from_extension(extension)?;
-        let output = state
-            .cache
-            .site()
-            .outputs()
-            .iter()
-            .position(|o| o.name == name)?;
-        Some((output, format))
-    });
+    let found = file
+        .rsplit_once('.')
+        .and_then(|(name, extension)| Some((name, Format::from_extension(extension)?)));
     match found {
-        Some((output, format)) => feed(&state, output, format, &headers).await,
+        Some((name, format)) => feed(&state, name, format, &headers).await,
         None => not_found().await,
     }
 }
 
-async fn feed(state: &ServerState, output: usize, format: Format, headers: &HeaderMap) -> Response {
-    match state.cache.output(output, format).await {
-        Ok(document) => answer(headers, &document, FEED_CACHE_CONTROL, None),
+/// The output `name` in `format`; names are looked up among the configured
+/// outputs only.
+async fn feed(state: &ServerState, name: &str, format: Format, headers: &HeaderMap) -> Response {
+    match state.cache.output(name, format).await {
+        Ok(Some(document)) => answer(headers, &document, FEED_CACHE_CONTROL, None),
+        Ok(None) => not_found().await,
         Err(e) => failure(e),
     }
 }

@@ -95,6 +95,7 @@ impl Answer {
 /// thread; stops (through the shutdown future) when dropped.
 pub struct Running {
     pub addr: SocketAddr,
+    state: ServerState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     client: reqwest::Client,
@@ -104,6 +105,8 @@ pub struct Running {
 impl Running {
     pub fn start(config: &Path) -> Running {
         let config = Config::load(config).unwrap();
+        let state = ServerState::new(&config).unwrap();
+        let served = state.clone();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -115,11 +118,10 @@ impl Running {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let state = ServerState::new(&config).unwrap();
                 let shutdown = async {
                     let _ = stopped.await;
                 };
-                serve(listener, state, shutdown).await.unwrap();
+                serve(listener, served, shutdown).await.unwrap();
             });
         });
         let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
@@ -137,6 +139,7 @@ impl Running {
             .unwrap();
         Running {
             addr,
+            state,
             stop: Some(stop),
             thread: Some(thread),
             client,
@@ -160,6 +163,12 @@ impl Running {
                 body: response.bytes().await.unwrap().to_vec(),
             }
         })
+    }
+
+    /// Serves the outputs of the config at `path` from now on.
+    pub fn reload(&self, path: &Path) {
+        let config = Config::load(path).unwrap();
+        self.runtime.block_on(self.state.reload(&config));
     }
 
     pub fn get(&self, path: &str) -> Answer {

@@ -296,3 +296,33 @@ fn gzip_head_unknown_names_and_methods() {
     );
     assert_eq!(page_again.status, 304);
 }
+
+#[test]
+fn a_reload_changes_the_outputs_on_the_same_listener() {
+    let s = Scratch::new();
+    write_config(
+        &s,
+        "[[outputs]]\nname = \"tech\"\ntags = [\"tech\"]\n",
+        &samples(),
+    );
+    fetch(&s);
+    let server = Running::start(&s.config_path());
+    assert_eq!(server.get("/feeds/tech.rss").status, 200);
+    assert_eq!(server.get("/feeds/science.rss").status, 404);
+    let all = server.get("/feed.json");
+
+    write_config(
+        &s,
+        "[publish]\ntitle = \"Renamed\"\n[[outputs]]\nname = \"science\"\ntags = [\"science\"]\n",
+        &samples(),
+    );
+    server.reload(&s.config_path());
+    assert_eq!(server.get("/feeds/tech.rss").status, 404);
+    let science = server.get("/feeds/science.json");
+    assert_eq!(science.status, 200);
+    assert_eq!(json_titles(&science).len(), 7);
+    let renamed = server.get("/feed.json");
+    assert_eq!(renamed.json()["title"], "Renamed");
+    assert_ne!(renamed.header("etag"), all.header("etag"));
+    assert!(server.get("/").text().contains("/feeds/science.atom"));
+}
