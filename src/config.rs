@@ -22,8 +22,8 @@ use url::Url;
 
 mod publishing;
 pub use publishing::{
-    OutputConfig, PublishConfig, ServerConfig, DEFAULT_ID_DATE, DEFAULT_LIMIT, DEFAULT_LISTEN,
-    DEFAULT_OUTPUT, DEFAULT_TITLE, MAX_LIMIT,
+    OutputConfig, PublishConfig, ServerConfig, DEFAULT_DESCRIPTION, DEFAULT_ID_DATE, DEFAULT_LIMIT,
+    DEFAULT_LISTEN, DEFAULT_OUTPUT, DEFAULT_TITLE, MAX_LIMIT,
 };
 
 /// Where the config is looked for when no `--config` is given.

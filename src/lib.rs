@@ -29,6 +29,9 @@
 //! - **story**: the same news told by several articles.
 //! - **fetch**: one attempt to get a feed's document; every fetch is logged.
 //! - **validators**: `ETag` / `Last-Modified`, kept for conditional requests.
+//! - **output**: a combined feed Tributary republishes: the articles of a
+//!   selection of feeds, filtered, one item per story, in Atom, RSS and
+//!   JSON Feed. The output `all` carries every feed.
 #![deny(missing_docs)]
 
 pub mod clean;

@@ -28,10 +28,13 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_OUTPUT: &str = "all";
 /// Title of the default output unless `[publish] title` says otherwise.
 pub const DEFAULT_TITLE: &str = "Tributary";
+/// Description of the default output unless `[publish] description` says
+/// otherwise.
+pub const DEFAULT_DESCRIPTION: &str = "Every feed, newest first";
 /// Items in an output unless its `limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 50;
 /// Most items an output may hold.
-pub const MAX_LIMIT: i64 = 1000;
+pub const MAX_LIMIT: usize = 1000;
 /// Date part of item ids (`tag:host,2026:item/…`) unless `[publish]
 /// id_date` says otherwise. A constant, so ids never depend on the clock.
 pub const DEFAULT_ID_DATE: &str = "2026";
@@ -194,8 +197,7 @@ pub(super) fn from_raw(
     let mut all = vec![OutputConfig {
         name: DEFAULT_OUTPUT.to_owned(),
         title: text(&publish.title).unwrap_or_else(|| DEFAULT_TITLE.to_owned()),
-        description: text(&publish.description)
-            .unwrap_or_else(|| "Every feed, newest first".to_owned()),
+        description: text(&publish.description).unwrap_or_else(|| DEFAULT_DESCRIPTION.to_owned()),
         feeds: vec![],
         tags: vec![],
         include: vec![],
@@ -343,7 +345,7 @@ fn text(v: &Option<Spanned<String>>) -> Option<String> {
 
 fn limit(at: &Locator<'_>, v: &Option<Spanned<i64>>) -> Result<usize, ConfigError> {
     v.as_ref()
-        .map_or(Ok(DEFAULT_LIMIT), |n| count(at, n, 1, MAX_LIMIT))
+        .map_or(Ok(DEFAULT_LIMIT), |n| count(at, n, 1, MAX_LIMIT as i64))
 }
 
 fn order(at: &Locator<'_>, v: &Option<Spanned<String>>) -> Result<OutputOrder, ConfigError> {
