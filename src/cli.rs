@@ -17,6 +17,7 @@ mod digest;
 mod explain;
 mod feeds;
 mod fetch;
+mod publish;
 
 /// Tributary: many feeds in, one clean river out.
 #[derive(Debug, Parser)]
@@ -64,6 +65,12 @@ pub enum Command {
         /// One JSON object per feed per line.
         #[arg(long)]
         json: bool,
+    },
+    /// Render every output (Atom, RSS, JSON Feed) and the index page into a folder.
+    Publish {
+        /// Folder to write into [default: `[server] out_dir` of the config]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -128,6 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Feeds { json } => feeds::run(&config, json),
         Command::Explain { article_id, json } => explain::run(&config, article_id, json),
         Command::Digest(args) => digest::run(&config, args),
+        Command::Publish { out } => publish::run(&config, out),
     }
 }
 

@@ -32,6 +32,11 @@ pub use polling::{
     FeedHttp, HostGroup, ScheduleConfig, Secret, DEFAULT_HOST_GAP, DEFAULT_SCHEDULE,
     DEFAULT_SHUTDOWN_GRACE, DEFAULT_STARTUP_SPREAD,
 };
+mod publishing;
+pub use publishing::{
+    OutputConfig, PublishConfig, ServerConfig, DEFAULT_DESCRIPTION, DEFAULT_ID_DATE, DEFAULT_LIMIT,
+    DEFAULT_LISTEN, DEFAULT_OUTPUT, DEFAULT_TITLE, MAX_LIMIT,
+};
 
 /// Where the config is looked for when no `--config` is given.
 pub const DEFAULT_CONFIG_PATHS: &[&str] =
@@ -106,6 +111,10 @@ pub struct Config {
     pub feeds: Vec<FeedConfig>,
     /// Periodic digests.
     pub digests: Vec<DigestConfig>,
+    /// `[server]`: where the outputs are served.
+    pub server: ServerConfig,
+    /// `[publish]` and `[[outputs]]`: what is republished.
+    pub publish: PublishConfig,
 }
 
 /// `[store]`
@@ -191,6 +200,10 @@ struct RawConfig {
     feeds: Vec<RawFeed>,
     #[serde(default)]
     digests: Vec<digests::RawDigest>,
+    server: Option<publishing::RawServer>,
+    publish: Option<publishing::RawPublish>,
+    #[serde(default)]
+    outputs: Vec<publishing::RawOutput>,
 }
 
 #[derive(Deserialize)]
@@ -390,6 +403,8 @@ impl Config {
         }
         let names: Vec<String> = feeds.iter().map(|f| f.name.clone()).collect();
         let digests = digests::digests(at, raw.digests, &names, &base)?;
+        let (server, publish) =
+            publishing::from_raw(raw.server, raw.publish, raw.outputs, &feeds, at)?;
         Ok(Config {
             path: at.path.to_path_buf(),
             store,
@@ -398,6 +413,8 @@ impl Config {
             dedup,
             feeds,
             digests,
+            server,
+            publish,
         })
     }
 
@@ -685,7 +702,7 @@ impl fmt::Display for Config {
                 feed.name, feed.url
             )?;
         }
-        Ok(())
+        write!(f, "{}{}", self.server, self.publish)
     }
 }
 

@@ -17,6 +17,8 @@
 //! | [`digest`] | digests: which articles, grouped and rendered (pure); email delivery |
 //! | [`store`] | the SQLite schema and every SQL statement |
 //! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
+//! | [`output`] | the republished feeds: config + store → channels, index page, static files |
+//! | [`server`] | HTTP: the outputs with ETag/304 and gzip, the index page |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
 //! | [`daemon`] | `tributary run`: the plan of due feeds, signals, sd_notify, shutdown |
@@ -29,6 +31,9 @@
 //! - **story**: the same news told by several articles.
 //! - **fetch**: one attempt to get a feed's document; every fetch is logged.
 //! - **validators**: `ETag` / `Last-Modified`, kept for conditional requests.
+//! - **output**: a combined feed Tributary republishes: the articles of a
+//!   selection of feeds, filtered, one item per story, in Atom, RSS and
+//!   JSON Feed. The output `all` carries every feed.
 #![deny(missing_docs)]
 
 pub mod clean;
@@ -39,8 +44,10 @@ pub mod dedup;
 pub mod digest;
 pub mod fetch;
 pub mod model;
+pub mod output;
 pub mod parse;
 pub mod publish;
 pub mod refresh;
 pub mod schedule;
+pub mod server;
 pub mod store;

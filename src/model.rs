@@ -183,3 +183,24 @@ pub struct FeedSpec {
     /// Whether its entries take part in cross-feed merging.
     pub dedup: bool,
 }
+
+/// In which order an output lists its items, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OutputOrder {
+    /// By when Tributary first stored the article. A feed added today with
+    /// years of back-dated entries cannot push today's news out of the river.
+    #[default]
+    FirstSeen,
+    /// By the publication date the feed gave.
+    Published,
+}
+
+impl OutputOrder {
+    /// The name used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputOrder::FirstSeen => "first_seen",
+            OutputOrder::Published => "published",
+        }
+    }
+}

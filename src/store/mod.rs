@@ -20,6 +20,7 @@ mod digests;
 mod explain;
 mod feeds;
 mod ingest;
+mod outputs;
 mod schema;
 mod story;
 
@@ -33,6 +34,10 @@ pub use digests::{DigestArticle, DigestRow, DigestState, NewDigest};
 pub use explain::{EntryWhy, Explanation, StoryMember};
 pub use feeds::{FeedRow, Reconciled};
 pub use ingest::{Applied, FetchRecord, Outcome, StoryPolicy};
+pub use outputs::{
+    ArticleFilter, FeedRef, OutputArticle, OutputQuery, OutputStory, Sighting, FILTER_BUDGET,
+    SCAN_BUDGET, SCAN_PAGE,
+};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

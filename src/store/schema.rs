@@ -275,5 +275,59 @@ CREATE TABLE digest_items (
 ) WITHOUT ROWID;
 "#;
 
+/// Migration 5: republishing (outputs): a counter that tells output caches
+/// when to render again, and the index that finds a story's articles.
+const V5: &str = r#"
+-- One number that grows whenever something an output shows changes: an
+-- article is added, edited, removed or moved to another story; an entry is
+-- added, removed or moved; a feed's name, title, site or URL changes; a
+-- feed's tags change. Output caches re-render when it moves and only then.
+-- The triggers below keep it, so every writer (the daemon, retention,
+-- someone with sqlite3) keeps it right without knowing about it.
+CREATE TABLE content_generation (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    generation  INTEGER NOT NULL
+);
+INSERT INTO content_generation (id, generation) VALUES (1, 0);
+
+CREATE TRIGGER content_generation_article_insert AFTER INSERT ON articles BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_article_update AFTER UPDATE ON articles BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_article_delete AFTER DELETE ON articles BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_entry_insert AFTER INSERT ON entries BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_entry_update AFTER UPDATE OF article_id, feed_id, url ON entries
+WHEN old.article_id IS NOT new.article_id OR old.feed_id IS NOT new.feed_id OR old.url IS NOT new.url
+BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_entry_delete AFTER DELETE ON entries BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+-- Every successful fetch rewrites title and site_url with the same values:
+-- only a real change counts.
+CREATE TRIGGER content_generation_feed_update AFTER UPDATE OF name, title, site_url, url, moved_to ON feeds
+WHEN old.name IS NOT new.name OR old.title IS NOT new.title OR old.site_url IS NOT new.site_url
+  OR old.url IS NOT new.url OR old.moved_to IS NOT new.moved_to
+BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_tag_insert AFTER INSERT ON feed_tags BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_tag_delete AFTER DELETE ON feed_tags BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+
+-- The articles of one story (outputs show a story once).
+CREATE INDEX IF NOT EXISTS articles_by_story ON articles(story_id) WHERE story_id IS NOT NULL;
+"#;
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];

@@ -7,5 +7,8 @@ mod dedup_corpus;
 mod dedup_eval;
 mod digests;
 mod ingest;
+mod outputs;
 mod publish;
+mod served;
+mod server;
 mod util;
