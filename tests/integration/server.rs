@@ -56,10 +56,10 @@ fn every_format_is_served_valid_and_readable() {
     ] {
         assert!(rss_text.contains(required), "RSS lacks {required}");
     }
-    assert_eq!(rss_text.matches("<item>").count(), 36);
+    assert_eq!(rss_text.matches("<item>").count(), 35);
     assert_eq!(
         rss_text.matches("<guid isPermaLink=\"false\">tag:").count(),
-        36
+        35
     );
 
     if let Some(schemas) = validators() {
