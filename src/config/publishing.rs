@@ -42,6 +42,9 @@ pub const DEFAULT_ID_DATE: &str = "2026";
 /// `[server]`: how the outputs are served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
+    /// Whether `tributary run` serves HTTP at all (static files in
+    /// `out_dir` are written either way).
+    pub enabled: bool,
     /// Address and port the HTTP server binds.
     pub listen: SocketAddr,
     /// Public URL of the server's root, ending in `/`: the base of
@@ -108,6 +111,7 @@ impl OutputConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawServer {
+    enabled: Option<bool>,
     listen: Option<Spanned<String>>,
     base_url: Option<Spanned<String>>,
     out_dir: Option<Spanned<String>>,
@@ -151,6 +155,7 @@ pub(super) fn from_raw(
     at: &Locator<'_>,
 ) -> Result<(ServerConfig, PublishConfig), ConfigError> {
     let server = server.unwrap_or(RawServer {
+        enabled: None,
         listen: None,
         base_url: None,
         out_dir: None,
@@ -174,6 +179,7 @@ pub(super) fn from_raw(
         .or(server.listen.as_ref())
         .map_or(0..0, Spanned::span);
     let server = ServerConfig {
+        enabled: server.enabled.unwrap_or(true),
         listen,
         base_url: base_url(at, server.base_url.as_ref(), listen, &url_span)?,
         out_dir: match &server.out_dir {

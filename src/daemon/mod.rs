@@ -89,7 +89,18 @@ struct Daemon {
     mail_due: Option<DateTime<Utc>>,
     /// The email delivery in progress, if any.
     mail_task: Option<tokio::task::JoinHandle<()>>,
+    /// The HTTP server's state (for reloads), when it runs.
+    server: Option<crate::server::ServerState>,
+    /// The content generation last written to `[server] out_dir`.
+    static_generation: Option<i64>,
+    /// When to look at the generation again.
+    static_check: DateTime<Utc>,
+    /// The static copy being written, if any.
+    static_task: Option<tokio::task::JoinHandle<()>>,
 }
+
+/// How often the daemon looks whether the static copy needs writing.
+const STATIC_INTERVAL: chrono::Duration = chrono::Duration::seconds(2);
 
 /// Runs the daemon until SIGTERM or SIGINT. Returns once everything in
 /// flight has finished or been cancelled.
@@ -102,6 +113,36 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
     log_reconcile(&changes);
     let rows = store.feeds()?;
     let store = SharedStore::new(store);
+
+    // The HTTP server, on its own read-only connection (the store above
+    // has migrated the file already).
+    let (stop_server, server_stopped) = tokio::sync::watch::channel(false);
+    let mut server_task = None;
+    let server = if config.server.enabled {
+        let state =
+            crate::server::ServerState::new(&config).context("opening the store for the server")?;
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} ([server] listen)",
+                    config.server.listen
+                )
+            })?;
+        let address = listener.local_addr()?;
+        info!(%address, base_url = %config.server.base_url, "serving outputs");
+        let mut stopped = server_stopped.clone();
+        server_task = Some(tokio::spawn(crate::server::serve(
+            listener,
+            state.clone(),
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        )));
+        Some(state)
+    } else {
+        None
+    };
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let limit = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
     let mut d = Daemon {
@@ -118,6 +159,10 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
         digest_due: BTreeMap::new(),
         mail_due: Some(now),
         mail_task: None,
+        server,
+        static_generation: None,
+        static_check: now,
+        static_task: None,
         config,
     };
     d.plan_from_store(&rows, now);
@@ -137,6 +182,7 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
         d.start_due(now);
         d.make_due_digests(now).await;
         d.deliver_mail(now).await;
+        d.write_static(now).await;
         let wait = d
             .plan
             .iter()
@@ -167,6 +213,14 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
     if let Some(mail) = d.mail_task.take() {
         // An interrupted delivery stays pending and is retried next time.
         mail.abort();
+    }
+    let _ = stop_server.send(true);
+    if let Some(task) = server_task {
+        // The server gives requests in flight a few seconds, then returns.
+        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    }
+    if let Some(task) = d.static_task.take() {
+        let _ = task.await;
     }
     d.drain().await;
     info!("stopped");
@@ -282,6 +336,50 @@ impl Daemon {
         self.mail_task = Some(tokio::spawn(async move {
             if let Err(e) = digests::deliver_pending(&store, &config).await {
                 error!(error = %e, "delivering digests failed");
+            }
+        }));
+    }
+
+    /// Rewrites the static copy in `[server] out_dir` when something
+    /// published changed (looked at every couple of seconds, one write at a
+    /// time, on the blocking pool with its own read connection).
+    async fn write_static(&mut self, now: DateTime<Utc>) {
+        let Some(out_dir) = self.config.server.out_dir.clone() else {
+            return;
+        };
+        if now < self.static_check || self.static_task.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        self.static_check = now + STATIC_INTERVAL;
+        let generation = match self.store.call(|s| s.content_generation()).await {
+            Ok(g) => g,
+            Err(e) => {
+                warn!(error = %e, "reading the content generation failed");
+                return;
+            }
+        };
+        if self.static_generation == Some(generation) {
+            return;
+        }
+        self.static_generation = Some(generation);
+        let site = crate::output::Site::new(&self.config);
+        let path = self.config.store.path.clone();
+        self.static_task = Some(tokio::task::spawn_blocking(move || {
+            let result = Store::open_read_only(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|reader| {
+                    crate::output::write_static(&site, &reader, &out_dir).map_err(|e| e.to_string())
+                });
+            match result {
+                Ok(written) => {
+                    let changed = written.iter().filter(|w| w.changed).count();
+                    if changed > 0 {
+                        info!(dir = %out_dir.display(), changed, "static outputs written");
+                    }
+                }
+                Err(e) => {
+                    error!(dir = %out_dir.display(), error = %e, "writing the static outputs failed")
+                }
             }
         }));
     }
@@ -456,6 +554,10 @@ impl Daemon {
             plan.insert(feed.name.clone(), at);
         }
         self.plan = plan;
+        if let Some(server) = &self.server {
+            server.reload(&self.config).await;
+        }
+        self.static_generation = None;
         self.plan_digests(now).await;
         self.mail_due = Some(now);
         info!(

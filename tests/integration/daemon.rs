@@ -11,7 +11,8 @@ use crate::util::*;
 
 /// Every second, spread overdue feeds over 100 ms, back off from 1 s.
 const FAST: &str = "[schedule]\ndefault = \"* * * * * *\"\nstartup_spread = \"100ms\"\nbackoff_base = \"1s\"\n\
-                    backoff_max = \"2s\"\nshutdown_grace = \"1s\"\n[fetch]\nhost_gap = \"0s\"\ntimeout = \"10s\"\n";
+                    backoff_max = \"2s\"\nshutdown_grace = \"1s\"\n[fetch]\nhost_gap = \"0s\"\ntimeout = \"10s\"\n\
+                    [server]\nlisten = \"127.0.0.1:0\"\n";
 
 fn start(s: &Scratch, envs: &[(&str, &str)]) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tributary"));
@@ -355,4 +356,80 @@ fn sd_notify_conversation() {
         ready < wd && wd < reloading && reloading < ready2 && ready2 < stopping,
         "{messages:#?}"
     );
+}
+
+#[test]
+fn a_reader_subscribed_to_the_daemon_sees_new_items() {
+    let server = FeedServer::start();
+    let first = (Some("a1"), Some("https://a.example/1"), "First item");
+    server.set("/a.xml", Route::feed(rss("A", &[first])).etag("\"1\""));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = Scratch::new();
+    let cfg = FAST.replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    s.write_config(&cfg, &[("a", &server.url("/a.xml"))]);
+    let child = start(&s, &[]);
+
+    // A reader: GET, remember the ETag, then ask conditionally.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/feed.atom");
+    let get = |etag: Option<&str>| -> Option<(u16, Option<String>, String)> {
+        rt.block_on(async {
+            let mut req = client.get(&url);
+            if let Some(e) = etag {
+                req = req.header("if-none-match", e);
+            }
+            let resp = req.send().await.ok()?;
+            let status = resp.status().as_u16();
+            let etag = resp
+                .headers()
+                .get("etag")
+                .map(|v| v.to_str().unwrap().to_string());
+            Some((status, etag, resp.text().await.ok()?))
+        })
+    };
+    let mut first_answer = None;
+    assert!(wait_for(Duration::from_secs(20), || {
+        first_answer = get(None).filter(|(st, _, body)| *st == 200 && body.contains("First item"));
+        first_answer.is_some()
+    }));
+    let (_, etag, body1) = first_answer.unwrap();
+    let etag = etag.expect("an ETag");
+    assert_eq!(get(Some(&etag)).unwrap().0, 304, "nothing changed: 304");
+
+    // The publisher adds an item: the reader's next conditional poll gets it.
+    let second = (Some("a2"), Some("https://a.example/2"), "Second item");
+    server.set(
+        "/a.xml",
+        Route::feed(rss("A", &[second, first])).etag("\"2\""),
+    );
+    let mut changed = None;
+    assert!(wait_for(Duration::from_secs(20), || {
+        changed = get(Some(&etag)).filter(|(st, _, _)| *st == 200);
+        changed.is_some()
+    }));
+    let (_, etag2, body2) = changed.unwrap();
+    let (code, log) = stop(child);
+    assert_eq!(code, Some(0), "{log}");
+    assert_ne!(etag2.as_deref(), Some(etag.as_str()));
+    assert!(body2.contains("Second item") && body2.contains("First item"));
+    // The first item kept its id.
+    let id = |b: &str, title: &str| -> String {
+        let at = b.find(title).unwrap();
+        let entry = b[..at].rfind("<entry").unwrap();
+        let start = b[entry..].find("<id>").unwrap() + entry + 4;
+        let end = b[start..].find("</id>").unwrap() + start;
+        b[start..end].to_string()
+    };
+    assert_eq!(id(&body1, "First item"), id(&body2, "First item"));
 }

@@ -266,7 +266,7 @@ print(json.dumps({
 fn digest_config(server: &FeedServer, port: u16) -> String {
     format!(
         "[schedule]\ndefault = \"* * * * * *\"\nstartup_spread = \"100ms\"\nbackoff_base = \"1s\"\nbackoff_max = \"2s\"\n\
-         [fetch]\nhost_gap = \"0s\"\n\
+         [fetch]\nhost_gap = \"0s\"\n[server]\nenabled = false\n\
          [[feeds]]\nname = \"wire\"\nurl = \"{}\"\n\
          [[digests]]\nname = \"daily\"\ntitle = \"Wire daily\"\nschedule = \"*/2 * * * * *\"\n\
          [digests.email]\nto = [\"reader@example.net\"]\nfrom = \"Tributary <digests@example.org>\"\n\
