@@ -27,6 +27,7 @@
 //! stored time among its items (arrivals and content changes), so the same
 //! store gives the same bytes, and an ETag derived from them is stable.
 
+mod digests;
 mod files;
 mod item;
 mod page;
@@ -51,6 +52,8 @@ pub struct Site {
     pub base_url: Url,
     /// Outputs and ids.
     pub publish: PublishConfig,
+    /// Digest names and titles (each has a feed and pages).
+    pub digests: Vec<(String, String)>,
 }
 
 /// A document and where it goes, relative to the site's root.
@@ -68,6 +71,11 @@ impl Site {
         Site {
             base_url: config.server.base_url.clone(),
             publish: config.publish.clone(),
+            digests: config
+                .digests
+                .iter()
+                .map(|d| (d.name.clone(), d.title.clone()))
+                .collect(),
         }
     }
 
@@ -187,6 +195,7 @@ impl Site {
             path: "index.html".into(),
             bytes: self.index(store)?,
         });
+        out.extend(self.digest_documents(store)?);
         Ok(out)
     }
 }

@@ -149,6 +149,62 @@ impl Cache {
         Ok(Some(Arc::clone(&documents[position(format)])))
     }
 
+    /// A digest feed (`name` in `format`); `None` for an unknown digest.
+    /// Rendered on each request: digests are few and made rarely, and the
+    /// bytes' hash keeps validators stable.
+    pub async fn digest_feed(
+        &self,
+        name: &str,
+        format: Format,
+    ) -> Result<Option<Arc<Document>>, RenderError> {
+        let site = Arc::clone(&self.state.lock().await.site);
+        let wanted = name.to_owned();
+        let Some(rendered) = self
+            .blocking(move |store| site.digest_feed(store, &wanted))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let bytes = rendered
+            .into_iter()
+            .nth(position(format))
+            .expect("one document per format");
+        let mut state = self.state.lock().await;
+        let path = Site::digest_feed_path(name, format);
+        Ok(Some(Arc::new(stamp(
+            &mut state.stamps,
+            path,
+            bytes,
+            format.content_type(),
+            Utc::now(),
+        ))))
+    }
+
+    /// A digest's HTML page (`latest` or its id); `None` when there is none.
+    pub async fn digest_page(
+        &self,
+        name: &str,
+        page: &str,
+    ) -> Result<Option<Arc<Document>>, RenderError> {
+        let site = Arc::clone(&self.state.lock().await.site);
+        let (n, p) = (name.to_owned(), page.to_owned());
+        let Some(bytes) = self
+            .blocking(move |store| site.digest_page(store, &n, &p))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut state = self.state.lock().await;
+        let path = Site::digest_page_path(name, page);
+        Ok(Some(Arc::new(stamp(
+            &mut state.stamps,
+            path,
+            bytes,
+            "text/html; charset=utf-8",
+            Utc::now(),
+        ))))
+    }
+
     /// The HTML index page.
     pub async fn index(&self) -> Result<Arc<Document>, RenderError> {
         let mut state = self.state.lock().await;

@@ -220,6 +220,8 @@ fn router(state: ServerState) -> Router {
         .route("/", get(index))
         .route("/{file}", get(root_file))
         .route("/feeds/{file}", get(output_file))
+        .route("/digests/{file}", get(digest_feed))
+        .route("/digests/{name}/{file}", get(digest_page))
         .fallback(not_found)
         .with_state(state)
 }
@@ -258,6 +260,41 @@ async fn output_file(
     match found {
         Some((name, format)) => feed(&state, name, format, &headers).await,
         None => not_found().await,
+    }
+}
+
+/// `/digests/{name}.{ext}`: the feed of a digest's digests.
+async fn digest_feed(
+    state: State<ServerState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let found = file
+        .rsplit_once('.')
+        .and_then(|(name, extension)| Some((name, Format::from_extension(extension)?)));
+    let Some((name, format)) = found else {
+        return not_found().await;
+    };
+    match state.cache.digest_feed(name, format).await {
+        Ok(Some(document)) => answer(&headers, &document, FEED_CACHE_CONTROL, None),
+        Ok(None) => not_found().await,
+        Err(e) => failure(e),
+    }
+}
+
+/// `/digests/{name}/latest.html` and `/digests/{name}/{id}.html`.
+async fn digest_page(
+    state: State<ServerState>,
+    Path((name, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(page) = file.strip_suffix(".html") else {
+        return not_found().await;
+    };
+    match state.cache.digest_page(&name, page).await {
+        Ok(Some(document)) => answer(&headers, &document, PAGE_CACHE_CONTROL, Some(PAGE_POLICY)),
+        Ok(None) => not_found().await,
+        Err(e) => failure(e),
     }
 }
 

@@ -437,3 +437,111 @@ fn digest_email_is_retried_until_the_server_takes_it() {
     let m = parse_mail(&smtp.messages()[0]);
     assert_eq!(m["headers"]["Message-ID"], "<digest-1.daily@example.org>");
 }
+
+#[test]
+fn digests_are_published_as_feeds_and_pages() {
+    use crate::publish::{available, run, validators};
+    use crate::served::{samples, save, write_config, Running};
+    let s = Scratch::new();
+    write_config(
+        &s,
+        "[[digests]]\nname = \"daily\"\ntitle = \"Daily <river>\"\nschedule = \"0 7 * * *\"\n",
+        &samples(),
+    );
+    assert!(s.tributary(&["fetch"]).status.success());
+    let made = s.tributary(&["digest", "daily"]);
+    assert!(
+        stdout(&made).starts_with("digest 1 (daily): "),
+        "{}",
+        stdout(&made)
+    );
+    let server = Running::start(&s.config_path());
+    let latest = server.get("/digests/daily/latest.html");
+    assert_eq!(latest.status, 200);
+    assert_eq!(
+        latest.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let page = latest.text();
+    assert!(page.contains("Harbour bridge reopens") && page.contains("Daily &lt;river&gt;"));
+    assert!(
+        !page.contains("<script") && !page.contains("<link") && !page.contains("src=\"http"),
+        "no scripts or external assets"
+    );
+    assert_eq!(server.get("/digests/daily/1.html").body, latest.body);
+    assert_eq!(server.get("/digests/daily/2.html").status, 404);
+    assert_eq!(server.get("/digests/weekly/latest.html").status, 404);
+    let etag = latest.header("etag").unwrap().to_string();
+    assert_eq!(
+        server
+            .request(
+                "GET",
+                "/digests/daily/latest.html",
+                &[("if-none-match", &etag)]
+            )
+            .status,
+        304
+    );
+
+    let atom = server.get("/digests/daily.atom");
+    let json = server.get("/digests/daily.json");
+    let rss = server.get("/digests/daily.rss");
+    assert_eq!(
+        atom.header("content-type"),
+        Some("application/atom+xml; charset=utf-8")
+    );
+    assert_eq!(json.json()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        json.json()["items"][0]["url"],
+        format!("http://127.0.0.1:8080/digests/daily/1.html")
+    );
+    assert!(rss.text().contains("<item>"));
+    let dir = tempfile::tempdir().unwrap();
+    let (atom_file, json_file) = (
+        save(dir.path(), "d.atom", &atom.body),
+        save(dir.path(), "d.json", &json.body),
+    );
+    let rss_file = save(dir.path(), "d.rss", &rss.body);
+    if let Some(schemas) = validators() {
+        if available("xmllint", &["--version"]) {
+            let schema = schemas.join("atom.rng");
+            let (ok, report) = run(
+                "xmllint",
+                &[
+                    "--noout".as_ref(),
+                    "--relaxng".as_ref(),
+                    schema.as_os_str(),
+                    atom_file.as_os_str(),
+                ],
+            );
+            assert!(ok, "digest Atom is not valid: {report}");
+            let (ok, report) = run("xmllint", &["--noout".as_ref(), rss_file.as_os_str()]);
+            assert!(ok, "digest RSS is not well-formed: {report}");
+        }
+        if available("check-jsonschema", &["--version"]) {
+            let schema = schemas.join("jsonfeed-v1.1.schema.json");
+            let (ok, report) = run(
+                "check-jsonschema",
+                &[
+                    "--schemafile".as_ref(),
+                    schema.as_os_str(),
+                    json_file.as_os_str(),
+                ],
+            );
+            assert!(ok, "digest JSON Feed is not valid: {report}");
+        }
+    }
+    // And as files.
+    let out = tempfile::tempdir().unwrap();
+    let published = s.tributary(&["publish", "--out", out.path().to_str().unwrap()]);
+    assert!(published.status.success(), "{}", stderr(&published));
+    for f in [
+        "digests/daily.atom",
+        "digests/daily.rss",
+        "digests/daily.json",
+        "digests/daily/latest.html",
+        "digests/daily/1.html",
+    ] {
+        assert!(out.path().join(f).is_file(), "{f} not written");
+    }
+}
