@@ -23,13 +23,17 @@ use url::Url;
 use crate::schedule::CronSchedule;
 
 mod dedup;
+mod edit;
 mod polling;
+mod retention;
 
 pub use dedup::{DedupConfig, DEFAULT_STORY_WINDOW};
+pub use edit::{ConfigFile, EditError, NewFeed};
 pub use polling::{
     FeedHttp, HostGroup, ScheduleConfig, Secret, DEFAULT_HOST_GAP, DEFAULT_SCHEDULE,
     DEFAULT_SHUTDOWN_GRACE, DEFAULT_STARTUP_SPREAD,
 };
+pub use retention::RetentionConfig;
 
 /// Where the config is looked for when no `--config` is given.
 pub const DEFAULT_CONFIG_PATHS: &[&str] =
@@ -100,6 +104,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     /// Cross-feed merging.
     pub dedup: DedupConfig,
+    /// How much history the store keeps.
+    pub retention: RetentionConfig,
     /// The feeds to poll, in file order.
     pub feeds: Vec<FeedConfig>,
 }
@@ -183,6 +189,7 @@ struct RawConfig {
     fetch: Option<RawFetch>,
     schedule: Option<polling::RawSchedule>,
     dedup: Option<dedup::RawDedup>,
+    retention: Option<retention::RawRetention>,
     #[serde(default)]
     feeds: Vec<RawFeed>,
 }
@@ -326,6 +333,7 @@ impl Config {
         }
         let schedule = ScheduleConfig::from_raw(raw.schedule, at)?;
         let dedup = DedupConfig::from_raw(raw.dedup, at)?;
+        let retention = RetentionConfig::from_raw(raw.retention, at)?;
 
         let mut feeds = Vec::with_capacity(raw.feeds.len());
         let mut names: HashMap<String, Range<usize>> = HashMap::new();
@@ -388,6 +396,7 @@ impl Config {
             fetch,
             schedule,
             dedup,
+            retention,
             feeds,
         })
     }

@@ -13,9 +13,11 @@
 //! | [`fetch`] | one HTTP or file request: conditional GET, redirects, caps, classification |
 //! | [`parse`] | bytes → feed metadata and raw entries (feed-rs plus leniency) |
 //! | [`clean`] | sanitized HTML, plain text, canonical URLs, dates |
+//! | [`discover`] | a web page → the feeds it announces, and where else to look (pure) |
 //! | [`dedup`] | identity of entries, articles and stories |
 //! | [`store`] | the SQLite schema and every SQL statement |
 //! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
+//! | [`opml`] | OPML 2.0 subscription lists: reading and rendering (pure) |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
 //! | [`daemon`] | `tributary run`: the plan of due feeds, signals, sd_notify, shutdown |
@@ -35,8 +37,10 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod discover;
 pub mod fetch;
 pub mod model;
+pub mod opml;
 pub mod parse;
 pub mod publish;
 pub mod refresh;
