@@ -18,8 +18,11 @@
 
 mod explain;
 mod feeds;
+mod health;
 mod ingest;
+mod retention;
 mod schema;
+mod search;
 mod story;
 
 use std::path::{Path, PathBuf};
@@ -30,7 +33,10 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use explain::{EntryWhy, Explanation, StoryMember};
 pub use feeds::{FeedRow, Reconciled};
+pub use health::{FetchLogRow, RedirectStreak};
 pub use ingest::{Applied, FetchRecord, Outcome, StoryPolicy};
+pub use retention::{Compaction, PrunePolicy, PruneReport};
+pub use search::{SearchHit, SearchResults, MATCH_END, MATCH_START};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
