@@ -28,7 +28,9 @@ mod polling;
 mod retention;
 
 pub use dedup::{DedupConfig, DEFAULT_STORY_WINDOW};
-pub use edit::{ConfigFile, EditError, NewFeed};
+pub use edit::{
+    is_valid_name, name_from, name_from_url, unique_name, ConfigFile, EditError, NewFeed,
+};
 pub use polling::{
     FeedHttp, HostGroup, ScheduleConfig, Secret, DEFAULT_HOST_GAP, DEFAULT_SCHEDULE,
     DEFAULT_SHUTDOWN_GRACE, DEFAULT_STARTUP_SPREAD,

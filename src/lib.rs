@@ -13,6 +13,7 @@
 //! | [`fetch`] | one HTTP or file request: conditional GET, redirects, caps, classification |
 //! | [`parse`] | bytes → feed metadata and raw entries (feed-rs plus leniency) |
 //! | [`clean`] | sanitized HTML, plain text, canonical URLs, dates |
+//! | [`diagnosis`] | why a feed is not working, in words, and what to do (pure) |
 //! | [`discover`] | a web page → the feeds it announces, and where else to look (pure) |
 //! | [`dedup`] | identity of entries, articles and stories |
 //! | [`store`] | the SQLite schema and every SQL statement |
@@ -37,6 +38,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod diagnosis;
 pub mod discover;
 pub mod fetch;
 pub mod model;

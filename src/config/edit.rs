@@ -248,6 +248,60 @@ fn last_byte(table: &Table) -> Option<usize> {
     end
 }
 
+/// Whether `name` may be a feed name as it is (the rule `Config` checks).
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// A feed name made from a title: lower-cased, every run of characters
+/// other than letters, digits, `_` and `.` turned into one `-` (`"Ars
+/// Technica: All"` → `ars-technica-all`), at most 48 characters. `None`
+/// when nothing usable is left.
+pub fn name_from(title: &str) -> Option<String> {
+    let title = title.trim();
+    let mut out = String::new();
+    for c in title.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || matches!(c, '_' | '.') {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out: String = out.trim_matches(['-', '.']).chars().take(48).collect();
+    let out = out.trim_end_matches(['-', '.']).to_string();
+    (!out.is_empty()).then_some(out)
+}
+
+/// A feed name made from a URL's host (`www.` dropped), for feeds without
+/// a usable title.
+pub fn name_from_url(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let base = if host.is_empty() {
+        url.path_segments()
+            .and_then(|mut s| s.next_back())
+            .unwrap_or("")
+            .to_string()
+    } else {
+        host.to_string()
+    };
+    name_from(&base).unwrap_or_else(|| "feed".to_string())
+}
+
+/// `base`, or `base-2`, `base-3`, … : the first that `taken` says is free.
+pub fn unique_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(base) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|i| format!("{base}-{i}"))
+        .find(|n| !taken(n))
+        .expect("some suffix is free")
+}
+
 /// `[[feeds]]` with the feed's keys, formatted and quoted by `toml_edit`.
 fn feed_table(f: &NewFeed) -> String {
     let mut t = Table::new();
@@ -374,6 +428,25 @@ mod tests {
             Err(EditError::Invalid(_))
         ));
         assert!(matches!(f.remove_feed("a"), Err(EditError::Unsupported(_))));
+    }
+
+    #[test]
+    fn names_from_titles_and_urls() {
+        assert_eq!(name_from("World_News.1").as_deref(), Some("world_news.1"));
+        assert_eq!(
+            name_from("Ars Technica: All content").as_deref(),
+            Some("ars-technica-all-content")
+        );
+        assert_eq!(
+            name_from("  Café — Zürich!  ").as_deref(),
+            Some("café-zürich")
+        );
+        assert_eq!(name_from("???"), None);
+        assert_eq!(name_from(&"x ".repeat(40)).unwrap().len(), 47);
+        let u = url::Url::parse("https://www.example.com/feed.xml").unwrap();
+        assert_eq!(name_from_url(&u), "example.com");
+        assert_eq!(unique_name("a", |n| n == "a" || n == "a-2"), "a-3");
+        assert_eq!(unique_name("b", |_| false), "b");
     }
 
     #[test]

@@ -6,5 +6,7 @@ mod daemon;
 mod dedup_corpus;
 mod dedup_eval;
 mod ingest;
+mod ops;
+mod ops_config;
 mod publish;
 mod util;
