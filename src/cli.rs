@@ -137,7 +137,10 @@ pub enum Command {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(matches!(cli.command, Command::Run));
+    // A progress bar replaces the per-feed warnings (the command prints
+    // each failure itself); log lines would break the bar.
+    let quiet = matches!(cli.command, Command::Fetch { json: false, .. }) && fetch::shows_bar();
+    init_logging(matches!(cli.command, Command::Run), quiet);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -152,11 +155,15 @@ pub fn main() -> ExitCode {
 }
 
 /// Logs to stderr. The daemon logs at `info` by default, commands at
-/// `warn`; `RUST_LOG` overrides. Under systemd (`JOURNAL_STREAM` set) the
+/// `warn` (`error` when `quiet`); `RUST_LOG` overrides. Under systemd (`JOURNAL_STREAM` set) the
 /// journal adds timestamps, so lines carry none and no colours.
-fn init_logging(daemon: bool) {
+fn init_logging(daemon: bool, quiet: bool) {
     use tracing_subscriber::EnvFilter;
-    let default = if daemon { "info" } else { "warn" };
+    let default = match (daemon, quiet) {
+        (true, _) => "info",
+        (false, true) => "error",
+        (false, false) => "warn",
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()

@@ -97,15 +97,27 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-/// A bar on stderr when both stdout and stderr are terminals.
+/// Whether a round shows a progress bar: stdout and stderr are both
+/// terminals.
+pub(super) fn shows_bar() -> bool {
+    std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// A bar on stderr when [`shows_bar`].
 fn progress_bar(total: u64, json: bool) -> Option<indicatif::ProgressBar> {
-    if json || !std::io::stdout().is_terminal() || !std::io::stderr().is_terminal() {
+    if json || !shows_bar() {
         return None;
     }
     let style = indicatif::ProgressStyle::with_template(
-        "{bar:30} {pos}/{len} feeds  {per_sec}  {msg}  {elapsed}",
+        "{bar:30} {pos}/{len} feeds  {rate}  {msg}  {elapsed}",
     )
-    .ok()?;
+    .ok()?
+    .with_key(
+        "rate",
+        |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.1} feeds/s", s.per_sec());
+        },
+    );
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(total),
         indicatif::ProgressDrawTarget::stderr(),
