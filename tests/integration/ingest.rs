@@ -603,7 +603,8 @@ fn dedup_can_be_turned_off_per_feed_and_globally() {
         per_feed.count("SELECT count(*) FROM articles")
     );
     assert_eq!(per_feed.count("SELECT count(*) FROM stories"), 0);
-    let global = samples_config(|t| format!("{t}\n[dedup]\nenabled = false\n"));
+    // The example config has a [dedup] table already: switch it off there.
+    let global = samples_config(|t| t.replacen("enabled = true", "enabled = false", 1));
     assert!(global.tributary(&["fetch"]).status.success());
     assert_eq!(
         global.count("SELECT count(*) FROM entries"),
