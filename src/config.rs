@@ -646,6 +646,22 @@ impl fmt::Display for Config {
         } else {
             writeln!(f, "dedup:       off")?;
         }
+        let r = &self.retention;
+        let mut keep = Vec::new();
+        if let Some(age) = r.max_age {
+            keep.push(format!(
+                "entries first seen in the last {}",
+                humantime::format_duration(age)
+            ));
+        }
+        if let Some(n) = r.max_per_feed {
+            keep.push(format!("the newest {n} of each feed"));
+        }
+        if keep.is_empty() {
+            writeln!(f, "retention:   everything is kept")?;
+        } else {
+            writeln!(f, "retention:   keep {}", keep.join(" and "))?;
+        }
         writeln!(f, "feeds:       {}", self.feeds.len())?;
         for feed in &self.feeds {
             let tags = if feed.tags.is_empty() {
