@@ -1,5 +1,5 @@
-//! `tributary prune`: applies the `[retention]` settings now (the daemon's
-//! daily run does the same), then gives free space back.
+//! `tributary prune`: applies the `[retention]` settings now (with the
+//! policy the daemon's daily run uses), then gives free space back.
 
 use std::process::ExitCode;
 
@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use super::open_store;
 use crate::config::Config;
-use crate::store::PrunePolicy;
+use crate::daemon::prune_policy;
 
 /// Prunes what `[retention]` says and reports what went.
 pub(super) fn run(config: &Config) -> anyhow::Result<ExitCode> {
@@ -26,13 +26,7 @@ pub(super) fn run(config: &Config) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let policy = PrunePolicy {
-        max_age: r.max_age,
-        max_per_feed: r.max_per_feed,
-        // No digests yet, so no period to protect.
-        keep_first_seen_after: None,
-    };
-    let report = store.prune(&policy, Utc::now())?;
+    let report = store.prune(&prune_policy(r), Utc::now())?;
     let mut limits = Vec::new();
     if let Some(age) = r.max_age {
         limits.push(format!("older than {}", humantime::format_duration(age)));
