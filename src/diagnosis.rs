@@ -174,10 +174,14 @@ pub fn diagnose(
             )),
         ));
     } else if let Some(until) = row.retry_after_until.filter(|u| *u > now) {
+        let why = match row.last_http_status {
+            Some(429) | None => "rate-limited (HTTP 429)".to_string(),
+            Some(s) => format!("unavailable (HTTP {s})"),
+        };
         findings.push(finding(
             Kind::RateLimited,
             format!(
-                "rate-limited: the server asked to wait until {} ({}); Tributary waits",
+                "{why}: the server asked to wait until {} ({}); Tributary waits",
                 until.format("%Y-%m-%d %H:%M UTC"),
                 ahead(until, now)
             ),

@@ -130,6 +130,9 @@ fn doctor_explains_each_broken_feed_and_what_to_do() {
     let mut page = Route::feed(PAGE);
     page.content_type = "text/html; charset=utf-8".into();
     server.set("/page.html", page.clone());
+    let mut wall = Route::feed("<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><script src=\"/cdn-cgi/challenge-platform/h/b/orchestrate\"></script></body></html>");
+    wall.content_type = "text/html".into();
+    server.set("/wall.xml", wall);
     server.set("/", page);
     server.set("/broken.xml", Route::feed("<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>B</title>\n<item><title>x</title></iten>\n</channel></rss>\n"));
     server.set(
@@ -152,6 +155,7 @@ fn doctor_explains_each_broken_feed_and_what_to_do() {
             ("missing", &server.url("/missing.xml")),
             ("tls", &tls),
             ("refused", "http://127.0.0.1:1/feed.xml"),
+            ("wall", &server.url("/wall.xml")),
         ],
     );
     let text = std::fs::read_to_string(s.config_path()).unwrap()
@@ -216,7 +220,12 @@ fn doctor_explains_each_broken_feed_and_what_to_do() {
     assert!(section("slow").contains("timeouts"), "{text}");
     assert!(section("tls").contains("TLS"), "{text}");
     assert!(section("refused").contains("refuses connections"), "{text}");
-    assert!(text.contains("11 feeds: 1 ok, 10 need attention"), "{text}");
+    let wall = section("wall");
+    assert!(
+        wall.contains("blocked") && wall.contains("Cloudflare"),
+        "{wall}"
+    );
+    assert!(text.contains("12 feeds: 1 ok, 11 need attention"), "{text}");
     // Asking again is what 410 and 429 said not to do.
     assert_eq!(
         (
