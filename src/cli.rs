@@ -13,11 +13,20 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, ConfigError};
 use crate::store::Store;
 
+mod add;
+mod backup;
+mod completions;
 mod digest;
+mod doctor;
 mod explain;
 mod feeds;
 mod fetch;
+mod man;
+mod opml;
+mod prune;
 mod publish;
+mod remove;
+mod search;
 
 /// Tributary: many feeds in, one clean river out.
 #[derive(Debug, Parser)]
@@ -72,12 +81,77 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Explain what is wrong with failing feeds and what to do about it.
+    Doctor {
+        /// Only this feed.
+        feed: Option<String>,
+        /// Judge from the store alone: no live request.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Add a feed to the config (a web page is searched for its feed).
+    Add {
+        /// The feed's URL, or a web page that announces it.
+        url: String,
+        /// Its name [default: derived from the feed's title].
+        #[arg(long)]
+        name: Option<String>,
+        /// Its tags, comma-separated.
+        #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
+        tags: Vec<String>,
+    },
+    /// Remove a feed from the config (its articles stay in the store).
+    Remove {
+        /// The feed's name.
+        name: String,
+    },
+    /// Add the feeds of an OPML subscription list to the config.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
+    /// Print the configured feeds as an OPML 2.0 subscription list.
+    ExportOpml,
+    /// Full-text search over stored articles.
+    Search {
+        /// What to look for (FTS5 syntax works: `bridge OR ferry`, `"exact phrase"`, `harb*`).
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// How many results.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per result per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the [retention] settings now, then give free space back.
+    Prune,
+    /// Write a consistent copy of the database (safe while the daemon runs).
+    Backup {
+        /// Where to write the copy.
+        path: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script.
+    #[command(hide = true)]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(hide = true)]
+    Man,
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(matches!(cli.command, Command::Run));
+    // A progress bar replaces the per-feed warnings (the command prints
+    // each failure itself); log lines would break the bar.
+    let quiet = matches!(cli.command, Command::Fetch { json: false, .. }) && fetch::shows_bar();
+    init_logging(matches!(cli.command, Command::Run), quiet);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -92,11 +166,15 @@ pub fn main() -> ExitCode {
 }
 
 /// Logs to stderr. The daemon logs at `info` by default, commands at
-/// `warn`; `RUST_LOG` overrides. Under systemd (`JOURNAL_STREAM` set) the
+/// `warn` (`error` when `quiet`); `RUST_LOG` overrides. Under systemd (`JOURNAL_STREAM` set) the
 /// journal adds timestamps, so lines carry none and no colours.
-fn init_logging(daemon: bool) {
+fn init_logging(daemon: bool, quiet: bool) {
     use tracing_subscriber::EnvFilter;
-    let default = if daemon { "info" } else { "warn" };
+    let default = match (daemon, quiet) {
+        (true, _) => "info",
+        (false, true) => "error",
+        (false, false) => "warn",
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()
@@ -116,6 +194,12 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // These describe the program itself and need no config.
+    match cli.command {
+        Command::Completions { shell } => return completions::run(shell),
+        Command::Man => return man::run(),
+        _ => {}
+    }
     let config = load_config(&cli)?;
     match cli.command {
         Command::Run => {
@@ -136,6 +220,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { article_id, json } => explain::run(&config, article_id, json),
         Command::Digest(args) => digest::run(&config, args),
         Command::Publish { out } => publish::run(&config, out),
+        Command::Doctor { feed, offline } => doctor::run(&config, feed.as_deref(), offline),
+        Command::Add { url, name, tags } => add::run(&config, &url, name, &tags),
+        Command::Remove { name } => remove::run(&config, &name),
+        Command::ImportOpml { file } => opml::import(&config, &file),
+        Command::ExportOpml => opml::export(&config),
+        Command::Search { query, limit, json } => {
+            search::run(&config, &query.join(" "), limit, json)
+        }
+        Command::Prune => prune::run(&config),
+        Command::Backup { path, force } => backup::run(&config, &path, force),
+        Command::Completions { .. } | Command::Man => {
+            unreachable!("handled before loading the config")
+        }
     }
 }
 

@@ -24,10 +24,15 @@ use crate::schedule::CronSchedule;
 
 mod dedup;
 mod digests;
+mod edit;
 mod polling;
+mod retention;
 
 pub use dedup::{DedupConfig, DEFAULT_STORY_WINDOW};
 pub use digests::{DigestConfig, EmailConfig, GroupBy, Selection, SmtpTls, DEFAULT_DIGEST_ITEMS};
+pub use edit::{
+    is_valid_name, name_from, name_from_url, unique_name, ConfigFile, EditError, NewFeed,
+};
 pub use polling::{
     FeedHttp, HostGroup, ScheduleConfig, Secret, DEFAULT_HOST_GAP, DEFAULT_SCHEDULE,
     DEFAULT_SHUTDOWN_GRACE, DEFAULT_STARTUP_SPREAD,
@@ -37,6 +42,7 @@ pub use publishing::{
     OutputConfig, PublishConfig, ServerConfig, DEFAULT_DESCRIPTION, DEFAULT_ID_DATE, DEFAULT_LIMIT,
     DEFAULT_LISTEN, DEFAULT_OUTPUT, DEFAULT_TITLE, MAX_LIMIT,
 };
+pub use retention::RetentionConfig;
 
 /// Where the config is looked for when no `--config` is given.
 pub const DEFAULT_CONFIG_PATHS: &[&str] =
@@ -107,6 +113,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     /// Cross-feed merging.
     pub dedup: DedupConfig,
+    /// How much history the store keeps.
+    pub retention: RetentionConfig,
     /// The feeds to poll, in file order.
     pub feeds: Vec<FeedConfig>,
     /// Periodic digests.
@@ -196,6 +204,7 @@ struct RawConfig {
     fetch: Option<RawFetch>,
     schedule: Option<polling::RawSchedule>,
     dedup: Option<dedup::RawDedup>,
+    retention: Option<retention::RawRetention>,
     #[serde(default)]
     feeds: Vec<RawFeed>,
     #[serde(default)]
@@ -345,6 +354,7 @@ impl Config {
         }
         let schedule = ScheduleConfig::from_raw(raw.schedule, at)?;
         let dedup = DedupConfig::from_raw(raw.dedup, at)?;
+        let retention = RetentionConfig::from_raw(raw.retention, at)?;
 
         let mut feeds = Vec::with_capacity(raw.feeds.len());
         let mut names: HashMap<String, Range<usize>> = HashMap::new();
@@ -411,6 +421,7 @@ impl Config {
             fetch,
             schedule,
             dedup,
+            retention,
             feeds,
             digests,
             server,
@@ -675,6 +686,22 @@ impl fmt::Display for Config {
                 d.max_items,
                 d.group_by.as_str()
             )?;
+        }
+        let r = &self.retention;
+        let mut keep = Vec::new();
+        if let Some(age) = r.max_age {
+            keep.push(format!(
+                "entries first seen in the last {}",
+                humantime::format_duration(age)
+            ));
+        }
+        if let Some(n) = r.max_per_feed {
+            keep.push(format!("the newest {n} of each feed"));
+        }
+        if keep.is_empty() {
+            writeln!(f, "retention:   everything is kept")?;
+        } else {
+            writeln!(f, "retention:   keep {}", keep.join(" and "))?;
         }
         writeln!(f, "feeds:       {}", self.feeds.len())?;
         for feed in &self.feeds {

@@ -13,12 +13,15 @@
 //! | [`fetch`] | one HTTP or file request: conditional GET, redirects, caps, classification |
 //! | [`parse`] | bytes → feed metadata and raw entries (feed-rs plus leniency) |
 //! | [`clean`] | sanitized HTML, plain text, canonical URLs, dates |
+//! | [`diagnosis`] | why a feed is not working, in words, and what to do (pure) |
+//! | [`discover`] | a web page → the feeds it announces, and where else to look (pure) |
 //! | [`dedup`] | identity of entries, articles and stories |
 //! | [`digest`] | digests: which articles, grouped and rendered (pure); email delivery |
 //! | [`store`] | the SQLite schema and every SQL statement |
 //! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
 //! | [`output`] | the republished feeds: config + store → channels, index page, static files |
 //! | [`server`] | HTTP: the outputs with ETag/304 and gzip, the index page |
+//! | [`opml`] | OPML 2.0 subscription lists: reading and rendering (pure) |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
 //! | [`daemon`] | `tributary run`: the plan of due feeds, signals, sd_notify, shutdown |
@@ -41,9 +44,12 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod diagnosis;
 pub mod digest;
+pub mod discover;
 pub mod fetch;
 pub mod model;
+pub mod opml;
 pub mod output;
 pub mod parse;
 pub mod publish;

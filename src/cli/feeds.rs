@@ -1,4 +1,6 @@
-//! `tributary feeds`: every feed with its state.
+//! `tributary feeds`: every feed with its state, as a table that fits 120
+//! columns (times relative to now, long names and errors cut with `…`), or
+//! as JSON lines with exact times.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -7,16 +9,18 @@ use chrono::{DateTime, Utc};
 
 use super::open_store;
 use crate::config::Config;
+use crate::diagnosis::span;
+use crate::store::FeedRow;
 
-fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|| "-".into())
-}
+/// Width of the whole table row.
+const WIDTH: usize = 120;
 
 /// Prints the feeds table (or JSON lines).
 pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
     let rows = store.feeds()?;
+    let articles = store.article_counts()?;
+    let now = Utc::now();
     let mut out = std::io::stdout().lock();
     if json {
         for f in &rows {
@@ -28,37 +32,88 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 "consecutive_errors": f.consecutive_errors, "last_error": f.last_error,
                 "next_check_at": f.next_check_at, "next_check_reason": f.next_check_reason,
                 "entries": f.entries,
+                "articles": articles.get(&f.id).copied().unwrap_or(0),
+                "moved_to": f.moved_to, "retry_after_until": f.retry_after_until,
             });
             writeln!(out, "{v}")?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(
-        out,
-        "{:<24} {:<12} {:<16} {:<16} {:>7} {:>6}  last error",
-        "NAME", "STATUS", "LAST FETCH", "NEXT CHECK", "ENTRIES", "ERRORS"
-    )?;
+    let head = format!(
+        "{:<20} {:<9} {:<8} {:<8} {:<22} {:>7} {:>8} {:>4}  ",
+        "NAME", "STATUS", "FETCHED", "NEW", "NEXT CHECK", "ENTRIES", "ARTICLES", "ERRS"
+    );
+    let error_width = WIDTH.saturating_sub(head.chars().count());
+    writeln!(out, "{head}LAST ERROR")?;
     for f in &rows {
-        let status = if f.active {
-            f.status.as_str()
-        } else {
-            "removed"
-        };
-        let next = match (&f.next_check_at, &f.next_check_reason) {
-            (Some(t), Some(why)) => format!("{} ({why})", when(Some(*t))),
-            (t, _) => when(*t),
-        };
-        writeln!(
-            out,
-            "{:<24} {:<12} {:<16} {:<30} {:>7} {:>6}  {}",
-            f.name,
-            status,
-            when(f.last_fetch_at),
-            next,
+        let line = format!(
+            "{:<20} {:<9} {:<8} {:<8} {:<22} {:>7} {:>8} {:>4}  {}",
+            cut(&f.name, 20),
+            status(f),
+            f.last_fetch_at.map_or("-".into(), |t| ago(t, now)),
+            f.last_new_entry_at.map_or("-".into(), |t| ago(t, now)),
+            cut(&next_check(f, now), 22),
             f.entries,
+            articles.get(&f.id).copied().unwrap_or(0),
             f.consecutive_errors,
-            f.last_error.as_deref().unwrap_or("")
-        )?;
+            cut(f.last_error.as_deref().unwrap_or(""), error_width),
+        );
+        writeln!(out, "{}", line.trim_end())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn status(f: &FeedRow) -> &str {
+    if !f.active {
+        "removed"
+    } else {
+        f.status.as_str()
+    }
+}
+
+/// `in 12m schedule`, `due backoff`, `retired`.
+fn next_check(f: &FeedRow, now: DateTime<Utc>) -> String {
+    let why = f.next_check_reason.as_deref().unwrap_or("");
+    match f.next_check_at {
+        _ if !f.active => "-".into(),
+        None if why == "retired" => "retired".into(),
+        None => "-".into(),
+        Some(t) if t <= now => format!("due {why}").trim_end().to_string(),
+        Some(t) => format!("in {} {why}", span((t - now).num_seconds()))
+            .trim_end()
+            .to_string(),
+    }
+}
+
+fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - t).num_seconds();
+    if secs < 5 {
+        "now".into()
+    } else {
+        format!("{} ago", span(secs))
+    }
+}
+
+/// `s` cut to `width` characters, the last one `…` when cut.
+fn cut(s: &str, width: usize) -> String {
+    let s = s.replace(['\n', '\r', '\t'], " ");
+    if s.chars().count() <= width {
+        return s;
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_with_an_ellipsis() {
+        assert_eq!(cut("short", 10), "short");
+        assert_eq!(cut("a very long error message", 10), "a very lo…");
+        assert_eq!(cut("a very long error message", 10).chars().count(), 10);
+        assert_eq!(cut("line\nbreak", 20), "line break");
+    }
 }

@@ -1,6 +1,10 @@
 //! `tributary fetch`: one round over the configured feeds, then exit.
+//!
+//! On a terminal (stdout and stderr both) a progress bar on stderr shows
+//! feeds done out of all, the rate and the failures so far; the per-feed
+//! lines print above it. Piped or redirected, there is no bar at all.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -39,14 +43,30 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
         .enable_all()
         .build()?;
     let stdout = std::io::stdout();
+    let bar = progress_bar(work.len() as u64, json);
+    let mut failures = 0;
     let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, &config.dedup, |r| {
-        let mut out = stdout.lock();
-        let _ = if json {
-            print_json(&mut out, r)
-        } else {
-            print_line(&mut out, r)
+        let print = || {
+            let mut out = stdout.lock();
+            let _ = if json {
+                print_json(&mut out, r)
+            } else {
+                print_line(&mut out, r)
+            };
         };
+        match &bar {
+            Some(bar) => {
+                bar.suspend(print);
+                failures += usize::from(r.error.is_some());
+                bar.set_message(format!("{failures} failed"));
+                bar.inc(1);
+            }
+            None => print(),
+        }
     }));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     // Plan each feed's next check, so `tributary feeds` and a daemon started
     // later agree on when it is due.
     runtime.block_on(async {
@@ -75,6 +95,37 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a round shows a progress bar: stdout and stderr are both
+/// terminals.
+pub(super) fn shows_bar() -> bool {
+    std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// A bar on stderr when [`shows_bar`].
+fn progress_bar(total: u64, json: bool) -> Option<indicatif::ProgressBar> {
+    if json || !shows_bar() {
+        return None;
+    }
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} feeds  {rate}  {msg}  {elapsed}",
+    )
+    .ok()?
+    .with_key(
+        "rate",
+        |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.1} feeds/s", s.per_sec());
+        },
+    );
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    )
+    .with_style(style)
+    .with_message("0 failed");
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    Some(bar)
 }
 
 fn print_line(out: &mut impl Write, r: &FeedReport) -> std::io::Result<()> {

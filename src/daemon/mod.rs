@@ -19,6 +19,7 @@
 pub mod digests;
 mod notify;
 mod plan;
+mod retention;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -35,6 +36,7 @@ use tracing::{error, info, warn};
 
 pub use notify::Notifier;
 pub use plan::{jitter_seed, next_due, on_schedule, Due};
+pub use retention::{prune_policy, prune_store};
 
 use crate::config::{Config, FeedConfig};
 use crate::fetch::Fetcher;

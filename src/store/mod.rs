@@ -19,9 +19,12 @@
 mod digests;
 mod explain;
 mod feeds;
+mod health;
 mod ingest;
 mod outputs;
+mod retention;
 mod schema;
+mod search;
 mod story;
 
 use std::path::{Path, PathBuf};
@@ -33,11 +36,14 @@ use rusqlite::{Connection, OpenFlags};
 pub use digests::{DigestArticle, DigestRow, DigestState, NewDigest};
 pub use explain::{EntryWhy, Explanation, StoryMember};
 pub use feeds::{FeedRow, Reconciled};
+pub use health::{FetchLogRow, RedirectStreak};
 pub use ingest::{Applied, FetchRecord, Outcome, StoryPolicy};
 pub use outputs::{
     ArticleFilter, FeedRef, OutputArticle, OutputQuery, OutputStory, Sighting, FILTER_BUDGET,
     SCAN_BUDGET, SCAN_PAGE,
 };
+pub use retention::{Compaction, PrunePolicy, PruneReport};
+pub use search::{SearchHit, SearchResults, MATCH_END, MATCH_START};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

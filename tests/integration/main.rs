@@ -7,6 +7,8 @@ mod dedup_corpus;
 mod dedup_eval;
 mod digests;
 mod ingest;
+mod ops;
+mod ops_config;
 mod outputs;
 mod publish;
 mod served;
