@@ -26,7 +26,9 @@ pub(super) fn run(config: &Config) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let report = store.prune(&prune_policy(r), Utc::now())?;
+    let names: Vec<String> = config.digests.iter().map(|d| d.name.clone()).collect();
+    let protect = store.digest_protection(&names)?;
+    let report = store.prune(&prune_policy(r, protect), Utc::now())?;
     let mut limits = Vec::new();
     if let Some(age) = r.max_age {
         limits.push(format!("older than {}", humantime::format_duration(age)));

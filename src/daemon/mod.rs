@@ -99,7 +99,16 @@ struct Daemon {
     static_check: DateTime<Utc>,
     /// The static copy being written, if any.
     static_task: Option<tokio::task::JoinHandle<()>>,
+    /// When retention runs next (daily).
+    prune_due: DateTime<Utc>,
+    /// The retention run in progress, if any.
+    prune_task: Option<tokio::task::JoinHandle<()>>,
 }
+
+/// How often retention runs.
+const PRUNE_INTERVAL: chrono::Duration = chrono::Duration::hours(24);
+/// How long after start retention first runs (the first fetches go first).
+const PRUNE_FIRST: chrono::Duration = chrono::Duration::minutes(10);
 
 /// How often the daemon looks whether the static copy needs writing.
 const STATIC_INTERVAL: chrono::Duration = chrono::Duration::seconds(2);
@@ -165,6 +174,8 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
         static_generation: None,
         static_check: now,
         static_task: None,
+        prune_due: now + PRUNE_FIRST,
+        prune_task: None,
         config,
     };
     d.plan_from_store(&rows, now);
@@ -185,6 +196,7 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
         d.make_due_digests(now).await;
         d.deliver_mail(now).await;
         d.write_static(now).await;
+        d.prune(now);
         let wait = d
             .plan
             .iter()
@@ -222,6 +234,10 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
         let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
     }
     if let Some(task) = d.static_task.take() {
+        let _ = task.await;
+    }
+    if let Some(task) = d.prune_task.take() {
+        // Each prune batch is its own transaction: waiting ends cleanly.
         let _ = task.await;
     }
     d.drain().await;
@@ -382,6 +398,26 @@ impl Daemon {
                 Err(e) => {
                     error!(dir = %out_dir.display(), error = %e, "writing the static outputs failed")
                 }
+            }
+        }));
+    }
+
+    /// Daily retention, on the blocking pool with its own connection (the
+    /// fetches keep committing between its short batches).
+    fn prune(&mut self, now: DateTime<Utc>) {
+        if now < self.prune_due || self.prune_task.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        self.prune_due = now + PRUNE_INTERVAL;
+        let retention = self.config.retention.clone();
+        if retention.keeps_everything() {
+            return;
+        }
+        let path = self.config.store.path.clone();
+        let digests: Vec<String> = self.config.digests.iter().map(|d| d.name.clone()).collect();
+        self.prune_task = Some(tokio::task::spawn_blocking(move || {
+            if let Err(e) = prune_store(&path, &retention, &digests, Utc::now()) {
+                error!(error = %e, "retention failed");
             }
         }));
     }

@@ -1,5 +1,6 @@
-//! The daily retention run, ready for the daemon's loop to call (it is not
-//! scheduled yet): `[retention]` → [`PrunePolicy`] → [`Store::prune`].
+//! The retention run (daily in the daemon, and `tributary prune`):
+//! `[retention]` → [`PrunePolicy`] → [`Store::prune`]. Articles that a
+//! digest has not covered yet are never pruned.
 //!
 //! It opens its own connection rather than borrowing the daemon's shared
 //! store, so the daemon's fetches keep committing between prune batches
@@ -14,14 +15,18 @@ use tracing::info;
 use crate::config::RetentionConfig;
 use crate::store::{self, PrunePolicy, PruneReport, Store};
 
-/// The store's pruning policy for `[retention]`. Nothing is protected
-/// yet (`keep_first_seen_after: None`): once digests exist, pass the start
-/// of the oldest digest period not yet made.
-pub fn prune_policy(retention: &RetentionConfig) -> PrunePolicy {
+/// The store's pruning policy for `[retention]`, protecting everything
+/// first seen from `protect_from` on (the start of the oldest digest period
+/// not yet made, from [`Store::digest_protection`]).
+pub fn prune_policy(
+    retention: &RetentionConfig,
+    protect_from: Option<DateTime<Utc>>,
+) -> PrunePolicy {
     PrunePolicy {
         max_age: retention.max_age,
         max_per_feed: retention.max_per_feed,
-        keep_first_seen_after: None,
+        // The policy keeps what was first seen *after* the bound.
+        keep_first_seen_after: protect_from.map(|t| t - chrono::Duration::seconds(1)),
     }
 }
 
@@ -30,13 +35,15 @@ pub fn prune_policy(retention: &RetentionConfig) -> PrunePolicy {
 pub fn prune_store(
     path: &Path,
     retention: &RetentionConfig,
+    digests: &[String],
     now: DateTime<Utc>,
 ) -> store::Result<Option<PruneReport>> {
     if retention.keeps_everything() {
         return Ok(None);
     }
     let mut store = Store::open(path)?;
-    let report = store.prune(&prune_policy(retention), now)?;
+    let protect = store.digest_protection(digests)?;
+    let report = store.prune(&prune_policy(retention, protect), now)?;
     info!(
         entries = report.entries,
         articles = report.articles,
@@ -57,7 +64,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let now = Utc::now();
-        assert!(prune_store(&path, &RetentionConfig::default(), now)
+        assert!(prune_store(&path, &RetentionConfig::default(), &[], now)
             .unwrap()
             .is_none());
         assert!(
@@ -68,8 +75,8 @@ mod tests {
             max_age: Some(std::time::Duration::from_secs(86_400)),
             max_per_feed: None,
         };
-        let report = prune_store(&path, &r, now).unwrap().unwrap();
+        let report = prune_store(&path, &r, &[], now).unwrap().unwrap();
         assert_eq!(report.entries, 0);
-        assert_eq!(prune_policy(&r).max_age, r.max_age);
+        assert_eq!(prune_policy(&r, None).max_age, r.max_age);
     }
 }

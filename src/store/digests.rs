@@ -169,6 +169,36 @@ impl Store {
         )?)
     }
 
+    /// The first-seen time of the oldest article a digest of `names` has
+    /// not covered yet: retention must keep everything from then on.
+    /// `None` when no digest waits for anything.
+    pub fn digest_protection(&self, names: &[String]) -> Result<Option<DateTime<Utc>>> {
+        let mut oldest: Option<i64> = None;
+        for n in names {
+            let last: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT last_article_id FROM digest_state WHERE name = ?1",
+                    [n],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            // A digest not started yet will start from now: nothing to keep.
+            if let Some(last) = last {
+                oldest = Some(oldest.map_or(last, |o: i64| o.min(last)));
+            }
+        }
+        let Some(after) = oldest else {
+            return Ok(None);
+        };
+        let t: Option<String> = self.conn.query_row(
+            "SELECT min(first_seen_at) FROM articles WHERE id > ?1",
+            [after],
+            |r| r.get(0),
+        )?;
+        Ok(t.as_deref().and_then(parse_ts))
+    }
+
     /// The newest article id (0 when there is none).
     pub fn max_article_id(&self) -> Result<i64> {
         Ok(self

@@ -545,3 +545,53 @@ fn digests_are_published_as_feeds_and_pages() {
         assert!(out.path().join(f).is_file(), "{f} not written");
     }
 }
+
+#[test]
+fn retention_never_drops_what_a_digest_has_not_covered() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        "[[digests]]\nname = \"daily\"\nschedule = \"0 7 * * *\"\n",
+    );
+    let (d, sched) = (&cfg.digests[0], &cfg.schedule);
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    let specs: Vec<FeedSpec> = cfg
+        .feeds
+        .iter()
+        .map(|f| FeedSpec {
+            name: f.name.clone(),
+            url: f.url.to_string(),
+            tags: vec![],
+            dedup: true,
+        })
+        .collect();
+    store.reconcile(&specs, at(1, 0, 0)).unwrap();
+    digests::state(&mut store, d, sched, at(1, 6, 0)).unwrap();
+    ingest(&mut store, "a", &["Waiting for the digest"], at(1, 6, 30));
+    let retention = tributary::config::RetentionConfig {
+        max_age: Some(Duration::from_secs(86_400)),
+        max_per_feed: None,
+    };
+    let names = vec!["daily".to_string()];
+    // Ten days on, the article is past max_age but no digest has covered it.
+    let protect = store.digest_protection(&names).unwrap();
+    let report = store
+        .prune(
+            &tributary::daemon::prune_policy(&retention, protect),
+            at(10, 12, 0),
+        )
+        .unwrap();
+    assert_eq!(report.entries, 0, "kept for the digest");
+    digests::make(&mut store, d, sched, at(10, 12, 0))
+        .unwrap()
+        .unwrap();
+    let protect = store.digest_protection(&names).unwrap();
+    assert_eq!(protect, None, "nothing waits any more");
+    let report = store
+        .prune(
+            &tributary::daemon::prune_policy(&retention, protect),
+            at(10, 12, 0),
+        )
+        .unwrap();
+    assert_eq!(report.entries, 1, "pruned once the digest has it");
+}
