@@ -20,6 +20,7 @@
 //! | [`store`] | the SQLite schema and every SQL statement |
 //! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
 //! | [`output`] | the republished feeds: config + store → channels, index page, static files |
+//! | [`metrics`] | live counters and the Prometheus text format |
 //! | [`server`] | HTTP: the outputs with ETag/304 and gzip, the index page |
 //! | [`opml`] | OPML 2.0 subscription lists: reading and rendering (pure) |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
@@ -48,6 +49,7 @@ pub mod diagnosis;
 pub mod digest;
 pub mod discover;
 pub mod fetch;
+pub mod metrics;
 pub mod model;
 pub mod opml;
 pub mod output;

@@ -99,12 +99,18 @@ struct Daemon {
     static_check: DateTime<Utc>,
     /// The static copy being written, if any.
     static_task: Option<tokio::task::JoinHandle<()>>,
+    /// Live counters for `/metrics` and `/readyz`.
+    metrics: Arc<crate::metrics::Metrics>,
+    /// When the store's writability is probed next.
+    probe_due: DateTime<Utc>,
     /// When retention runs next (daily).
     prune_due: DateTime<Utc>,
     /// The retention run in progress, if any.
     prune_task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// How often the store's writability is probed.
+const PROBE_INTERVAL: chrono::Duration = chrono::Duration::seconds(5);
 /// How often retention runs.
 const PRUNE_INTERVAL: chrono::Duration = chrono::Duration::hours(24);
 /// How long after start retention first runs (the first fetches go first).
@@ -129,9 +135,12 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
     // has migrated the file already).
     let (stop_server, server_stopped) = tokio::sync::watch::channel(false);
     let mut server_task = None;
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    metrics.set_store_writable(true);
     let server = if config.server.enabled {
-        let state =
-            crate::server::ServerState::new(&config).context("opening the store for the server")?;
+        let state = crate::server::ServerState::new(&config)
+            .context("opening the store for the server")?
+            .with_metrics(Arc::clone(&metrics));
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| {
@@ -174,6 +183,8 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
         static_generation: None,
         static_check: now,
         static_task: None,
+        metrics,
+        probe_due: now,
         prune_due: now + PRUNE_FIRST,
         prune_task: None,
         config,
@@ -192,6 +203,8 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
     loop {
         let now = Utc::now();
         d.progress.store(now.timestamp(), Ordering::Relaxed);
+        d.metrics.turn(now.timestamp());
+        d.probe_store(now).await;
         d.start_due(now);
         d.make_due_digests(now).await;
         d.deliver_mail(now).await;
@@ -315,6 +328,7 @@ impl Daemon {
             {
                 Ok(Some((id, d))) => {
                     info!(digest = %name, id, stories = d.stories(), "digest made");
+                    self.metrics.digest_made();
                     if cfg.email.is_some() {
                         self.mail_due = Some(now);
                     }
@@ -422,6 +436,31 @@ impl Daemon {
         }));
     }
 
+    /// Every few seconds: can the store still be written? (for `/readyz`)
+    async fn probe_store(&mut self, now: DateTime<Utc>) {
+        if now < self.probe_due {
+            return;
+        }
+        self.probe_due = now + PROBE_INTERVAL;
+        let ok = self.store.call(|s| s.probe_write()).await;
+        if let Err(e) = &ok {
+            warn!(error = %e, "the store cannot be written");
+        }
+        self.metrics.set_store_writable(ok.is_ok());
+    }
+
+    /// The host-group label of a feed's URL (bounded: configured groups only).
+    fn host_group(&self, feed: &FeedConfig) -> String {
+        let host = feed.url.host_str().unwrap_or("");
+        self.config
+            .fetch
+            .host_groups
+            .iter()
+            .find(|g| g.matches(host))
+            .and_then(|g| g.hosts.first().cloned())
+            .unwrap_or_else(|| "other".into())
+    }
+
     fn start_due(&mut self, now: DateTime<Utc>) {
         let due: Vec<String> = self
             .plan
@@ -434,6 +473,9 @@ impl Daemon {
                 self.plan.remove(&name);
                 continue;
             };
+            if let Some(at) = self.plan.get(&name) {
+                self.metrics.started_late((now - *at).num_milliseconds());
+            }
             self.in_flight.insert(name);
             let fetcher = self.fetcher.clone();
             let store = self.store.clone();
@@ -463,6 +505,16 @@ impl Daemon {
         if report.error.is_some() {
             self.stats.failures += 1;
         }
+        self.metrics.fetched(crate::metrics::FetchSample {
+            feed: &feed.name,
+            outcome: report.status,
+            host_group: &self.host_group(&feed),
+            bytes: report.bytes,
+            duration_ms: report.duration_ms,
+            new: report.new,
+            updated: report.updated,
+            merged: report.merged,
+        });
         // The feed may have been removed by a reload meanwhile.
         let Some(current) = self.config.feed(&feed.name).cloned() else {
             self.plan.remove(&feed.name);

@@ -31,6 +31,7 @@ mod digests;
 mod files;
 mod item;
 mod page;
+mod search;
 
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -54,6 +55,8 @@ pub struct Site {
     pub publish: PublishConfig,
     /// Digest names and titles (each has a feed and pages).
     pub digests: Vec<(String, String)>,
+    /// The subscriptions, for `/opml` (private feed URLs left out).
+    pub subscriptions: Vec<crate::opml::Subscription>,
 }
 
 /// A document and where it goes, relative to the site's root.
@@ -75,6 +78,15 @@ impl Site {
                 .digests
                 .iter()
                 .map(|d| (d.name.clone(), d.title.clone()))
+                .collect(),
+            subscriptions: config
+                .feeds
+                .iter()
+                .filter_map(|f| {
+                    let mut s = crate::opml::Subscription::from(f);
+                    s.url = item::public_feed_url(&s.url)?;
+                    Some(s)
+                })
                 .collect(),
         }
     }

@@ -205,6 +205,48 @@ impl Cache {
         ))))
     }
 
+    /// Runs `f` on the server's read connection (blocking pool).
+    pub async fn read<T, F>(&self, f: F) -> Result<T, RenderError>
+    where
+        F: FnOnce(&Store) -> store::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.blocking(f).await
+    }
+
+    /// Wraps `bytes` as the document at `path` (hash, gzip, date).
+    pub async fn stamped(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        content_type: &'static str,
+    ) -> Document {
+        let mut state = self.state.lock().await;
+        stamp(
+            &mut state.stamps,
+            path.to_string(),
+            bytes,
+            content_type,
+            Utc::now(),
+        )
+    }
+
+    /// The subscriptions as OPML.
+    pub async fn opml(&self) -> String {
+        let site = Arc::clone(&self.state.lock().await.site);
+        crate::opml::render(&site.subscriptions, Utc::now())
+    }
+
+    /// The channel of a search's `hits`.
+    pub async fn search_channel(
+        &self,
+        query: &str,
+        hits: &[crate::store::SearchHit],
+    ) -> crate::publish::Channel {
+        let site = Arc::clone(&self.state.lock().await.site);
+        site.search_channel(query, hits)
+    }
+
     /// The HTML index page.
     pub async fn index(&self) -> Result<Arc<Document>, RenderError> {
         let mut state = self.state.lock().await;

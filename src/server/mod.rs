@@ -32,6 +32,7 @@
 
 pub mod cache;
 mod negotiation;
+mod ops;
 
 use std::future::Future;
 use std::io;
@@ -83,6 +84,8 @@ const PAGE_POLICY: &str =
 #[derive(Clone)]
 pub struct ServerState {
     cache: Arc<Cache>,
+    /// The daemon's live counters, when a daemon runs in this process.
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Why the server could not run.
@@ -118,7 +121,15 @@ impl ServerState {
     pub fn with_reader(site: Site, reader: Store) -> ServerState {
         ServerState {
             cache: Arc::new(Cache::new(site, reader)),
+            metrics: None,
         }
+    }
+
+    /// The same state, reporting the daemon's `metrics` on `/metrics` and
+    /// `/readyz`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> ServerState {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Serves the outputs of a reloaded `config` from now on, on the same
@@ -220,6 +231,11 @@ fn router(state: ServerState) -> Router {
         .route("/", get(index))
         .route("/{file}", get(root_file))
         .route("/feeds/{file}", get(output_file))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/opml", get(ops::opml))
+        .route("/search", get(ops::search))
         .route("/digests/{file}", get(digest_feed))
         .route("/digests/{name}/{file}", get(digest_page))
         .fallback(not_found)
@@ -315,6 +331,23 @@ async fn not_found() -> Response {
         "not found\n",
     )
         .into_response()
+}
+
+/// A 500 for an error while serving.
+fn failure_text(e: RenderError) -> Response {
+    failure(e)
+}
+
+/// Answers with freshly made `bytes` for `path` (validators from their hash).
+async fn answer_bytes(
+    headers: &HeaderMap,
+    path: &str,
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    state: &ServerState,
+) -> Response {
+    let document = state.cache.stamped(path, bytes, content_type).await;
+    answer(headers, &document, FEED_CACHE_CONTROL, None)
 }
 
 fn failure(e: RenderError) -> Response {

@@ -170,6 +170,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a write transaction can be started (and rolled back).
+    pub fn probe_write(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.rollback()?;
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check` == "ok".
     pub fn integrity_ok(&self) -> Result<bool> {
         let s: String = self

@@ -172,6 +172,35 @@ impl Cursor {
 }
 
 impl Store {
+    /// Gauges for `/metrics`: feeds by state, articles, entries, stories,
+    /// database size.
+    pub fn gauges(&self) -> Result<crate::metrics::StoreGauges> {
+        let mut g = crate::metrics::StoreGauges::default();
+        let mut st = self.conn.prepare_cached(
+            "SELECT status, count(*) FROM feeds WHERE active = 1 GROUP BY status ORDER BY status",
+        )?;
+        g.feeds_by_state = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        (g.articles, g.entries, g.story_merges) = self.conn.query_row(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM entries),
+                    (SELECT count(*) FROM articles WHERE story_match_id IS NOT NULL)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        g.merged_stories = self.conn.query_row(
+            "SELECT count(DISTINCT story_id) FROM articles WHERE story_match_id IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        g.database_bytes = self.conn.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(g)
+    }
+
     /// The content generation: it moves whenever something an output shows
     /// changed, and only then (see the module docs).
     pub fn content_generation(&self) -> Result<i64> {

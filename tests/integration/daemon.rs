@@ -433,3 +433,126 @@ fn a_reader_subscribed_to_the_daemon_sees_new_items() {
     };
     assert_eq!(id(&body1, "First item"), id(&body2, "First item"));
 }
+
+#[test]
+fn health_metrics_opml_and_search_endpoints() {
+    let server = FeedServer::start();
+    server.set(
+        "/a.xml",
+        Route::feed(rss(
+            "A",
+            &[
+                (Some("a1"), Some("https://a.example/1"), "Ferry strike ends"),
+                (Some("a2"), Some("https://a.example/2"), "Bridge reopens"),
+            ],
+        ))
+        .etag("\"1\""),
+    );
+    server.set("/missing.xml", Route::feed("gone away").status(404));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = Scratch::new();
+    let cfg = FAST.replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    s.write_config(
+        &cfg,
+        &[
+            ("a", &server.url("/a.xml")),
+            ("broken", &server.url("/missing.xml")),
+            ("private", "https://private.example/feed?token=s3cret"),
+        ],
+    );
+    let child = start(&s, &[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let get = |path: &str| -> (u16, String) {
+        rt.block_on(async {
+            match reqwest::get(format!("http://127.0.0.1:{port}{path}")).await {
+                Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+                Err(_) => (0, String::new()),
+            }
+        })
+    };
+    // Wait until "a" was fetched twice (once 200, then 304).
+    assert!(wait_for(Duration::from_secs(20), || server
+        .hits("/a.xml")
+        .iter()
+        .any(|h| h.status == 304)));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(get("/healthz"), (200, "ok\n".to_string()));
+    assert_eq!(get("/readyz").0, 200);
+
+    let (status, text) = get("/metrics");
+    assert_eq!(status, 200);
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match &s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => *v,
+                _ => 0.0,
+            })
+            .sum()
+    };
+    assert_eq!(
+        value(
+            "tributary_fetches_total",
+            &[("result", "ok"), ("host_group", "other")]
+        ),
+        1.0,
+        "{text}"
+    );
+    assert!(value("tributary_fetches_total", &[("result", "not_modified")]) >= 1.0);
+    assert!(
+        value("tributary_fetches_total", &[("result", "permanent")]) >= 1.0,
+        "the 404"
+    );
+    assert_eq!(value("tributary_new_entries_total", &[]), 2.0);
+    assert_eq!(value("tributary_articles", &[]), 2.0);
+    assert_eq!(value("tributary_feeds", &[("state", "permanent")]), 1.0);
+    assert!(value("tributary_fetched_bytes_total", &[]) > 0.0);
+    assert!(
+        value("tributary_not_modified_saved_bytes_total", &[]) > 0.0,
+        "304s save the body size"
+    );
+    assert!(value("tributary_database_bytes", &[]) > 0.0);
+    assert!(text.contains("tributary_fetch_duration_seconds_bucket{le=\"+Inf\"}"));
+
+    let (status, opml) = get("/opml");
+    assert_eq!(status, 200);
+    let parsed = tributary::opml::parse(opml.as_bytes()).unwrap();
+    let urls: Vec<String> = parsed.feeds.iter().map(|f| f.xml_url.clone()).collect();
+    assert!(
+        urls.contains(&server.url("/a.xml")) && urls.contains(&server.url("/missing.xml")),
+        "{opml}"
+    );
+    assert!(
+        !opml.contains("s3cret"),
+        "private feed URLs are not republished"
+    );
+
+    let (status, atom) = get("/search?q=ferry");
+    assert_eq!(status, 200);
+    assert!(
+        atom.contains("Ferry strike ends") && !atom.contains("Bridge reopens"),
+        "{atom}"
+    );
+    let (status, json) = get("/search?q=bridge&format=json");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    assert_eq!(get("/search").0, 400);
+    let (code, log) = stop(child);
+    assert_eq!(code, Some(0), "{log}");
+}
