@@ -16,8 +16,12 @@
 //! loss, at the price of possibly losing the last transactions (which the
 //! next fetch brings back).
 
+#[cfg(feature = "bench")]
+mod bulk;
 mod feeds;
 mod ingest;
+#[cfg(feature = "bench")]
+mod latest;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +32,11 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use feeds::{FeedRow, Reconciled};
 pub use ingest::{Applied, FetchRecord, Outcome};
+#[cfg(feature = "bench")]
+pub use {
+    bulk::BulkRow,
+    latest::{ArticleSource, LatestArticle},
+};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
