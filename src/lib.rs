@@ -19,6 +19,7 @@
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
 //! | [`cli`] | the commands |
+//! | `bench` | the benchmark command (feature `bench`): synthetic corpus, loopback server, phases |
 //!
 //! # Glossary
 //! - **feed**: a source named in the config.
@@ -29,6 +30,8 @@
 //! - **validators**: `ETag` / `Last-Modified`, kept for conditional requests.
 #![deny(missing_docs)]
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod clean;
 pub mod cli;
 pub mod config;
