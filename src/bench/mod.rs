@@ -24,6 +24,9 @@
 //! corpus it holds in memory counts against the pipeline. `--wrap` runs
 //! the children under a profiler.
 //!
+//! The command fails (exit 1) when the store disagrees with the ground
+//! truth after any phase, so a run doubles as an end-to-end check.
+//!
 //! # Must not do
 //! Reach the network: everything is on 127.0.0.1, and nothing it writes
 //! outlives the run unless `--dir` is given.
@@ -314,6 +317,12 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.table());
+    }
+    if let Some(wrong) = report.phases.iter().find(|p| !p.correct()) {
+        bail!(
+            "after the {} phase the store disagrees with the ground truth",
+            wrong.phase
+        );
     }
     Ok(())
 }

@@ -291,6 +291,13 @@ impl Report {
             self.conditional_request
         );
         let _ = writeln!(s, "\ntargets (set for 1000 x 50 on 2 cores):");
+        if (p.feeds, p.entries) != (1000, 50) {
+            let _ = writeln!(
+                s,
+                "  (this run is {} x {}: the phase targets do not apply as such)",
+                p.feeds, p.entries
+            );
+        }
         for r in &self.phases {
             if let Some((cpu, wall)) = target(r.phase) {
                 let k = &r.cost;
