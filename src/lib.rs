@@ -27,6 +27,7 @@
 //! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
 //! | [`daemon`] | `tributary run`: the plan of due feeds, signals, sd_notify, shutdown |
 //! | [`cli`] | the commands |
+//! | `bench` | the benchmark command (feature `bench`): synthetic corpus, loopback server, phases |
 //!
 //! # Glossary
 //! - **feed**: a source named in the config.
@@ -40,6 +41,8 @@
 //!   JSON Feed. The output `all` carries every feed.
 #![deny(missing_docs)]
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod clean;
 pub mod cli;
 pub mod config;

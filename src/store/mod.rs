@@ -16,11 +16,15 @@
 //! loss, at the price of possibly losing the last transactions (which the
 //! next fetch brings back).
 
+#[cfg(feature = "bench")]
+mod bulk;
 mod digests;
 mod explain;
 mod feeds;
 mod health;
 mod ingest;
+#[cfg(feature = "bench")]
+mod latest;
 mod outputs;
 mod retention;
 mod schema;
@@ -44,6 +48,11 @@ pub use outputs::{
 };
 pub use retention::{Compaction, PrunePolicy, PruneReport};
 pub use search::{SearchHit, SearchResults, MATCH_END, MATCH_START};
+#[cfg(feature = "bench")]
+pub use {
+    bulk::BulkRow,
+    latest::{ArticleSource, LatestArticle},
+};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

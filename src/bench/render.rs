@@ -1,0 +1,279 @@
+//! The render phase: a store of a million articles, and the time to produce
+//! the default output from it — the latest 50 articles by first-seen time,
+//! read from the store and rendered by [`publish::render`].
+//!
+//! Filling and rendering run in separate child processes, so the render's
+//! peak memory is its own. The fill writes straight into the tables through
+//! [`Store::bulk_insert`] (no identity lookups: the synthetic articles are
+//! distinct by construction), 50,000 rows per transaction, with the FTS
+//! triggers firing as in normal ingest. The newest `full_bodies` articles
+//! get full 1–5 KB bodies, the older ones a one-paragraph body, so the file
+//! stays a few gigabytes smaller while everything the output reads is full
+//! size.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+
+use super::corpus::BASE_EPOCH;
+use super::{prose, usage};
+use crate::model::{Entry, FeedId, FeedSpec, KeyKind};
+use crate::publish::{self, Channel, FeedUrls, Format, Generator, Item, Mention, Person, Source};
+use crate::store::{BulkRow, LatestArticle, Store};
+
+/// Articles in the default output.
+pub const OUTPUT_ITEMS: usize = 50;
+
+/// What filling the store cost.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct FillCost {
+    /// Wall seconds.
+    pub wall_s: f64,
+    /// User + system CPU seconds.
+    pub cpu_s: f64,
+    /// Peak resident set, bytes.
+    pub peak_rss: u64,
+    /// Articles written.
+    pub articles: u64,
+    /// Size of the database file afterwards.
+    pub db_bytes: u64,
+}
+
+/// Timings of one output format over the iterations.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct FormatTiming {
+    /// `atom`, `rss` or `json`.
+    pub format: String,
+    /// The first iteration (fresh connection): read + build + render, ms.
+    pub first_ms: f64,
+    /// Median of the rest, ms.
+    pub median_ms: f64,
+    /// Slowest of the rest, ms.
+    pub max_ms: f64,
+    /// Median time of the store read alone, ms.
+    pub query_ms: f64,
+    /// Median time of `publish::render` alone, ms.
+    pub render_ms: f64,
+    /// Document size in bytes.
+    pub bytes: u64,
+}
+
+/// What rendering cost.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct RenderCost {
+    /// Articles in the store.
+    pub articles: u64,
+    /// Iterations per format.
+    pub iterations: usize,
+    /// Per format.
+    pub formats: Vec<FormatTiming>,
+    /// Peak resident set of the render process, bytes.
+    pub peak_rss: u64,
+}
+
+/// Fills a new store at `db` with `articles` articles spread over `feeds`
+/// feeds, one new article per second of first-seen time.
+pub fn fill(
+    db: &Path,
+    seed: u64,
+    articles: u64,
+    feeds: u64,
+    full_bodies: u64,
+) -> anyhow::Result<FillCost> {
+    let started = Instant::now();
+    let mut store = Store::open(db).context("opening the store")?;
+    let specs: Vec<FeedSpec> = (1..=feeds.max(1))
+        .map(|i| FeedSpec {
+            name: format!("r{i:05}"),
+            url: format!("https://site{i:05}.example.com/feed.xml"),
+            tags: Vec::new(),
+            dedup: true,
+        })
+        .collect();
+    store.reconcile(&specs, Utc::now())?;
+    let ids: Vec<FeedId> = store.feeds()?.into_iter().map(|f| f.id).collect();
+    let rows = (0..articles).map(|n| {
+        let aid = n + 1;
+        let feed = ids[(n % ids.len() as u64) as usize];
+        let seen = at(BASE_EPOCH + n as i64);
+        let html = if n + full_bodies >= articles {
+            prose::html(seed, aid)
+        } else {
+            prose::paragraph(seed, aid)
+        };
+        BulkRow {
+            feed,
+            first_seen: seen,
+            entry: synthetic_entry(seed, aid, feed, html, seen),
+        }
+    });
+    let written = store.bulk_insert(rows, 50_000)?;
+    let (user, sys) = usage::cpu_seconds();
+    let wall_s = started.elapsed().as_secs_f64();
+    drop(store);
+    let db_bytes = std::fs::metadata(db).map(|m| m.len()).unwrap_or(0);
+    Ok(FillCost {
+        wall_s,
+        cpu_s: user + sys,
+        peak_rss: usage::peak_rss_bytes(),
+        articles: written,
+        db_bytes,
+    })
+}
+
+fn at(t: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(t, 0).unwrap_or_default()
+}
+
+fn synthetic_entry(seed: u64, aid: u64, feed: FeedId, html: String, seen: DateTime<Utc>) -> Entry {
+    let url = format!("https://site{:05}.example.com/a/{aid}", feed.0);
+    let title = prose::title(seed, aid);
+    let text = prose::text(&html);
+    Entry {
+        key: url.clone(),
+        key_kind: KeyKind::Link,
+        guid: None,
+        canonical_url: Some(url.clone()),
+        url: Some(url),
+        content_hash: crate::clean::content_hash(&title, &text),
+        story_print: None,
+        title,
+        authors: vec![prose::author(seed, aid)],
+        summary_html: None,
+        content_html: Some(html),
+        content_text: text,
+        published: seen - chrono::Duration::minutes(10),
+        published_from_feed: true,
+        updated: None,
+        categories: prose::tags(seed, aid)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        enclosures: Vec::new(),
+    }
+}
+
+/// The default output's channel for `latest`.
+pub fn channel(latest: Vec<LatestArticle>) -> Channel {
+    let tag = publish::TagUri::new("tributary.example.org", "2026").expect("a valid tag");
+    let updated = latest
+        .first()
+        .map_or_else(|| at(BASE_EPOCH), |a| a.first_seen);
+    let base = "http://127.0.0.1:8080/all";
+    let items = latest
+        .into_iter()
+        .map(|a| {
+            let mut sources = a.sources.into_iter().map(|s| Source {
+                title: s.feed_title.unwrap_or_default(),
+                feed_name: s.feed_name,
+                site_url: s.site_url,
+                feed_url: Some(s.feed_url),
+                updated: None,
+            });
+            let source = sources.next().unwrap_or_default();
+            Item {
+                id: tag.item(a.id.0),
+                title: a.title,
+                url: a.url,
+                content_html: a.content_html,
+                summary_text: Some(a.excerpt),
+                published: a.published,
+                updated: a.updated.unwrap_or(a.published),
+                authors: a
+                    .authors
+                    .into_iter()
+                    .map(|name| Person {
+                        name,
+                        ..Person::default()
+                    })
+                    .collect(),
+                categories: a.categories,
+                enclosures: a
+                    .enclosures
+                    .into_iter()
+                    .map(|e| publish::Enclosure {
+                        url: e.url,
+                        mime_type: e.mime_type,
+                        length: e.length,
+                    })
+                    .collect(),
+                source,
+                also_in: sources
+                    .map(|source| Mention { source, url: None })
+                    .collect(),
+            }
+        })
+        .collect();
+    Channel {
+        id: tag.channel("all"),
+        title: "Tributary: everything".into(),
+        description: "The latest articles from every feed".into(),
+        language: Some("en".into()),
+        home_page_url: None,
+        feed_urls: FeedUrls {
+            atom: Some(format!("{base}.atom")),
+            rss: Some(format!("{base}.rss")),
+            json_feed: Some(format!("{base}.json")),
+        },
+        updated,
+        generator: Generator::tributary(),
+        items,
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Renders the default output `iterations` times in each format, each time
+/// from a fresh read of the store; the first read uses a fresh connection.
+pub fn render(db: &Path, iterations: usize) -> anyhow::Result<RenderCost> {
+    let iterations = iterations.max(2);
+    let mut cost = RenderCost {
+        iterations,
+        ..RenderCost::default()
+    };
+    for (format, name) in [
+        (Format::Atom, "atom"),
+        (Format::Rss, "rss"),
+        (Format::JsonFeed, "json"),
+    ] {
+        let store = Store::open_read_only(db).context("opening the store")?;
+        let (mut totals, mut queries, mut renders) = (Vec::new(), Vec::new(), Vec::new());
+        let mut timing = FormatTiming {
+            format: name.into(),
+            ..FormatTiming::default()
+        };
+        for i in 0..iterations {
+            let t0 = Instant::now();
+            let latest = store.latest_articles(OUTPUT_ITEMS)?;
+            let t1 = Instant::now();
+            let channel = channel(latest);
+            let t2 = Instant::now();
+            let doc = publish::render(&channel, format);
+            let t3 = Instant::now();
+            let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+            if i == 0 {
+                timing.first_ms = ms(t0, t3);
+                timing.bytes = doc.len() as u64;
+                continue;
+            }
+            totals.push(ms(t0, t3));
+            queries.push(ms(t0, t1));
+            renders.push(ms(t2, t3));
+        }
+        timing.median_ms = median(&mut totals);
+        timing.max_ms = totals.last().copied().unwrap_or(0.0);
+        timing.query_ms = median(&mut queries);
+        timing.render_ms = median(&mut renders);
+        cost.formats.push(timing);
+        if cost.articles == 0 {
+            cost.articles = store.counts()?.2 as u64;
+        }
+    }
+    cost.peak_rss = usage::peak_rss_bytes();
+    Ok(cost)
+}
