@@ -131,7 +131,7 @@ pub enum FetchError {
         redirects: Vec<Redirect>,
     },
     /// The body would exceed the cap.
-    #[error("body larger than the {limit}-byte cap")]
+    #[error("body larger than the {} cap (max_body)", human_bytes(*.limit))]
     TooLarge {
         /// The cap in force.
         limit: u64,
@@ -142,6 +142,10 @@ pub enum FetchError {
     /// The connection broke while reading the body, or the encoding was bad.
     #[error("reading the body failed: {0}")]
     Body(String),
+    /// The server answered, but not with HTTP (a head too large, garbage,
+    /// a connection closed before the head was complete).
+    #[error("invalid response: {0}")]
+    Response(String),
     /// A local file could not be read.
     #[error("cannot read {path}: {message}")]
     File {
@@ -153,6 +157,20 @@ pub enum FetchError {
     /// The URL cannot be fetched at all.
     #[error("unsupported url `{0}`")]
     Unsupported(String),
+}
+
+/// `16 MiB`, `512 KiB`, `1000 bytes`: a size as people write it.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, unit) in UNITS {
+        if n >= size && n % size == 0 {
+            return format!("{} {unit}", n / size);
+        }
+        if n >= size {
+            return format!("{:.1} {unit}", n as f64 / size as f64);
+        }
+    }
+    format!("{n} bytes")
 }
 
 fn reason(status: u16) -> String {
@@ -167,9 +185,10 @@ impl FetchError {
     /// Whether waiting alone may fix it.
     pub fn class(&self) -> ErrorClass {
         match self {
-            FetchError::Timeout(_) | FetchError::Connect(_) | FetchError::Body(_) => {
-                ErrorClass::Transient
-            }
+            FetchError::Timeout(_)
+            | FetchError::Connect(_)
+            | FetchError::Body(_)
+            | FetchError::Response(_) => ErrorClass::Transient,
             FetchError::Status { status, .. } => match status {
                 408 | 425 | 429 | 500..=599 => ErrorClass::Transient,
                 _ => ErrorClass::Permanent,
@@ -420,9 +439,22 @@ fn classify_reqwest(e: &reqwest::Error, timeout: Duration) -> FetchError {
         FetchError::Connect(error_chain(e))
     } else if e.is_body() || e.is_decode() {
         FetchError::Body(error_chain(e))
+    } else if e.is_request() {
+        // Connected, but what came back was not an HTTP response: name the
+        // innermost cause ("message head is too large"), not the layers.
+        FetchError::Response(innermost(e))
     } else {
         FetchError::Connect(error_chain(e))
     }
+}
+
+/// The last message of the `source()` chain.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 /// The whole `source()` chain in one line, most specific last, without
@@ -589,5 +621,11 @@ mod tests {
             FetchError::TooLarge { limit: 1 }.class(),
             ErrorClass::Permanent
         );
+        assert_eq!(
+            FetchError::TooLarge { limit: 16 << 20 }.to_string(),
+            "body larger than the 16 MiB cap (max_body)"
+        );
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(1000), "1000 bytes");
     }
 }
