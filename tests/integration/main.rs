@@ -1,10 +1,14 @@
 //! The one integration-test binary: the real `tributary` binary against a
 //! real HTTP server on 127.0.0.1 and a real SQLite file.
 
+mod child;
 mod corpus;
+mod crash;
 mod daemon;
 mod dedup_corpus;
 mod dedup_eval;
+mod faults;
 mod ingest;
 mod publish;
+mod readers;
 mod util;
