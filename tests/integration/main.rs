@@ -8,6 +8,7 @@ mod daemon;
 mod dedup_corpus;
 mod dedup_eval;
 mod faults;
+mod hostile;
 mod ingest;
 mod publish;
 mod readers;
