@@ -19,7 +19,7 @@ use url::Url;
 use crate::clean::Cleaner;
 use crate::config::{DedupConfig, FeedConfig};
 use crate::dedup::entry::{assign_keys, KeyReport};
-use crate::fetch::{FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
+use crate::fetch::{redact, FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
 use crate::model::{Entry, FeedMeta, IdentityMode, Validators};
 use crate::parse::{self, ParseError};
 use crate::schedule::hints::parse_retry_after;
@@ -297,6 +297,14 @@ async fn refresh_inner(
             rec.error = Some(e.to_string());
         }
     }
+    // A careless server may echo credentials into an error's URL.
+    for field in [&mut rec.error, &mut rec.final_url] {
+        if let Some(text) = field.as_deref() {
+            if let std::borrow::Cow::Owned(clean) = redact(text, &feed.http) {
+                *field = Some(clean);
+            }
+        }
+    }
     rec.duration_ms = watch.millis();
     let meta = rec.meta.clone();
     let outcome = rec.outcome;
@@ -317,7 +325,7 @@ async fn refresh_inner(
     if let Some(to) = &applied.moved_to {
         warn!(from = %url, to = %to, "feed moved permanently (3 fetches in a row): now polling the new URL; update the config");
     } else if let Some(to) = &permanent_redirect {
-        info!(to = %to, "permanent redirect seen");
+        info!(to = %redact(to, &feed.http), "permanent redirect seen");
     }
     match &error {
         None => info!(

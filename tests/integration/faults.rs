@@ -9,7 +9,7 @@
 //! all its entries or none.
 
 #[path = "faults/rogue.rs"]
-mod rogue;
+pub(crate) mod rogue;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -12,4 +12,5 @@ mod hostile;
 mod ingest;
 mod publish;
 mod readers;
+mod secrets;
 mod util;

@@ -33,6 +33,10 @@ pub enum Act {
     EndlessHeaders,
     /// 429 with `Retry-After` as an HTTP-date `secs` ahead.
     TooManyUntil { secs: i64 },
+    /// A careless server echoing the credentials it was sent: a redirect
+    /// to this same path with them in the query (a loop, so the client's
+    /// error names the URL), and the request head in the body.
+    Echo,
 }
 
 /// The server; stops accepting when dropped.
@@ -94,8 +98,9 @@ impl Drop for Rogue {
     }
 }
 
-/// Reads one request head; returns its path.
-fn read_head(stream: &mut TcpStream) -> Option<String> {
+/// Reads one request head; returns its path (absolute-form targets, as
+/// sent to a proxy, reduced to the path) and the head.
+fn read_head(stream: &mut TcpStream) -> Option<(String, String)> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -105,8 +110,13 @@ fn read_head(stream: &mut TcpStream) -> Option<String> {
         }
         head.extend_from_slice(&buf[..n]);
     }
-    let line = String::from_utf8_lossy(&head);
-    line.split_whitespace().nth(1).map(str::to_string)
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let target = head.split_whitespace().nth(1)?;
+    let path = match target.strip_prefix("http://") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => target,
+    };
+    Some((path.to_string(), head))
 }
 
 const FEED_HEAD: &str = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>R</title>";
@@ -118,13 +128,14 @@ fn serve(
     stop: &AtomicBool,
 ) {
     stream.set_nonblocking(false).unwrap();
-    let Some(path) = read_head(&mut stream) else {
+    let Some((path, request)) = read_head(&mut stream) else {
         return;
     };
+    let bare = path.split('?').next().unwrap_or("").to_string();
     hits.lock()
         .unwrap()
-        .push((std::time::Instant::now(), path.clone()));
-    let act = acts.lock().unwrap().get(&path).cloned();
+        .push((std::time::Instant::now(), bare.clone()));
+    let act = acts.lock().unwrap().get(&bare).cloned();
     let head = |status: &str, extra: &str| {
         format!("HTTP/1.1 {status}\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n{extra}\r\n")
     };
@@ -208,6 +219,31 @@ fn serve(
                 n += 1;
             }
             r
+        }
+        Some(Act::Echo) => {
+            let seen: Vec<&str> = request
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .filter(|(k, _)| {
+                    matches!(
+                        k.to_ascii_lowercase().as_str(),
+                        "authorization" | "proxy-authorization" | "x-api-key"
+                    )
+                })
+                .map(|(_, v)| v.trim())
+                .collect();
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("seen", &seen.join(" "))
+                .finish();
+            let body = format!("You sent:\n{request}");
+            let extra = format!(
+                "Location: {bare}?{query}\r\nX-Echo: {}\r\nContent-Length: {}\r\n",
+                seen.join(" "),
+                body.len()
+            );
+            stream
+                .write_all(head("302 Found", &extra).as_bytes())
+                .and_then(|()| stream.write_all(body.as_bytes()))
         }
         Some(Act::TooManyUntil { secs }) => {
             let at = chrono::Utc::now() + chrono::Duration::seconds(secs);
