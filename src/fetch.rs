@@ -8,6 +8,15 @@
 //! decompression bomb stops at the cap, not at the end of memory), the total
 //! time limit (which also bounds slow-drip servers), and the per-host limit
 //! on requests in flight. It knows nothing of feed formats or SQL.
+//!
+//! Two helpers live beside it: [`guard`], the optional refusal of private
+//! addresses (`[fetch] block_private_addresses`), and [`redact`], which
+//! scrubs a feed's secrets from what a server may have echoed back.
+
+pub mod guard;
+mod redact;
+
+pub use redact::redact;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -157,6 +166,9 @@ pub enum FetchError {
     /// The URL cannot be fetched at all.
     #[error("unsupported url `{0}`")]
     Unsupported(String),
+    /// `[fetch] block_private_addresses` refused the address.
+    #[error("refused: {0} (block_private_addresses)")]
+    Blocked(String),
 }
 
 /// `16 MiB`, `512 KiB`, `1000 bytes`: a size as people write it.
@@ -196,7 +208,8 @@ impl FetchError {
             FetchError::TooLarge { .. }
             | FetchError::Redirects(_)
             | FetchError::File { .. }
-            | FetchError::Unsupported(_) => ErrorClass::Permanent,
+            | FetchError::Unsupported(_)
+            | FetchError::Blocked(_) => ErrorClass::Permanent,
         }
     }
 
@@ -266,6 +279,10 @@ fn build_client(config: &FetchConfig, proxy: Option<&str>) -> Result<reqwest::Cl
             let proxy = reqwest::Proxy::all(p)
                 .map_err(|_| FetchError::Unsupported("invalid proxy url".into()))?;
             b = b.proxy(proxy);
+        } else if config.block_private_addresses {
+            // A proxy resolves the names it is sent; everything else goes
+            // through the guard's resolver.
+            b = b.dns_resolver(Arc::new(guard::PublicOnly));
         }
         b.build().map_err(|e| FetchError::Connect(error_chain(&e)))
     }
@@ -279,6 +296,9 @@ impl Fetcher {
 
     /// Fetches `req.url`, following redirects, within `req.timeout`.
     pub async fn fetch(&self, req: &Request<'_>) -> Result<Fetched, FetchError> {
+        if self.config.block_private_addresses {
+            guard::check_url(req.url).map_err(|b| FetchError::Blocked(b.0))?;
+        }
         match req.url.scheme() {
             "file" => fetch_file(req).await,
             "http" | "https" => {
@@ -295,6 +315,10 @@ impl Fetcher {
         let mut url = req.url.clone();
         let mut redirects: Vec<Redirect> = Vec::new();
         loop {
+            if self.config.block_private_addresses {
+                // Every hop: a public server may redirect inwards.
+                guard::check_url(&url).map_err(|b| FetchError::Blocked(b.0))?;
+            }
             let _permit = self.hosts.acquire(&url).await;
             let mut rb = self
                 .client_for(req.http)?
@@ -433,7 +457,9 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
 }
 
 fn classify_reqwest(e: &reqwest::Error, timeout: Duration) -> FetchError {
-    if e.is_timeout() {
+    if let Some(blocked) = guard::find_blocked(e) {
+        FetchError::Blocked(blocked.0)
+    } else if e.is_timeout() {
         FetchError::Timeout(timeout)
     } else if e.is_connect() {
         FetchError::Connect(error_chain(e))
@@ -581,67 +607,6 @@ impl HostLimits {
     }
 }
 
-/// Secret values shorter than this are not scrubbed: too short to be a
-/// credential worth the name, and too likely to turn up by chance.
-const MIN_SECRET_LEN: usize = 6;
-
-/// `text` with every secret of `http` replaced by `***`: the password,
-/// header values, the proxy URL and its password, and the encodings in
-/// which a server may echo them back (percent-encoded in a URL, base64 in
-/// an `Authorization` header). For errors and URLs a careless server may
-/// have filled with what it was sent.
-pub fn redact<'t>(text: &'t str, http: &FeedHttp) -> std::borrow::Cow<'t, str> {
-    use base64::Engine as _;
-    let mut secrets: Vec<String> = Vec::new();
-    if let Some(p) = &http.password {
-        secrets.push(p.expose().to_string());
-        let pair = format!("{}:{}", http.username.as_deref().unwrap_or(""), p.expose());
-        secrets.push(base64::engine::general_purpose::STANDARD.encode(pair));
-    }
-    secrets.extend(http.headers.iter().map(|(_, v)| v.expose().to_string()));
-    if let Some(proxy) = &http.proxy {
-        secrets.push(proxy.expose().to_string());
-        if let Ok(u) = Url::parse(proxy.expose()) {
-            if let Some(pw) = u.password() {
-                let decode = |s: &str| {
-                    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                        .next()
-                        .map_or_else(String::new, |(_, v)| v.into_owned())
-                };
-                let (user, pw) = (decode(u.username()), decode(pw));
-                secrets
-                    .push(base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}")));
-                secrets.push(pw);
-            }
-        }
-    }
-    let mut variants: Vec<String> = Vec::new();
-    for s in secrets.into_iter().filter(|s| s.len() >= MIN_SECRET_LEN) {
-        let form: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
-        let path = s
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>();
-        variants.extend([s, form, path]);
-    }
-    // Longest first, so that a secret inside another is not half-replaced.
-    variants.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    variants.dedup();
-    let mut out = std::borrow::Cow::Borrowed(text);
-    for v in &variants {
-        if out.contains(v.as_str()) {
-            out = std::borrow::Cow::Owned(out.replace(v.as_str(), "***"));
-        }
-    }
-    out
-}
-
 /// Measures how long something took, for the fetch log.
 #[derive(Debug, Clone, Copy)]
 pub struct Stopwatch(Instant);
@@ -687,40 +652,6 @@ mod tests {
             "body larger than the 16 MiB cap (max_body)"
         );
         assert_eq!(human_bytes(1536), "1.5 KiB");
-    }
-
-    #[test]
-    fn secrets_are_scrubbed_in_every_encoding() {
-        use crate::config::Secret;
-        let http = FeedHttp {
-            username: Some("reader".into()),
-            password: Some(Secret("hunter2 secret".into())),
-            headers: vec![
-                ("X-Api-Key".into(), Secret("key/secret+42".into())),
-                ("Accept".into(), Secret("x".into())),
-            ],
-            proxy: Some(Secret("http://pu:proxy-pass@127.0.0.1:3128/".into())),
-        };
-        let echoed = "redirect loop at http://h/x?seen=hunter2+secret&k=key%2Fsecret%2B42&a=Basic%20cmVhZGVyOmh1bnRlcjIgc2VjcmV0 \
-                      (hunter2 secret, key/secret+42, Basic cmVhZGVyOmh1bnRlcjIgc2VjcmV0, proxy-pass) x";
-        let clean = redact(echoed, &http);
-        for leak in [
-            "hunter2",
-            "key/secret",
-            "key%2Fsecret",
-            "cmVhZGVy",
-            "proxy-pass",
-        ] {
-            assert!(!clean.contains(leak), "{leak} in {clean}");
-        }
-        assert!(
-            clean.ends_with(" x"),
-            "short values are left alone: {clean}"
-        );
-        assert!(matches!(
-            redact("nothing here", &http),
-            std::borrow::Cow::Borrowed(_)
-        ));
         assert_eq!(human_bytes(1000), "1000 bytes");
     }
 }

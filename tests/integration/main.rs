@@ -13,4 +13,5 @@ mod ingest;
 mod publish;
 mod readers;
 mod secrets;
+mod ssrf;
 mod util;
