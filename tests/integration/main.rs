@@ -10,6 +10,7 @@ mod dedup_eval;
 mod faults;
 mod hostile;
 mod ingest;
+mod props;
 mod publish;
 mod readers;
 mod secrets;
