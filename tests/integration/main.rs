@@ -13,6 +13,7 @@ mod ingest;
 mod props;
 mod publish;
 mod readers;
+mod regressions;
 mod secrets;
 mod ssrf;
 mod util;
