@@ -107,7 +107,9 @@ fn secrets_echoed_by_a_server_never_reach_logs_errors_or_the_store() {
         assert!(!everything.contains(secret), "{secret} leaked");
     }
     assert!(
-        errors.iter().all(|e| e.contains("seen=") && e.contains("***")),
+        errors
+            .iter()
+            .all(|e| e.contains("seen=") && e.contains("***")),
         "the echo is scrubbed, not dropped: {errors:?}"
     );
 }
