@@ -10,6 +10,10 @@
 //! The canonical URL (tracking parameters, fragment and default port
 //! removed; scheme and host lower-cased) is the key that later merges the
 //! same page reached through several feeds.
+//!
+//! Every field is capped (see [`caps`]: titles, HTML bodies, URLs, guids,
+//! lists), and HTML whose shape would make the sanitizer's parser do
+//! unbounded work is kept as plain text instead.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
@@ -19,6 +23,13 @@ use url::Url;
 
 use crate::model::{Entry, KeyKind};
 use crate::parse::RawEntry;
+
+pub mod caps;
+
+pub use caps::{
+    truncate_chars, MAX_DESCRIPTION_CHARS, MAX_GUID_BYTES, MAX_HTML_BYTES, MAX_HTML_DEPTH,
+    MAX_LIST_ITEMS, MAX_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_BYTES,
+};
 
 /// Query parameters that only track the reader; removed from canonical URLs.
 /// Names are compared case-insensitively; `utm_*` is matched by prefix.
@@ -109,9 +120,15 @@ impl Cleaner {
         Cleaner { builder, base }
     }
 
-    /// Sanitized HTML of `html`, relative URLs resolved against `base`
-    /// (dropped when there is no usable base).
+    /// Sanitized HTML of `html` (its first [`MAX_HTML_BYTES`]), relative
+    /// URLs resolved against `base` (dropped when there is no usable
+    /// base). HTML that fails [`caps::html_is_tame`] comes back as its
+    /// plain text, escaped.
     pub fn html(&self, html: &str, base: Option<&Url>) -> String {
+        let html = caps::cut_bytes(html, MAX_HTML_BYTES);
+        if !caps::html_is_tame(html) {
+            return text_to_html(&html_to_text(html));
+        }
         *self.base.lock().unwrap_or_else(|p| p.into_inner()) = base.cloned();
         let out = self.builder.clean(html).to_string();
         xml_safe(&out).into_owned()
@@ -148,7 +165,7 @@ impl Cleaner {
 
         let to_html = |body: &str, is_text: bool| -> String {
             if is_text {
-                text_to_html(body)
+                text_to_html(caps::cut_bytes(body, MAX_HTML_BYTES))
             } else {
                 self.html(body, base)
             }
@@ -176,11 +193,14 @@ impl Cleaner {
             .title
             .as_deref()
             .map(|t| {
-                if raw.title_is_html || looks_like_markup(t) {
+                // Markup and spaces may shrink it: read a generous prefix.
+                let t = caps::cut_bytes(t, 16 * MAX_TITLE_CHARS);
+                let text = if raw.title_is_html || looks_like_markup(t) {
                     inline_text(t)
                 } else {
                     one_line(t)
-                }
+                };
+                truncate_chars(&text, MAX_TITLE_CHARS)
             })
             .unwrap_or_default();
         let (published, published_from_feed) = match raw.published.or(raw.updated) {
@@ -204,16 +224,11 @@ impl Cleaner {
         Entry {
             key: String::new(),
             key_kind: KeyKind::Hash,
-            guid: raw.guid.map(|g| xml_safe(g.trim()).into_owned()),
+            guid: raw.guid.map(|g| caps::bounded_guid(&xml_safe(g.trim()))),
             url: link,
             canonical_url: canonical,
             title,
-            authors: raw
-                .authors
-                .iter()
-                .map(|a| one_line(a))
-                .filter(|a| !a.is_empty())
-                .collect(),
+            authors: short_list(&raw.authors),
             summary_html,
             content_html,
             content_text,
@@ -222,20 +237,18 @@ impl Cleaner {
             published,
             published_from_feed,
             updated,
-            categories: raw
-                .categories
-                .iter()
-                .map(|c| one_line(c))
-                .filter(|c| !c.is_empty())
-                .collect(),
+            categories: short_list(&raw.categories),
             enclosures: raw
                 .enclosures
                 .into_iter()
                 .filter_map(|mut e| {
                     e.url = absolute(&e.url, base)?;
-                    e.mime_type = e.mime_type.map(|m| one_line(&m));
+                    e.mime_type = e
+                        .mime_type
+                        .map(|m| truncate_chars(&one_line(caps::cut_bytes(&m, 1024)), 255));
                     Some(e)
                 })
+                .take(MAX_LIST_ITEMS)
                 .collect(),
         }
     }
@@ -253,15 +266,37 @@ impl<'a> ammonia::UrlRelativeEvaluate<'a> for Resolver {
     }
 }
 
-/// `href` made absolute against `base`, keeping only http(s) URLs.
+/// At most [`MAX_LIST_ITEMS`] names, each one line of at most
+/// [`MAX_NAME_CHARS`] characters, empty ones left out.
+fn short_list(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| {
+            truncate_chars(
+                &one_line(caps::cut_bytes(n, 4 * MAX_NAME_CHARS)),
+                MAX_NAME_CHARS,
+            )
+        })
+        .filter(|n| !n.is_empty())
+        .take(MAX_LIST_ITEMS)
+        .collect()
+}
+
+/// `href` made absolute against `base`, keeping only http(s) URLs of at
+/// most [`MAX_URL_BYTES`].
 fn absolute(href: &str, base: Option<&Url>) -> Option<String> {
     let href = href.trim();
+    if href.len() > MAX_URL_BYTES {
+        return None;
+    }
     let url = match Url::parse(href) {
         Ok(u) => u,
         Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(href).ok()?,
         Err(_) => return None,
     };
-    matches!(url.scheme(), "http" | "https").then(|| url.into())
+    let web = matches!(url.scheme(), "http" | "https");
+    let url: String = url.into();
+    (web && url.len() <= MAX_URL_BYTES).then_some(url)
 }
 
 /// The canonical form of an http(s) URL: lower-case scheme and host (the

@@ -153,6 +153,10 @@ pub struct FetchConfig {
     pub host_gap: Duration,
     /// Hosts that share one limit (e.g. every `*.tumblr.com` blog).
     pub host_groups: Vec<HostGroup>,
+    /// Refuse feed URLs and redirects to loopback, private, link-local and
+    /// other non-public addresses, and `file://` feeds (for daemons whose
+    /// feed list other people write; see `fetch::guard`).
+    pub block_private_addresses: bool,
 }
 
 impl Default for FetchConfig {
@@ -167,6 +171,7 @@ impl Default for FetchConfig {
             max_redirects: DEFAULT_MAX_REDIRECTS,
             host_gap: DEFAULT_HOST_GAP,
             host_groups: Vec::new(),
+            block_private_addresses: false,
         }
     }
 }
@@ -234,6 +239,7 @@ struct RawFetch {
     host_gap: Option<Spanned<String>>,
     #[serde(default)]
     host_groups: Vec<polling::RawHostGroup>,
+    block_private_addresses: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -347,6 +353,7 @@ impl Config {
                     )
                 })?;
             }
+            fetch.block_private_addresses = f.block_private_addresses.unwrap_or(false);
             for g in &f.host_groups {
                 let group = polling::host_group(at, g, fetch.per_host)?;
                 fetch.host_groups.push(group);
@@ -645,6 +652,12 @@ impl fmt::Display for Config {
             fc.per_host,
             fc.max_redirects
         )?;
+        if fc.block_private_addresses {
+            writeln!(
+                f,
+                "guard:       private addresses and file:// refused (block_private_addresses)"
+            )?;
+        }
         let sc = &self.schedule;
         writeln!(
             f,

@@ -8,6 +8,15 @@
 //! decompression bomb stops at the cap, not at the end of memory), the total
 //! time limit (which also bounds slow-drip servers), and the per-host limit
 //! on requests in flight. It knows nothing of feed formats or SQL.
+//!
+//! Two helpers live beside it: [`guard`], the optional refusal of private
+//! addresses (`[fetch] block_private_addresses`), and [`redact`], which
+//! scrubs a feed's secrets from what a server may have echoed back.
+
+pub mod guard;
+mod redact;
+
+pub use redact::redact;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -131,7 +140,7 @@ pub enum FetchError {
         redirects: Vec<Redirect>,
     },
     /// The body would exceed the cap.
-    #[error("body larger than the {limit}-byte cap")]
+    #[error("body larger than the {} cap (max_body)", human_bytes(*.limit))]
     TooLarge {
         /// The cap in force.
         limit: u64,
@@ -142,6 +151,10 @@ pub enum FetchError {
     /// The connection broke while reading the body, or the encoding was bad.
     #[error("reading the body failed: {0}")]
     Body(String),
+    /// The server answered, but not with HTTP (a head too large, garbage,
+    /// a connection closed before the head was complete).
+    #[error("invalid response: {0}")]
+    Response(String),
     /// A local file could not be read.
     #[error("cannot read {path}: {message}")]
     File {
@@ -153,6 +166,23 @@ pub enum FetchError {
     /// The URL cannot be fetched at all.
     #[error("unsupported url `{0}`")]
     Unsupported(String),
+    /// `[fetch] block_private_addresses` refused the address.
+    #[error("refused: {0} (block_private_addresses)")]
+    Blocked(String),
+}
+
+/// `16 MiB`, `512 KiB`, `1000 bytes`: a size as people write it.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (size, unit) in UNITS {
+        if n >= size && n % size == 0 {
+            return format!("{} {unit}", n / size);
+        }
+        if n >= size {
+            return format!("{:.1} {unit}", n as f64 / size as f64);
+        }
+    }
+    format!("{n} bytes")
 }
 
 fn reason(status: u16) -> String {
@@ -167,9 +197,10 @@ impl FetchError {
     /// Whether waiting alone may fix it.
     pub fn class(&self) -> ErrorClass {
         match self {
-            FetchError::Timeout(_) | FetchError::Connect(_) | FetchError::Body(_) => {
-                ErrorClass::Transient
-            }
+            FetchError::Timeout(_)
+            | FetchError::Connect(_)
+            | FetchError::Body(_)
+            | FetchError::Response(_) => ErrorClass::Transient,
             FetchError::Status { status, .. } => match status {
                 408 | 425 | 429 | 500..=599 => ErrorClass::Transient,
                 _ => ErrorClass::Permanent,
@@ -177,7 +208,8 @@ impl FetchError {
             FetchError::TooLarge { .. }
             | FetchError::Redirects(_)
             | FetchError::File { .. }
-            | FetchError::Unsupported(_) => ErrorClass::Permanent,
+            | FetchError::Unsupported(_)
+            | FetchError::Blocked(_) => ErrorClass::Permanent,
         }
     }
 
@@ -247,6 +279,10 @@ fn build_client(config: &FetchConfig, proxy: Option<&str>) -> Result<reqwest::Cl
             let proxy = reqwest::Proxy::all(p)
                 .map_err(|_| FetchError::Unsupported("invalid proxy url".into()))?;
             b = b.proxy(proxy);
+        } else if config.block_private_addresses {
+            // A proxy resolves the names it is sent; everything else goes
+            // through the guard's resolver.
+            b = b.dns_resolver(Arc::new(guard::PublicOnly));
         }
         b.build().map_err(|e| FetchError::Connect(error_chain(&e)))
     }
@@ -260,6 +296,9 @@ impl Fetcher {
 
     /// Fetches `req.url`, following redirects, within `req.timeout`.
     pub async fn fetch(&self, req: &Request<'_>) -> Result<Fetched, FetchError> {
+        if self.config.block_private_addresses {
+            guard::check_url(req.url).map_err(|b| FetchError::Blocked(b.0))?;
+        }
         match req.url.scheme() {
             "file" => fetch_file(req).await,
             "http" | "https" => {
@@ -276,6 +315,10 @@ impl Fetcher {
         let mut url = req.url.clone();
         let mut redirects: Vec<Redirect> = Vec::new();
         loop {
+            if self.config.block_private_addresses {
+                // Every hop: a public server may redirect inwards.
+                guard::check_url(&url).map_err(|b| FetchError::Blocked(b.0))?;
+            }
             let _permit = self.hosts.acquire(&url).await;
             let mut rb = self
                 .client_for(req.http)?
@@ -414,15 +457,30 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
 }
 
 fn classify_reqwest(e: &reqwest::Error, timeout: Duration) -> FetchError {
-    if e.is_timeout() {
+    if let Some(blocked) = guard::find_blocked(e) {
+        FetchError::Blocked(blocked.0)
+    } else if e.is_timeout() {
         FetchError::Timeout(timeout)
     } else if e.is_connect() {
         FetchError::Connect(error_chain(e))
     } else if e.is_body() || e.is_decode() {
         FetchError::Body(error_chain(e))
+    } else if e.is_request() {
+        // Connected, but what came back was not an HTTP response: name the
+        // innermost cause ("message head is too large"), not the layers.
+        FetchError::Response(innermost(e))
     } else {
         FetchError::Connect(error_chain(e))
     }
+}
+
+/// The last message of the `source()` chain.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 /// The whole `source()` chain in one line, most specific last, without
@@ -589,5 +647,11 @@ mod tests {
             FetchError::TooLarge { limit: 1 }.class(),
             ErrorClass::Permanent
         );
+        assert_eq!(
+            FetchError::TooLarge { limit: 16 << 20 }.to_string(),
+            "body larger than the 16 MiB cap (max_body)"
+        );
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(1000), "1000 bytes");
     }
 }

@@ -11,7 +11,10 @@
 //!   unknown) `version` is read as RSS 2.0, and Atom text constructs with a
 //!   MIME-style `type` (`text/plain`, `application/xhtml+xml`, `HTML`) are
 //!   mapped to the three types Atom defines instead of failing the whole feed;
-//! - **refuses non-feeds clearly** (an HTML page, an empty body).
+//! - **refuses non-feeds clearly** (an HTML page, an empty body);
+//! - **bounds what parsing costs** (see [`limits`]): documents nested deeper
+//!   than [`MAX_DEPTH`] are refused, and only the first [`MAX_ENTRIES`]
+//!   entries are kept.
 //!
 //! Entries come out as [`RawEntry`]: still-unsanitized HTML, links resolved
 //! by feed-rs against `xml:base`/the feed URL, no identity yet (the
@@ -30,6 +33,10 @@ use feed_rs::model::{self, FeedType};
 use regex::Regex;
 
 use crate::model::{Enclosure, FeedHints, FeedMeta};
+
+pub mod limits;
+
+pub use limits::{MAX_DEPTH, MAX_ENTRIES};
 
 /// Why a document could not be read as a feed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +107,8 @@ pub struct ParsedFeed {
     pub meta: FeedMeta,
     /// Entries in document order.
     pub entries: Vec<RawEntry>,
+    /// Entries cut off because the document had more than [`MAX_ENTRIES`].
+    pub entries_dropped: usize,
 }
 
 /// Parses `body`. `content_type` is the HTTP header (for its charset);
@@ -133,10 +142,19 @@ fn parse_inner(
     if trimmed.is_empty() {
         return Err(ParseError::Empty);
     }
-    let (doc, format): (Cow<'_, str>, &'static str) = if trimmed.starts_with('{') {
-        (Cow::Borrowed(trimmed), "JSON")
+    let (bounded, format) = if trimmed.starts_with('{') {
+        (limits::json(trimmed)?, "JSON")
     } else if trimmed.starts_with('<') {
-        (lenient_xml(trimmed)?, "XML")
+        let lenient = lenient_xml(trimmed)?;
+        let (cut, dropped) = match limits::xml(&lenient)? {
+            limits::Bounded {
+                doc: Cow::Owned(cut),
+                dropped,
+            } => (Some(cut), dropped),
+            _ => (None, 0),
+        };
+        let doc = cut.map_or(lenient, Cow::Owned);
+        (limits::Bounded { doc, dropped }, "XML")
     } else if trimmed.starts_with('[') {
         return Err(ParseError::NotAFeed(
             "a JSON array, not a JSON Feed object".into(),
@@ -144,6 +162,7 @@ fn parse_inner(
     } else {
         return Err(ParseError::NotAFeed("neither XML nor JSON".into()));
     };
+    let doc = bounded.doc;
     let parser = feed_rs::parser::Builder::new()
         .sanitize_content(false)
         .id_generator(|_, _, _| String::new())
@@ -158,6 +177,7 @@ fn parse_inner(
         FeedHints::default()
     };
     let mut parsed = convert(feed, hints);
+    parsed.entries_dropped = bounded.dropped;
     if format == "XML" && doc.contains("origLink") {
         add_orig_links(&doc, &mut parsed.entries);
     }
@@ -607,7 +627,11 @@ fn convert(feed: model::Feed, hints: FeedHints) -> ParsedFeed {
         hints,
     };
     let entries = feed.entries.into_iter().map(convert_entry).collect();
-    ParsedFeed { meta, entries }
+    ParsedFeed {
+        meta,
+        entries,
+        entries_dropped: 0,
+    }
 }
 
 fn pick_link(links: &[model::Link]) -> Option<String> {

@@ -18,7 +18,7 @@ use url::Url;
 use crate::clean::Cleaner;
 use crate::config::{DedupConfig, FeedConfig};
 use crate::dedup::entry::{assign_keys, KeyReport};
-use crate::fetch::{FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
+use crate::fetch::{redact, FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
 use crate::model::{Entry, FeedMeta, IdentityMode, Validators};
 use crate::parse::{self, ParseError};
 use crate::schedule::hints::parse_retry_after;
@@ -94,6 +94,9 @@ pub struct Document {
     pub entries: Vec<Entry>,
     /// What key assignment noticed.
     pub keys: KeyReport,
+    /// Entries left out because the document had more than
+    /// [`parse::MAX_ENTRIES`].
+    pub entries_dropped: usize,
 }
 
 /// Parses, cleans and keys one document (pure CPU work: no I/O).
@@ -129,16 +132,25 @@ pub fn process(
         }
     }
     let mut meta = parsed.meta;
+    let text = |s: &str, max: usize| {
+        let cut = crate::clean::caps::cut_bytes(s, 16 * max);
+        crate::clean::truncate_chars(&crate::clean::inline_text(cut), max)
+    };
     meta.title = meta
         .title
-        .map(|t| crate::clean::inline_text(&t))
+        .map(|t| text(&t, crate::clean::MAX_TITLE_CHARS))
         .filter(|t| !t.is_empty());
-    meta.description = meta.description.map(|d| crate::clean::inline_text(&d));
-    meta.site_url = site.map(Into::into);
+    meta.description = meta
+        .description
+        .map(|d| text(&d, crate::clean::MAX_DESCRIPTION_CHARS));
+    meta.site_url = site
+        .map(String::from)
+        .filter(|s| s.len() <= crate::clean::MAX_URL_BYTES);
     Ok(Document {
         meta,
         entries,
         keys,
+        entries_dropped: parsed.entries_dropped,
     })
 }
 
@@ -242,6 +254,17 @@ async fn refresh_inner(
                             "guid repeated inside the document; keyed by guid and link"
                         );
                     }
+                    if doc.entries_dropped > 0 {
+                        let note = format!(
+                            "only the first {} entries kept; {} more left out",
+                            parse::MAX_ENTRIES,
+                            doc.entries_dropped
+                        );
+                        warn!(dropped = doc.entries_dropped, "{note}");
+                        // A note on a successful fetch, in the fetch log
+                        // and the feed's last error.
+                        rec.error = Some(note);
+                    }
                     rec.validators = Some(meta.validators.clone());
                     rec.meta = Some(doc.meta);
                     rec.entries = doc.entries;
@@ -266,16 +289,30 @@ async fn refresh_inner(
                 ..
             } = &e
             {
-                rec.retry_after_until = parse_retry_after(ra, started_at);
+                // Seconds count from the answer, not from the start of
+                // the request (which may have queued or taken long).
+                rec.retry_after_until = parse_retry_after(ra, Utc::now());
             }
             rec.error = Some(e.to_string());
+        }
+    }
+    // A careless server may echo credentials into an error's URL.
+    for field in [&mut rec.error, &mut rec.final_url] {
+        if let Some(text) = field.as_deref() {
+            if let std::borrow::Cow::Owned(clean) = redact(text, &feed.http) {
+                *field = Some(clean);
+            }
         }
     }
     rec.duration_ms = watch.millis();
     let meta = rec.meta.clone();
     let outcome = rec.outcome;
     let (http, bytes, duration_ms) = (rec.http_status, rec.bytes, rec.duration_ms);
-    let mut error = rec.error.clone();
+    // A note on a successful fetch is not a failure.
+    let mut error = rec
+        .error
+        .clone()
+        .filter(|_| rec.outcome != store::Outcome::Ok);
     let permanent_redirect = rec.permanent_redirect.clone();
     let applied = match store.call(move |s| s.record_fetch(&rec)).await {
         Ok(a) => a,
@@ -287,7 +324,7 @@ async fn refresh_inner(
     if let Some(to) = &applied.moved_to {
         warn!(from = %url, to = %to, "feed moved permanently (3 fetches in a row): now polling the new URL; update the config");
     } else if let Some(to) = &permanent_redirect {
-        info!(to = %to, "permanent redirect seen");
+        info!(to = %redact(to, &feed.http), "permanent redirect seen");
     }
     match &error {
         None => info!(

@@ -66,7 +66,8 @@ pub struct FetchRecord {
     pub meta: Option<FeedMeta>,
     /// Entries of the document, keyed.
     pub entries: Vec<Entry>,
-    /// What went wrong, in one line.
+    /// What went wrong, in one line; on a successful fetch, a note on what
+    /// was left out (entries beyond the cap).
     pub error: Option<String>,
     /// Whether this feed's entries may merge with other feeds' articles.
     pub dedup: bool,
@@ -151,7 +152,7 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
                 title = coalesce(?5, title), site_url = coalesce(?6, site_url),
                 description = coalesce(?7, description), format = coalesce(?8, format),
                 status = 'ok', last_fetch_at = ?9, last_success_at = ?9, last_http_status = ?10,
-                last_error = NULL, consecutive_errors = 0,
+                last_error = ?13, consecutive_errors = 0,
                 last_new_entry_at = CASE WHEN ?11 > 0 THEN ?9 ELSE last_new_entry_at END,
                 identity_mode = CASE WHEN ?12 THEN 'link' ELSE identity_mode END,
                 retry_after_until = NULL
@@ -170,6 +171,8 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
             rec.http_status,
             applied.new,
             applied.guid_changes >= GUID_CHANGES_TO_SWITCH,
+            // A note on a successful fetch (entries left out), else NULL.
+            rec.error,
         ])?;
         if let Some(m) = &rec.meta {
             let h = &m.hints;

@@ -57,6 +57,10 @@ pub use {
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Size, in bytes, the WAL file is cut back to when SQLite starts it over
+/// (about what the default auto-checkpoint lets it reach).
+pub const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -139,6 +143,11 @@ impl Store {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A long read (someone's sqlite3 query) pins the WAL, which then
+        // grows; once the read ends the WAL is reused, and this cuts the
+        // file back to its usual size when it is.
+        self.conn
+            .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         self.conn.set_prepared_statement_cache_capacity(64);
         Ok(())

@@ -227,7 +227,10 @@ fn bad_feeds_are_reported_and_the_others_ingested() {
         "{}",
         by("broken")
     );
-    assert_eq!(by("big")["error"], "body larger than the 1024-byte cap");
+    assert_eq!(
+        by("big")["error"],
+        "body larger than the 1 KiB cap (max_body)"
+    );
     assert_eq!(by("slow")["status"], "transient");
     assert_eq!(by("slow")["error"], "timed out after 1s");
     assert_eq!(by("page")["error"], "not a feed: an HTML page");

@@ -1,16 +1,25 @@
 //! The one integration-test binary: the real `tributary` binary against a
 //! real HTTP server on 127.0.0.1 and a real SQLite file.
 
+mod child;
 mod corpus;
+mod crash;
 mod daemon;
 mod dedup_corpus;
 mod dedup_eval;
 mod digests;
+mod faults;
+mod hostile;
 mod ingest;
 mod ops;
 mod ops_config;
 mod outputs;
+mod props;
 mod publish;
+mod readers;
+mod regressions;
+mod secrets;
 mod served;
 mod server;
+mod ssrf;
 mod util;

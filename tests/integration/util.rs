@@ -244,8 +244,16 @@ impl Scratch {
 
     /// Writes a config with `[store] path = "tributary.db"`, `extra` TOML
     /// and one `[[feeds]]` per `(name, url)`.
+    /// Unless `extra` configures `[server]`, the daemon's HTTP server listens
+    /// on an ephemeral port, so that daemons of concurrent tests never
+    /// compete for the default one.
     pub fn write_config(&self, extra: &str, feeds: &[(&str, &str)]) {
-        let mut s = format!("[store]\npath = \"tributary.db\"\n{extra}\n");
+        let server = if extra.contains("[server]") {
+            ""
+        } else {
+            "[server]\nlisten = \"127.0.0.1:0\"\n"
+        };
+        let mut s = format!("[store]\npath = \"tributary.db\"\n{extra}\n{server}");
         for (name, url) in feeds {
             s.push_str(&format!(
                 "[[feeds]]\nname = \"{name}\"\nurl = \"{url}\"\n\n"

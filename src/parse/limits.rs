@@ -1,0 +1,247 @@
+//! Limits on a document's shape, enforced before feed-rs builds its model.
+//!
+//! The body cap bounds a document's bytes, not what parsing them costs.
+//! Two shapes cost far more than their size, so one cheap scan looks for
+//! them first:
+//! - **deep nesting**: feed-rs and its XML reader keep state per open
+//!   element (about 1.7 KB each, and quick-xml's nesting counter is 16
+//!   bits), so 100,000 nested elements in 700 KB took 170 MB and then
+//!   overflowed. Documents nested deeper than [`MAX_DEPTH`] are refused.
+//! - **very many entries**: feed-rs holds about 1.6 KB per entry, so a
+//!   16 MB document of empty `<item/>`s would need gigabytes. Only the
+//!   first [`MAX_ENTRIES`] entries (in document order: feeds list the
+//!   newest first) are kept; the rest of the list is cut off before
+//!   parsing, and [`super::ParsedFeed::entries_dropped`] says how many.
+//!
+//! The scan never judges well-formedness: where it cannot read on, it
+//! stops and leaves the document as it was, for feed-rs to report.
+
+use std::borrow::Cow;
+
+use quick_xml::events::Event;
+
+use super::ParseError;
+
+/// Deepest element (or JSON value) nesting accepted. Real feeds stay
+/// below 20; XHTML content adds a few levels.
+pub const MAX_DEPTH: usize = 256;
+
+/// Entries kept from one document; later ones are dropped.
+pub const MAX_ENTRIES: usize = 5_000;
+
+/// A document within the limits.
+#[derive(Debug)]
+pub(super) struct Bounded<'a> {
+    /// The document, cut after the last kept entry when it had too many.
+    pub doc: Cow<'a, str>,
+    /// Entries cut off.
+    pub dropped: usize,
+}
+
+fn too_deep(format: &'static str) -> ParseError {
+    ParseError::Malformed {
+        format,
+        message: format!("nested deeper than {MAX_DEPTH} levels"),
+    }
+}
+
+/// Whether an element at this depth, with this local name, is a feed entry:
+/// `rss/channel/item`, `rdf:RDF/item`, `feed/entry` (the parent chain is at
+/// most two elements long).
+fn is_entry(local: &[u8], open: usize) -> bool {
+    open <= 2 && (local == b"item" || local == b"entry")
+}
+
+/// Checks the depth of an XML document and cuts its entry list at
+/// [`MAX_ENTRIES`], closing the elements left open at the cut.
+pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
+    let mut reader = quick_xml::Reader::from_str(doc);
+    reader.config_mut().check_end_names = false;
+    let mut depth = 0usize;
+    // Qualified names of the open elements of the first two levels: the
+    // ones to close at a cut (entries are at most two levels down).
+    let mut outer: Vec<Vec<u8>> = Vec::new();
+    let mut entries = 0usize;
+    let mut cut: Option<(usize, Vec<Vec<u8>>)> = None;
+    loop {
+        let at = reader.buffer_position() as usize;
+        let (start, empty) = match reader.read_event() {
+            Ok(Event::Start(s)) => (s, false),
+            Ok(Event::Empty(s)) => (s, true),
+            Ok(Event::End(_)) => {
+                depth = depth.saturating_sub(1);
+                continue;
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        if is_entry(start.local_name().as_ref(), depth) {
+            entries += 1;
+            if entries == MAX_ENTRIES + 1 {
+                cut = Some((at, outer.iter().take(depth).cloned().collect()));
+            }
+        }
+        if !empty {
+            if depth < 2 {
+                outer.truncate(depth);
+                outer.push(start.name().as_ref().to_vec());
+            }
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(too_deep("XML"));
+            }
+        }
+    }
+    let Some((at, open)) = cut else {
+        return Ok(Bounded {
+            doc: Cow::Borrowed(doc),
+            dropped: 0,
+        });
+    };
+    let mut out = String::with_capacity(at + 64);
+    out.push_str(&doc[..at]);
+    for name in open.iter().rev() {
+        out.push_str("</");
+        out.push_str(&String::from_utf8_lossy(name));
+        out.push('>');
+    }
+    Ok(Bounded {
+        doc: Cow::Owned(out),
+        dropped: entries - MAX_ENTRIES,
+    })
+}
+
+/// Checks the depth of a JSON document and cuts the top-level `items`
+/// array after [`MAX_ENTRIES`] elements (the rest of the object is kept).
+pub(super) fn json(doc: &str) -> Result<Bounded<'_>, ParseError> {
+    let b = doc.as_bytes();
+    let mut depth = 0usize;
+    // The last string seen at depth 1 (a key of the root object).
+    let mut key: &[u8] = b"";
+    // Depth of the root's `items` array while inside it.
+    let mut in_items = false;
+    let mut elements = 0usize;
+    let mut expect_element = false;
+    // Where the cut starts (the comma before the first dropped element)
+    // and ends (the array's closing bracket).
+    let mut cut_from: Option<usize> = None;
+    let mut cut_to: Option<usize> = None;
+    let mut last_comma = 0usize;
+    let mut i = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        if in_items && depth == 2 && expect_element && !matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            expect_element = false;
+            if c != b']' {
+                elements += 1;
+                if elements == MAX_ENTRIES + 1 {
+                    cut_from = Some(last_comma);
+                }
+            }
+        }
+        match c {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if depth == 1 {
+                    key = &b[start..i.min(b.len())];
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(too_deep("JSON"));
+                }
+                if c == b'[' && depth == 2 && key == b"items" {
+                    in_items = true;
+                    expect_element = true;
+                }
+            }
+            b'}' | b']' => {
+                if in_items && depth == 2 {
+                    in_items = false;
+                    if cut_from.is_some() && cut_to.is_none() {
+                        cut_to = Some(i);
+                    }
+                }
+                depth = depth.saturating_sub(1);
+            }
+            b',' if in_items && depth == 2 => {
+                last_comma = i;
+                expect_element = true;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    match (cut_from, cut_to) {
+        (Some(from), Some(to)) => {
+            let mut out = String::with_capacity(doc.len() - (to - from));
+            out.push_str(&doc[..from]);
+            out.push_str(&doc[to..]);
+            Ok(Bounded {
+                doc: Cow::Owned(out),
+                dropped: elements - MAX_ENTRIES,
+            })
+        }
+        _ => Ok(Bounded {
+            doc: Cow::Borrowed(doc),
+            dropped: 0,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_xml_is_refused_and_shallow_passes() {
+        let deep = format!("<rss>{}{}</rss>", "<a>".repeat(300), "</a>".repeat(300));
+        assert!(matches!(xml(&deep), Err(ParseError::Malformed { .. })));
+        let ok = format!("<rss>{}{}</rss>", "<a>".repeat(100), "</a>".repeat(100));
+        assert_eq!(xml(&ok).unwrap().dropped, 0);
+    }
+
+    #[test]
+    fn long_entry_lists_are_cut_and_closed() {
+        let items = "<item><title>t</title></item>\n".repeat(MAX_ENTRIES + 7);
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><title>c</title>{items}<ttl>5</ttl></channel></rss>"
+        );
+        let b = xml(&doc).unwrap();
+        assert_eq!(b.dropped, 7);
+        assert!(
+            b.doc.ends_with("</channel></rss>"),
+            "{}",
+            &b.doc[b.doc.len() - 60..]
+        );
+        assert_eq!(b.doc.matches("<item>").count(), MAX_ENTRIES);
+        let atom = format!(
+            "<a:feed xmlns:a=\"http://www.w3.org/2005/Atom\">{}</a:feed>",
+            "<a:entry/>".repeat(MAX_ENTRIES + 1)
+        );
+        let b = xml(&atom).unwrap();
+        assert_eq!(
+            (b.dropped, b.doc.ends_with("<a:entry/></a:feed>")),
+            (1, true)
+        );
+    }
+
+    #[test]
+    fn json_items_are_cut_keeping_the_rest() {
+        let items = vec!["{\"id\":\"x\",\"t\":[1,{\"a\":\"]\"}]}"; MAX_ENTRIES + 3].join(",");
+        let doc = format!("{{\"version\":\"v\",\"items\":[{items}],\"title\":\"T\"}}");
+        let b = json(&doc).unwrap();
+        assert_eq!(b.dropped, 3);
+        let v: serde_json::Value = serde_json::from_str(&b.doc).unwrap();
+        assert_eq!(v["items"].as_array().unwrap().len(), MAX_ENTRIES);
+        assert_eq!(v["title"], "T");
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(300), "]".repeat(300));
+        assert!(json(&deep).is_err());
+        assert_eq!(json("{\"items\":[]}").unwrap().dropped, 0);
+    }
+}

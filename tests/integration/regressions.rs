@@ -1,0 +1,76 @@
+//! Every input in `tests/fixtures/regressions/` that once crashed, hung or
+//! blew up something (most found by the fuzzers in `fuzz/`) goes through
+//! the code that failed on it: `process-*` through `refresh::process`,
+//! `config-*` through `Config::parse`. See that folder's README.
+
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::{TimeZone, Utc};
+use tributary::model::IdentityMode;
+use tributary::parse::ParseError;
+
+fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/regressions");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap() != "README.md")
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_input_that_once_failed_now_passes() {
+    let url = url::Url::parse("https://feeds.example/feed.xml").unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let files = fixtures();
+    assert!(files.len() >= 4, "{files:?}");
+    for (name, bytes) in &files {
+        let started = Instant::now();
+        if name.starts_with("process-") {
+            let result = std::panic::catch_unwind(|| {
+                tributary::refresh::process(bytes, None, Some(&url), IdentityMode::Guid, now)
+            });
+            let result = result.unwrap_or_else(|_| panic!("{name}: panicked"));
+            if let Err(ParseError::Panic(p)) = &result {
+                panic!("{name}: a parser panicked: {p}");
+            }
+            if let Ok(doc) = &result {
+                for e in &doc.entries {
+                    let html = e.content_html.as_deref().unwrap_or("").len()
+                        + e.summary_html.as_deref().unwrap_or("").len();
+                    assert!(
+                        html <= 2 * bytes.len(),
+                        "{name}: {html} bytes of HTML from {}",
+                        bytes.len()
+                    );
+                }
+            }
+            if name.contains("-nested-")
+                && name.ends_with("-deep.xml")
+                && name.starts_with("process-xml")
+            {
+                assert!(
+                    matches!(result, Err(ParseError::Malformed { .. })),
+                    "{name}: {result:?}"
+                );
+            }
+        } else if name.starts_with("config-") {
+            let text = String::from_utf8_lossy(bytes);
+            let path = Path::new("/nonexistent/tributary.toml");
+            let result = std::panic::catch_unwind(|| {
+                tributary::config::Config::parse(&text, path).map(|_| ())
+            });
+            assert!(result.is_ok(), "{name}: Config::parse panicked");
+        } else {
+            panic!("{name}: unknown kind (name it process-… or config-…)");
+        }
+        eprintln!("regression {name}: {:?}", started.elapsed());
+    }
+}
