@@ -166,6 +166,7 @@ fn corpus_conformance() {
         }
     }
     assert!(store.integrity_ok().unwrap());
+    validate_outputs(&store, scratch.path());
     let rate = clean_ok as f64 * 100.0 / clean_total.max(1) as f64;
     eprintln!("corpus: {inputs} inputs, {ingested} ingested ({entries_stored} entries), {rejected} rejected with an error");
     eprintln!("corpus: bozo=false inputs ingested: {clean_ok}/{clean_total} ({rate:.1} %)");
@@ -193,4 +194,66 @@ fn corpus_conformance() {
         title_ok as f64 >= title_checks as f64 * 0.98,
         "feed titles: {title_ok}/{title_checks} match"
     );
+}
+
+/// Renders the default output (the newest articles of the corpus, hostile
+/// titles and content included) in every format and validates it: Atom
+/// against RFC 4287's schema, JSON Feed against its schema, RSS well-formed.
+fn validate_outputs(store: &Store, dir: &std::path::Path) {
+    use crate::publish::{available, run, validators};
+    use tributary::publish::Format;
+    let config = tributary::config::Config::parse(
+        "[store]\npath = \"corpus.db\"\n[publish]\nlimit = 1000\n",
+        &dir.join("t.toml"),
+    )
+    .unwrap();
+    let site = tributary::output::Site::new(&config);
+    let rendered = site.render(store, site.default_output()).unwrap();
+    let mut files = Vec::new();
+    for (format, bytes) in Format::ALL.into_iter().zip(rendered) {
+        let path = dir.join(format!("corpus.{}", format.extension()));
+        std::fs::write(&path, bytes).unwrap();
+        files.push(path);
+    }
+    let Some(schemas) = validators() else { return };
+    if available("xmllint", &["--version"]) {
+        let rng = schemas.join("atom.rng");
+        let (ok, report) = run(
+            "xmllint",
+            &[
+                "--noout".as_ref(),
+                "--relaxng".as_ref(),
+                rng.as_os_str(),
+                files[0].as_os_str(),
+            ],
+        );
+        assert!(
+            ok,
+            "Atom output of the corpus is not valid: {}",
+            &report[..report.len().min(2000)]
+        );
+        let (ok, report) = run("xmllint", &["--noout".as_ref(), files[1].as_os_str()]);
+        assert!(
+            ok,
+            "RSS output of the corpus is not well-formed: {}",
+            &report[..report.len().min(2000)]
+        );
+    }
+    if available("check-jsonschema", &["--version"]) {
+        let schema = schemas.join("jsonfeed-v1.1.schema.json");
+        let (ok, report) = run(
+            "check-jsonschema",
+            &[
+                "--schemafile".as_ref(),
+                schema.as_os_str(),
+                files[2].as_os_str(),
+            ],
+        );
+        assert!(
+            ok,
+            "JSON Feed output of the corpus is not valid: {}",
+            &report[..report.len().min(2000)]
+        );
+    }
+    eprintln!("corpus: the default output of the corpus store (1000 items) validates as Atom, RSS and JSON Feed");
 }
