@@ -189,7 +189,17 @@ impl Cleaner {
             None => (now, false),
         };
         let updated = raw.updated.map(|u| u.min(now + MAX_FUTURE));
-        let canonical = link_url.as_ref().and_then(canonical_url);
+        // The page's real address, where the entry gives one besides a
+        // (possibly wrapped) link, is the better key.
+        let declared = raw
+            .canonical_link
+            .as_deref()
+            .and_then(|c| absolute(c, base))
+            .and_then(|c| Url::parse(&c).ok());
+        let canonical = declared
+            .as_ref()
+            .or(link_url.as_ref())
+            .and_then(canonical_url);
         let content_hash = content_hash(&title, &content_text);
         Entry {
             key: String::new(),
@@ -208,6 +218,7 @@ impl Cleaner {
             content_html,
             content_text,
             content_hash,
+            story_print: None,
             published,
             published_from_feed,
             updated,
@@ -585,6 +596,24 @@ mod tests {
         assert_eq!(
             inline_text("safe<!-- hidden --> text<!-- unclosed"),
             "safe text"
+        );
+    }
+
+    #[test]
+    fn declared_canonical_link_unwraps_redirectors() {
+        let raw = RawEntry {
+            link: Some("http://feedproxy.google.com/~r/x/~3/abc/".into()),
+            canonical_link: Some("https://Blog.example.org/a?utm_source=feedburner".into()),
+            ..RawEntry::default()
+        };
+        let e = Cleaner::new().entry(raw, None, None, Utc::now());
+        assert_eq!(
+            e.canonical_url.as_deref(),
+            Some("https://blog.example.org/a")
+        );
+        assert_eq!(
+            e.url.as_deref(),
+            Some("http://feedproxy.google.com/~r/x/~3/abc/")
         );
     }
 

@@ -4,19 +4,29 @@
 //! failed: they are reported), 1 the store or runtime failed, 2 the
 //! configuration is invalid or the command line is wrong.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, ConfigError};
-use crate::fetch::Fetcher;
-use crate::model::FeedSpec;
-use crate::refresh::{refresh_all, FeedReport, SharedStore};
 use crate::store::Store;
+
+mod add;
+mod backup;
+mod completions;
+mod digest;
+mod doctor;
+mod explain;
+mod feeds;
+mod fetch;
+mod man;
+mod opml;
+mod prune;
+mod publish;
+mod remove;
+mod search;
 
 /// Tributary: many feeds in, one clean river out.
 #[derive(Debug, Parser)]
@@ -33,6 +43,9 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: poll every feed on its schedule until stopped
+    /// (SIGTERM/SIGINT; SIGHUP reloads the config).
+    Run,
     /// Poll the configured feeds once, store what is new, print one line per feed.
     Fetch {
         /// Only this feed (repeatable).
@@ -44,18 +57,101 @@ pub enum Command {
     },
     /// Validate the config and print what it resolved to.
     Check,
+    /// Make a digest now (recorded, like a scheduled one), print or send it,
+    /// or list past digests.
+    Digest(digest::Args),
+    /// Show why an article is what it is: the entries that point at it (and
+    /// which key joined them), and the story it belongs to with similarities.
+    Explain {
+        /// The article's id (`articles.id`).
+        article_id: i64,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the feeds with their state.
     Feeds {
         /// One JSON object per feed per line.
         #[arg(long)]
         json: bool,
     },
+    /// Render every output (Atom, RSS, JSON Feed) and the index page into a folder.
+    Publish {
+        /// Folder to write into [default: `[server] out_dir` of the config]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Explain what is wrong with failing feeds and what to do about it.
+    Doctor {
+        /// Only this feed.
+        feed: Option<String>,
+        /// Judge from the store alone: no live request.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Add a feed to the config (a web page is searched for its feed).
+    Add {
+        /// The feed's URL, or a web page that announces it.
+        url: String,
+        /// Its name [default: derived from the feed's title].
+        #[arg(long)]
+        name: Option<String>,
+        /// Its tags, comma-separated.
+        #[arg(long, value_delimiter = ',', value_name = "TAG,…")]
+        tags: Vec<String>,
+    },
+    /// Remove a feed from the config (its articles stay in the store).
+    Remove {
+        /// The feed's name.
+        name: String,
+    },
+    /// Add the feeds of an OPML subscription list to the config.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
+    /// Print the configured feeds as an OPML 2.0 subscription list.
+    ExportOpml,
+    /// Full-text search over stored articles.
+    Search {
+        /// What to look for (FTS5 syntax works: `bridge OR ferry`, `"exact phrase"`, `harb*`).
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// How many results.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per result per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the [retention] settings now, then give free space back.
+    Prune,
+    /// Write a consistent copy of the database (safe while the daemon runs).
+    Backup {
+        /// Where to write the copy.
+        path: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script.
+    #[command(hide = true)]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(hide = true)]
+    Man,
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // A progress bar replaces the per-feed warnings (the command prints
+    // each failure itself); log lines would break the bar.
+    let quiet = matches!(cli.command, Command::Fetch { json: false, .. }) && fetch::shows_bar();
+    init_logging(matches!(cli.command, Command::Run), quiet);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -69,13 +165,27 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logs to stderr. The daemon logs at `info` by default, commands at
+/// `warn` (`error` when `quiet`); `RUST_LOG` overrides. Under systemd (`JOURNAL_STREAM` set) the
+/// journal adds timestamps, so lines carry none and no colours.
+fn init_logging(daemon: bool, quiet: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    let default = match (daemon, quiet) {
+        (true, _) => "info",
+        (false, true) => "error",
+        (false, false) => "warn",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(!journald && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if journald {
+        builder.without_time().init();
+    } else {
+        builder.init();
+    }
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -83,158 +193,51 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(Config::load(&path)?)
 }
 
-fn specs(config: &Config) -> Vec<FeedSpec> {
-    config
-        .feeds
-        .iter()
-        .map(|f| FeedSpec {
-            name: f.name.clone(),
-            url: f.url.to_string(),
-            tags: f.tags.clone(),
-            dedup: f.dedup,
-        })
-        .collect()
-}
-
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // These describe the program itself and need no config.
+    match cli.command {
+        Command::Completions { shell } => return completions::run(shell),
+        Command::Man => return man::run(),
+        _ => {}
+    }
     let config = load_config(&cli)?;
     match cli.command {
+        Command::Run => {
+            let path = config.path.clone();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(crate::daemon::run(path, config))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check => {
             print!("{config}");
             println!("ok");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Fetch { feeds, json } => fetch(config, &feeds, json),
-        Command::Feeds { json } => list_feeds(&config, json),
+        Command::Fetch { feeds, json } => fetch::run(config, &feeds, json),
+        Command::Feeds { json } => feeds::run(&config, json),
+        Command::Explain { article_id, json } => explain::run(&config, article_id, json),
+        Command::Digest(args) => digest::run(&config, args),
+        Command::Publish { out } => publish::run(&config, out),
+        Command::Doctor { feed, offline } => doctor::run(&config, feed.as_deref(), offline),
+        Command::Add { url, name, tags } => add::run(&config, &url, name, &tags),
+        Command::Remove { name } => remove::run(&config, &name),
+        Command::ImportOpml { file } => opml::import(&config, &file),
+        Command::ExportOpml => opml::export(&config),
+        Command::Search { query, limit, json } => {
+            search::run(&config, &query.join(" "), limit, json)
+        }
+        Command::Prune => prune::run(&config),
+        Command::Backup { path, force } => backup::run(&config, &path, force),
+        Command::Completions { .. } | Command::Man => {
+            unreachable!("handled before loading the config")
+        }
     }
 }
 
-fn open_store(config: &Config) -> anyhow::Result<Store> {
+/// Opens (and migrates) the configured store.
+pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
     Store::open(&config.store.path)
         .with_context(|| format!("opening the store {}", config.store.path.display()))
-}
-
-fn fetch(config: Config, only: &[String], json: bool) -> anyhow::Result<ExitCode> {
-    for name in only {
-        if config.feed(name).is_none() {
-            eprintln!("error: no feed named `{name}` in {}", config.path.display());
-            return Ok(ExitCode::from(2));
-        }
-    }
-    let mut store = open_store(&config)?;
-    store.reconcile(&specs(&config), Utc::now())?;
-    let rows = store.feeds()?;
-    let work: Vec<_> = config
-        .feeds
-        .iter()
-        .filter(|f| only.is_empty() || only.contains(&f.name))
-        .filter_map(|f| {
-            rows.iter()
-                .find(|r| r.name == f.name)
-                .map(|r| (f.clone(), r.clone()))
-        })
-        .collect();
-    let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
-    let shared = SharedStore::new(store);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let stdout = std::io::stdout();
-    let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, |r| {
-        let mut out = stdout.lock();
-        let _ = if json {
-            print_json(&mut out, r)
-        } else {
-            print_line(&mut out, r)
-        };
-    }));
-    let (new, updated, failed) = reports.iter().fold((0, 0, 0), |(n, u, f), r| {
-        (n + r.new, u + r.updated, f + usize::from(r.error.is_some()))
-    });
-    if !json {
-        println!(
-            "{} feeds: {new} new, {updated} updated, {failed} failed",
-            reports.len()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_line(out: &mut impl Write, r: &FeedReport) -> std::io::Result<()> {
-    let http = r.http_status.map(|s| format!(" {s}")).unwrap_or_default();
-    match &r.error {
-        None => writeln!(
-            out,
-            "{:<24} {}{http}  {} new, {} updated",
-            r.name, r.status, r.new, r.updated
-        ),
-        Some(e) => writeln!(out, "{:<24} {}{http}  error: {e}", r.name, r.status),
-    }
-}
-
-fn print_json(out: &mut impl Write, r: &FeedReport) -> std::io::Result<()> {
-    let v = serde_json::json!({
-        "name": r.name,
-        "url": r.url,
-        "status": r.status,
-        "http_status": r.http_status,
-        "new": r.new,
-        "updated": r.updated,
-        "error": r.error,
-    });
-    writeln!(out, "{v}")
-}
-
-fn when(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|| "-".into())
-}
-
-fn list_feeds(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
-    let store = open_store(config)?;
-    let rows = store.feeds()?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        for f in &rows {
-            let v = serde_json::json!({
-                "name": f.name, "url": f.url, "active": f.active, "status": f.status,
-                "title": f.title, "tags": f.tags,
-                "last_fetch_at": f.last_fetch_at, "last_success_at": f.last_success_at,
-                "last_new_entry_at": f.last_new_entry_at, "http_status": f.last_http_status,
-                "consecutive_errors": f.consecutive_errors, "last_error": f.last_error,
-                "next_check_at": f.next_check_at, "next_check_reason": f.next_check_reason,
-                "entries": f.entries,
-            });
-            writeln!(out, "{v}")?;
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(
-        out,
-        "{:<24} {:<12} {:<16} {:<16} {:>7} {:>6}  last error",
-        "NAME", "STATUS", "LAST FETCH", "NEXT CHECK", "ENTRIES", "ERRORS"
-    )?;
-    for f in &rows {
-        let status = if f.active {
-            f.status.as_str()
-        } else {
-            "removed"
-        };
-        let next = match (&f.next_check_at, &f.next_check_reason) {
-            (Some(t), Some(why)) => format!("{} ({why})", when(Some(*t))),
-            (t, _) => when(*t),
-        };
-        writeln!(
-            out,
-            "{:<24} {:<12} {:<16} {:<16} {:>7} {:>6}  {}",
-            f.name,
-            status,
-            when(f.last_fetch_at),
-            next,
-            f.entries,
-            f.consecutive_errors,
-            f.last_error.as_deref().unwrap_or("")
-        )?;
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -20,6 +20,30 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+use crate::schedule::CronSchedule;
+
+mod dedup;
+mod digests;
+mod edit;
+mod polling;
+mod retention;
+
+pub use dedup::{DedupConfig, DEFAULT_STORY_WINDOW};
+pub use digests::{DigestConfig, EmailConfig, GroupBy, Selection, SmtpTls, DEFAULT_DIGEST_ITEMS};
+pub use edit::{
+    is_valid_name, name_from, name_from_url, unique_name, ConfigFile, EditError, NewFeed,
+};
+pub use polling::{
+    FeedHttp, HostGroup, ScheduleConfig, Secret, DEFAULT_HOST_GAP, DEFAULT_SCHEDULE,
+    DEFAULT_SHUTDOWN_GRACE, DEFAULT_STARTUP_SPREAD,
+};
+mod publishing;
+pub use publishing::{
+    OutputConfig, PublishConfig, ServerConfig, DEFAULT_DESCRIPTION, DEFAULT_ID_DATE, DEFAULT_LIMIT,
+    DEFAULT_LISTEN, DEFAULT_OUTPUT, DEFAULT_TITLE, MAX_LIMIT,
+};
+pub use retention::RetentionConfig;
+
 /// Where the config is looked for when no `--config` is given.
 pub const DEFAULT_CONFIG_PATHS: &[&str] =
     &["config/tributary.toml", "/etc/tributary/tributary.toml"];
@@ -85,8 +109,20 @@ pub struct Config {
     pub store: StoreConfig,
     /// HTTP behaviour shared by all feeds.
     pub fetch: FetchConfig,
+    /// When feeds are polled.
+    pub schedule: ScheduleConfig,
+    /// Cross-feed merging.
+    pub dedup: DedupConfig,
+    /// How much history the store keeps.
+    pub retention: RetentionConfig,
     /// The feeds to poll, in file order.
     pub feeds: Vec<FeedConfig>,
+    /// Periodic digests.
+    pub digests: Vec<DigestConfig>,
+    /// `[server]`: where the outputs are served.
+    pub server: ServerConfig,
+    /// `[publish]` and `[[outputs]]`: what is republished.
+    pub publish: PublishConfig,
 }
 
 /// `[store]`
@@ -97,7 +133,7 @@ pub struct StoreConfig {
 }
 
 /// `[fetch]`
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FetchConfig {
     /// `User-Agent` header.
     pub user_agent: String,
@@ -113,6 +149,10 @@ pub struct FetchConfig {
     pub per_host: usize,
     /// Redirects followed before the fetch fails.
     pub max_redirects: usize,
+    /// Minimum time between the start of two requests to one host.
+    pub host_gap: Duration,
+    /// Hosts that share one limit (e.g. every `*.tumblr.com` blog).
+    pub host_groups: Vec<HostGroup>,
 }
 
 impl Default for FetchConfig {
@@ -125,6 +165,8 @@ impl Default for FetchConfig {
             concurrency: DEFAULT_CONCURRENCY,
             per_host: DEFAULT_PER_HOST,
             max_redirects: DEFAULT_MAX_REDIRECTS,
+            host_gap: DEFAULT_HOST_GAP,
+            host_groups: Vec::new(),
         }
     }
 }
@@ -146,6 +188,11 @@ pub struct FeedConfig {
     pub max_body: Option<u64>,
     /// Per-feed `User-Agent` (overrides `[fetch] user_agent`).
     pub user_agent: Option<String>,
+    /// The feed's own schedule, when it has one (see
+    /// [`ScheduleConfig::for_feed`] for the one in force).
+    pub schedule: Option<CronSchedule>,
+    /// Credentials, extra headers, proxy.
+    pub http: FeedHttp,
 }
 
 // ---- raw file shape -------------------------------------------------------
@@ -155,8 +202,17 @@ pub struct FeedConfig {
 struct RawConfig {
     store: Option<RawStore>,
     fetch: Option<RawFetch>,
+    schedule: Option<polling::RawSchedule>,
+    dedup: Option<dedup::RawDedup>,
+    retention: Option<retention::RawRetention>,
     #[serde(default)]
     feeds: Vec<RawFeed>,
+    #[serde(default)]
+    digests: Vec<digests::RawDigest>,
+    server: Option<publishing::RawServer>,
+    publish: Option<publishing::RawPublish>,
+    #[serde(default)]
+    outputs: Vec<publishing::RawOutput>,
 }
 
 #[derive(Deserialize)]
@@ -175,6 +231,9 @@ struct RawFetch {
     concurrency: Option<Spanned<i64>>,
     per_host: Option<Spanned<i64>>,
     max_redirects: Option<Spanned<i64>>,
+    host_gap: Option<Spanned<String>>,
+    #[serde(default)]
+    host_groups: Vec<polling::RawHostGroup>,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +247,12 @@ struct RawFeed {
     timeout: Option<Spanned<String>>,
     max_body: Option<Spanned<Size>>,
     user_agent: Option<Spanned<String>>,
+    schedule: Option<Spanned<String>>,
+    username: Option<Spanned<String>>,
+    password: Option<Spanned<polling::RawValue>>,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, Spanned<polling::RawValue>>,
+    proxy: Option<Spanned<String>>,
 }
 
 /// A size written as a number of bytes or a string such as `"16 MiB"`.
@@ -274,7 +339,22 @@ impl Config {
             if let Some(n) = f.max_redirects {
                 fetch.max_redirects = count(at, &n, 0, 50)?;
             }
+            if let Some(g) = f.host_gap {
+                fetch.host_gap = humantime::parse_duration(g.get_ref()).map_err(|e| {
+                    at.error(
+                        g.span(),
+                        &format!("invalid duration `{}`: {e}", g.get_ref()),
+                    )
+                })?;
+            }
+            for g in &f.host_groups {
+                let group = polling::host_group(at, g, fetch.per_host)?;
+                fetch.host_groups.push(group);
+            }
         }
+        let schedule = ScheduleConfig::from_raw(raw.schedule, at)?;
+        let dedup = DedupConfig::from_raw(raw.dedup, at)?;
+        let retention = RetentionConfig::from_raw(raw.retention, at)?;
 
         let mut feeds = Vec::with_capacity(raw.feeds.len());
         let mut names: HashMap<String, Range<usize>> = HashMap::new();
@@ -323,13 +403,29 @@ impl Config {
                     .as_ref()
                     .map(|u| non_empty(at, u, "user_agent"))
                     .transpose()?,
+                schedule: f
+                    .schedule
+                    .as_ref()
+                    .map(|s| polling::cron(at, s))
+                    .transpose()?,
+                http: feed_http(at, &f, &base)?,
             });
         }
+        let names: Vec<String> = feeds.iter().map(|f| f.name.clone()).collect();
+        let digests = digests::digests(at, raw.digests, &names, &base)?;
+        let (server, publish) =
+            publishing::from_raw(raw.server, raw.publish, raw.outputs, &feeds, at)?;
         Ok(Config {
             path: at.path.to_path_buf(),
             store,
             fetch,
+            schedule,
+            dedup,
+            retention,
             feeds,
+            digests,
+            server,
+            publish,
         })
     }
 
@@ -337,6 +433,48 @@ impl Config {
     pub fn feed(&self, name: &str) -> Option<&FeedConfig> {
         self.feeds.iter().find(|f| f.name == name)
     }
+}
+
+fn feed_http(at: &Locator<'_>, f: &RawFeed, base: &Path) -> Result<FeedHttp, ConfigError> {
+    let mut http = FeedHttp {
+        username: f.username.as_ref().map(|u| u.get_ref().clone()),
+        ..FeedHttp::default()
+    };
+    if let Some(p) = &f.password {
+        if http.username.is_none() {
+            return Err(at.error(p.span(), "password without username"));
+        }
+        http.password = Some(polling::resolve(at, p, base, "password")?);
+    }
+    for (name, value) in &f.headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(at.error(
+                value.span(),
+                &format!("`{name}` is not a valid header name"),
+            ));
+        }
+        let v = polling::resolve(at, value, base, &format!("header `{name}`"))?;
+        if reqwest::header::HeaderValue::from_str(v.expose()).is_err() {
+            return Err(at.error(
+                value.span(),
+                &format!("header `{name}`: value is not a valid header value"),
+            ));
+        }
+        http.headers.push((name.clone(), v));
+    }
+    if let Some(p) = &f.proxy {
+        let url = Url::parse(p.get_ref().trim()).map_err(|e| {
+            at.error(
+                p.span(),
+                &format!("invalid proxy url `{}`: {e}", p.get_ref()),
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
+            return Err(at.error(p.span(), "proxy url must be http://, https:// or socks5://"));
+        }
+        http.proxy = Some(Secret(url.to_string()));
+    }
+    Ok(http)
 }
 
 /// Turns byte offsets into file:line:column errors.
@@ -507,6 +645,64 @@ impl fmt::Display for Config {
             fc.per_host,
             fc.max_redirects
         )?;
+        let sc = &self.schedule;
+        writeln!(
+            f,
+            "schedule:    {} ({}), backoff {} up to {}{}",
+            sc.default,
+            sc.timezone,
+            humantime::format_duration(sc.policy.backoff_base),
+            humantime::format_duration(sc.policy.backoff_max),
+            if sc.policy.adaptive.is_some() {
+                ", adaptive"
+            } else {
+                ""
+            }
+        )?;
+        for (tag, s) in &sc.tags {
+            writeln!(f, "  tag {tag:<20} {s}")?;
+        }
+        if self.dedup.enabled {
+            writeln!(
+                f,
+                "dedup:       articles and stories (similarity ≥ {}, within {})",
+                self.dedup.story_threshold,
+                humantime::format_duration(self.dedup.story_window)
+            )?;
+        } else {
+            writeln!(f, "dedup:       off")?;
+        }
+        for d in &self.digests {
+            let email = d
+                .email
+                .as_ref()
+                .map(|e| format!(", email to {}", e.to.join(", ")))
+                .unwrap_or_default();
+            writeln!(
+                f,
+                "digest:      {} every `{}`, up to {} items by {}{email}",
+                d.name,
+                d.schedule,
+                d.max_items,
+                d.group_by.as_str()
+            )?;
+        }
+        let r = &self.retention;
+        let mut keep = Vec::new();
+        if let Some(age) = r.max_age {
+            keep.push(format!(
+                "entries first seen in the last {}",
+                humantime::format_duration(age)
+            ));
+        }
+        if let Some(n) = r.max_per_feed {
+            keep.push(format!("the newest {n} of each feed"));
+        }
+        if keep.is_empty() {
+            writeln!(f, "retention:   everything is kept")?;
+        } else {
+            writeln!(f, "retention:   keep {}", keep.join(" and "))?;
+        }
         writeln!(f, "feeds:       {}", self.feeds.len())?;
         for feed in &self.feeds {
             let tags = if feed.tags.is_empty() {
@@ -515,9 +711,25 @@ impl fmt::Display for Config {
                 format!(" [{}]", feed.tags.join(", "))
             };
             let dedup = if feed.dedup { "" } else { " (no dedup)" };
-            writeln!(f, "  {:<24} {}{tags}{dedup}", feed.name, feed.url)?;
+            let schedule = sc.for_feed(feed.schedule.as_ref(), &feed.tags);
+            let mut extra = String::new();
+            if feed.http.username.is_some() {
+                extra.push_str(" (basic auth)");
+            }
+            if !feed.http.headers.is_empty() {
+                let names: Vec<&str> = feed.http.headers.iter().map(|(n, _)| n.as_str()).collect();
+                extra.push_str(&format!(" (headers: {})", names.join(", ")));
+            }
+            if feed.http.proxy.is_some() {
+                extra.push_str(" (proxy)");
+            }
+            writeln!(
+                f,
+                "  {:<24} {}{tags}{dedup}  every `{schedule}`{extra}",
+                feed.name, feed.url
+            )?;
         }
-        Ok(())
+        write!(f, "{}{}", self.server, self.publish)
     }
 }
 
@@ -595,6 +807,74 @@ mod tests {
         assert_eq!(parse_size("500KB"), Some(500_000));
         assert_eq!(parse_size("12"), Some(12));
         assert_eq!(parse_size("0"), None);
+    }
+
+    #[test]
+    fn schedules_resolve_feed_then_tag_then_default() {
+        let c = parse(
+            "[schedule]\ndefault = \"@hourly\"\ntimezone = \"Europe/Berlin\"\n[schedule.tags]\nnews = \"*/10 * * * *\"\n\
+             [[feeds]]\nname = \"a\"\nurl = \"https://a.example/f\"\ntags = [\"news\"]\n\
+             [[feeds]]\nname = \"b\"\nurl = \"https://b.example/f\"\ntags = [\"news\"]\nschedule = \"0 6 * * MON-FRI\"\n\
+             [[feeds]]\nname = \"c\"\nurl = \"https://c.example/f\"\n",
+        )
+        .unwrap();
+        let s = &c.schedule;
+        assert_eq!(s.timezone, chrono_tz::Europe::Berlin);
+        let of = |n: &str| {
+            let f = c.feed(n).unwrap();
+            s.for_feed(f.schedule.as_ref(), &f.tags).to_string()
+        };
+        assert_eq!(of("a"), "*/10 * * * *");
+        assert_eq!(of("b"), "0 6 * * MON-FRI");
+        assert_eq!(of("c"), "@hourly");
+        let e = err(
+            "[[feeds]]\nname = \"a\"\nurl = \"https://a.example/f\"\nschedule = \"0 0 * * 8\"\n",
+        );
+        assert!(
+            e.starts_with("/etc/tributary/t.toml:4:12: invalid schedule `0 0 * * 8`"),
+            "{e}"
+        );
+        assert!(err("[schedule]\ntimezone = \"Mars/Olympus\"\n").contains("unknown time zone"));
+    }
+
+    #[test]
+    fn secrets_come_from_env_or_file_and_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw"), "s3cret-file\n").unwrap();
+        // SAFETY: the variable name is unique to this test.
+        unsafe { std::env::set_var("TRIBUTARY_TEST_TOKEN_7", "s3cret-env") };
+        let text = "[[feeds]]\nname = \"p\"\nurl = \"https://p.example/f\"\nusername = \"me\"\n\
+                    password = { file = \"pw\" }\nheaders = { \"X-Token\" = { env = \"TRIBUTARY_TEST_TOKEN_7\" }, \"Accept-Language\" = \"en\" }\n\
+                    proxy = \"http://user:pw@proxy.example:3128\"\n";
+        let c = Config::parse(text, &dir.path().join("t.toml")).unwrap();
+        let http = &c.feeds[0].http;
+        assert_eq!(http.password.as_ref().unwrap().expose(), "s3cret-file");
+        assert_eq!(http.headers[1].1.expose(), "s3cret-env");
+        for shown in [c.to_string(), format!("{c:?}")] {
+            assert!(
+                !shown.contains("s3cret") && !shown.contains("user:pw"),
+                "{shown}"
+            );
+        }
+        let missing = text.replace("TRIBUTARY_TEST_TOKEN_7", "TRIBUTARY_TEST_UNSET_7");
+        let e = Config::parse(&missing, &dir.path().join("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(":6:") && e.contains("`TRIBUTARY_TEST_UNSET_7` is not set"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn host_groups_match_domains() {
+        let c = parse("[fetch]\nhost_gap = \"1s\"\n[[fetch.host_groups]]\nhosts = [\"*.tumblr.com\"]\nlimit = 1\n").unwrap();
+        let g = &c.fetch.host_groups[0];
+        assert!(
+            g.matches("staff.tumblr.com") && g.matches("tumblr.com") && !g.matches("nottumblr.com")
+        );
+        assert_eq!(g.limit, 1);
+        assert_eq!(c.fetch.host_gap, Duration::from_secs(1));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-use crate::config::FetchConfig;
+use crate::config::{FeedHttp, FetchConfig, HostGroup};
 use crate::model::Validators;
 
 /// What a request may carry and how much it may cost.
@@ -35,6 +35,8 @@ pub struct Request<'a> {
     pub max_body: u64,
     /// `User-Agent` override.
     pub user_agent: Option<&'a str>,
+    /// Credentials, extra headers, proxy.
+    pub http: &'a FeedHttp,
 }
 
 /// One hop of a redirect chain.
@@ -53,8 +55,8 @@ pub struct ResponseMeta {
     pub status: u16,
     /// Validators to store for the next conditional request.
     pub validators: Validators,
-    /// `Cache-Control: max-age` (or `s-maxage`), when given.
-    pub max_age: Option<Duration>,
+    /// `Cache-Control`, verbatim.
+    pub cache_control: Option<String>,
     /// `Expires`, verbatim.
     pub expires: Option<String>,
     /// The redirect chain that led here, in order.
@@ -192,6 +194,8 @@ impl FetchError {
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// Clients for feeds with their own proxy, made on first use.
+    proxied: Arc<Mutex<HashMap<String, reqwest::Client>>>,
     config: Arc<FetchConfig>,
     hosts: Arc<HostLimits>,
 }
@@ -199,6 +203,30 @@ pub struct Fetcher {
 impl Fetcher {
     /// A fetcher with the limits of `config`.
     pub fn new(config: &FetchConfig) -> Result<Fetcher, FetchError> {
+        Ok(Fetcher {
+            client: build_client(config, None)?,
+            proxied: Arc::default(),
+            config: Arc::new(config.clone()),
+            hosts: Arc::new(HostLimits::new(config)),
+        })
+    }
+
+    fn client_for(&self, http: &FeedHttp) -> Result<reqwest::Client, FetchError> {
+        let Some(proxy) = &http.proxy else {
+            return Ok(self.client.clone());
+        };
+        let mut map = self.proxied.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = map.get(proxy.expose()) {
+            return Ok(c.clone());
+        }
+        let c = build_client(&self.config, Some(proxy.expose()))?;
+        map.insert(proxy.expose().to_string(), c.clone());
+        Ok(c)
+    }
+}
+
+fn build_client(config: &FetchConfig, proxy: Option<&str>) -> Result<reqwest::Client, FetchError> {
+    {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::ACCEPT,
@@ -208,21 +236,23 @@ impl Fetcher {
                  text/xml;q=0.9, */*;q=0.8",
             ),
         );
-        let client = reqwest::Client::builder()
+        let mut b = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(config.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
-            .pool_max_idle_per_host(config.per_host)
-            .build()
-            .map_err(|e| FetchError::Connect(error_chain(&e)))?;
-        Ok(Fetcher {
-            client,
-            config: Arc::new(config.clone()),
-            hosts: Arc::new(HostLimits::new(config.per_host)),
-        })
+            .pool_max_idle_per_host(config.per_host);
+        if let Some(p) = proxy {
+            // The proxy URL may carry credentials: keep it out of errors.
+            let proxy = reqwest::Proxy::all(p)
+                .map_err(|_| FetchError::Unsupported("invalid proxy url".into()))?;
+            b = b.proxy(proxy);
+        }
+        b.build().map_err(|e| FetchError::Connect(error_chain(&e)))
     }
+}
 
+impl Fetcher {
     /// The shared fetch settings.
     pub fn config(&self) -> &FetchConfig {
         &self.config
@@ -247,9 +277,23 @@ impl Fetcher {
         let mut redirects: Vec<Redirect> = Vec::new();
         loop {
             let _permit = self.hosts.acquire(&url).await;
-            let mut rb = self.client.get(url.clone()).timeout(req.timeout);
+            let mut rb = self
+                .client_for(req.http)?
+                .get(url.clone())
+                .timeout(req.timeout);
             if let Some(ua) = req.user_agent {
                 rb = rb.header(header::USER_AGENT, ua);
+            }
+            // Credentials go to the configured host only, never along a
+            // redirect to another one.
+            let same_host = url.host_str() == req.url.host_str();
+            if let (Some(user), true) = (&req.http.username, same_host) {
+                rb = rb.basic_auth(user, req.http.password.as_ref().map(|p| p.expose()));
+            }
+            for (name, value) in &req.http.headers {
+                if same_host {
+                    rb = rb.header(name.as_str(), value.expose());
+                }
             }
             if let Some(etag) = &req.validators.etag {
                 rb = rb.header(header::IF_NONE_MATCH, etag);
@@ -302,9 +346,7 @@ impl Fetcher {
                     etag: header_str(headers, header::ETAG),
                     last_modified: header_str(headers, header::LAST_MODIFIED),
                 },
-                max_age: header_str(headers, header::CACHE_CONTROL)
-                    .as_deref()
-                    .and_then(max_age),
+                cache_control: header_str(headers, header::CACHE_CONTROL),
                 expires: header_str(headers, header::EXPIRES),
                 redirects,
                 final_url: Some(url.clone()),
@@ -369,27 +411,6 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-}
-
-/// `max-age` (or `s-maxage`) of a `Cache-Control` value; `no-cache` and
-/// `no-store` give none.
-pub fn max_age(cache_control: &str) -> Option<Duration> {
-    let mut found = None;
-    for directive in cache_control.split(',') {
-        let d = directive.trim().to_ascii_lowercase();
-        if d == "no-cache" || d == "no-store" {
-            return None;
-        }
-        if let Some(v) = d
-            .strip_prefix("s-maxage=")
-            .or_else(|| d.strip_prefix("max-age="))
-        {
-            if let Ok(secs) = v.trim_matches('"').parse::<u64>() {
-                found = Some(found.map_or(secs, |f: u64| f.max(secs)));
-            }
-        }
-    }
-    found.map(Duration::from_secs)
 }
 
 fn classify_reqwest(e: &reqwest::Error, timeout: Duration) -> FetchError {
@@ -463,39 +484,68 @@ async fn fetch_file(req: &Request<'_>) -> Result<Fetched, FetchError> {
     })
 }
 
-/// A cap on requests in flight per host, so that many feeds on one server
-/// are fetched a few at a time while other hosts proceed.
+/// A cap on requests in flight per host (or host group), and a minimum gap
+/// between the starts of two requests to it, so that many feeds on one
+/// server are fetched a few at a time while other hosts proceed.
 struct HostLimits {
     per_host: usize,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    gap: Duration,
+    groups: Vec<HostGroup>,
+    hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
+}
+
+struct HostSlot {
+    in_flight: Arc<Semaphore>,
+    /// Earliest start of the next request.
+    next_start: tokio::sync::Mutex<Instant>,
 }
 
 impl HostLimits {
-    fn new(per_host: usize) -> HostLimits {
+    fn new(config: &FetchConfig) -> HostLimits {
         HostLimits {
-            per_host: per_host.max(1),
+            per_host: config.per_host.max(1),
+            gap: config.host_gap,
+            groups: config.host_groups.clone(),
             hosts: Mutex::new(HashMap::new()),
         }
     }
 
     async fn acquire(&self, url: &Url) -> OwnedSemaphorePermit {
-        let key = format!(
-            "{}:{}",
-            url.host_str().unwrap_or(""),
-            url.port_or_known_default().unwrap_or(0)
-        );
-        let sem = {
+        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+        let (key, limit) = match self.groups.iter().position(|g| g.matches(&host)) {
+            Some(i) => (format!("group#{i}"), self.groups[i].limit),
+            None => (
+                format!("{host}:{}", url.port_or_known_default().unwrap_or(0)),
+                self.per_host,
+            ),
+        };
+        let slot = {
             // A std mutex is fine: it is never held across an await.
             let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
             hosts
                 .entry(key)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+                .or_insert_with(|| {
+                    Arc::new(HostSlot {
+                        in_flight: Arc::new(Semaphore::new(limit.max(1))),
+                        next_start: tokio::sync::Mutex::new(Instant::now()),
+                    })
+                })
                 .clone()
         };
         // The semaphore is never closed, so acquiring cannot fail.
-        sem.acquire_owned()
+        let permit = Arc::clone(&slot.in_flight)
+            .acquire_owned()
             .await
-            .expect("host semaphore is never closed")
+            .expect("host semaphore is never closed");
+        if !self.gap.is_zero() {
+            let mut next = slot.next_start.lock().await;
+            let now = Instant::now();
+            if *next > now {
+                tokio::time::sleep_until((*next).into()).await;
+            }
+            *next = Instant::now() + self.gap;
+        }
+        permit
     }
 }
 
@@ -518,20 +568,6 @@ impl Stopwatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cache_control_max_age() {
-        assert_eq!(
-            max_age("public, max-age=600"),
-            Some(Duration::from_secs(600))
-        );
-        assert_eq!(
-            max_age("max-age=60, s-maxage=900"),
-            Some(Duration::from_secs(900))
-        );
-        assert_eq!(max_age("no-cache, max-age=600"), None);
-        assert_eq!(max_age("private"), None);
-    }
 
     #[test]
     fn classes() {

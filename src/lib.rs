@@ -13,11 +13,19 @@
 //! | [`fetch`] | one HTTP or file request: conditional GET, redirects, caps, classification |
 //! | [`parse`] | bytes → feed metadata and raw entries (feed-rs plus leniency) |
 //! | [`clean`] | sanitized HTML, plain text, canonical URLs, dates |
+//! | [`diagnosis`] | why a feed is not working, in words, and what to do (pure) |
+//! | [`discover`] | a web page → the feeds it announces, and where else to look (pure) |
 //! | [`dedup`] | identity of entries, articles and stories |
+//! | [`digest`] | digests: which articles, grouped and rendered (pure); email delivery |
 //! | [`store`] | the SQLite schema and every SQL statement |
 //! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
+//! | [`output`] | the republished feeds: config + store → channels, index page, static files |
+//! | [`metrics`] | live counters and the Prometheus text format |
+//! | [`server`] | HTTP: the outputs with ETag/304 and gzip, the index page |
+//! | [`opml`] | OPML 2.0 subscription lists: reading and rendering (pure) |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
+//! | [`daemon`] | `tributary run`: the plan of due feeds, signals, sd_notify, shutdown |
 //! | [`cli`] | the commands |
 //! | `bench` | the benchmark command (feature `bench`): synthetic corpus, loopback server, phases |
 //!
@@ -28,6 +36,9 @@
 //! - **story**: the same news told by several articles.
 //! - **fetch**: one attempt to get a feed's document; every fetch is logged.
 //! - **validators**: `ETag` / `Last-Modified`, kept for conditional requests.
+//! - **output**: a combined feed Tributary republishes: the articles of a
+//!   selection of feeds, filtered, one item per story, in Atom, RSS and
+//!   JSON Feed. The output `all` carries every feed.
 #![deny(missing_docs)]
 
 #[cfg(feature = "bench")]
@@ -35,11 +46,19 @@ pub mod bench;
 pub mod clean;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod dedup;
+pub mod diagnosis;
+pub mod digest;
+pub mod discover;
 pub mod fetch;
+pub mod metrics;
 pub mod model;
+pub mod opml;
+pub mod output;
 pub mod parse;
 pub mod publish;
 pub mod refresh;
 pub mod schedule;
+pub mod server;
 pub mod store;

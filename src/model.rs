@@ -127,6 +127,9 @@ pub struct Entry {
     pub content_text: String,
     /// Hash of the normalized title + text; equal hashes mean equal content.
     pub content_hash: u64,
+    /// Encoded near-duplicate fingerprint (see `dedup::story`); `None` when
+    /// the text is too short to compare.
+    pub story_print: Option<Vec<u8>>,
     /// Publication time (UTC); the first-seen time when the feed had none.
     pub published: DateTime<Utc>,
     /// True when `published` came from the feed, false when it was filled in.
@@ -179,4 +182,25 @@ pub struct FeedSpec {
     pub tags: Vec<String>,
     /// Whether its entries take part in cross-feed merging.
     pub dedup: bool,
+}
+
+/// In which order an output lists its items, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OutputOrder {
+    /// By when Tributary first stored the article. A feed added today with
+    /// years of back-dated entries cannot push today's news out of the river.
+    #[default]
+    FirstSeen,
+    /// By the publication date the feed gave.
+    Published,
+}
+
+impl OutputOrder {
+    /// The name used in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputOrder::FirstSeen => "first_seen",
+            OutputOrder::Published => "published",
+        }
+    }
 }

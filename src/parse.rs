@@ -87,6 +87,10 @@ pub struct RawEntry {
     pub enclosures: Vec<Enclosure>,
     /// Base URL for relative links in the content (`xml:base`), when set.
     pub base: Option<String>,
+    /// The page's real address where the entry names it besides its link:
+    /// `feedburner:origLink` (the link is then a redirect wrapper) or a
+    /// `rel="canonical"` link.
+    pub canonical_link: Option<String>,
 }
 
 /// A parsed document.
@@ -154,6 +158,9 @@ fn parse_inner(
         FeedHints::default()
     };
     let mut parsed = convert(feed, hints);
+    if format == "XML" && doc.contains("origLink") {
+        add_orig_links(&doc, &mut parsed.entries);
+    }
     if parsed.meta.title.is_none() && format == "XML" {
         // Dublin Core title in the channel head, where <title> is missing.
         let head = &doc[..doc.find("<item").unwrap_or(doc.len())];
@@ -479,6 +486,29 @@ fn is_foreign_atom03(root_attrs: &str) -> bool {
             .is_some_and(|c| &c[1] != ATOM10_NS)
 }
 
+static ITEM_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)<(?:\w+:)?(?:item|entry)\b.*?</(?:\w+:)?(?:item|entry)>").expect("valid regex")
+});
+static ORIG_LINK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<feedburner:origLink>\s*([^<\s]+)\s*</feedburner:origLink>").expect("valid regex")
+});
+
+/// FeedBurner wraps links in its own redirector and keeps the real one in
+/// `feedburner:origLink`, which feed-rs does not read. Items are matched by
+/// position, and only when the document's items and the parsed entries
+/// line up one to one.
+fn add_orig_links(doc: &str, entries: &mut [RawEntry]) {
+    let blocks: Vec<&str> = ITEM_BLOCK.find_iter(doc).map(|m| m.as_str()).collect();
+    if blocks.len() != entries.len() {
+        return;
+    }
+    for (block, entry) in blocks.iter().zip(entries.iter_mut()) {
+        if let Some(c) = ORIG_LINK.captures(block) {
+            entry.canonical_link = Some(html_escape::decode_html_entities(&c[1]).into_owned());
+        }
+    }
+}
+
 // ---- hints ----------------------------------------------------------------
 
 static SKIP_HOURS: LazyLock<Regex> =
@@ -662,6 +692,11 @@ fn convert_entry(e: model::Entry) -> RawEntry {
         }
     }
     let link = pick_link(&e.links);
+    let canonical_link = e
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref() == Some("canonical"))
+        .map(|l| l.href.trim().to_string());
     RawEntry {
         guid,
         link,
@@ -687,6 +722,7 @@ fn convert_entry(e: model::Entry) -> RawEntry {
             .collect(),
         enclosures,
         base: e.base,
+        canonical_link,
     }
 }
 
@@ -751,6 +787,19 @@ mod tests {
             f.entries[0].published.map(|d| d.to_rfc3339()).as_deref(),
             Some("2004-01-01T00:00:00+00:00")
         );
+    }
+
+    #[test]
+    fn feedburner_orig_link_is_kept() {
+        let doc = r#"<rss version="2.0" xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"><channel><title>T</title>
+            <item><title>A</title><link>http://feedproxy.google.com/~r/x/~3/abc/</link><feedburner:origLink>https://blog.example.org/a?utm_source=feedburner</feedburner:origLink></item>
+            <item><title>B</title><link>https://blog.example.org/b</link></item></channel></rss>"#;
+        let f = parse(doc.as_bytes(), None, None).unwrap();
+        assert_eq!(
+            f.entries[0].canonical_link.as_deref(),
+            Some("https://blog.example.org/a?utm_source=feedburner")
+        );
+        assert_eq!(f.entries[1].canonical_link, None);
     }
 
     #[test]

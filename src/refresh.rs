@@ -16,12 +16,13 @@ use tracing::{debug, info, warn, Instrument};
 use url::Url;
 
 use crate::clean::Cleaner;
-use crate::config::FeedConfig;
+use crate::config::{DedupConfig, FeedConfig};
 use crate::dedup::entry::{assign_keys, KeyReport};
-use crate::fetch::{Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
+use crate::fetch::{FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
 use crate::model::{Entry, FeedMeta, IdentityMode, Validators};
 use crate::parse::{self, ParseError};
-use crate::store::{self, FeedRow, FetchRecord, Outcome, Store};
+use crate::schedule::hints::parse_retry_after;
+use crate::store::{self, FeedRow, FetchRecord, Outcome, Store, StoryPolicy};
 
 /// The store behind a lock, shared by the tasks of a refresh round; writes
 /// run on the blocking pool one at a time (SQLite has one writer anyway).
@@ -79,6 +80,9 @@ pub struct FeedReport {
     /// Feed metadata from the document (hints for scheduling).
     #[serde(skip)]
     pub meta: Option<FeedMeta>,
+    /// The new URL, when this fetch confirmed a permanent move.
+    #[serde(skip)]
+    pub moved_to: Option<String>,
 }
 
 /// A parsed, cleaned, keyed document.
@@ -118,6 +122,12 @@ pub fn process(
         .map(|raw| cleaner.entry(raw, doc_url, site.as_ref(), now))
         .collect();
     let keys = assign_keys(&mut entries, mode);
+    for e in &mut entries {
+        let print = crate::dedup::story::fingerprint(&e.title, &e.content_text);
+        if print.words() >= crate::dedup::story::MIN_WORDS {
+            e.story_print = Some(print.to_bytes().to_vec());
+        }
+    }
     let mut meta = parsed.meta;
     meta.title = meta
         .title
@@ -133,15 +143,17 @@ pub fn process(
 }
 
 /// Fetches, processes and stores one feed; never fails (failures are
-/// recorded and reported).
+/// recorded and reported). `dedup` is the global `[dedup]` setting (the
+/// feed's own `dedup` can only turn merging off).
 pub async fn refresh_feed(
     fetcher: &Fetcher,
     store: &SharedStore,
     feed: &FeedConfig,
     state: &FeedRow,
+    dedup: &DedupConfig,
 ) -> FeedReport {
     let span = tracing::info_span!("feed", feed = %feed.name);
-    refresh_inner(fetcher, store, feed, state)
+    refresh_inner(fetcher, store, feed, state, dedup)
         .instrument(span)
         .await
 }
@@ -151,22 +163,31 @@ async fn refresh_inner(
     store: &SharedStore,
     feed: &FeedConfig,
     state: &FeedRow,
+    dedup: &DedupConfig,
 ) -> FeedReport {
     let started_at = Utc::now();
     let watch = Stopwatch::start();
     let cfg = fetcher.config();
     let validators = state.validators.clone();
+    // After a confirmed permanent redirect the new URL is polled.
+    let url = state
+        .moved_to
+        .as_deref()
+        .and_then(|m| Url::parse(m).ok())
+        .unwrap_or_else(|| feed.url.clone());
     let req = Request {
-        url: &feed.url,
+        url: &url,
         validators: &validators,
         timeout: feed.timeout.unwrap_or(cfg.timeout),
         max_body: feed.max_body.unwrap_or(cfg.max_body),
         user_agent: feed.user_agent.as_deref(),
+        http: &feed.http,
     };
+    let merging = feed.dedup && dedup.enabled;
     let mut rec = FetchRecord {
         feed_id: state.id,
         started_at,
-        url: feed.url.to_string(),
+        url: url.to_string(),
         final_url: None,
         outcome: Outcome::Ok,
         http_status: None,
@@ -176,7 +197,11 @@ async fn refresh_inner(
         meta: None,
         entries: Vec::new(),
         error: None,
-        dedup: feed.dedup,
+        dedup: merging,
+        story: merging.then_some(StoryPolicy {
+            threshold: dedup.story_threshold,
+            window: dedup.story_window,
+        }),
         permanent_redirect: None,
         retry_after_until: None,
         now: started_at,
@@ -189,6 +214,7 @@ async fn refresh_inner(
             rec.http_status = http_status(meta.status);
             rec.final_url = meta.final_url.as_ref().map(Url::to_string);
             rec.validators = Some(merge_validators(&validators, &meta.validators));
+            rec.permanent_redirect = permanent_target(&meta);
             response = Some(meta);
         }
         Ok(Fetched::Body {
@@ -197,6 +223,7 @@ async fn refresh_inner(
             meta,
         }) => {
             rec.http_status = http_status(meta.status);
+            rec.permanent_redirect = permanent_target(&meta);
             rec.bytes = body.len() as u64;
             rec.final_url = meta.final_url.as_ref().map(Url::to_string);
             let doc_url = meta.final_url.clone().unwrap_or_else(|| feed.url.clone());
@@ -228,10 +255,19 @@ async fn refresh_inner(
         }
         Err(e) => {
             rec.outcome = match e.class() {
+                _ if e.http_status() == Some(410) => Outcome::Gone,
                 crate::fetch::ErrorClass::Transient => Outcome::Transient,
                 crate::fetch::ErrorClass::Permanent => Outcome::Permanent,
             };
             rec.http_status = e.http_status();
+            if let FetchError::Status {
+                retry_after: Some(ra),
+                status: 429 | 503,
+                ..
+            } = &e
+            {
+                rec.retry_after_until = parse_retry_after(ra, started_at);
+            }
             rec.error = Some(e.to_string());
         }
     }
@@ -240,6 +276,7 @@ async fn refresh_inner(
     let outcome = rec.outcome;
     let (http, bytes, duration_ms) = (rec.http_status, rec.bytes, rec.duration_ms);
     let mut error = rec.error.clone();
+    let permanent_redirect = rec.permanent_redirect.clone();
     let applied = match store.call(move |s| s.record_fetch(&rec)).await {
         Ok(a) => a,
         Err(e) => {
@@ -247,6 +284,11 @@ async fn refresh_inner(
             Default::default()
         }
     };
+    if let Some(to) = &applied.moved_to {
+        warn!(from = %url, to = %to, "feed moved permanently (3 fetches in a row): now polling the new URL; update the config");
+    } else if let Some(to) = &permanent_redirect {
+        info!(to = %to, "permanent redirect seen");
+    }
     match &error {
         None => info!(
             status = outcome.as_str(),
@@ -274,7 +316,15 @@ async fn refresh_inner(
         duration_ms,
         response,
         meta,
+        moved_to: applied.moved_to,
     }
+}
+
+/// Where a chain of only permanent redirects (301/308) ended.
+fn permanent_target(meta: &ResponseMeta) -> Option<String> {
+    meta.permanently_moved()
+        .then(|| meta.final_url.as_ref().map(Url::to_string))
+        .flatten()
 }
 
 fn http_status(s: u16) -> Option<u16> {
@@ -303,6 +353,7 @@ pub async fn refresh_all(
     fetcher: &Fetcher,
     store: &SharedStore,
     feeds: Vec<(FeedConfig, FeedRow)>,
+    dedup: &DedupConfig,
     mut on_done: impl FnMut(&FeedReport),
 ) -> Vec<FeedReport> {
     let limit = fetcher.config().concurrency.max(1);
@@ -311,7 +362,8 @@ pub async fn refresh_all(
     let spawn = |tasks: &mut JoinSet<FeedReport>, (feed, state): (FeedConfig, FeedRow)| {
         let fetcher = fetcher.clone();
         let store = store.clone();
-        tasks.spawn(async move { refresh_feed(&fetcher, &store, &feed, &state).await });
+        let dedup = dedup.clone();
+        tasks.spawn(async move { refresh_feed(&fetcher, &store, &feed, &state, &dedup).await });
     };
     for next in waiting.by_ref().take(limit) {
         spawn(&mut tasks, next);

@@ -16,7 +16,7 @@ use anyhow::Context;
 use chrono::Utc;
 
 use super::usage;
-use crate::config::{FeedConfig, FetchConfig};
+use crate::config::{DedupConfig, FeedConfig, FeedHttp, FetchConfig};
 use crate::fetch::Fetcher;
 use crate::model::FeedSpec;
 use crate::refresh::{refresh_all, SharedStore};
@@ -103,6 +103,8 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
             timeout: None,
             max_body: None,
             user_agent: None,
+            schedule: None,
+            http: FeedHttp::default(),
         });
     }
     let mut store = Store::open(db).context("opening the store")?;
@@ -126,7 +128,11 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, |_| {}));
+    let dedup = DedupConfig {
+        enabled: knobs.dedup,
+        ..DedupConfig::default()
+    };
+    let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, &dedup, |_| {}));
     let wall_s = started.elapsed().as_secs_f64();
     let (user_s, sys_s) = usage::cpu_seconds();
     let peak_rss = usage::peak_rss_bytes();

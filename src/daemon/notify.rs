@@ -40,8 +40,15 @@ impl Notifier {
     /// `RELOADING=1` with `MONOTONIC_USEC=` (as `Type=notify-reload` wants).
     pub fn reloading(&self) {
         match NotifyState::monotonic_usec_now() {
-            Ok(now) => self.send(&[NotifyState::Reloading, now, NotifyState::Status("reloading config")]),
-            Err(_) => self.send(&[NotifyState::Reloading, NotifyState::Status("reloading config")]),
+            Ok(now) => self.send(&[
+                NotifyState::Reloading,
+                now,
+                NotifyState::Status("reloading config"),
+            ]),
+            Err(_) => self.send(&[
+                NotifyState::Reloading,
+                NotifyState::Status("reloading config"),
+            ]),
         }
     }
 

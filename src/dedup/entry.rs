@@ -116,6 +116,7 @@ mod tests {
             content_html: None,
             content_text: String::new(),
             content_hash: content_hash(title, ""),
+            story_print: None,
             published: Utc::now(),
             published_from_feed: false,
             updated: None,

@@ -51,6 +51,13 @@ impl TagUri {
         id
     }
 
+    /// The id of digest number `number` (its row id).
+    pub fn digest(&self, number: i64) -> String {
+        let mut id = self.prefix.clone();
+        let _ = write!(id, "digest/{number}");
+        id
+    }
+
     /// The id of the channel called `name` (its stable configured name);
     /// characters a tag URI cannot hold are percent-encoded.
     pub fn channel(&self, name: &str) -> String {

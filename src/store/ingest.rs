@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{ts, Result, Store};
+use super::{ts, ts_ceil, Result, Store};
 use crate::model::{Entry, FeedId, FeedMeta, IdentityMode, KeyKind, Validators};
 
 /// How a fetch ended, as the fetch log and the feed status record it.
@@ -70,6 +70,9 @@ pub struct FetchRecord {
     pub error: Option<String>,
     /// Whether this feed's entries may merge with other feeds' articles.
     pub dedup: bool,
+    /// How new articles find their story; `None` keeps each article a
+    /// story of its own (dedup off for the feed or globally).
+    pub story: Option<StoryPolicy>,
     /// Where the fetch ended when every redirect on the way was permanent
     /// (301/308); `None` when there was no redirect or a temporary one.
     pub permanent_redirect: Option<String>,
@@ -77,6 +80,15 @@ pub struct FetchRecord {
     pub retry_after_until: Option<DateTime<Utc>>,
     /// The time to record as "now" (first-seen times).
     pub now: DateTime<Utc>,
+}
+
+/// How a new article looks for the story it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoryPolicy {
+    /// Similarity from which two articles are one story.
+    pub threshold: f64,
+    /// How far back to look.
+    pub window: std::time::Duration,
 }
 
 /// What storing a fetch changed.
@@ -95,6 +107,8 @@ pub struct Applied {
     pub guid_changes: usize,
     /// Set when this fetch confirmed a permanent move: the new URL.
     pub moved_to: Option<String>,
+    /// New articles that joined an existing story.
+    pub story_merges: usize,
 }
 
 /// Fetches in a row that must end in the same permanent redirect before
@@ -121,6 +135,9 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
     let mut applied = Applied::default();
     let now = ts(rec.now);
     let doc_keys: HashSet<&str> = rec.entries.iter().map(|e| e.key.as_str()).collect();
+    if let (Some(policy), false) = (&rec.story, rec.entries.is_empty()) {
+        super::story::prune_bands(tx, policy, rec.now)?;
+    }
     for e in &rec.entries {
         upsert_entry(tx, rec, e, &doc_keys, &now, &mut applied)?;
     }
@@ -185,7 +202,7 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
             now,
             rec.http_status,
             rec.error,
-            rec.retry_after_until.map(ts),
+            rec.retry_after_until.map(ts_ceil),
         ])?;
     }
     applied.moved_to = track_redirects(tx, rec)?;
@@ -302,7 +319,13 @@ fn upsert_entry(
             applied.merged += 1;
             (id, reason)
         }
-        None => (insert_article(tx, e, &hash, now)?, "new"),
+        None => {
+            let id = insert_article(tx, e, &hash, now)?;
+            if super::story::place(tx, id, e, rec.story.as_ref(), rec.now)? {
+                applied.story_merges += 1;
+            }
+            (id, "new")
+        }
     };
     tx.prepare_cached(
         "INSERT INTO entries (feed_id, entry_key, key_kind, guid, url, article_id, match_reason, title,
@@ -402,8 +425,8 @@ fn find_article(
 fn insert_article(tx: &Transaction<'_>, e: &Entry, hash: &str, now: &str) -> Result<i64> {
     tx.prepare_cached(
         "INSERT INTO articles (canonical_url, url, title, authors, summary_html, content_html, content_text,
-             content_hash, published_at, updated_at, first_seen_at, categories, enclosures)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             content_hash, published_at, updated_at, first_seen_at, categories, enclosures, fingerprint)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         e.canonical_url,
@@ -419,6 +442,7 @@ fn insert_article(tx: &Transaction<'_>, e: &Entry, hash: &str, now: &str) -> Res
         now,
         json_list(&e.categories),
         json_list(&e.enclosures),
+        e.story_print,
     ])?;
     Ok(tx.last_insert_rowid())
 }

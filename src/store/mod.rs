@@ -18,11 +18,16 @@
 
 #[cfg(feature = "bench")]
 mod bulk;
+mod digests;
+mod explain;
 mod feeds;
+mod health;
 mod ingest;
-#[cfg(feature = "bench")]
-mod latest;
+mod outputs;
+mod retention;
 mod schema;
+mod search;
+mod story;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,13 +35,19 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 
-pub use feeds::{FeedRow, Reconciled};
-pub use ingest::{Applied, FetchRecord, Outcome};
 #[cfg(feature = "bench")]
-pub use {
-    bulk::BulkRow,
-    latest::{ArticleSource, LatestArticle},
+pub use bulk::BulkRow;
+pub use digests::{DigestArticle, DigestRow, DigestState, NewDigest};
+pub use explain::{EntryWhy, Explanation, StoryMember};
+pub use feeds::{FeedRow, Reconciled};
+pub use health::{FetchLogRow, RedirectStreak};
+pub use ingest::{Applied, FetchRecord, Outcome, StoryPolicy};
+pub use outputs::{
+    ArticleFilter, FeedRef, OutputArticle, OutputQuery, OutputStory, Sighting, FILTER_BUDGET,
+    SCAN_BUDGET, SCAN_PAGE,
 };
+pub use retention::{Compaction, PrunePolicy, PruneReport};
+pub use search::{SearchHit, SearchResults, MATCH_END, MATCH_START};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -157,6 +168,21 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
+    /// A trivial query: the store answers.
+    pub fn ping(&self) -> Result<()> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Whether a write transaction can be started (and rolled back).
+    pub fn probe_write(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.rollback()?;
+        Ok(())
+    }
+
     /// `PRAGMA integrity_check` == "ok".
     pub fn integrity_ok(&self) -> Result<bool> {
         let s: String = self
@@ -180,6 +206,18 @@ impl Store {
 /// The stored text form of a time.
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The stored text form of a time that must not be moved earlier (a
+/// "not before" time): rounded up to the whole second.
+pub(crate) fn ts_ceil(t: DateTime<Utc>) -> String {
+    use chrono::{DurationRound, TimeDelta};
+    let up = t.duration_trunc(TimeDelta::seconds(1)).unwrap_or(t);
+    ts(if up < t {
+        up + TimeDelta::seconds(1)
+    } else {
+        up
+    })
 }
 
 /// Reads a stored time back.

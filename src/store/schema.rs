@@ -178,5 +178,156 @@ ALTER TABLE feeds ADD COLUMN moved_to TEXT;
 ALTER TABLE feeds ADD COLUMN retry_after_until TEXT;
 "#;
 
+/// Migration 3: stories. Every article belongs to a story (`story_id` is
+/// the id of the story's first article; its own id when it stands alone),
+/// with the evidence that put it there.
+const V3: &str = r#"
+-- The article's near-duplicate fingerprint (NULL: too short to compare).
+ALTER TABLE articles ADD COLUMN fingerprint BLOB;
+-- The article whose likeness put this one in its story, and how alike they
+-- are (0-1); NULL for the first article of a story.
+ALTER TABLE articles ADD COLUMN story_match_id INTEGER;
+ALTER TABLE articles ADD COLUMN story_score REAL;
+UPDATE articles SET story_id = id WHERE story_id IS NULL;
+CREATE INDEX articles_by_story ON articles(story_id);
+
+-- The near-duplicate index: each recent article under each of its band
+-- keys; articles sharing a key are candidates for the same story. Rows
+-- older than the story window are dropped.
+CREATE TABLE story_bands (
+    band_key       INTEGER NOT NULL,
+    article_id     INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    first_seen_at  TEXT NOT NULL,
+    PRIMARY KEY (band_key, article_id)
+) WITHOUT ROWID;
+CREATE INDEX story_bands_by_time ON story_bands(first_seen_at);
+
+-- Why things were merged: one row per entry that joined an article another
+-- entry made (match: canonical_url or content_hash), and one per article
+-- that joined a story (match: story, with the similarity).
+CREATE VIEW merges AS
+SELECT 'article' AS level, e.article_id AS article_id, f.name AS feed, e.id AS entry_id,
+       e.match_reason AS matched_by, NULL AS matched_article_id, NULL AS score,
+       e.first_seen_at AS at
+FROM entries e JOIN feeds f ON f.id = e.feed_id
+WHERE e.match_reason != 'new'
+UNION ALL
+SELECT 'story', a.id, NULL, NULL, 'similarity', a.story_match_id, a.story_score, a.first_seen_at
+FROM articles a
+WHERE a.story_match_id IS NOT NULL;
+
+-- Stories with more than one article, and their members.
+CREATE VIEW stories AS
+SELECT a.story_id, count(*) AS articles,
+       (SELECT title FROM articles s WHERE s.id = a.story_id) AS title,
+       min(a.first_seen_at) AS first_seen_at, max(a.first_seen_at) AS last_seen_at
+FROM articles a
+GROUP BY a.story_id
+HAVING count(*) > 1;
+"#;
+
+/// Migration 4: digests: each one made, its items, and per digest name where
+/// the next one starts.
+const V4: &str = r#"
+-- Per digest name: the last article already covered (the next digest takes
+-- articles with a larger id: ids grow in commit order, so none is skipped
+-- or taken twice), and when the last one was made.
+CREATE TABLE digest_state (
+    name             TEXT PRIMARY KEY,
+    last_article_id  INTEGER NOT NULL,
+    last_made_at     TEXT,
+    created_at       TEXT NOT NULL
+);
+
+-- One row per digest made.
+CREATE TABLE digests (
+    id                INTEGER PRIMARY KEY,
+    name              TEXT NOT NULL,
+    title             TEXT NOT NULL,
+    made_at           TEXT NOT NULL,
+    period_start      TEXT,
+    period_end        TEXT NOT NULL,
+    first_article_id  INTEGER,
+    last_article_id   INTEGER NOT NULL,
+    items             INTEGER NOT NULL,
+    articles          INTEGER NOT NULL,
+    html              TEXT NOT NULL,
+    text              TEXT NOT NULL,
+    markdown          TEXT NOT NULL,
+    -- Email: NULL (not configured), 'pending', 'sent'.
+    email_status      TEXT,
+    email_attempts    INTEGER NOT NULL DEFAULT 0,
+    email_next_try_at TEXT,
+    email_sent_at     TEXT,
+    email_error       TEXT,
+    message_id        TEXT
+);
+CREATE INDEX digests_by_name ON digests(name, id);
+
+-- The articles of each digest, in order; `story_id` groups the sources of
+-- one story shown as one item.
+CREATE TABLE digest_items (
+    digest_id   INTEGER NOT NULL REFERENCES digests(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    article_id  INTEGER NOT NULL,
+    story_id    INTEGER NOT NULL,
+    PRIMARY KEY (digest_id, position)
+) WITHOUT ROWID;
+"#;
+
+/// Migration 5: republishing (outputs): a counter that tells output caches
+/// when to render again, and the index that finds a story's articles.
+const V5: &str = r#"
+-- One number that grows whenever something an output shows changes: an
+-- article is added, edited, removed or moved to another story; an entry is
+-- added, removed or moved; a feed's name, title, site or URL changes; a
+-- feed's tags change. Output caches re-render when it moves and only then.
+-- The triggers below keep it, so every writer (the daemon, retention,
+-- someone with sqlite3) keeps it right without knowing about it.
+CREATE TABLE content_generation (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    generation  INTEGER NOT NULL
+);
+INSERT INTO content_generation (id, generation) VALUES (1, 0);
+
+CREATE TRIGGER content_generation_article_insert AFTER INSERT ON articles BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_article_update AFTER UPDATE ON articles BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_article_delete AFTER DELETE ON articles BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_entry_insert AFTER INSERT ON entries BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_entry_update AFTER UPDATE OF article_id, feed_id, url ON entries
+WHEN old.article_id IS NOT new.article_id OR old.feed_id IS NOT new.feed_id OR old.url IS NOT new.url
+BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_entry_delete AFTER DELETE ON entries BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+-- Every successful fetch rewrites title and site_url with the same values:
+-- only a real change counts.
+CREATE TRIGGER content_generation_feed_update AFTER UPDATE OF name, title, site_url, url, moved_to ON feeds
+WHEN old.name IS NOT new.name OR old.title IS NOT new.title OR old.site_url IS NOT new.site_url
+  OR old.url IS NOT new.url OR old.moved_to IS NOT new.moved_to
+BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_tag_insert AFTER INSERT ON feed_tags BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER content_generation_tag_delete AFTER DELETE ON feed_tags BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+
+-- The articles of one story (outputs show a story once).
+CREATE INDEX IF NOT EXISTS articles_by_story ON articles(story_id) WHERE story_id IS NOT NULL;
+"#;
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];

@@ -135,6 +135,10 @@ fn corpus_conformance() {
                         entries: doc.entries,
                         error: None,
                         dedup: true,
+                        story: Some(tributary::store::StoryPolicy {
+                            threshold: tributary::dedup::story::DEFAULT_THRESHOLD,
+                            window: std::time::Duration::from_secs(7 * 86400),
+                        }),
                         permanent_redirect: None,
                         retry_after_until: None,
                         now,

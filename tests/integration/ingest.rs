@@ -319,11 +319,11 @@ fn config_is_the_source_of_truth_for_feeds() {
     );
 }
 
-#[test]
-fn bundled_samples_ingest_and_merge_the_shared_article() {
+/// A scratch copy of the example config (bundled samples, scratch store),
+/// with `edit` applied to its text.
+fn samples_config(edit: impl Fn(String) -> String) -> Scratch {
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let s = Scratch::new();
-    // The example config, pointed at a scratch store.
     let text = std::fs::read_to_string(manifest.join("config/tributary.toml")).unwrap();
     let samples = manifest.join("config/samples");
     let text = text
@@ -332,7 +332,13 @@ fn bundled_samples_ingest_and_merge_the_shared_article() {
             "url = \"samples/",
             &format!("url = \"{}/", samples.display()),
         );
-    std::fs::write(s.config_path(), text).unwrap();
+    std::fs::write(s.config_path(), edit(text)).unwrap();
+    s
+}
+
+#[test]
+fn bundled_samples_ingest_and_merge_the_shared_article() {
+    let s = samples_config(|t| t);
     let out = s.tributary(&["fetch"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("0 failed"), "{}", stdout(&out));
@@ -434,4 +440,176 @@ fn a_reader_process_succeeds_while_fetch_writes() {
         "{reads} reads saw {} distinct counts while writing",
         seen_rows.len()
     );
+}
+
+#[test]
+fn credentials_and_headers_reach_only_their_feed_and_never_print() {
+    let server = FeedServer::start();
+    server.set(
+        "/private.xml",
+        Route::feed(rss("P", &[(Some("p"), None, "Private")])),
+    );
+    server.set(
+        "/public.xml",
+        Route::feed(rss("Q", &[(Some("q"), None, "Public")])),
+    );
+    let s = Scratch::new();
+    std::fs::write(s.dir.path().join("pw"), "hunter2-secret\n").unwrap();
+    let cfg = format!(
+        "[[feeds]]\nname = \"private\"\nurl = \"{}\"\nusername = \"reader\"\npassword = {{ file = \"pw\" }}\n\
+         headers = {{ \"X-Api-Key\" = {{ env = \"TRIBUTARY_IT_KEY\" }} }}\n\n\
+         [[feeds]]\nname = \"public\"\nurl = \"{}\"\n",
+        server.url("/private.xml"),
+        server.url("/public.xml")
+    );
+    s.write_config(&cfg, &[]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("--config")
+        .arg(s.config_path())
+        .arg("fetch")
+        .env("TRIBUTARY_IT_KEY", "key-secret-42")
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let private = &server.hits("/private.xml")[0];
+    // "reader:hunter2-secret" in base64.
+    assert_eq!(
+        private.authorization.as_deref(),
+        Some("Basic cmVhZGVyOmh1bnRlcjItc2VjcmV0")
+    );
+    assert_eq!(private.api_key.as_deref(), Some("key-secret-42"));
+    let public = &server.hits("/public.xml")[0];
+    assert_eq!(
+        (public.authorization.as_deref(), public.api_key.as_deref()),
+        (None, None)
+    );
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("--config")
+        .arg(s.config_path())
+        .arg("check")
+        .env("TRIBUTARY_IT_KEY", "key-secret-42")
+        .output()
+        .unwrap();
+    let everything = format!(
+        "{}{}{}{}",
+        stdout(&out),
+        stderr(&out),
+        stdout(&check),
+        stderr(&check)
+    );
+    assert!(
+        stdout(&check).contains("(basic auth) (headers: X-Api-Key)"),
+        "{}",
+        stdout(&check)
+    );
+    for secret in ["hunter2", "key-secret-42", "cmVhZGVy"] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+}
+
+#[test]
+fn one_host_gets_one_request_at_a_time() {
+    let server = FeedServer::start();
+    let mut feeds = Vec::new();
+    for i in 0..3 {
+        let path = format!("/h{i}.xml");
+        server.set(
+            &path,
+            Route::feed(rss("H", &[(Some("h"), None, "H")])).delay(Duration::from_millis(400)),
+        );
+        feeds.push((format!("h{i}"), server.url(&path)));
+    }
+    let s = Scratch::new();
+    let refs: Vec<(&str, &str)> = feeds
+        .iter()
+        .map(|(n, u)| (n.as_str(), u.as_str()))
+        .collect();
+    s.write_config("[fetch]\nper_host = 1\nhost_gap = \"0s\"\n", &refs);
+    assert!(s.tributary(&["fetch"]).status.success());
+    let mut done: Vec<std::time::Instant> = (0..3)
+        .map(|i| server.hits(&format!("/h{i}.xml"))[0].at)
+        .collect();
+    done.sort();
+    // Answers take 400 ms each; one at a time, they finish 400 ms apart.
+    for w in done.windows(2) {
+        assert!(
+            w[1] - w[0] >= Duration::from_millis(350),
+            "{:?}",
+            w[1] - w[0]
+        );
+    }
+}
+
+#[test]
+fn samples_merge_one_story_and_explain_it() {
+    let s = samples_config(|t| t);
+    assert!(s.tributary(&["fetch"]).status.success());
+    // The wire's syndicated copy of the fisheries story joins world-news's.
+    let (story, members): (i64, i64) = s
+        .db()
+        .query_row("SELECT story_id, articles FROM stories", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(members, 2);
+    // Release notes differ only in numbers: never one story.
+    assert_eq!(
+        s.count("SELECT count(DISTINCT story_id) FROM articles WHERE title LIKE 'Version %'"),
+        s.count("SELECT count(*) FROM articles WHERE title LIKE 'Version %'")
+    );
+    let joined: i64 = s
+        .db()
+        .query_row(
+            "SELECT max(id) FROM articles WHERE story_id = ?1",
+            [story],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let out = s.tributary(&["explain", &joined.to_string()]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("story {story} (2 articles):")),
+        "{text}"
+    );
+    assert!(
+        text.contains("similar to") && text.contains("(similarity 0."),
+        "{text}"
+    );
+    let out = s.tributary(&["explain", &joined.to_string(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v["story"][1]["score"].as_f64().unwrap() >= 0.5);
+    // The merges view says the same as explain.
+    assert_eq!(
+        s.count("SELECT count(*) FROM merges WHERE level = 'story'"),
+        1
+    );
+    assert_eq!(
+        s.count(
+            "SELECT count(*) FROM merges WHERE level = 'article' AND matched_by = 'canonical_url'"
+        ),
+        1
+    );
+    assert_eq!(s.tributary(&["explain", "999999"]).status.code(), Some(1));
+}
+
+#[test]
+fn dedup_can_be_turned_off_per_feed_and_globally() {
+    let per_feed = samples_config(|t| t.replacen("url = \"/", "dedup = false\nurl = \"/", 2));
+    assert!(per_feed.tributary(&["fetch"]).status.success());
+    // world-news and wire keep every item apart.
+    assert_eq!(
+        per_feed.count("SELECT count(*) FROM entries"),
+        per_feed.count("SELECT count(*) FROM articles")
+    );
+    assert_eq!(per_feed.count("SELECT count(*) FROM stories"), 0);
+    let global = samples_config(|t| t.replace("\nenabled = true\n", "\nenabled = false\n"));
+    assert!(global.tributary(&["fetch"]).status.success());
+    assert_eq!(
+        global.count("SELECT count(*) FROM entries"),
+        global.count("SELECT count(*) FROM articles")
+    );
+    assert_eq!(global.count("SELECT count(*) FROM stories"), 0);
+    let check = stdout(&global.tributary(&["check"]));
+    assert!(check.contains("dedup:       off"), "{check}");
 }

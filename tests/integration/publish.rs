@@ -302,13 +302,13 @@ fn every_atom_entry_has_an_author_and_content_or_link() {
 
 /// Prints `message` past the test harness's output capture (which only
 /// hooks `print!`/`eprint!`), so that a skipped check shows in every run.
-fn note(message: &str) {
+pub(crate) fn note(message: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "{message}");
 }
 
 /// The validators folder, or `None` (with a note) when it is absent.
-fn validators() -> Option<PathBuf> {
+pub(crate) fn validators() -> Option<PathBuf> {
     let dir = std::env::var_os("TRIBUTARY_VALIDATORS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/validators"));
@@ -324,7 +324,7 @@ fn validators() -> Option<PathBuf> {
 }
 
 /// Whether `program` runs, noting a skip when it does not.
-fn available(program: &str, probe: &[&str]) -> bool {
+pub(crate) fn available(program: &str, probe: &[&str]) -> bool {
     let runs = Command::new(program)
         .args(probe)
         .output()
@@ -350,7 +350,7 @@ fn written(channels: &[Channel], format: Format) -> (tempfile::TempDir, Vec<Path
     (dir, paths)
 }
 
-fn run(program: &str, args: &[&std::ffi::OsStr]) -> (bool, String) {
+pub(crate) fn run(program: &str, args: &[&std::ffi::OsStr]) -> (bool, String) {
     let out = Command::new(program).args(args).output().unwrap();
     let text = format!(
         "{}{}",

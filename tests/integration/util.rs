@@ -73,9 +73,12 @@ impl Route {
 /// What the server saw.
 #[derive(Clone, Debug)]
 pub struct Hit {
+    pub at: std::time::Instant,
     pub path: String,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
+    pub authorization: Option<String>,
+    pub api_key: Option<String>,
     pub status: u16,
 }
 
@@ -158,12 +161,17 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
     };
     let inm = get("if-none-match");
     let ims = get("if-modified-since");
+    let authorization = get("authorization");
+    let api_key = get("x-api-key");
     let route = state.lock().unwrap().routes.get(&path).cloned();
     let Some(route) = route else {
         state.lock().unwrap().hits.push(Hit {
+            at: std::time::Instant::now(),
             path,
             if_none_match: inm,
             if_modified_since: ims,
+            authorization,
+            api_key,
             status: 404,
         });
         return Response::builder()
@@ -181,9 +189,12 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
                 && ims == route.last_modified));
     let status = if not_modified { 304 } else { route.status };
     state.lock().unwrap().hits.push(Hit {
+        at: std::time::Instant::now(),
         path,
         if_none_match: inm,
         if_modified_since: ims,
+        authorization,
+        api_key,
         status,
     });
     let mut b = Response::builder().status(StatusCode::from_u16(status).unwrap());
@@ -251,6 +262,12 @@ impl Scratch {
         let c = rusqlite::Connection::open(self.db_path()).unwrap();
         c.busy_timeout(Duration::from_secs(10)).unwrap();
         c
+    }
+
+    pub fn count_opt(&self, sql: &str) -> Option<i64> {
+        let c = rusqlite::Connection::open(self.db_path()).ok()?;
+        c.busy_timeout(Duration::from_secs(5)).ok()?;
+        c.query_row(sql, [], |r| r.get(0)).ok()
     }
 
     pub fn count(&self, sql: &str) -> i64 {

@@ -1,0 +1,119 @@
+//! `tributary feeds`: every feed with its state, as a table that fits 120
+//! columns (times relative to now, long names and errors cut with `…`), or
+//! as JSON lines with exact times.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+
+use super::open_store;
+use crate::config::Config;
+use crate::diagnosis::span;
+use crate::store::FeedRow;
+
+/// Width of the whole table row.
+const WIDTH: usize = 120;
+
+/// Prints the feeds table (or JSON lines).
+pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
+    let store = open_store(config)?;
+    let rows = store.feeds()?;
+    let articles = store.article_counts()?;
+    let now = Utc::now();
+    let mut out = std::io::stdout().lock();
+    if json {
+        for f in &rows {
+            let v = serde_json::json!({
+                "name": f.name, "url": f.url, "active": f.active, "status": f.status,
+                "title": f.title, "tags": f.tags,
+                "last_fetch_at": f.last_fetch_at, "last_success_at": f.last_success_at,
+                "last_new_entry_at": f.last_new_entry_at, "http_status": f.last_http_status,
+                "consecutive_errors": f.consecutive_errors, "last_error": f.last_error,
+                "next_check_at": f.next_check_at, "next_check_reason": f.next_check_reason,
+                "entries": f.entries,
+                "articles": articles.get(&f.id).copied().unwrap_or(0),
+                "moved_to": f.moved_to, "retry_after_until": f.retry_after_until,
+            });
+            writeln!(out, "{v}")?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let head = format!(
+        "{:<20} {:<9} {:<8} {:<8} {:<22} {:>7} {:>8} {:>4}  ",
+        "NAME", "STATUS", "FETCHED", "NEW", "NEXT CHECK", "ENTRIES", "ARTICLES", "ERRS"
+    );
+    let error_width = WIDTH.saturating_sub(head.chars().count());
+    writeln!(out, "{head}LAST ERROR")?;
+    for f in &rows {
+        let line = format!(
+            "{:<20} {:<9} {:<8} {:<8} {:<22} {:>7} {:>8} {:>4}  {}",
+            cut(&f.name, 20),
+            status(f),
+            f.last_fetch_at.map_or("-".into(), |t| ago(t, now)),
+            f.last_new_entry_at.map_or("-".into(), |t| ago(t, now)),
+            cut(&next_check(f, now), 22),
+            f.entries,
+            articles.get(&f.id).copied().unwrap_or(0),
+            f.consecutive_errors,
+            cut(f.last_error.as_deref().unwrap_or(""), error_width),
+        );
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(f: &FeedRow) -> &str {
+    if !f.active {
+        "removed"
+    } else {
+        f.status.as_str()
+    }
+}
+
+/// `in 12m schedule`, `due backoff`, `retired`.
+fn next_check(f: &FeedRow, now: DateTime<Utc>) -> String {
+    let why = f.next_check_reason.as_deref().unwrap_or("");
+    match f.next_check_at {
+        _ if !f.active => "-".into(),
+        None if why == "retired" => "retired".into(),
+        None => "-".into(),
+        Some(t) if t <= now => format!("due {why}").trim_end().to_string(),
+        Some(t) => format!("in {} {why}", span((t - now).num_seconds()))
+            .trim_end()
+            .to_string(),
+    }
+}
+
+fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - t).num_seconds();
+    if secs < 5 {
+        "now".into()
+    } else {
+        format!("{} ago", span(secs))
+    }
+}
+
+/// `s` cut to `width` characters, the last one `…` when cut.
+fn cut(s: &str, width: usize) -> String {
+    let s = s.replace(['\n', '\r', '\t'], " ");
+    if s.chars().count() <= width {
+        return s;
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_with_an_ellipsis() {
+        assert_eq!(cut("short", 10), "short");
+        assert_eq!(cut("a very long error message", 10), "a very lo…");
+        assert_eq!(cut("a very long error message", 10).chars().count(), 10);
+        assert_eq!(cut("line\nbreak", 20), "line break");
+    }
+}

@@ -1,0 +1,154 @@
+//! `tributary fetch`: one round over the configured feeds, then exit.
+//!
+//! On a terminal (stdout and stderr both) a progress bar on stderr shows
+//! feeds done out of all, the rate and the failures so far; the per-feed
+//! lines print above it. Piped or redirected, there is no bar at all.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::Utc;
+
+use super::open_store;
+use crate::config::Config;
+use crate::daemon::feed_specs;
+use crate::fetch::Fetcher;
+use crate::refresh::{refresh_all, FeedReport, SharedStore};
+
+/// Polls the feeds (all, or those named in `only`) once.
+pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result<ExitCode> {
+    for name in only {
+        if config.feed(name).is_none() {
+            eprintln!("error: no feed named `{name}` in {}", config.path.display());
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let mut store = open_store(&config)?;
+    store.reconcile(&feed_specs(&config), Utc::now())?;
+    let rows = store.feeds()?;
+    let work: Vec<_> = config
+        .feeds
+        .iter()
+        .filter(|f| only.is_empty() || only.contains(&f.name))
+        .filter_map(|f| {
+            rows.iter()
+                .find(|r| r.name == f.name)
+                .map(|r| (f.clone(), r.clone()))
+        })
+        .collect();
+    let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
+    let shared = SharedStore::new(store);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let stdout = std::io::stdout();
+    let bar = progress_bar(work.len() as u64, json);
+    let mut failures = 0;
+    let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, &config.dedup, |r| {
+        let print = || {
+            let mut out = stdout.lock();
+            let _ = if json {
+                print_json(&mut out, r)
+            } else {
+                print_line(&mut out, r)
+            };
+        };
+        match &bar {
+            Some(bar) => {
+                bar.suspend(print);
+                failures += usize::from(r.error.is_some());
+                bar.set_message(format!("{failures} failed"));
+                bar.inc(1);
+            }
+            None => print(),
+        }
+    }));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    // Plan each feed's next check, so `tributary feeds` and a daemon started
+    // later agree on when it is due.
+    runtime.block_on(async {
+        for r in &reports {
+            if let Some(feed) = config.feed(&r.name) {
+                if let Err(e) = crate::daemon::store_next_check(
+                    &shared,
+                    feed.clone(),
+                    config.schedule.clone(),
+                    r,
+                )
+                .await
+                {
+                    tracing::warn!(feed = %r.name, error = %e, "storing the next check failed");
+                }
+            }
+        }
+    });
+    let (new, updated, failed) = reports.iter().fold((0, 0, 0), |(n, u, f), r| {
+        (n + r.new, u + r.updated, f + usize::from(r.error.is_some()))
+    });
+    if !json {
+        println!(
+            "{} feeds: {new} new, {updated} updated, {failed} failed",
+            reports.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a round shows a progress bar: stdout and stderr are both
+/// terminals.
+pub(super) fn shows_bar() -> bool {
+    std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// A bar on stderr when [`shows_bar`].
+fn progress_bar(total: u64, json: bool) -> Option<indicatif::ProgressBar> {
+    if json || !shows_bar() {
+        return None;
+    }
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} feeds  {rate}  {msg}  {elapsed}",
+    )
+    .ok()?
+    .with_key(
+        "rate",
+        |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.1} feeds/s", s.per_sec());
+        },
+    );
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    )
+    .with_style(style)
+    .with_message("0 failed");
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    Some(bar)
+}
+
+fn print_line(out: &mut impl Write, r: &FeedReport) -> std::io::Result<()> {
+    let http = r.http_status.map(|s| format!(" {s}")).unwrap_or_default();
+    match &r.error {
+        None => writeln!(
+            out,
+            "{:<24} {}{http}  {} new, {} updated",
+            r.name, r.status, r.new, r.updated
+        ),
+        Some(e) => writeln!(out, "{:<24} {}{http}  error: {e}", r.name, r.status),
+    }
+}
+
+fn print_json(out: &mut impl Write, r: &FeedReport) -> std::io::Result<()> {
+    let v = serde_json::json!({
+        "name": r.name,
+        "url": r.url,
+        "status": r.status,
+        "http_status": r.http_status,
+        "new": r.new,
+        "updated": r.updated,
+        "error": r.error,
+    });
+    writeln!(out, "{v}")
+}

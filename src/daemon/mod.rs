@@ -1,0 +1,780 @@
+//! `tributary run`: the long-running service.
+//!
+//! Wiring only; the decisions live elsewhere (`schedule` says when,
+//! `refresh` does one feed, `store` remembers). One task owns the plan (a
+//! map from feed to its next due time) and runs a loop that:
+//! - starts the refresh of every due feed (at most `[fetch] concurrency` at
+//!   once; per-host limits are the fetcher's), each in its own task;
+//! - when a refresh ends, computes the feed's next check and stores it;
+//! - on SIGHUP reloads the config (an invalid one is refused and the old
+//!   one keeps running); on SIGTERM/SIGINT stops taking work, gives the
+//!   fetches in flight `shutdown_grace` to finish, cancels the rest, and
+//!   returns. A cancelled fetch leaves nothing behind: its writes happen in
+//!   one transaction or not at all.
+//!
+//! The loop wakes at least once a second and records that it did; the
+//! systemd watchdog is pinged only while those wake-ups keep coming and the
+//! store answers, so a stuck daemon is restarted rather than left hanging.
+
+pub mod digests;
+mod notify;
+mod plan;
+mod retention;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::{error, info, warn};
+
+pub use notify::Notifier;
+pub use plan::{jitter_seed, next_due, on_schedule, Due};
+pub use retention::{prune_policy, prune_store};
+
+use crate::config::{Config, FeedConfig};
+use crate::fetch::Fetcher;
+use crate::model::FeedSpec;
+use crate::refresh::{refresh_feed, FeedReport, SharedStore};
+use crate::schedule::spread_overdue;
+use crate::store::Store;
+
+/// The longest the loop sleeps before looking around again.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Feeds in the config as the store should know them.
+pub fn feed_specs(config: &Config) -> Vec<FeedSpec> {
+    config
+        .feeds
+        .iter()
+        .map(|f| FeedSpec {
+            name: f.name.clone(),
+            url: f.url.to_string(),
+            tags: f.tags.clone(),
+            dedup: f.dedup,
+        })
+        .collect()
+}
+
+/// Counters for the status line.
+#[derive(Default)]
+struct Stats {
+    fetches: u64,
+    failures: u64,
+    new_entries: u64,
+    last_done: Option<DateTime<Utc>>,
+}
+
+/// The running service's state, owned by the loop.
+struct Daemon {
+    config_path: PathBuf,
+    config: Config,
+    store: SharedStore,
+    fetcher: Fetcher,
+    notifier: Notifier,
+    /// Next due time per active, non-retired feed.
+    plan: BTreeMap<String, DateTime<Utc>>,
+    in_flight: HashSet<String>,
+    limit: Arc<Semaphore>,
+    tasks: JoinSet<(FeedConfig, FeedReport)>,
+    progress: Arc<AtomicI64>,
+    stats: Stats,
+    /// Next due time per digest.
+    digest_due: BTreeMap<String, DateTime<Utc>>,
+    /// When pending digest emails are next tried.
+    mail_due: Option<DateTime<Utc>>,
+    /// The email delivery in progress, if any.
+    mail_task: Option<tokio::task::JoinHandle<()>>,
+    /// The HTTP server's state (for reloads), when it runs.
+    server: Option<crate::server::ServerState>,
+    /// The content generation last written to `[server] out_dir`.
+    static_generation: Option<i64>,
+    /// When to look at the generation again.
+    static_check: DateTime<Utc>,
+    /// The static copy being written, if any.
+    static_task: Option<tokio::task::JoinHandle<()>>,
+    /// Live counters for `/metrics` and `/readyz`.
+    metrics: Arc<crate::metrics::Metrics>,
+    /// When the store's writability is probed next.
+    probe_due: DateTime<Utc>,
+    /// When retention runs next (daily).
+    prune_due: DateTime<Utc>,
+    /// The retention run in progress, if any.
+    prune_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// How often the store's writability is probed.
+const PROBE_INTERVAL: chrono::Duration = chrono::Duration::seconds(5);
+/// How often retention runs.
+const PRUNE_INTERVAL: chrono::Duration = chrono::Duration::hours(24);
+/// How long after start retention first runs (the first fetches go first).
+const PRUNE_FIRST: chrono::Duration = chrono::Duration::minutes(10);
+
+/// How often the daemon looks whether the static copy needs writing.
+const STATIC_INTERVAL: chrono::Duration = chrono::Duration::seconds(2);
+
+/// Runs the daemon until SIGTERM or SIGINT. Returns once everything in
+/// flight has finished or been cancelled.
+pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
+    let notifier = Notifier::from_env();
+    let mut store = Store::open(&config.store.path)
+        .with_context(|| format!("opening the store {}", config.store.path.display()))?;
+    let now = Utc::now();
+    let changes = store.reconcile(&feed_specs(&config), now)?;
+    log_reconcile(&changes);
+    let rows = store.feeds()?;
+    let store = SharedStore::new(store);
+
+    // The HTTP server, on its own read-only connection (the store above
+    // has migrated the file already).
+    let (stop_server, server_stopped) = tokio::sync::watch::channel(false);
+    let mut server_task = None;
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    metrics.set_store_writable(true);
+    let server = if config.server.enabled {
+        let state = crate::server::ServerState::new(&config)
+            .context("opening the store for the server")?
+            .with_metrics(Arc::clone(&metrics));
+        let listener = tokio::net::TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} ([server] listen)",
+                    config.server.listen
+                )
+            })?;
+        let address = listener.local_addr()?;
+        info!(%address, base_url = %config.server.base_url, "serving outputs");
+        let mut stopped = server_stopped.clone();
+        server_task = Some(tokio::spawn(crate::server::serve(
+            listener,
+            state.clone(),
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        )));
+        Some(state)
+    } else {
+        None
+    };
+    let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
+    let limit = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
+    let mut d = Daemon {
+        config_path,
+        store,
+        fetcher,
+        notifier,
+        plan: BTreeMap::new(),
+        in_flight: HashSet::new(),
+        limit,
+        tasks: JoinSet::new(),
+        progress: Arc::new(AtomicI64::new(now.timestamp())),
+        stats: Stats::default(),
+        digest_due: BTreeMap::new(),
+        mail_due: Some(now),
+        mail_task: None,
+        server,
+        static_generation: None,
+        static_check: now,
+        static_task: None,
+        metrics,
+        probe_due: now,
+        prune_due: now + PRUNE_FIRST,
+        prune_task: None,
+        config,
+    };
+    d.plan_from_store(&rows, now);
+    d.plan_digests(now).await;
+
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let watchdog = d.spawn_watchdog();
+
+    info!(feeds = d.plan.len(), store = %d.config.store.path.display(), "tributary running");
+    d.notifier.ready(&d.status_line());
+
+    loop {
+        let now = Utc::now();
+        d.progress.store(now.timestamp(), Ordering::Relaxed);
+        d.metrics.turn(now.timestamp());
+        d.probe_store(now).await;
+        d.start_due(now);
+        d.make_due_digests(now).await;
+        d.deliver_mail(now).await;
+        d.write_static(now).await;
+        d.prune(now);
+        let wait = d
+            .plan
+            .iter()
+            .filter(|(name, _)| !d.in_flight.contains(*name))
+            .map(|(_, at)| *at)
+            .chain(d.digest_due.values().copied())
+            .chain(d.mail_due)
+            .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO))
+            .min()
+            .unwrap_or(TICK)
+            .min(TICK);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            Some(done) = d.tasks.join_next(), if !d.tasks.is_empty() => {
+                match done {
+                    Ok((feed, report)) => d.finished(feed, report).await,
+                    Err(e) => error!(error = %e, "a refresh task failed"),
+                }
+            }
+            _ = hup.recv() => d.reload().await,
+            _ = term.recv() => { info!("SIGTERM: stopping"); break; }
+            _ = int.recv() => { info!("SIGINT: stopping"); break; }
+        }
+    }
+
+    d.notifier.stopping();
+    watchdog.abort();
+    if let Some(mail) = d.mail_task.take() {
+        // An interrupted delivery stays pending and is retried next time.
+        mail.abort();
+    }
+    let _ = stop_server.send(true);
+    if let Some(task) = server_task {
+        // The server gives requests in flight a few seconds, then returns.
+        let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    }
+    if let Some(task) = d.static_task.take() {
+        let _ = task.await;
+    }
+    if let Some(task) = d.prune_task.take() {
+        // Each prune batch is its own transaction: waiting ends cleanly.
+        let _ = task.await;
+    }
+    d.drain().await;
+    info!("stopped");
+    Ok(())
+}
+
+impl Daemon {
+    /// Initial plan: stored next checks where they are still ahead; feeds
+    /// overdue (or never planned) spread over the startup window.
+    fn plan_from_store(&mut self, rows: &[crate::store::FeedRow], now: DateTime<Utc>) {
+        let mut overdue = Vec::new();
+        for feed in &self.config.feeds {
+            let Some(row) = rows.iter().find(|r| r.name == feed.name) else {
+                continue;
+            };
+            if row.status == "gone" {
+                info!(feed = %feed.name, "retired after 410 Gone; not polled until its config entry changes");
+                continue;
+            }
+            match row.next_check_at {
+                Some(at) if at > now => {
+                    self.plan.insert(feed.name.clone(), at);
+                }
+                _ => overdue.push(feed.name.clone()),
+            }
+        }
+        let times = spread_overdue(now, overdue.len(), self.config.schedule.startup_spread);
+        for (name, at) in overdue.into_iter().zip(times) {
+            self.plan.insert(name, at);
+        }
+    }
+
+    /// Each digest's next due time from where the store says it stands; a
+    /// digest that fell due while the daemon was down is due now (once).
+    async fn plan_digests(&mut self, now: DateTime<Utc>) {
+        self.digest_due.clear();
+        for cfg in self.config.digests.clone() {
+            let (c, sched) = (cfg.clone(), self.config.schedule.clone());
+            let state = self
+                .store
+                .call(move |s| digests::state(s, &c, &sched, now))
+                .await;
+            match state {
+                Ok(state) => {
+                    if let Some(at) = digests::next_due(&cfg, &state, &self.config.schedule) {
+                        if at <= now {
+                            info!(digest = %cfg.name, due = %at, "digest fell due while stopped: making it now");
+                        }
+                        self.digest_due.insert(cfg.name.clone(), at.max(now));
+                    }
+                }
+                Err(e) => error!(digest = %cfg.name, error = %e, "reading digest state failed"),
+            }
+        }
+    }
+
+    async fn make_due_digests(&mut self, now: DateTime<Utc>) {
+        let due: Vec<String> = self
+            .digest_due
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in due {
+            let Some(cfg) = self.config.digests.iter().find(|d| d.name == name).cloned() else {
+                self.digest_due.remove(&name);
+                continue;
+            };
+            let (c, sched) = (cfg.clone(), self.config.schedule.clone());
+            match self
+                .store
+                .call(move |s| digests::make(s, &c, &sched, now))
+                .await
+            {
+                Ok(Some((id, d))) => {
+                    info!(digest = %name, id, stories = d.stories(), "digest made");
+                    self.metrics.digest_made();
+                    if cfg.email.is_some() {
+                        self.mail_due = Some(now);
+                    }
+                }
+                Ok(None) => info!(digest = %name, "nothing new: no digest this time"),
+                Err(e) => error!(digest = %name, error = %e, "making the digest failed"),
+            }
+            match cfg.schedule.next_after(now, self.config.schedule.timezone) {
+                Some(at) => self.digest_due.insert(name, at),
+                None => self.digest_due.remove(&name),
+            };
+        }
+    }
+
+    /// Starts delivering pending digest emails when due (one delivery run
+    /// at a time, in the background).
+    async fn deliver_mail(&mut self, now: DateTime<Utc>) {
+        if let Some(task) = &self.mail_task {
+            if !task.is_finished() {
+                return;
+            }
+            self.mail_task = None;
+            self.mail_due = self
+                .store
+                .call(|s| s.next_email_try())
+                .await
+                .unwrap_or(None);
+        }
+        if self.mail_due.is_none_or(|at| at > now)
+            || self.config.digests.iter().all(|d| d.email.is_none())
+        {
+            return;
+        }
+        self.mail_due = None;
+        let store = self.store.clone();
+        let config = self.config.clone();
+        self.mail_task = Some(tokio::spawn(async move {
+            if let Err(e) = digests::deliver_pending(&store, &config).await {
+                error!(error = %e, "delivering digests failed");
+            }
+        }));
+    }
+
+    /// Rewrites the static copy in `[server] out_dir` when something
+    /// published changed (looked at every couple of seconds, one write at a
+    /// time, on the blocking pool with its own read connection).
+    async fn write_static(&mut self, now: DateTime<Utc>) {
+        let Some(out_dir) = self.config.server.out_dir.clone() else {
+            return;
+        };
+        if now < self.static_check || self.static_task.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        self.static_check = now + STATIC_INTERVAL;
+        let generation = match self.store.call(|s| s.content_generation()).await {
+            Ok(g) => g,
+            Err(e) => {
+                warn!(error = %e, "reading the content generation failed");
+                return;
+            }
+        };
+        if self.static_generation == Some(generation) {
+            return;
+        }
+        self.static_generation = Some(generation);
+        let site = crate::output::Site::new(&self.config);
+        let path = self.config.store.path.clone();
+        self.static_task = Some(tokio::task::spawn_blocking(move || {
+            let result = Store::open_read_only(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|reader| {
+                    crate::output::write_static(&site, &reader, &out_dir).map_err(|e| e.to_string())
+                });
+            match result {
+                Ok(written) => {
+                    let changed = written.iter().filter(|w| w.changed).count();
+                    if changed > 0 {
+                        info!(dir = %out_dir.display(), changed, "static outputs written");
+                    }
+                }
+                Err(e) => {
+                    error!(dir = %out_dir.display(), error = %e, "writing the static outputs failed")
+                }
+            }
+        }));
+    }
+
+    /// Daily retention, on the blocking pool with its own connection (the
+    /// fetches keep committing between its short batches).
+    fn prune(&mut self, now: DateTime<Utc>) {
+        if now < self.prune_due || self.prune_task.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        self.prune_due = now + PRUNE_INTERVAL;
+        let retention = self.config.retention.clone();
+        if retention.keeps_everything() {
+            return;
+        }
+        let path = self.config.store.path.clone();
+        let digests: Vec<String> = self.config.digests.iter().map(|d| d.name.clone()).collect();
+        self.prune_task = Some(tokio::task::spawn_blocking(move || {
+            if let Err(e) = prune_store(&path, &retention, &digests, Utc::now()) {
+                error!(error = %e, "retention failed");
+            }
+        }));
+    }
+
+    /// Every few seconds: can the store still be written? (for `/readyz`)
+    async fn probe_store(&mut self, now: DateTime<Utc>) {
+        if now < self.probe_due {
+            return;
+        }
+        self.probe_due = now + PROBE_INTERVAL;
+        let ok = self.store.call(|s| s.probe_write()).await;
+        if let Err(e) = &ok {
+            warn!(error = %e, "the store cannot be written");
+        }
+        self.metrics.set_store_writable(ok.is_ok());
+    }
+
+    /// The host-group label of a feed's URL (bounded: configured groups only).
+    fn host_group(&self, feed: &FeedConfig) -> String {
+        let host = feed.url.host_str().unwrap_or("");
+        self.config
+            .fetch
+            .host_groups
+            .iter()
+            .find(|g| g.matches(host))
+            .and_then(|g| g.hosts.first().cloned())
+            .unwrap_or_else(|| "other".into())
+    }
+
+    fn start_due(&mut self, now: DateTime<Utc>) {
+        let due: Vec<String> = self
+            .plan
+            .iter()
+            .filter(|(name, at)| **at <= now && !self.in_flight.contains(*name))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in due {
+            let Some(feed) = self.config.feed(&name).cloned() else {
+                self.plan.remove(&name);
+                continue;
+            };
+            if let Some(at) = self.plan.get(&name) {
+                self.metrics.started_late((now - *at).num_milliseconds());
+            }
+            self.in_flight.insert(name);
+            let fetcher = self.fetcher.clone();
+            let store = self.store.clone();
+            let limit = Arc::clone(&self.limit);
+            let dedup = self.config.dedup.clone();
+            self.tasks.spawn(async move {
+                // The semaphore is never closed.
+                let _permit = limit.acquire_owned().await.expect("semaphore open");
+                let name = feed.name.clone();
+                let row = store.call(move |s| s.feed_by_name(&name)).await;
+                let report = match row {
+                    Ok(Some(row)) => refresh_feed(&fetcher, &store, &feed, &row, &dedup).await,
+                    Ok(None) => failed_report(&feed, "feed is not in the store"),
+                    Err(e) => failed_report(&feed, &format!("reading feed state: {e}")),
+                };
+                (feed, report)
+            });
+        }
+    }
+
+    /// A refresh ended: plan the feed's next check and store it.
+    async fn finished(&mut self, feed: FeedConfig, report: FeedReport) {
+        self.in_flight.remove(&feed.name);
+        self.stats.fetches += 1;
+        self.stats.new_entries += report.new as u64;
+        self.stats.last_done = Some(Utc::now());
+        if report.error.is_some() {
+            self.stats.failures += 1;
+        }
+        self.metrics.fetched(crate::metrics::FetchSample {
+            feed: &feed.name,
+            outcome: report.status,
+            host_group: &self.host_group(&feed),
+            bytes: report.bytes,
+            duration_ms: report.duration_ms,
+            new: report.new,
+            updated: report.updated,
+            merged: report.merged,
+        });
+        // The feed may have been removed by a reload meanwhile.
+        let Some(current) = self.config.feed(&feed.name).cloned() else {
+            self.plan.remove(&feed.name);
+            return;
+        };
+        let planned =
+            store_next_check(&self.store, current, self.config.schedule.clone(), &report).await;
+        match planned {
+            Ok(Some(Due {
+                at: Some(at),
+                reason,
+            })) => {
+                tracing::debug!(feed = %feed.name, next = %at, %reason, "next check");
+                self.plan.insert(feed.name.clone(), at);
+            }
+            Ok(Some(Due { at: None, reason })) => {
+                warn!(feed = %feed.name, %reason, "feed no longer polled");
+                self.plan.remove(&feed.name);
+            }
+            Ok(None) => {
+                self.plan.remove(&feed.name);
+            }
+            Err(e) => {
+                // Try again on the schedule; the store may be busy.
+                error!(feed = %feed.name, error = %e, "storing the next check failed");
+                let at =
+                    on_schedule(Utc::now(), &feed, &self.config.schedule).unwrap_or_else(Utc::now);
+                self.plan.insert(feed.name.clone(), at);
+            }
+        }
+        self.notifier.status(&self.status_line());
+    }
+
+    fn status_line(&self) -> String {
+        let now = Utc::now();
+        let due = self
+            .plan
+            .values()
+            .filter(|at| **at <= now + chrono::Duration::minutes(1))
+            .count();
+        let last = self
+            .stats
+            .last_done
+            .map(|t| t.format("%H:%M:%S").to_string())
+            .unwrap_or_else(|| "-".into());
+        format!(
+            "{} feeds, {} due within a minute, {} in flight; {} fetches ({} failed), {} new entries; last fetch {last}",
+            self.plan.len(),
+            due,
+            self.in_flight.len(),
+            self.stats.fetches,
+            self.stats.failures,
+            self.stats.new_entries
+        )
+    }
+
+    /// SIGHUP: read the config again; apply it if valid, keep the old one if not.
+    async fn reload(&mut self) {
+        self.notifier.reloading();
+        info!(config = %self.config_path.display(), "SIGHUP: reloading the config");
+        let new = match Config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("config reload refused, the previous config stays in force: {e}");
+                self.notifier.ready(&format!("reload refused: {e}"));
+                return;
+            }
+        };
+        if new.store.path != self.config.store.path {
+            warn!(
+                "[store] path changed to {}: a restart is needed for that; the rest of the config is applied",
+                new.store.path.display()
+            );
+        }
+        let specs = feed_specs(&new);
+        let now = Utc::now();
+        let reconciled = self.store.call(move |s| s.reconcile(&specs, now)).await;
+        match reconciled {
+            Ok(changes) => log_reconcile(&changes),
+            Err(e) => {
+                error!("config reload refused: updating the feeds table failed: {e}");
+                self.notifier.ready(&format!("reload refused: {e}"));
+                return;
+            }
+        }
+        if new.fetch != self.config.fetch {
+            match Fetcher::new(&new.fetch) {
+                Ok(f) => self.fetcher = f,
+                Err(e) => warn!("keeping the previous HTTP settings: {e}"),
+            }
+            if new.fetch.concurrency != self.config.fetch.concurrency {
+                self.limit = Arc::new(Semaphore::new(new.fetch.concurrency.max(1)));
+            }
+        }
+        let rows = self.store.call(|s| s.feeds()).await.unwrap_or_default();
+        let old: HashMap<String, FeedConfig> = self
+            .config
+            .feeds
+            .iter()
+            .map(|f| (f.name.clone(), f.clone()))
+            .collect();
+        let old_schedule = self.config.schedule.clone();
+        self.config = new;
+        let mut plan = BTreeMap::new();
+        for feed in &self.config.feeds {
+            let row = rows.iter().find(|r| r.name == feed.name);
+            if row.is_some_and(|r| r.status == "gone") {
+                continue;
+            }
+            let same_feed = old.get(&feed.name).is_some_and(|o| o.url == feed.url);
+            let same_schedule = old.get(&feed.name).is_some_and(|o| {
+                old_schedule
+                    .for_feed(o.schedule.as_ref(), &o.tags)
+                    .to_string()
+                    == self
+                        .config
+                        .schedule
+                        .for_feed(feed.schedule.as_ref(), &feed.tags)
+                        .to_string()
+            }) && old_schedule.timezone == self.config.schedule.timezone;
+            let at = match self.plan.get(&feed.name) {
+                Some(at) if same_feed && same_schedule => *at,
+                // New, moved or rescheduled: its new schedule applies at once.
+                _ if !same_feed => now,
+                _ => on_schedule(now, feed, &self.config.schedule).unwrap_or(now),
+            };
+            plan.insert(feed.name.clone(), at);
+        }
+        self.plan = plan;
+        if let Some(server) = &self.server {
+            server.reload(&self.config).await;
+        }
+        self.static_generation = None;
+        self.plan_digests(now).await;
+        self.mail_due = Some(now);
+        info!(
+            feeds = self.plan.len(),
+            digests = self.digest_due.len(),
+            "config reloaded"
+        );
+        self.notifier.ready(&self.status_line());
+    }
+
+    /// Waits up to the grace period for refreshes in flight, then cancels
+    /// the rest.
+    async fn drain(&mut self) {
+        if self.tasks.is_empty() {
+            return;
+        }
+        let grace = self.config.schedule.shutdown_grace;
+        info!(in_flight = self.tasks.len(), grace = %humantime::format_duration(grace), "waiting for fetches in flight");
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            match tokio::time::timeout_at(deadline, self.tasks.join_next()).await {
+                Ok(Some(Ok((feed, report)))) => self.finished(feed, report).await,
+                Ok(Some(Err(_))) => {}
+                Ok(None) => return,
+                Err(_) => {
+                    warn!(
+                        cancelled = self.tasks.len(),
+                        "grace period over: cancelling fetches in flight"
+                    );
+                    self.tasks.abort_all();
+                    while self.tasks.join_next().await.is_some() {}
+                    // Store writes already started finish on the blocking
+                    // pool; taking the lock waits for them.
+                    let _ = self.store.call(|_| Ok(())).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn spawn_watchdog(&self) -> tokio::task::JoinHandle<()> {
+        let Some(interval) = self.notifier.watchdog_interval() else {
+            return tokio::spawn(async {});
+        };
+        let notifier = self.notifier;
+        let progress = Arc::clone(&self.progress);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let period = interval / 2;
+            loop {
+                tokio::time::sleep(period).await;
+                let age = Utc::now().timestamp() - progress.load(Ordering::Relaxed);
+                let store_ok = tokio::time::timeout(period, store.call(|s| s.ping())).await;
+                if age <= interval.as_secs() as i64 && matches!(store_ok, Ok(Ok(()))) {
+                    notifier.watchdog();
+                } else {
+                    warn!(
+                        scheduler_idle_secs = age,
+                        "not pinging the watchdog: the scheduler or the store is stuck"
+                    );
+                }
+            }
+        })
+    }
+}
+
+/// Computes a just-refreshed feed's next check and stores it; `None` when
+/// the feed is no longer in the store.
+pub async fn store_next_check(
+    store: &SharedStore,
+    feed: FeedConfig,
+    schedule: crate::config::ScheduleConfig,
+    report: &FeedReport,
+) -> crate::store::Result<Option<Due>> {
+    let response = report.response.clone();
+    store
+        .call(move |s| {
+            let now = Utc::now();
+            let Some(row) = s.feed_by_name(&feed.name)? else {
+                return Ok(None);
+            };
+            let recent = s.recent_entry_times(row.id, plan::ADAPTIVE_SAMPLE)?;
+            let seed = jitter_seed(&feed.name, now);
+            let due = next_due(
+                now,
+                &feed,
+                &row,
+                response.as_ref(),
+                &recent,
+                &schedule,
+                seed,
+            );
+            s.set_next_check(row.id, due.at, &due.reason)?;
+            Ok(Some(due))
+        })
+        .await
+}
+
+fn failed_report(feed: &FeedConfig, error: &str) -> FeedReport {
+    FeedReport {
+        name: feed.name.clone(),
+        url: feed.url.to_string(),
+        status: "transient",
+        http_status: None,
+        new: 0,
+        updated: 0,
+        merged: 0,
+        error: Some(error.to_string()),
+        bytes: 0,
+        duration_ms: 0,
+        response: None,
+        meta: None,
+        moved_to: None,
+    }
+}
+
+fn log_reconcile(c: &crate::store::Reconciled) {
+    for name in &c.added {
+        info!(feed = %name, "feed added");
+    }
+    for (old, new) in &c.renamed {
+        info!(feed = %new, was = %old, "feed renamed");
+    }
+    for name in &c.moved {
+        info!(feed = %name, "feed URL changed: fetch state reset");
+    }
+    for name in &c.removed {
+        info!(feed = %name, "feed removed from the config: no longer polled, its articles are kept");
+    }
+}

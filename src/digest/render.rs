@@ -1,0 +1,329 @@
+//! A digest as HTML (for browsers and mail clients: inline styles, no
+//! scripts, no external assets), plain text, and Markdown.
+//!
+//! Everything that came from a feed is escaped for its format; links are
+//! only ever http(s).
+
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+
+use super::{Digest, Item};
+
+fn when(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+fn period(d: &Digest) -> String {
+    match d.period_start {
+        Some(s) => format!("{} – {}", when(Some(s)), when(Some(d.period_end))),
+        None => format!("until {}", when(Some(d.period_end))),
+    }
+}
+
+fn summary(d: &Digest) -> String {
+    let n = d.stories();
+    let mut s = format!("{n} {}", if n == 1 { "story" } else { "stories" });
+    if d.omitted > 0 {
+        let _ = write!(s, " (and {} more not shown)", d.omitted);
+    }
+    s
+}
+
+/// Only http(s) links are rendered as links.
+fn safe_url(u: &Option<String>) -> Option<&str> {
+    u.as_deref()
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+}
+
+fn esc(s: &str) -> String {
+    html_escape::encode_text(s).into_owned()
+}
+
+fn attr(s: &str) -> String {
+    html_escape::encode_double_quoted_attribute(s).into_owned()
+}
+
+/// The HTML rendering: a complete document.
+pub fn html(d: &Digest) -> String {
+    let mut o = String::with_capacity(4096 + d.stories() * 600);
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title></head>\n\
+         <body style=\"margin:0;padding:24px;background:#f4f4f1;font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1d1d1b;\">\n\
+         <div style=\"max-width:680px;margin:0 auto;background:#ffffff;border-radius:8px;padding:28px 32px;\">\n\
+         <h1 style=\"font-size:24px;margin:0 0 4px;\">{title}</h1>\n\
+         <p style=\"margin:0 0 20px;color:#6b6b66;font-size:14px;\">{period} · {summary}</p>\n",
+        title = esc(&d.title),
+        period = esc(&period(d)),
+        summary = esc(&summary(d)),
+    );
+    if d.is_empty() {
+        o.push_str("<p style=\"color:#6b6b66;\">Nothing new arrived in this period.</p>\n");
+    }
+    for s in &d.sections {
+        if s.items.is_empty() {
+            continue;
+        }
+        if let Some(h) = &s.heading {
+            let _ = writeln!(
+                o,
+                "<h2 style=\"font-size:17px;margin:28px 0 8px;padding-bottom:4px;border-bottom:2px solid #2a6f97;color:#2a6f97;\">{}</h2>",
+                esc(h)
+            );
+        }
+        for i in &s.items {
+            html_item(&mut o, i);
+        }
+    }
+    o.push_str(
+        "<p style=\"margin:28px 0 0;color:#9a9a94;font-size:12px;\">Made by Tributary.</p>\n</div>\n</body></html>\n",
+    );
+    o
+}
+
+fn html_item(o: &mut String, i: &Item) {
+    o.push_str("<div style=\"margin:0 0 18px;\">\n");
+    match safe_url(&i.url) {
+        Some(u) => {
+            let _ = writeln!(
+                o,
+                "<h3 style=\"font-size:16px;margin:0 0 2px;\"><a href=\"{}\" style=\"color:#1d1d1b;text-decoration:none;\">{}</a></h3>",
+                attr(u),
+                esc(&i.title)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "<h3 style=\"font-size:16px;margin:0 0 2px;\">{}</h3>",
+                esc(&i.title)
+            );
+        }
+    }
+    let mut sources = String::new();
+    for (n, s) in i.sources.iter().enumerate() {
+        if n > 0 {
+            sources.push_str(", ");
+        }
+        match safe_url(&s.url) {
+            Some(u) => {
+                let _ = write!(
+                    sources,
+                    "<a href=\"{}\" style=\"color:#2a6f97;\">{}</a>",
+                    attr(u),
+                    esc(&s.feed)
+                );
+            }
+            None => sources.push_str(&esc(&s.feed)),
+        }
+    }
+    let _ = writeln!(
+        o,
+        "<p style=\"margin:0 0 4px;color:#6b6b66;font-size:13px;\">{sources}{sep}{time}</p>",
+        sep = if i.time.is_some() { " · " } else { "" },
+        time = esc(&when(i.time)),
+    );
+    if !i.excerpt.is_empty() {
+        let _ = writeln!(
+            o,
+            "<p style=\"margin:0;font-size:14px;line-height:1.45;\">{}</p>",
+            esc(&i.excerpt)
+        );
+    }
+    o.push_str("</div>\n");
+}
+
+/// The plain-text rendering.
+pub fn text(d: &Digest) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{}\n{}\n{} · {}\n",
+        d.title,
+        "=".repeat(d.title.chars().count().max(3)),
+        period(d),
+        summary(d)
+    );
+    if d.is_empty() {
+        o.push_str("Nothing new arrived in this period.\n");
+    }
+    for s in &d.sections {
+        if s.items.is_empty() {
+            continue;
+        }
+        if let Some(h) = &s.heading {
+            let _ = writeln!(o, "{h}\n{}\n", "-".repeat(h.chars().count().max(3)));
+        }
+        for i in &s.items {
+            let _ = writeln!(o, "* {}", one_line(&i.title));
+            let feeds: Vec<&str> = i.sources.iter().map(|s| s.feed.as_str()).collect();
+            let _ = writeln!(o, "  {} · {}", feeds.join(", "), when(i.time));
+            if let Some(u) = safe_url(&i.url) {
+                let _ = writeln!(o, "  {u}");
+            }
+            if !i.excerpt.is_empty() {
+                let _ = writeln!(o, "  {}", i.excerpt);
+            }
+            o.push('\n');
+        }
+    }
+    o
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Markdown-escapes text (so a title cannot make links or headings).
+fn md(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in one_line(s).chars() {
+        if matches!(
+            c,
+            '\\' | '`'
+                | '*'
+                | '_'
+                | '{'
+                | '}'
+                | '['
+                | ']'
+                | '('
+                | ')'
+                | '#'
+                | '+'
+                | '-'
+                | '.'
+                | '!'
+                | '|'
+                | '<'
+                | '>'
+        ) {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o
+}
+
+/// A URL inside Markdown link parentheses.
+fn md_url(u: &str) -> String {
+    u.replace('(', "%28")
+        .replace(')', "%29")
+        .replace(' ', "%20")
+}
+
+/// The Markdown rendering.
+pub fn markdown(d: &Digest) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "# {}\n\n_{} · {}_\n",
+        md(&d.title),
+        md(&period(d)),
+        md(&summary(d))
+    );
+    if d.is_empty() {
+        o.push_str("Nothing new arrived in this period.\n");
+    }
+    for s in &d.sections {
+        if s.items.is_empty() {
+            continue;
+        }
+        if let Some(h) = &s.heading {
+            let _ = writeln!(o, "## {}\n", md(h));
+        }
+        for i in &s.items {
+            match safe_url(&i.url) {
+                Some(u) => {
+                    let _ = writeln!(o, "- **[{}]({})**", md(&i.title), md_url(u));
+                }
+                None => {
+                    let _ = writeln!(o, "- **{}**", md(&i.title));
+                }
+            }
+            let feeds: Vec<String> = i
+                .sources
+                .iter()
+                .map(|s| match safe_url(&s.url) {
+                    Some(u) => format!("[{}]({})", md(&s.feed), md_url(u)),
+                    None => md(&s.feed),
+                })
+                .collect();
+            let _ = writeln!(o, "  {} · {}", feeds.join(", "), md(&when(i.time)));
+            if !i.excerpt.is_empty() {
+                let _ = writeln!(o, "  {}", md(&i.excerpt));
+            }
+        }
+        o.push('\n');
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::{Section, Source};
+
+    fn digest(title: &str, url: Option<&str>) -> Digest {
+        Digest {
+            name: "d".into(),
+            title: "Daily <b>news</b>".into(),
+            made_at: Utc::now(),
+            period_start: None,
+            period_end: Utc::now(),
+            last_article_id: 1,
+            sections: vec![Section {
+                heading: Some("Feed & co".into()),
+                items: vec![Item {
+                    title: title.into(),
+                    url: url.map(str::to_string),
+                    sources: vec![Source {
+                        feed: "Wire".into(),
+                        url: url.map(str::to_string),
+                    }],
+                    time: Some(Utc::now()),
+                    excerpt: "An <excerpt> & more".into(),
+                    articles: vec![(1, 1)],
+                }],
+            }],
+            omitted: 0,
+        }
+    }
+
+    #[test]
+    fn html_escapes_and_drops_unsafe_links() {
+        let d = digest("<script>alert(1)</script>", Some("javascript:alert(1)"));
+        let h = html(&d);
+        assert!(!h.contains("<script") && !h.contains("javascript:"), "{h}");
+        assert!(h.contains("&lt;script&gt;") && h.contains("Daily &lt;b&gt;news&lt;/b&gt;"));
+        let d = digest("Fine", Some("https://e.example/a?x=1&y=\"2\""));
+        assert!(html(&d).contains("href=\"https://e.example/a?x=1&amp;y=&quot;2&quot;\""));
+    }
+
+    #[test]
+    fn markdown_cannot_inject_links() {
+        let d = digest(
+            "[click](javascript:x) # heading",
+            Some("https://e.example/a(b)"),
+        );
+        let m = markdown(&d);
+        assert!(
+            m.contains("\\[click\\]\\(javascript:x\\) \\# heading"),
+            "{m}"
+        );
+        assert!(m.contains("(https://e.example/a%28b%29)"), "{m}");
+    }
+
+    #[test]
+    fn text_lists_items() {
+        let t = text(&digest("A title", Some("https://e.example/a")));
+        assert!(
+            t.contains("* A title\n  Wire · ") && t.contains("  https://e.example/a\n"),
+            "{t}"
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! The HTML index page (pure): plain server-rendered HTML with a little
+//! inline CSS and no script.
+//!
+//! Everything that comes from a feed or the config is escaped for its
+//! place (text or double-quoted attribute) after the characters HTML
+//! forbids are dropped, and only absolute `http(s)` URLs become links, so
+//! a hostile feed can neither inject markup nor a `javascript:` link. The
+//! server adds a `Content-Security-Policy` that forbids scripts anyway.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use html_escape::{encode_double_quoted_attribute, encode_text};
+
+use super::Site;
+use crate::publish::{Format, Item};
+use crate::store::FeedRow;
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
+h1{margin-bottom:0}h2{margin-top:2rem;border-bottom:1px solid #ddd}\
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eee;vertical-align:top}\
+ol{padding-left:1.5rem}li{margin:.4rem 0}.meta{color:#666;font-size:.875rem}\
+.ok{color:#175e1e}.transient{color:#8a5a00}.permanent,.gone{color:#a11}code{font-size:.875rem}";
+
+/// The index page of `site`, listing `latest` items and `feeds`.
+pub fn index(site: &Site, latest: &[Item], feeds: &[FeedRow]) -> String {
+    let all = site.default_output();
+    let mut html = String::with_capacity(16 * 1024);
+    html.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(html, "<title>{}</title>", text(&all.title));
+    for output in site.outputs() {
+        for format in Format::ALL {
+            let _ = writeln!(
+                html,
+                "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">",
+                format.media_type(),
+                attr(&format!("{} ({})", output.title, format_name(format))),
+                attr(&site.feed_url(&output.name, format)),
+            );
+        }
+    }
+    let _ = writeln!(html, "<style>{STYLE}</style>\n</head>\n<body>");
+    let _ = writeln!(html, "<header><h1>{}</h1>", text(&all.title));
+    if !all.description.is_empty() {
+        let _ = writeln!(html, "<p>{}</p>", text(&all.description));
+    }
+    html.push_str("</header>\n");
+    outputs(&mut html, site);
+    items(&mut html, latest);
+    sources(&mut html, feeds);
+    let _ = writeln!(
+        html,
+        "<footer class=\"meta\"><p>Tributary {}</p></footer>\n</body>\n</html>",
+        env!("CARGO_PKG_VERSION")
+    );
+    html
+}
+
+fn outputs(html: &mut String, site: &Site) {
+    html.push_str("<section id=\"subscribe\">\n<h2>Subscribe</h2>\n<table>\n");
+    html.push_str("<tr><th>Feed</th><th>Carries</th><th>Formats</th></tr>\n");
+    for output in site.outputs() {
+        let mut carries = Vec::new();
+        if !output.feeds.is_empty() {
+            carries.push(format!("feeds {}", output.feeds.join(", ")));
+        }
+        if !output.tags.is_empty() {
+            carries.push(format!("tags {}", output.tags.join(", ")));
+        }
+        if carries.is_empty() {
+            carries.push("every feed".to_owned());
+        }
+        if output.has_filter() {
+            carries.push("filtered".to_owned());
+        }
+        let _ = write!(
+            html,
+            "<tr><td><strong>{}</strong>{}</td><td>{}</td><td>",
+            text(&output.title),
+            if output.description.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<br><span class=\"meta\">{}</span>",
+                    text(&output.description)
+                )
+            },
+            text(&carries.join("; ")),
+        );
+        let links: Vec<String> = Format::ALL
+            .into_iter()
+            .map(|format| {
+                format!(
+                    "<a href=\"{}\" type=\"{}\">{}</a>",
+                    attr(&site.feed_url(&output.name, format)),
+                    format.media_type(),
+                    format_name(format)
+                )
+            })
+            .collect();
+        let _ = writeln!(html, "{}</td></tr>", links.join(" · "));
+    }
+    html.push_str("</table>\n</section>\n");
+}
+
+fn items(html: &mut String, latest: &[Item]) {
+    html.push_str("<section id=\"latest\">\n<h2>Latest</h2>\n");
+    if latest.is_empty() {
+        html.push_str("<p>Nothing yet.</p>\n</section>\n");
+        return;
+    }
+    html.push_str("<ol>\n");
+    for item in latest {
+        let title = if item.title.trim().is_empty() {
+            "(untitled)"
+        } else {
+            &item.title
+        };
+        html.push_str("<li>");
+        match item.url.as_deref().and_then(web_url) {
+            Some(url) => {
+                let _ = write!(html, "<a href=\"{}\">{}</a>", attr(&url), text(title));
+            }
+            None => html.push_str(&text(title)),
+        }
+        let _ = write!(
+            html,
+            "<br><span class=\"meta\">{} · {}",
+            text(item.source.display_name()),
+            time(item.published)
+        );
+        if !item.also_in.is_empty() {
+            let names: Vec<&str> = item
+                .also_in
+                .iter()
+                .map(|m| m.source.display_name())
+                .collect();
+            let _ = write!(html, " · also in {}", text(&names.join(", ")));
+        }
+        html.push_str("</span></li>\n");
+    }
+    html.push_str("</ol>\n</section>\n");
+}
+
+fn sources(html: &mut String, feeds: &[FeedRow]) {
+    html.push_str("<section id=\"feeds\">\n<h2>Sources</h2>\n<table>\n");
+    html.push_str("<tr><th>Feed</th><th>Status</th><th>Last success</th><th>Entries</th><th>Errors</th><th>Last error</th></tr>\n");
+    for feed in feeds.iter().filter(|f| f.active) {
+        let title = feed.title.as_deref().filter(|t| !t.trim().is_empty());
+        let name = match (title, feed.site_url.as_deref().and_then(web_url)) {
+            (Some(t), Some(url)) => format!("<a href=\"{}\">{}</a>", attr(&url), text(t)),
+            (Some(t), None) => text(t),
+            (None, _) => text(&feed.name),
+        };
+        let status = class_name(&feed.status);
+        let _ = writeln!(
+            html,
+            "<tr><td>{name}<br><code>{}</code></td><td class=\"{status}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            text(&feed.name),
+            text(&feed.status),
+            feed.last_success_at.map(time).unwrap_or_else(|| "never".into()),
+            feed.entries,
+            feed.consecutive_errors,
+            text(feed.last_error.as_deref().unwrap_or("")),
+        );
+    }
+    html.push_str("</table>\n</section>\n");
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Atom => "Atom",
+        Format::Rss => "RSS",
+        Format::JsonFeed => "JSON Feed",
+    }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    format!(
+        "<time datetime=\"{}\">{}</time>",
+        t.format("%Y-%m-%dT%H:%M:%SZ"),
+        t.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
+/// `s` without characters HTML forbids (controls other than whitespace,
+/// noncharacters), escaped for element content.
+fn text(s: &str) -> String {
+    encode_text(&printable(s)).into_owned()
+}
+
+/// `s` without forbidden characters, escaped for a double-quoted attribute.
+fn attr(s: &str) -> String {
+    encode_double_quoted_attribute(&printable(s)).into_owned()
+}
+
+fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|&c| {
+            let control = c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+            let noncharacter = matches!(c, '\u{fdd0}'..='\u{fdef}' | '\u{fffe}' | '\u{ffff}');
+            !control && !noncharacter
+        })
+        .collect()
+}
+
+/// `url` when it is an absolute `http(s)` URL without credentials, in its
+/// normalized (percent-encoded) form; anything else is not linked.
+fn web_url(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url.trim()).ok()?;
+    let ok = matches!(parsed.scheme(), "http" | "https")
+        && parsed.host_str().is_some()
+        && parsed.username().is_empty()
+        && parsed.password().is_none();
+    ok.then(|| parsed.into())
+}
+
+/// A status as a CSS class name (letters only).
+fn class_name(status: &str) -> String {
+    status.chars().filter(char::is_ascii_lowercase).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_and_attributes_are_escaped_and_cleaned() {
+        assert_eq!(text("<b>&</b>\u{1}\u{7}x"), "&lt;b&gt;&amp;&lt;/b&gt;x");
+        assert_eq!(attr("a\"b<c"), "a&quot;b&lt;c");
+        assert_eq!(web_url("javascript:alert(1)"), None);
+        assert_eq!(web_url("//evil.example/"), None);
+        assert_eq!(web_url("https://u:p@a.example/"), None);
+        assert_eq!(
+            web_url("https://a.example/a b\"c").as_deref(),
+            Some("https://a.example/a%20b%22c")
+        );
+        assert_eq!(class_name("ok\" onclick=\"x"), "okonclickx");
+    }
+}

@@ -1,0 +1,417 @@
+//! Retention: pruning old entries (and the articles only they held), then
+//! giving the space back.
+//!
+//! # What is pruned
+//! An entry goes when it was first seen longer ago than `max_age`, or when
+//! its feed has more than `max_per_feed` newer entries (newest by first-seen
+//! time, then publication time). Its key is written to `entry_tombstones`,
+//! so it never comes back while the feed still lists it. An article goes
+//! with its last entry; its full-text row goes with it (trigger) and its
+//! band-index rows too (`ON DELETE CASCADE`). When the article a story is
+//! named after goes while others of the story stay, the story takes the
+//! smallest remaining id (the rule `store::story` keeps). `story_match_id`
+//! of the articles that remain is evidence and is kept, even when it names
+//! a pruned article.
+//!
+//! Nothing first seen after [`PrunePolicy::keep_first_seen_after`] is
+//! pruned, whatever its age or rank: digests (to come) will set it to the
+//! start of the oldest period not yet made, so an article can never vanish
+//! before its digest. Until then callers pass `None`.
+//!
+//! # Locking
+//! The daemon writes while pruning runs, so deletions happen in batches of
+//! [`BATCH`] entries, one short transaction each.
+//!
+//! # Giving space back
+//! After pruning, [`Store::compact`] runs. The WAL is checkpointed and
+//! truncated. Freed pages sit on SQLite's freelist and are reused by new
+//! rows; the file shrinks only by vacuuming:
+//! - a database in `auto_vacuum = INCREMENTAL` mode gives its free pages
+//!   back with `PRAGMA incremental_vacuum`, in steps that are each a short
+//!   transaction;
+//! - a database in the default mode (no auto-vacuum) is left alone until
+//!   free pages reach a quarter of a file of at least [`VACUUM_MIN_PAGES`]
+//!   pages; then one `VACUUM` switches it to `INCREMENTAL` (switching needs
+//!   a full `VACUUM`) and from then on the step above applies. That one
+//!   `VACUUM` rewrites the whole file, needs as much free disk, and holds
+//!   the write lock until done: a daemon writing meanwhile waits up to its
+//!   busy timeout and then records that fetch as failed (the next fetch
+//!   brings the same entries).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{ts, Result, Store};
+
+/// Entries deleted per transaction.
+pub const BATCH: usize = 500;
+/// Files smaller than this many pages are never fully vacuumed.
+pub const VACUUM_MIN_PAGES: i64 = 2048;
+/// Pages given back per `incremental_vacuum` step.
+const VACUUM_STEP: i64 = 1024;
+
+/// What to prune.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrunePolicy {
+    /// Entries first seen longer ago than this go.
+    pub max_age: Option<Duration>,
+    /// Only the newest this many entries of each feed stay.
+    pub max_per_feed: Option<usize>,
+    /// Nothing first seen after this time is pruned (see the module docs).
+    pub keep_first_seen_after: Option<DateTime<Utc>>,
+}
+
+/// What pruning did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PruneReport {
+    /// Entries deleted (and tombstoned).
+    pub entries: usize,
+    /// Articles deleted with their last entry.
+    pub articles: usize,
+    /// Stories that took a new id because the article they were named
+    /// after was deleted.
+    pub stories_renamed: usize,
+    /// What compaction did afterwards.
+    pub compaction: Compaction,
+}
+
+/// What [`Store::compact`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Compaction {
+    /// The WAL was fully checkpointed and truncated (false when a reader
+    /// kept part of it in use; the next checkpoint finishes the job).
+    pub checkpointed: bool,
+    /// Free pages before vacuuming.
+    pub free_pages: i64,
+    /// `none`, `incremental` or `full` (the one-time switch to incremental).
+    pub vacuum: &'static str,
+    /// Database file plus WAL, in bytes, before and after.
+    pub bytes_before: u64,
+    /// See `bytes_before`.
+    pub bytes_after: u64,
+}
+
+impl Store {
+    /// Prunes what `policy` says (see the module docs), then compacts.
+    pub fn prune(&mut self, policy: &PrunePolicy, now: DateTime<Utc>) -> Result<PruneReport> {
+        let mut report = PruneReport::default();
+        let ids = self.prune_candidates(policy, now)?;
+        let stamp = ts(now);
+        for chunk in ids.chunks(BATCH) {
+            let list = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO entry_tombstones (feed_id, entry_key, pruned_at)
+                 SELECT feed_id, entry_key, ?2 FROM entries WHERE id IN (SELECT value FROM json_each(?1))",
+                params![list, stamp],
+            )?;
+            let articles: Vec<i64> = {
+                let mut st = tx.prepare(
+                    "SELECT DISTINCT article_id FROM entries WHERE id IN (SELECT value FROM json_each(?1))",
+                )?;
+                let rows = st.query_map([&list], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            report.entries += tx.execute(
+                "DELETE FROM entries WHERE id IN (SELECT value FROM json_each(?1))",
+                [&list],
+            )?;
+            let orphans = serde_json::to_string(&articles).unwrap_or_else(|_| "[]".into());
+            report.articles += tx.execute(
+                "DELETE FROM articles WHERE id IN (SELECT value FROM json_each(?1))
+                   AND NOT EXISTS (SELECT 1 FROM entries WHERE article_id = articles.id)",
+                [&orphans],
+            )?;
+            // Stories named after a deleted article take their smallest
+            // remaining id.
+            let headless: Vec<i64> = {
+                let mut st = tx.prepare(
+                    "SELECT DISTINCT story_id FROM articles
+                     WHERE story_id IN (SELECT value FROM json_each(?1))
+                       AND story_id NOT IN (SELECT id FROM articles)",
+                )?;
+                let rows = st.query_map([&orphans], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for story in headless {
+                tx.execute(
+                    "UPDATE articles SET story_id = (SELECT min(id) FROM articles WHERE story_id = ?1)
+                     WHERE story_id = ?1",
+                    [story],
+                )?;
+                report.stories_renamed += 1;
+            }
+            tx.commit()?;
+        }
+        report.compaction = self.compact()?;
+        Ok(report)
+    }
+
+    /// Ids of the entries `policy` prunes, ascending.
+    fn prune_candidates(&self, policy: &PrunePolicy, now: DateTime<Utc>) -> Result<Vec<i64>> {
+        let keep_after = policy.keep_first_seen_after.map(ts);
+        let mut ids: BTreeSet<i64> = BTreeSet::new();
+        if let Some(age) = policy.max_age {
+            let cutoff = chrono::Duration::from_std(age)
+                .ok()
+                .and_then(|d| now.checked_sub_signed(d))
+                .map(ts);
+            if let Some(cutoff) = cutoff {
+                let mut st = self.conn.prepare(
+                    "SELECT id FROM entries
+                     WHERE first_seen_at < ?1 AND (?2 IS NULL OR first_seen_at <= ?2)",
+                )?;
+                for id in st.query_map(params![cutoff, keep_after], |r| r.get(0))? {
+                    ids.insert(id?);
+                }
+            }
+        }
+        if let Some(n) = policy.max_per_feed {
+            let mut st = self.conn.prepare(
+                "SELECT id FROM (
+                     SELECT id, first_seen_at, row_number() OVER (
+                         PARTITION BY feed_id ORDER BY first_seen_at DESC, published_at DESC, id DESC) AS rank
+                     FROM entries)
+                 WHERE rank > ?1 AND (?2 IS NULL OR first_seen_at <= ?2)",
+            )?;
+            for id in st.query_map(params![n as i64, keep_after], |r| r.get(0))? {
+                ids.insert(id?);
+            }
+        }
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Checkpoints and truncates the WAL, and gives free pages back to the
+    /// file system as the module docs describe.
+    pub fn compact(&mut self) -> Result<Compaction> {
+        let bytes_before = self.file_bytes();
+        let pragma = |s: &Store, name: &str| -> Result<i64> {
+            Ok(s.conn.pragma_query_value(None, name, |r| r.get(0))?)
+        };
+        let free_pages = pragma(self, "freelist_count")?;
+        let pages = pragma(self, "page_count")?;
+        let mode = pragma(self, "auto_vacuum")?;
+        let vacuum = if free_pages == 0 {
+            "none"
+        } else if mode == 2 {
+            loop {
+                let before = pragma(self, "freelist_count")?;
+                if before == 0 {
+                    break;
+                }
+                self.conn
+                    .execute_batch(&format!("PRAGMA incremental_vacuum({VACUUM_STEP})"))?;
+                if pragma(self, "freelist_count")? >= before {
+                    break;
+                }
+            }
+            "incremental"
+        } else if mode == 0 && pages >= VACUUM_MIN_PAGES && free_pages * 4 >= pages {
+            self.conn
+                .execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+            "full"
+        } else {
+            "none"
+        };
+        let (busy, _, _): (i64, i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+        Ok(Compaction {
+            checkpointed: busy == 0,
+            free_pages,
+            vacuum,
+            bytes_before,
+            bytes_after: self.file_bytes(),
+        })
+    }
+
+    /// Size of the database file and its WAL.
+    fn file_bytes(&self) -> u64 {
+        let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        size(&self.path) + size(std::path::Path::new(&wal))
+    }
+
+    /// Writes a consistent copy of the database to `dest` (which must not
+    /// exist) with `VACUUM INTO`: a snapshot taken in one read transaction,
+    /// so it is safe while the daemon writes, and compact.
+    pub fn vacuum_into(&self, dest: &std::path::Path) -> Result<()> {
+        self.conn
+            .execute("VACUUM INTO ?1", [dest.to_string_lossy().as_ref()])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store with one feed holding `n` entries, one article each, the
+    /// entry `i` first seen `n - i` days before `now`.
+    fn store_with(n: i64, now: DateTime<Utc>) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("t.db")).unwrap();
+        s.conn
+            .execute(
+                "INSERT INTO feeds (id, name, url, created_at) VALUES (1, 'f', 'https://f.example/', ?1)",
+                [ts(now)],
+            )
+            .unwrap();
+        for i in 1..=n {
+            let seen = ts(now - chrono::Duration::days(n - i));
+            s.conn
+                .execute(
+                    "INSERT INTO articles (id, title, content_text, content_hash, published_at, first_seen_at, story_id)
+                     VALUES (?1, 't' || ?1, 'text', ?1, ?2, ?2, ?1)",
+                    params![i, seen],
+                )
+                .unwrap();
+            s.conn
+                .execute(
+                    "INSERT INTO entries (feed_id, entry_key, key_kind, article_id, match_reason, title, content_hash, published_at, first_seen_at)
+                     VALUES (1, 'guid:' || ?1, 'guid', ?1, 'new', 't', ?1, ?2, ?2)",
+                    params![i, seen],
+                )
+                .unwrap();
+        }
+        (dir, s)
+    }
+
+    fn count(s: &Store, sql: &str) -> i64 {
+        s.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn max_age_and_max_per_feed_prune_and_tombstone() {
+        let now = Utc::now();
+        let (_d, mut s) = store_with(10, now);
+        // Articles 2 and 3 are one story named after 2.
+        s.conn
+            .execute_batch("UPDATE articles SET story_id = 2 WHERE id IN (2, 3)")
+            .unwrap();
+        let policy = PrunePolicy {
+            max_age: Some(Duration::from_secs(8 * 86_400 + 60)),
+            ..PrunePolicy::default()
+        };
+        let r = s.prune(&policy, now).unwrap();
+        // Entries 1 (9 days) goes; 2 (8 days) stays.
+        assert_eq!((r.entries, r.articles), (1, 1));
+        let policy = PrunePolicy {
+            max_per_feed: Some(7),
+            ..PrunePolicy::default()
+        };
+        let r = s.prune(&policy, now).unwrap();
+        assert_eq!((r.entries, r.articles, r.stories_renamed), (2, 2, 0));
+        assert_eq!(count(&s, "SELECT count(*) FROM entries"), 7);
+        assert_eq!(count(&s, "SELECT count(*) FROM entry_tombstones"), 3);
+        assert_eq!(
+            count(
+                &s,
+                "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'text'"
+            ),
+            7
+        );
+        assert_eq!(count(&s, "SELECT min(id) FROM articles"), 4);
+        // Pruning again changes nothing.
+        assert_eq!(s.prune(&policy, now).unwrap().entries, 0);
+    }
+
+    #[test]
+    fn a_story_keeps_going_under_its_next_article() {
+        let now = Utc::now();
+        let (_d, mut s) = store_with(4, now);
+        s.conn
+            .execute_batch(
+                "UPDATE articles SET story_id = 1, story_match_id = 1 WHERE id IN (1, 3, 4)",
+            )
+            .unwrap();
+        let r = s
+            .prune(
+                &PrunePolicy {
+                    max_per_feed: Some(3),
+                    ..PrunePolicy::default()
+                },
+                now,
+            )
+            .unwrap();
+        assert_eq!((r.entries, r.stories_renamed), (1, 1));
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM articles WHERE story_id = 3"),
+            2
+        );
+        assert_eq!(
+            count(&s, "SELECT count(*) FROM articles WHERE story_id = 1"),
+            0
+        );
+    }
+
+    #[test]
+    fn nothing_after_the_keep_bound_is_pruned() {
+        let now = Utc::now();
+        let (_d, mut s) = store_with(10, now);
+        let policy = PrunePolicy {
+            max_per_feed: Some(1),
+            keep_first_seen_after: Some(
+                now - chrono::Duration::days(5) - chrono::Duration::hours(1),
+            ),
+            ..PrunePolicy::default()
+        };
+        let r = s.prune(&policy, now).unwrap();
+        // Entries first seen 9..=6 days ago go; 5 days ago and newer stay.
+        assert_eq!(r.entries, 4);
+        assert_eq!(count(&s, "SELECT count(*) FROM entries"), 6);
+    }
+
+    #[test]
+    fn compaction_switches_to_incremental_once_free_space_is_large() {
+        let now = Utc::now();
+        let (_d, mut s) = store_with(1, now);
+        let big = "x".repeat(4000);
+        for i in 0..3000 {
+            s.conn
+                .execute(
+                    "INSERT INTO feed_tags (feed_id, tag) VALUES (1, ?1)",
+                    [format!("{i}{big}")],
+                )
+                .unwrap();
+        }
+        s.conn.execute("DELETE FROM feed_tags", []).unwrap();
+        let c = s.compact().unwrap();
+        assert_eq!(c.vacuum, "full");
+        assert!(c.checkpointed);
+        assert!(c.bytes_after < c.bytes_before / 4, "{c:?}");
+        assert_eq!(count(&s, "PRAGMA auto_vacuum"), 2);
+        for i in 0..100 {
+            s.conn
+                .execute(
+                    "INSERT INTO feed_tags (feed_id, tag) VALUES (1, ?1)",
+                    [format!("{i}{big}")],
+                )
+                .unwrap();
+        }
+        s.conn.execute("DELETE FROM feed_tags", []).unwrap();
+        let c = s.compact().unwrap();
+        assert_eq!(c.vacuum, "incremental");
+        assert_eq!(count(&s, "PRAGMA freelist_count"), 0);
+    }
+
+    #[test]
+    fn vacuum_into_makes_a_sound_copy() {
+        let now = Utc::now();
+        let (d, s) = store_with(3, now);
+        let copy = d.path().join("copy.db");
+        s.vacuum_into(&copy).unwrap();
+        let c = Store::open_read_only(&copy).unwrap();
+        assert!(c.integrity_ok().unwrap());
+        assert_eq!(count(&c, "SELECT count(*) FROM entries"), 3);
+        assert!(s.vacuum_into(&copy).is_err());
+    }
+}

@@ -1,0 +1,252 @@
+//! Full-text search over articles (`articles_fts`, FTS5): best matches
+//! first by BM25 (a title match weighs more than one in the text), each
+//! with the passage that matched.
+//!
+//! People type queries, not FTS5 syntax: `C++`, `covid-19` or `http://x`
+//! are FTS5 syntax errors. A query is first run as typed (so `bridge OR
+//! ferry`, `"exact phrase"`, `title:bridge` and `harb*` work); when FTS5
+//! refuses it, every word is quoted and the query runs again as plain
+//! words that must all occur. [`SearchResults::retried_as`] says when that
+//! happened.
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::{parse_ts, Result, Store};
+
+/// Marks the start of a matched term inside [`SearchHit::snippet`]. A
+/// control character, so it can never be part of stored text (cleaning
+/// removes those), and callers choose how to show it.
+pub const MATCH_START: char = '\u{2}';
+/// Marks the end of a matched term inside [`SearchHit::snippet`].
+pub const MATCH_END: char = '\u{3}';
+
+/// One matching article.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SearchHit {
+    /// Article id.
+    pub article_id: i64,
+    /// Title.
+    pub title: String,
+    /// Link as first seen.
+    pub url: Option<String>,
+    /// Names of the feeds that carried it.
+    pub feeds: Vec<String>,
+    /// Publication time.
+    pub published_at: Option<DateTime<Utc>>,
+    /// When Tributary first saw it.
+    pub first_seen_at: Option<DateTime<Utc>>,
+    /// The best-matching passage (of the text, else the title), with
+    /// matched terms between [`MATCH_START`] and [`MATCH_END`].
+    pub snippet: String,
+    /// BM25 score: lower is a better match (SQLite's convention).
+    pub score: f64,
+}
+
+impl SearchHit {
+    /// The snippet with matched terms between `open` and `close`.
+    pub fn snippet_marked(&self, open: &str, close: &str) -> String {
+        self.snippet
+            .replace(MATCH_START, open)
+            .replace(MATCH_END, close)
+    }
+
+    /// The snippet as HTML text, matched terms in `<mark>`.
+    pub fn snippet_html(&self) -> String {
+        let escaped = html_escape::encode_text(&self.snippet);
+        escaped
+            .replace(MATCH_START, "<mark>")
+            .replace(MATCH_END, "</mark>")
+    }
+}
+
+/// What a search found, and how the query was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    /// Best match first.
+    pub hits: Vec<SearchHit>,
+    /// `Some(query)` when FTS5 refused the query as typed and it was run as
+    /// this (every word quoted) instead.
+    pub retried_as: Option<String>,
+}
+
+const SEARCH_SQL: &str = "
+    SELECT a.id, a.title, a.url, a.published_at, a.first_seen_at,
+           (SELECT group_concat(name, char(10)) FROM (
+                SELECT DISTINCT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
+                WHERE e.article_id = a.id ORDER BY f.name)),
+           snippet(articles_fts, -1, char(2), char(3), '…', 16),
+           bm25(articles_fts, 4.0, 1.0) AS score
+    FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+    WHERE articles_fts MATCH ?1
+    ORDER BY score, a.first_seen_at DESC
+    LIMIT ?2";
+
+impl Store {
+    /// The `limit` articles that best match `query` (see the module docs
+    /// for how queries are read). A blank query finds nothing.
+    pub fn search(&self, query: &str, limit: usize) -> Result<SearchResults> {
+        if query.trim().is_empty() || limit == 0 {
+            return Ok(SearchResults {
+                hits: Vec::new(),
+                retried_as: None,
+            });
+        }
+        match self.run_search(query, limit) {
+            Ok(hits) => Ok(SearchResults {
+                hits,
+                retried_as: None,
+            }),
+            Err(e) if is_query_error(&e) => {
+                let quoted = quote_words(query);
+                let hits = self.run_search(&quoted, limit)?;
+                Ok(SearchResults {
+                    hits,
+                    retried_as: Some(quoted),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn run_search(&self, query: &str, limit: usize) -> rusqlite::Result<Vec<SearchHit>> {
+        let mut st = self.conn.prepare_cached(SEARCH_SQL)?;
+        let rows = st.query_map(params![query, limit as i64], |r| {
+            let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+                Ok(r.get::<_, Option<String>>(i)?.as_deref().and_then(parse_ts))
+            };
+            Ok(SearchHit {
+                article_id: r.get(0)?,
+                title: r.get(1)?,
+                url: r.get(2)?,
+                published_at: time(3)?,
+                first_seen_at: time(4)?,
+                feeds: r
+                    .get::<_, Option<String>>(5)?
+                    .map(|s| s.split('\n').map(str::to_string).collect())
+                    .unwrap_or_default(),
+                snippet: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                score: r.get(7)?,
+            })
+        })?;
+        rows.collect()
+    }
+}
+
+/// Whether SQLite refused the MATCH expression itself (as opposed to the
+/// database failing).
+fn is_query_error(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => {
+            msg.starts_with("fts5:")
+                || msg.contains("no such column")
+                || msg.contains("unterminated string")
+                || msg.contains("unknown special query")
+        }
+        _ => false,
+    }
+}
+
+/// Every whitespace-separated word as an FTS5 string (`"` doubled), so
+/// nothing in it is syntax; the words must all occur.
+fn quote_words(query: &str) -> String {
+    query
+        .split_whitespace()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with(articles: &[(&str, &str)]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("t.db")).unwrap();
+        s.conn
+            .execute(
+                "INSERT INTO feeds (id, name, url, created_at) VALUES (1, 'wire', 'https://w.example/f', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        for (i, (title, text)) in articles.iter().enumerate() {
+            let id = i as i64 + 1;
+            s.conn
+                .execute(
+                    "INSERT INTO articles (id, title, content_text, content_hash, published_at, first_seen_at, url)
+                     VALUES (?1, ?2, ?3, ?1, '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z', 'https://w.example/' || ?1)",
+                    params![id, title, text],
+                )
+                .unwrap();
+            s.conn
+                .execute(
+                    "INSERT INTO entries (feed_id, entry_key, key_kind, article_id, match_reason, title, content_hash, published_at, first_seen_at)
+                     VALUES (1, 'k' || ?1, 'guid', ?1, 'new', ?2, ?1, '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z')",
+                    params![id, title],
+                )
+                .unwrap();
+        }
+        (dir, s)
+    }
+
+    #[test]
+    fn best_match_first_with_marked_snippets() {
+        let (_d, s) = store_with(&[
+            (
+                "Ferry timetable",
+                "The harbour ferry runs hourly. A bridge is planned.",
+            ),
+            (
+                "Harbour bridge reopens",
+                "The bridge reopened after repairs to the bridge deck.",
+            ),
+            ("Weather", "Sunny."),
+        ]);
+        let r = s.search("bridge", 10).unwrap();
+        assert_eq!(r.retried_as, None);
+        let ids: Vec<i64> = r.hits.iter().map(|h| h.article_id).collect();
+        assert_eq!(ids, [2, 1]);
+        let hit = &r.hits[0];
+        assert_eq!(hit.feeds, ["wire"]);
+        assert!(
+            hit.snippet_marked("[", "]").contains("[bridge]"),
+            "{}",
+            hit.snippet
+        );
+        assert!(hit.snippet_html().contains("<mark>bridge</mark>"));
+        assert_eq!(s.search("bridge", 1).unwrap().hits.len(), 1);
+        assert_eq!(s.search("bridge OR sunny", 10).unwrap().hits.len(), 3);
+        assert!(s.search("  ", 10).unwrap().hits.is_empty());
+    }
+
+    #[test]
+    fn fts_syntax_in_user_input_is_retried_as_words() {
+        let (_d, s) = store_with(&[
+            (
+                "C++ release notes",
+                "What is new in C++ and covid-19 \"quotes\" data.",
+            ),
+            ("Other", "nothing here"),
+        ]);
+        for q in [
+            "C++",
+            "covid-19",
+            "\"quotes",
+            "AND",
+            "title:",
+            "http://x.example/ c",
+            "NEAR(",
+            "*",
+        ] {
+            let r = s.search(q, 10);
+            assert!(r.is_ok(), "{q}: {r:?}");
+        }
+        let r = s.search("covid-19", 10).unwrap();
+        assert_eq!(r.retried_as.as_deref(), Some("\"covid-19\""));
+        assert_eq!(r.hits.len(), 1);
+        let r = s.search("c++ release", 10).unwrap();
+        assert_eq!(r.hits.len(), 1);
+        assert!(r.retried_as.is_some());
+    }
+}
