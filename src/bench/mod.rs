@@ -15,7 +15,8 @@
 //!    each through [`refresh_all`](crate::refresh::refresh_all) on one
 //!    SQLite file ([`phase`]), and checks the stored rows against the truth.
 //! 4. Fills a second store with a million articles and times the default
-//!    output: the latest 50 articles, read and rendered ([`render`]).
+//!    output, read and rendered, and the output server's cached answer to
+//!    a conditional request for it ([`render`]).
 //!
 //! # Measuring
 //! Each phase runs in a child process (this same binary, with a hidden
@@ -423,9 +424,6 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
         phases,
         fill,
         render,
-        conditional_request: "not measured: the build has no HTTP server module for \
-                              outputs yet"
-            .into(),
     })
 }
 

@@ -16,7 +16,7 @@ use anyhow::Context;
 use chrono::Utc;
 
 use super::usage;
-use crate::config::{FeedConfig, FetchConfig};
+use crate::config::{DedupConfig, FeedConfig, FeedHttp, FetchConfig};
 use crate::fetch::Fetcher;
 use crate::model::FeedSpec;
 use crate::refresh::{refresh_all, SharedStore};
@@ -104,7 +104,7 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
             max_body: None,
             user_agent: None,
             schedule: None,
-            http: Default::default(),
+            http: FeedHttp::default(),
         });
     }
     let mut store = Store::open(db).context("opening the store")?;
@@ -131,9 +131,9 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let dedup = crate::config::DedupConfig {
+    let dedup = DedupConfig {
         enabled: knobs.dedup,
-        ..Default::default()
+        ..DedupConfig::default()
     };
     let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, &dedup, |_| {}));
     let wall_s = started.elapsed().as_secs_f64();

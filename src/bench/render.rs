@@ -1,6 +1,8 @@
-//! The render phase: a store of a million articles, and the time to produce
-//! the default output from it — the latest 50 articles by first-seen time,
-//! read from the store and rendered by [`publish::render`].
+//! The render phase: a store of a million articles, the time to produce
+//! the default output from it — its stories read by
+//! [`Site::stories`](crate::output::Site::stories), made a channel and
+//! rendered by [`publish::render`] — and the time the output server takes
+//! to answer a conditional request for it from its cache.
 //!
 //! Filling and rendering run in separate child processes, so the render's
 //! peak memory is its own. The fill writes straight into the tables through
@@ -19,12 +21,15 @@ use chrono::{DateTime, Utc};
 
 use super::corpus::BASE_EPOCH;
 use super::{prose, usage};
+use crate::config::Config;
 use crate::model::{Entry, FeedId, FeedSpec, KeyKind};
-use crate::publish::{self, Channel, FeedUrls, Format, Generator, Item, Mention, Person, Source};
-use crate::store::{BulkRow, LatestArticle, Store};
+use crate::output::Site;
+use crate::publish::{self, Format};
+use crate::server::{self, ServerState};
+use crate::store::{BulkRow, Store};
 
-/// Articles in the default output.
-pub const OUTPUT_ITEMS: usize = 50;
+/// Conditional requests timed against the output server.
+const CONDITIONAL_REQUESTS: usize = 200;
 
 /// What filling the store cost.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -65,12 +70,32 @@ pub struct FormatTiming {
 pub struct RenderCost {
     /// Articles in the store.
     pub articles: u64,
+    /// Items in the default output.
+    pub items: usize,
     /// Iterations per format.
     pub iterations: usize,
     /// Per format.
     pub formats: Vec<FormatTiming>,
+    /// The output server answering `If-None-Match` from its cache.
+    pub conditional: ConditionalTiming,
     /// Peak resident set of the render process, bytes.
     pub peak_rss: u64,
+}
+
+/// The output server's cached conditional answers for the default Atom
+/// output, seen from a keep-alive client on the same machine.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ConditionalTiming {
+    /// The first request (the server reads the store and renders), ms.
+    pub first_ms: f64,
+    /// Requests with the ETag just received.
+    pub requests: usize,
+    /// How many of them were answered 304.
+    pub not_modified: usize,
+    /// Median round trip, ms.
+    pub median_ms: f64,
+    /// 99th percentile round trip, ms.
+    pub p99_ms: f64,
 }
 
 /// Fills a new store at `db` with `articles` articles spread over `feeds`
@@ -155,83 +180,28 @@ fn synthetic_entry(seed: u64, aid: u64, feed: FeedId, html: String, seen: DateTi
     }
 }
 
-/// The default output's channel for `latest`.
-pub fn channel(latest: Vec<LatestArticle>) -> Channel {
-    let tag = publish::TagUri::new("tributary.example.org", "2026").expect("a valid tag");
-    let updated = latest
-        .first()
-        .map_or_else(|| at(BASE_EPOCH), |a| a.first_seen);
-    let base = "http://127.0.0.1:8080/all";
-    let items = latest
-        .into_iter()
-        .map(|a| {
-            let mut sources = a.sources.into_iter().map(|s| Source {
-                title: s.feed_title.unwrap_or_default(),
-                feed_name: s.feed_name,
-                site_url: s.site_url,
-                feed_url: Some(s.feed_url),
-                updated: None,
-            });
-            let source = sources.next().unwrap_or_default();
-            Item {
-                id: tag.item(a.id.0),
-                title: a.title,
-                url: a.url,
-                content_html: a.content_html,
-                summary_text: Some(a.excerpt),
-                published: a.published,
-                updated: a.updated.unwrap_or(a.published),
-                authors: a
-                    .authors
-                    .into_iter()
-                    .map(|name| Person {
-                        name,
-                        ..Person::default()
-                    })
-                    .collect(),
-                categories: a.categories,
-                enclosures: a
-                    .enclosures
-                    .into_iter()
-                    .map(|e| publish::Enclosure {
-                        url: e.url,
-                        mime_type: e.mime_type,
-                        length: e.length,
-                    })
-                    .collect(),
-                source,
-                also_in: sources
-                    .map(|source| Mention { source, url: None })
-                    .collect(),
-            }
-        })
-        .collect();
-    Channel {
-        id: tag.channel("all"),
-        title: "Tributary: everything".into(),
-        description: "The latest articles from every feed".into(),
-        language: Some("en".into()),
-        home_page_url: None,
-        feed_urls: FeedUrls {
-            atom: Some(format!("{base}.atom")),
-            rss: Some(format!("{base}.rss")),
-            json_feed: Some(format!("{base}.json")),
-        },
-        updated,
-        generator: Generator::tributary(),
-        items,
-    }
-}
-
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// Renders the default output `iterations` times in each format, each time
-/// from a fresh read of the store; the first read uses a fresh connection.
+/// from a fresh read of the store (the first read on a fresh connection),
+/// then times conditional requests against the output server.
 pub fn render(db: &Path, iterations: usize) -> anyhow::Result<RenderCost> {
     let iterations = iterations.max(2);
+    // Brings a store made by an older build up to the current schema.
+    drop(Store::open(db).context("opening the store")?);
+    let config_text = format!(
+        "[store]\npath = \"{}\"\n",
+        db.display()
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+    );
+    let config = Config::parse(&config_text, &db.with_extension("toml"))?;
+    let site = Site::new(&config);
+    let output = site.default_output().clone();
     let mut cost = RenderCost {
         iterations,
         ..RenderCost::default()
@@ -249,9 +219,9 @@ pub fn render(db: &Path, iterations: usize) -> anyhow::Result<RenderCost> {
         };
         for i in 0..iterations {
             let t0 = Instant::now();
-            let latest = store.latest_articles(OUTPUT_ITEMS)?;
+            let stories = site.stories(&store, &output)?;
             let t1 = Instant::now();
-            let channel = channel(latest);
+            let channel = site.channel(&output, &stories);
             let t2 = Instant::now();
             let doc = publish::render(&channel, format);
             let t3 = Instant::now();
@@ -259,6 +229,7 @@ pub fn render(db: &Path, iterations: usize) -> anyhow::Result<RenderCost> {
             if i == 0 {
                 timing.first_ms = ms(t0, t3);
                 timing.bytes = doc.len() as u64;
+                cost.items = channel.items.len();
                 continue;
             }
             totals.push(ms(t0, t3));
@@ -274,6 +245,59 @@ pub fn render(db: &Path, iterations: usize) -> anyhow::Result<RenderCost> {
             cost.articles = store.counts()?.2 as u64;
         }
     }
+    let reader = Store::open_read_only(db).context("opening the store")?;
+    cost.conditional = conditional(ServerState::with_reader(site, reader))?;
     cost.peak_rss = usage::peak_rss_bytes();
     Ok(cost)
+}
+
+/// Serves `state` on 127.0.0.1 and times `GET /feed.atom` with the ETag
+/// of the first answer, over one keep-alive connection.
+fn conditional(state: ServerState) -> anyhow::Result<ConditionalTiming> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let url = format!("http://{}/feed.atom", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder().build()?;
+        let t0 = Instant::now();
+        let first = client.get(&url).send().await?.error_for_status()?;
+        let etag = first
+            .headers()
+            .get(reqwest::header::ETAG)
+            .context("the output server sent no ETag")?
+            .clone();
+        first.bytes().await?;
+        let mut timing = ConditionalTiming {
+            first_ms: t0.elapsed().as_secs_f64() * 1e3,
+            requests: CONDITIONAL_REQUESTS,
+            ..ConditionalTiming::default()
+        };
+        let mut times = Vec::with_capacity(CONDITIONAL_REQUESTS);
+        for _ in 0..CONDITIONAL_REQUESTS {
+            let t = Instant::now();
+            let resp = client
+                .get(&url)
+                .header(reqwest::header::IF_NONE_MATCH, etag.clone())
+                .send()
+                .await?;
+            let status = resp.status();
+            resp.bytes().await?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            if status == reqwest::StatusCode::NOT_MODIFIED {
+                timing.not_modified += 1;
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        timing.median_ms = times[times.len() / 2];
+        timing.p99_ms = times[(times.len() * 99 / 100).min(times.len() - 1)];
+        let _ = stop.send(());
+        let _ = serving.await;
+        anyhow::Ok(timing)
+    })
 }

@@ -23,8 +23,6 @@ mod explain;
 mod feeds;
 mod health;
 mod ingest;
-#[cfg(feature = "bench")]
-mod latest;
 mod outputs;
 mod retention;
 mod schema;
@@ -37,6 +35,8 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 
+#[cfg(feature = "bench")]
+pub use bulk::BulkRow;
 pub use digests::{DigestArticle, DigestRow, DigestState, NewDigest};
 pub use explain::{EntryWhy, Explanation, StoryMember};
 pub use feeds::{FeedRow, Reconciled};
@@ -48,11 +48,6 @@ pub use outputs::{
 };
 pub use retention::{Compaction, PrunePolicy, PruneReport};
 pub use search::{SearchHit, SearchResults, MATCH_END, MATCH_START};
-#[cfg(feature = "bench")]
-pub use {
-    bulk::BulkRow,
-    latest::{ArticleSource, LatestArticle},
-};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
