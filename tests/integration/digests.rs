@@ -440,7 +440,7 @@ fn digest_email_is_retried_until_the_server_takes_it() {
 
 #[test]
 fn digests_are_published_as_feeds_and_pages() {
-    use crate::publish::{available, run, validators};
+    use crate::publish::validate_files;
     use crate::served::{samples, save, write_config, Running};
     let s = Scratch::new();
     write_config(
@@ -502,35 +502,7 @@ fn digests_are_published_as_feeds_and_pages() {
         save(dir.path(), "d.json", &json.body),
     );
     let rss_file = save(dir.path(), "d.rss", &rss.body);
-    if let Some(schemas) = validators() {
-        if available("xmllint", &["--version"]) {
-            let schema = schemas.join("atom.rng");
-            let (ok, report) = run(
-                "xmllint",
-                &[
-                    "--noout".as_ref(),
-                    "--relaxng".as_ref(),
-                    schema.as_os_str(),
-                    atom_file.as_os_str(),
-                ],
-            );
-            assert!(ok, "digest Atom is not valid: {report}");
-            let (ok, report) = run("xmllint", &["--noout".as_ref(), rss_file.as_os_str()]);
-            assert!(ok, "digest RSS is not well-formed: {report}");
-        }
-        if available("check-jsonschema", &["--version"]) {
-            let schema = schemas.join("jsonfeed-v1.1.schema.json");
-            let (ok, report) = run(
-                "check-jsonschema",
-                &[
-                    "--schemafile".as_ref(),
-                    schema.as_os_str(),
-                    json_file.as_os_str(),
-                ],
-            );
-            assert!(ok, "digest JSON Feed is not valid: {report}");
-        }
-    }
+    validate_files(&atom_file, &rss_file, &json_file);
     // And as files.
     let out = tempfile::tempdir().unwrap();
     let published = s.tributary(&["publish", "--out", out.path().to_str().unwrap()]);

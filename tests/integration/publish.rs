@@ -451,3 +451,43 @@ fn feedparser_reads_atom_and_rss_without_complaint() {
         assert!(ok, "{format:?}: {report}");
     }
 }
+
+/// Validates rendered files: Atom against RFC 4287's RELAX NG schema, RSS as
+/// well-formed XML, JSON Feed against its 1.1 schema. Each check is skipped
+/// (visibly) when its tool or the validators folder is missing.
+pub(crate) fn validate_files(atom: &Path, rss: &Path, json: &Path) {
+    let Some(schemas) = validators() else { return };
+    let cut = |r: &str| r.chars().take(2000).collect::<String>();
+    if available("xmllint", &["--version"]) {
+        let rng = schemas.join("atom.rng");
+        let (ok, report) = run(
+            "xmllint",
+            &[
+                "--noout".as_ref(),
+                "--relaxng".as_ref(),
+                rng.as_os_str(),
+                atom.as_os_str(),
+            ],
+        );
+        assert!(ok, "{} is not valid Atom: {}", atom.display(), cut(&report));
+        let (ok, report) = run("xmllint", &["--noout".as_ref(), rss.as_os_str()]);
+        assert!(ok, "{} is not well-formed: {}", rss.display(), cut(&report));
+    }
+    if available("check-jsonschema", &["--version"]) {
+        let schema = schemas.join("jsonfeed-v1.1.schema.json");
+        let (ok, report) = run(
+            "check-jsonschema",
+            &[
+                "--schemafile".as_ref(),
+                schema.as_os_str(),
+                json.as_os_str(),
+            ],
+        );
+        assert!(
+            ok,
+            "{} is not a valid JSON Feed: {}",
+            json.display(),
+            cut(&report)
+        );
+    }
+}

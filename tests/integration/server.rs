@@ -4,7 +4,7 @@
 
 use std::io::Read as _;
 
-use crate::publish::{available, note, run, validators};
+use crate::publish::{available, note, run, validate_files};
 use crate::served::*;
 use crate::util::*;
 
@@ -62,35 +62,7 @@ fn every_format_is_served_valid_and_readable() {
         35
     );
 
-    if let Some(schemas) = validators() {
-        if available("xmllint", &["--version"]) {
-            let schema = schemas.join("atom.rng");
-            let (ok, report) = run(
-                "xmllint",
-                &[
-                    "--noout".as_ref(),
-                    "--relaxng".as_ref(),
-                    schema.as_os_str(),
-                    atom_file.as_os_str(),
-                ],
-            );
-            assert!(ok, "Atom is not valid RFC 4287: {report}");
-            let (ok, report) = run("xmllint", &["--noout".as_ref(), rss_file.as_os_str()]);
-            assert!(ok, "RSS is not well-formed: {report}");
-        }
-        if available("check-jsonschema", &["--version"]) {
-            let schema = schemas.join("jsonfeed-v1.1.schema.json");
-            let (ok, report) = run(
-                "check-jsonschema",
-                &[
-                    "--schemafile".as_ref(),
-                    schema.as_os_str(),
-                    json_file.as_os_str(),
-                ],
-            );
-            assert!(ok, "JSON Feed is not valid: {report}");
-        }
-    }
+    validate_files(&atom_file, &rss_file, &json_file);
 
     if available("python3", &["-c", "import feedparser"]) {
         const SCRIPT: &str = "import sys, json, feedparser\n\
