@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use tributary::config::Config;
 use tributary::daemon::digests;
-use tributary::model::{FeedSpec, IdentityMode};
+use tributary::model::IdentityMode;
 use tributary::refresh::process;
 use tributary::store::{FetchRecord, Outcome, Store};
 
@@ -78,16 +78,7 @@ fn consecutive_digests_partition_the_articles_across_restarts() {
     let d = &cfg.digests[0];
     let sched = &cfg.schedule;
     let db = dir.path().join("t.db");
-    let specs: Vec<FeedSpec> = cfg
-        .feeds
-        .iter()
-        .map(|f| FeedSpec {
-            name: f.name.clone(),
-            url: f.url.to_string(),
-            tags: vec![],
-            dedup: true,
-        })
-        .collect();
+    let specs = tributary::daemon::feed_specs(&cfg);
     let mut store = Store::open(&db).unwrap();
     store.reconcile(&specs, at(1, 0, 0)).unwrap();
     // The digest is configured on day 1 at 06:00: its first one covers one
@@ -527,16 +518,7 @@ fn retention_never_drops_what_a_digest_has_not_covered() {
     );
     let (d, sched) = (&cfg.digests[0], &cfg.schedule);
     let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-    let specs: Vec<FeedSpec> = cfg
-        .feeds
-        .iter()
-        .map(|f| FeedSpec {
-            name: f.name.clone(),
-            url: f.url.to_string(),
-            tags: vec![],
-            dedup: true,
-        })
-        .collect();
+    let specs = tributary::daemon::feed_specs(&cfg);
     store.reconcile(&specs, at(1, 0, 0)).unwrap();
     digests::state(&mut store, d, sched, at(1, 6, 0)).unwrap();
     ingest(&mut store, "a", &["Waiting for the digest"], at(1, 6, 30));
