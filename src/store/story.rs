@@ -16,6 +16,11 @@ use crate::model::Entry;
 
 use super::ingest::StoryPolicy;
 
+/// Band keys with more recent postings than this are not used to find
+/// candidates (see `place`): bounds the work of one insert whatever the
+/// size of the store.
+pub const HOT_BAND: usize = 32;
+
 /// Puts article `id` (just inserted from `e`) in a story: an existing one
 /// when a recent article is similar enough, else its own. Returns whether
 /// it joined an existing story.
@@ -45,10 +50,23 @@ pub(super) fn place(
     let mut candidates: Vec<i64> = Vec::new();
     {
         let mut st = tx.prepare_cached(
-            "SELECT article_id FROM story_bands WHERE band_key = ?1 AND first_seen_at >= ?2",
+            "SELECT article_id FROM story_bands WHERE band_key = ?1 AND first_seen_at >= ?2
+             ORDER BY article_id DESC LIMIT ?3",
         )?;
         for k in &keys {
-            let rows = st.query_map(params![k, since], |r| r.get::<_, i64>(0))?;
+            // A band key shared by very many recent articles says little
+            // (boilerplate, templates) and would make every insert compare
+            // against a growing crowd: skip it. Real copies share several
+            // bands, so they are still found through the others.
+            let postings: Vec<i64> = st
+                .query_map(params![k, since, (HOT_BAND + 1) as i64], |r| {
+                    r.get::<_, i64>(0)
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            if postings.len() > HOT_BAND {
+                continue;
+            }
+            let rows = postings.into_iter().map(Ok::<i64, rusqlite::Error>);
             for r in rows {
                 let a = r?;
                 if a != id && !candidates.contains(&a) {
