@@ -152,7 +152,8 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
                 title = coalesce(?5, title), site_url = coalesce(?6, site_url),
                 description = coalesce(?7, description), format = coalesce(?8, format),
                 status = 'ok', last_fetch_at = ?9, last_success_at = ?9, last_http_status = ?10,
-                last_error = ?13, consecutive_errors = 0,
+                last_error = CASE WHEN ?14 AND status = 'ok' THEN last_error ELSE ?13 END,
+                consecutive_errors = 0,
                 last_new_entry_at = CASE WHEN ?11 > 0 THEN ?9 ELSE last_new_entry_at END,
                 identity_mode = CASE WHEN ?12 THEN 'link' ELSE identity_mode END,
                 retry_after_until = NULL
@@ -171,8 +172,10 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
             rec.http_status,
             applied.new,
             applied.guid_changes >= GUID_CHANGES_TO_SWITCH,
-            // A note on a successful fetch (entries left out), else NULL.
+            // A note on a successful fetch (entries left out), else NULL;
+            // a 304 keeps the note of the unchanged document it confirms.
             rec.error,
+            rec.outcome == Outcome::NotModified,
         ])?;
         if let Some(m) = &rec.meta {
             let h = &m.hints;
