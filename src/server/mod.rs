@@ -264,15 +264,19 @@ async fn root_file(
     }
 }
 
+/// `name.ext` → the name and the format its extension names.
+fn feed_file(file: &str) -> Option<(&str, Format)> {
+    let (name, extension) = file.rsplit_once('.')?;
+    Some((name, Format::from_extension(extension)?))
+}
+
 /// `/feeds/{name}.{ext}`.
 async fn output_file(
     state: State<ServerState>,
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let found = file
-        .rsplit_once('.')
-        .and_then(|(name, extension)| Some((name, Format::from_extension(extension)?)));
+    let found = feed_file(&file);
     match found {
         Some((name, format)) => feed(&state, name, format, &headers).await,
         None => not_found().await,
@@ -285,9 +289,7 @@ async fn digest_feed(
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let found = file
-        .rsplit_once('.')
-        .and_then(|(name, extension)| Some((name, Format::from_extension(extension)?)));
+    let found = feed_file(&file);
     let Some((name, format)) = found else {
         return not_found().await;
     };
@@ -331,11 +333,6 @@ async fn not_found() -> Response {
         "not found\n",
     )
         .into_response()
-}
-
-/// A 500 for an error while serving.
-fn failure_text(e: RenderError) -> Response {
-    failure(e)
 }
 
 /// Answers with freshly made `bytes` for `path` (validators from their hash).

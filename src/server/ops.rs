@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
-use super::{answer_bytes, failure_text, ServerState};
+use super::{answer_bytes, failure, ServerState};
 use crate::publish::{self, Format};
 
 /// A scheduler silent for longer than this is not ready.
@@ -57,7 +57,7 @@ pub async fn readyz(State(state): State<ServerState>) -> Response {
 pub async fn metrics(State(state): State<ServerState>) -> Response {
     let gauges = match state.cache.read(|s| s.gauges()).await {
         Ok(g) => g,
-        Err(e) => return failure_text(e),
+        Err(e) => return failure(e),
     };
     let body = match &state.metrics {
         Some(m) => m.render(&gauges, Utc::now().timestamp()),
@@ -121,7 +121,7 @@ pub async fn search(State(state): State<ServerState>, uri: Uri, headers: HeaderM
         .await
     {
         Ok(r) => r,
-        Err(e) => return failure_text(e),
+        Err(e) => return failure(e),
     };
     let channel = state.cache.search_channel(&q, &results.hits).await;
     let path = format!("search?q={q}&format={}", format.extension());
