@@ -26,13 +26,34 @@ use crate::store::{self, FeedRow, FetchRecord, Outcome, Store, StoryPolicy};
 
 /// The store behind a lock, shared by the tasks of a refresh round; writes
 /// run on the blocking pool one at a time (SQLite has one writer anyway).
+///
+/// Fetch results are written with group commit ([`SharedStore::record`]):
+/// each result joins a queue, and whichever blocking task gets the store
+/// next writes everything queued in one transaction (a savepoint per
+/// fetch, so one failure stays alone). While one group commits, the next
+/// one gathers; nothing waits for a batch to fill, so a lone fetch is
+/// written at once.
 #[derive(Clone)]
-pub struct SharedStore(Arc<Mutex<Store>>);
+pub struct SharedStore(Arc<Shared>);
+
+struct Shared {
+    store: Mutex<Store>,
+    queue: Mutex<Vec<Queued>>,
+}
+
+/// A fetch result waiting to be written, and where its outcome goes.
+type Queued = (
+    FetchRecord,
+    tokio::sync::oneshot::Sender<store::Result<store::Applied>>,
+);
 
 impl SharedStore {
     /// Shares `store`.
     pub fn new(store: Store) -> SharedStore {
-        SharedStore(Arc::new(Mutex::new(store)))
+        SharedStore(Arc::new(Shared {
+            store: Mutex::new(store),
+            queue: Mutex::new(Vec::new()),
+        }))
     }
 
     /// Runs `f` with the store on the blocking pool.
@@ -42,13 +63,46 @@ impl SharedStore {
         T: Send + 'static,
     {
         let inner = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || f(&mut lock(&inner.store)))
+            .await
+            .expect("store task panicked")
+    }
+
+    /// Stores one fetch, possibly in one transaction with others queued at
+    /// the same time (see the type's docs).
+    pub async fn record(&self, rec: FetchRecord) -> store::Result<store::Applied> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        lock(&self.0.queue).push((rec, done));
+        let inner = Arc::clone(&self.0);
         tokio::task::spawn_blocking(move || {
-            let mut guard = inner.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
+            let mut store = lock(&inner.store);
+            // Taken only with the store held: everything queued while the
+            // previous group was committing goes in this one. Empty when
+            // an earlier task already wrote ours.
+            let group = std::mem::take(&mut *lock(&inner.queue));
+            if group.is_empty() {
+                return;
+            }
+            let (recs, senders): (Vec<FetchRecord>, Vec<_>) = group.into_iter().unzip();
+            let results = store.record_fetches(&recs);
+            for (sender, result) in senders.into_iter().zip(results) {
+                // The caller may have gone (a cancelled refresh); the data
+                // is stored either way.
+                let _ = sender.send(result);
+            }
         })
         .await
-        .expect("store task panicked")
+        .expect("store task panicked");
+        outcome
+            .await
+            .unwrap_or_else(|_| Err(store::Error::Group("the store task ended early".into())))
     }
+}
+
+/// Locks `m`, even after a panic elsewhere (the store's state is SQLite's,
+/// which a panic cannot leave half-written).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// What happened to one feed, for the command line and the scheduler.
@@ -314,7 +368,7 @@ async fn refresh_inner(
         .clone()
         .filter(|_| rec.outcome != store::Outcome::Ok);
     let permanent_redirect = rec.permanent_redirect.clone();
-    let applied = match store.call(move |s| s.record_fetch(&rec)).await {
+    let applied = match store.record(rec).await {
         Ok(a) => a,
         Err(e) => {
             error = Some(format!("storing failed: {e}"));

@@ -4,8 +4,8 @@
 //! This skips what ingest does per entry (the identity lookups, cross-feed
 //! merging, tombstones, the fetch log), so it is only for filling a store
 //! whose content is known to be distinct — a synthetic one — quickly. The
-//! rows it writes are the same shape ingest writes, and the FTS triggers
-//! fire as usual, so the store is a real one afterwards.
+//! rows it writes are the same shape ingest writes, and each batch enters
+//! the search index as ingest's do, so the store is a real one afterwards.
 
 use chrono::{DateTime, Utc};
 use rusqlite::params;
@@ -38,6 +38,10 @@ impl Store {
             let tx = self
                 .conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let first: i64 =
+                tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |r| {
+                    r.get(0)
+                })?;
             {
                 let mut article = tx.prepare_cached(
                     "INSERT INTO articles (canonical_url, url, title, authors, summary_html,
@@ -85,6 +89,11 @@ impl Store {
                     written += 1;
                 }
             }
+            tx.execute(
+                "INSERT INTO articles_fts (rowid, title, content_text)
+                 SELECT id, title, content_text FROM articles WHERE id >= ?1",
+                [first],
+            )?;
             tx.commit()?;
         }
         Ok(written)

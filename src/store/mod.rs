@@ -70,6 +70,9 @@ pub enum Error {
         /// Number of migrations this build knows.
         supported: i64,
     },
+    /// The task writing a group of fetches ended before it answered.
+    #[error("{0}")]
+    Group(String),
     /// The database directory could not be created.
     #[error("cannot create {path}: {source}")]
     Dir {
@@ -88,6 +91,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// When this store last dropped story-index rows that left the window
+    /// (see `story::prune_bands`).
+    bands_pruned_at: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -109,6 +115,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            bands_pruned_at: None,
         };
         store.configure()?;
         store.migrate()?;
@@ -124,6 +131,7 @@ impl Store {
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(Store {
+            bands_pruned_at: None,
             conn,
             path: path.to_path_buf(),
         })
@@ -144,6 +152,9 @@ impl Store {
         self.conn
             .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Statement journals (a statement that fires triggers keeps one)
+        // stay in memory instead of a temporary file per statement.
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         self.conn.set_prepared_statement_cache_capacity(64);
         Ok(())
     }

@@ -187,6 +187,10 @@ mod tests {
                 )
                 .unwrap();
         }
+        // Articles written by hand enter the search index by hand.
+        s.conn
+            .execute_batch("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+            .unwrap();
         (dir, s)
     }
 

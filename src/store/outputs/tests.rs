@@ -48,6 +48,14 @@ fn article(store: &Store, title: &str, seen: i64, published: i64, feeds: &[&str]
         )
         .unwrap();
     let id = store.conn.last_insert_rowid();
+    // Articles written by hand enter the search index by hand.
+    store
+        .conn
+        .execute(
+            "INSERT INTO articles_fts (rowid, title, content_text) SELECT id, title, content_text FROM articles WHERE id = ?1",
+            [id],
+        )
+        .unwrap();
     for (i, feed) in feeds.iter().enumerate() {
         store
             .conn
