@@ -147,6 +147,7 @@ pub enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    crate::allocator::tune();
     let cli = Cli::parse();
     // A progress bar replaces the per-feed warnings (the command prints
     // each failure itself); log lines would break the bar.

@@ -41,6 +41,7 @@
 //!   JSON Feed. The output `all` carries every feed.
 #![deny(missing_docs)]
 
+pub mod allocator;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod clean;

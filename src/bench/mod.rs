@@ -173,6 +173,7 @@ pub enum Child {
 
 /// Entry point of the `tributary-bench` binary.
 pub fn main() -> ExitCode {
+    crate::allocator::tune();
     let cli = Cli::parse();
     let result = match cli.child {
         Some(child) => run_child(child),
