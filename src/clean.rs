@@ -369,14 +369,7 @@ pub fn xml_safe(s: &str) -> Cow<'_, str> {
 
 /// Collapses all whitespace to single spaces, trims, and makes it XML-safe.
 pub fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for w in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(w);
-    }
-    xml_safe(&out).into_owned()
+    collapse(s, false)
 }
 
 fn looks_like_markup(s: &str) -> bool {
@@ -389,29 +382,100 @@ fn looks_like_markup(s: &str) -> bool {
 /// Plain text of an inline HTML fragment (a title): tags removed, entities
 /// decoded, one line.
 pub fn inline_text(html: &str) -> String {
-    one_line(&strip_tags(html, false))
+    collapse(&strip_tags(html, false), false)
 }
 
 /// Plain text of (sanitized) HTML: tags removed, entities decoded, block
 /// elements on lines of their own, whitespace collapsed within lines.
 pub fn html_to_text(html: &str) -> String {
-    let raw = strip_tags(html, true);
-    let mut out = String::with_capacity(raw.len());
-    for line in raw.lines() {
-        let mut first = true;
-        for w in line.split_whitespace() {
-            if first {
-                if !out.is_empty() {
-                    out.push('\n');
-                }
-                first = false;
+    collapse(&strip_tags(html, true), true)
+}
+
+/// How a character of text counts when whitespace is collapsed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Part of a word, kept.
+    Word,
+    /// Part of a word, but forbidden in XML: it separates nothing and is
+    /// left out.
+    Dropped,
+    /// White space other than a line break.
+    Space,
+    /// A line break (`\n`).
+    Newline,
+}
+
+/// Words of `s` (runs of non-white-space, as `str::split_whitespace` sees
+/// them) joined by one space, or by a newline where a line break came
+/// between them and `keep_lines` is set; characters XML 1.0 forbids are
+/// left out.
+///
+/// One pass, copying runs of word characters whole. A forbidden character
+/// is part of its word (as it was when words were split first and the
+/// result filtered), so a word of only such characters still counts as
+/// one: `"a \u{1} b"` gives `"a  b"`, exactly as before.
+fn collapse(s: &str, keep_lines: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    // Whether a word was seen (kept or not), whether we are in one, where
+    // the run of kept characters not yet copied starts, and whether the
+    // white space since the last word held a line break.
+    let mut seen_word = false;
+    let mut in_word = false;
+    let mut run = 0;
+    let mut broke_line = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (class, len) = if b < 0x80 {
+            let class = match b {
+                b'\n' => Class::Newline,
+                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => Class::Space,
+                0..=0x1f => Class::Dropped,
+                _ => Class::Word,
+            };
+            (class, 1)
+        } else {
+            let c = s[i..].chars().next().unwrap_or_default();
+            let class = if c.is_whitespace() {
+                Class::Space
+            } else if c == '\u{FFFE}' || c == '\u{FFFF}' {
+                Class::Dropped
             } else {
-                out.push(' ');
+                Class::Word
+            };
+            (class, c.len_utf8())
+        };
+        match class {
+            Class::Word | Class::Dropped => {
+                if !in_word {
+                    if seen_word {
+                        out.push(if keep_lines && broke_line { '\n' } else { ' ' });
+                    }
+                    seen_word = true;
+                    in_word = true;
+                    broke_line = false;
+                    run = i;
+                }
+                if class == Class::Dropped {
+                    out.push_str(&s[run..i]);
+                    run = i + len;
+                }
             }
-            out.push_str(w);
+            Class::Space | Class::Newline => {
+                if in_word {
+                    out.push_str(&s[run..i]);
+                    in_word = false;
+                }
+                broke_line |= class == Class::Newline;
+            }
         }
+        i += len;
     }
-    xml_safe(&out).into_owned()
+    if in_word {
+        out.push_str(&s[run..]);
+    }
+    out
 }
 
 const BLOCK_TAGS: &[&str] = &[
@@ -444,23 +508,17 @@ const BLOCK_TAGS: &[&str] = &[
     "footer",
 ];
 
+/// The text of `html` with tags and comments removed (and the contents of
+/// `script` and `style`), entities decoded. With `blocks`, block elements
+/// start and end lines, and line breaks in the text become spaces.
+///
+/// Not a parser: good for sanitized HTML (which is well-formed) and for
+/// titles. Tag names are read in place, without allocating.
 fn strip_tags(html: &str, blocks: bool) -> String {
     let mut text = String::with_capacity(html.len());
-    // In HTML a line break in text is just white space; lines of the result
-    // come from block elements only.
-    let push_text = |text: &mut String, t: &str| {
-        if blocks {
-            text.extend(
-                t.chars()
-                    .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
-            );
-        } else {
-            text.push_str(t);
-        }
-    };
     let mut rest = html;
     while let Some(lt) = rest.find('<') {
-        push_text(&mut text, &rest[..lt]);
+        push_text(&mut text, &rest[..lt], blocks);
         let after = &rest[lt + 1..];
         // Comments, and the contents of script and style, are not text.
         if let Some(body) = after.strip_prefix("!--") {
@@ -474,28 +532,71 @@ fn strip_tags(html: &str, blocks: bool) -> String {
             continue;
         };
         let tag = &after[..gt];
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let unslashed = tag.trim_start_matches('/');
+        let name_len = unslashed
+            .bytes()
+            .take_while(u8::is_ascii_alphanumeric)
+            .count();
+        let name = &unslashed[..name_len];
         rest = &after[gt + 1..];
-        if !tag.starts_with('/') && (name == "script" || name == "style") {
-            let close = format!("</{name}");
-            let lower = rest.to_ascii_lowercase();
-            rest = match lower.find(&close) {
-                Some(i) => rest[i..].find('>').map_or("", |g| &rest[i + g + 1..]),
-                None => "",
+        if !tag.starts_with('/') {
+            let close = if name.eq_ignore_ascii_case("script") {
+                Some("</script")
+            } else if name.eq_ignore_ascii_case("style") {
+                Some("</style")
+            } else {
+                None
             };
-            continue;
+            if let Some(close) = close {
+                rest = match find_ignore_ascii_case(rest, close) {
+                    Some(i) => rest[i..].find('>').map_or("", |g| &rest[i + g + 1..]),
+                    None => "",
+                };
+                continue;
+            }
         }
-        if blocks && BLOCK_TAGS.contains(&name.as_str()) {
+        if blocks && BLOCK_TAGS.iter().any(|b| b.eq_ignore_ascii_case(name)) {
             text.push('\n');
         }
     }
-    push_text(&mut text, rest);
-    html_escape::decode_html_entities(&text).into_owned()
+    push_text(&mut text, rest, blocks);
+    match html_escape::decode_html_entities(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(decoded) => decoded,
+    }
+}
+
+/// Appends text found between tags. In HTML a line break in text is just
+/// white space; with `blocks`, lines of the result come from block
+/// elements only, so the text's own breaks become spaces.
+fn push_text(text: &mut String, mut t: &str, blocks: bool) {
+    if blocks {
+        while let Some(i) = t.bytes().position(|b| b == b'\n' || b == b'\r') {
+            text.push_str(&t[..i]);
+            text.push(' ');
+            t = &t[i + 1..];
+        }
+    }
+    text.push_str(t);
+}
+
+/// Where `needle` (which starts with `<`) first occurs in `hay`, ignoring
+/// ASCII case; a linear scan (lower-casing the rest of the document for
+/// each `<script>` made many of them quadratic).
+fn find_ignore_ascii_case(hay: &str, needle: &str) -> Option<usize> {
+    debug_assert!(needle.starts_with('<'));
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let mut from = 0;
+    while let Some(i) = hay[from..].find('<') {
+        let at = from + i;
+        if h.get(at..at + n.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(n))
+        {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn text_to_html(text: &str) -> String {
@@ -526,6 +627,197 @@ mod tests {
             h.update(b" ");
         }
         h.digest()
+    }
+
+    /// Text extraction as first written (a pass per step, an allocation per
+    /// tag); stored texts were made with it, so the one-pass version must
+    /// agree with it.
+    mod reference {
+        use super::super::{xml_safe, BLOCK_TAGS};
+
+        pub fn one_line(s: &str) -> String {
+            let mut out = String::with_capacity(s.len());
+            for w in s.split_whitespace() {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(w);
+            }
+            xml_safe(&out).into_owned()
+        }
+
+        pub fn inline_text(html: &str) -> String {
+            one_line(&strip_tags(html, false))
+        }
+
+        pub fn html_to_text(html: &str) -> String {
+            let raw = strip_tags(html, true);
+            let mut out = String::with_capacity(raw.len());
+            for line in raw.lines() {
+                let mut first = true;
+                for w in line.split_whitespace() {
+                    if first {
+                        if !out.is_empty() {
+                            out.push('\n');
+                        }
+                        first = false;
+                    } else {
+                        out.push(' ');
+                    }
+                    out.push_str(w);
+                }
+            }
+            xml_safe(&out).into_owned()
+        }
+
+        fn strip_tags(html: &str, blocks: bool) -> String {
+            let mut text = String::with_capacity(html.len());
+            let push_text = |text: &mut String, t: &str| {
+                if blocks {
+                    text.extend(
+                        t.chars()
+                            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+                    );
+                } else {
+                    text.push_str(t);
+                }
+            };
+            let mut rest = html;
+            while let Some(lt) = rest.find('<') {
+                push_text(&mut text, &rest[..lt]);
+                let after = &rest[lt + 1..];
+                if let Some(body) = after.strip_prefix("!--") {
+                    rest = body.find("-->").map_or("", |end| &body[end + 3..]);
+                    continue;
+                }
+                let Some(gt) = after.find('>') else {
+                    text.push('<');
+                    rest = after;
+                    continue;
+                };
+                let tag = &after[..gt];
+                let name: String = tag
+                    .trim_start_matches('/')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                rest = &after[gt + 1..];
+                if !tag.starts_with('/') && (name == "script" || name == "style") {
+                    let close = format!("</{name}");
+                    let lower = rest.to_ascii_lowercase();
+                    rest = match lower.find(&close) {
+                        Some(i) => rest[i..].find('>').map_or("", |g| &rest[i + g + 1..]),
+                        None => "",
+                    };
+                    continue;
+                }
+                if blocks && BLOCK_TAGS.contains(&name.as_str()) {
+                    text.push('\n');
+                }
+            }
+            push_text(&mut text, rest);
+            html_escape::decode_html_entities(&text).into_owned()
+        }
+    }
+
+    /// Pieces of HTML, text and white space that text extraction treats
+    /// specially.
+    fn html_piece() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            prop::sample::select(vec![
+                "<p>",
+                "</p>",
+                "<P class=\"x\">",
+                "<br>",
+                "<br/>",
+                "<BR />",
+                "</div>",
+                "<h2>",
+                "<li>",
+                "</LI>",
+                "<b>",
+                "</b>",
+                "<a href=\"/x?a=1&amp;b=2\">",
+                "</a>",
+                "<script>",
+                "</script>",
+                "</SCRIPT >",
+                "<Style>",
+                "</style",
+                "<!--",
+                "-->",
+                "<!DOCTYPE html>",
+                "<",
+                ">",
+                "</",
+                "//",
+                "<h1x>",
+                "<scripts>",
+                "&amp;",
+                "&lt;",
+                "&gt;",
+                "&nbsp;",
+                "&#10;",
+                "&#13;",
+                "&#x1;",
+                "&#0;",
+                "&",
+                "&am",
+                "p;",
+                ";",
+                " ",
+                "  ",
+                "\n",
+                "\r\n",
+                "\r",
+                "\t",
+                "\u{a0}",
+                "\u{b}",
+                "\u{c}",
+                "\u{0}",
+                "\u{1}",
+                "\u{1f}",
+                "\u{7f}",
+                "\u{85}",
+                "\u{2028}",
+                "\u{3000}",
+                "\u{FFFE}",
+                "\u{FFFF}",
+                "\u{1680}",
+                "\u{200a}",
+                "\u{2029}",
+                "\u{202f}",
+                "\u{205f}",
+                "\u{200b}",
+                "é",
+                "Σ",
+                "ΣΑΣ",
+                "İ",
+                "東京",
+                "word",
+                "Two",
+                "CAFÉ",
+                ".",
+            ])
+            .prop_map(str::to_string),
+            "[a-z<>/&; \n]{1,6}",
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(4096))]
+
+        #[test]
+        fn text_extraction_is_unchanged_by_the_one_pass_version(
+            pieces in proptest::collection::vec(html_piece(), 0..40)
+        ) {
+            let html = pieces.concat();
+            proptest::prop_assert_eq!(html_to_text(&html), reference::html_to_text(&html));
+            proptest::prop_assert_eq!(inline_text(&html), reference::inline_text(&html));
+            proptest::prop_assert_eq!(one_line(&html), reference::one_line(&html));
+        }
     }
 
     #[test]
