@@ -130,8 +130,18 @@ impl Cleaner {
             return text_to_html(&html_to_text(html));
         }
         *self.base.lock().unwrap_or_else(|p| p.into_inner()) = base.cloned();
-        let out = self.builder.clean(html).to_string();
-        xml_safe(&out).into_owned()
+        // Serialized straight into one buffer (`to_string` would serialize
+        // into one and copy it into another).
+        let mut out = Vec::with_capacity(html.len() + html.len() / 8);
+        self.builder
+            .clean(html)
+            .write_to(&mut out)
+            .expect("writing to a Vec does not fail");
+        let out = String::from_utf8(out).expect("html5ever writes UTF-8");
+        match xml_safe(&out) {
+            Cow::Borrowed(_) => out,
+            Cow::Owned(safe) => safe,
+        }
     }
 
     /// Turns one raw entry into a clean [`Entry`] (without identity: see
@@ -331,19 +341,36 @@ fn is_tracking_param(name: &str) -> bool {
 /// Hash of the normalized title and text: equal for equal content whatever
 /// the whitespace and case.
 ///
-/// The hashed bytes are each word lower-cased and followed by a space, with
-/// a newline between title and text. They are built in one buffer, ASCII
-/// words without an allocation each (most words are ASCII); other words go
-/// through `str::to_lowercase`, as they always did, so stored hashes stay
-/// valid. Words are found by [`Words`], which agrees with
-/// `str::split_whitespace` but reads ASCII a byte at a time.
+/// The hashed bytes are each word (as `str::split_whitespace` finds them)
+/// lower-cased and followed by a space, with a newline between title and
+/// text. They are built in one buffer in one pass: ASCII words lower-cased
+/// byte by byte as they are copied; a word with other characters goes
+/// through `str::to_lowercase` whole, as it always did (Greek final sigma
+/// depends on where the word ends), so stored hashes stay valid.
 pub fn content_hash(title: &str, text: &str) -> u64 {
     fn push_words(s: &str, buf: &mut Vec<u8>) {
-        for word in Words(s) {
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let space = space_len(bytes, i);
+            if space > 0 {
+                i += space;
+                continue;
+            }
+            let start = i;
+            // A stop byte that is not white space is part of the word.
+            loop {
+                i = word_end(bytes, i);
+                if i == bytes.len() || space_len(bytes, i) > 0 {
+                    break;
+                }
+                i += 1;
+            }
+            let word = &s[start..i];
             if word.is_ascii() {
-                let start = buf.len();
+                let copied = buf.len();
                 buf.extend_from_slice(word.as_bytes());
-                buf[start..].make_ascii_lowercase();
+                buf[copied..].make_ascii_lowercase();
             } else {
                 buf.extend_from_slice(word.to_lowercase().as_bytes());
             }
@@ -357,52 +384,68 @@ pub fn content_hash(title: &str, text: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(&buf)
 }
 
-/// The words of a string, exactly as `str::split_whitespace` finds them
-/// (runs of characters that are not Unicode white space), with ASCII
-/// classified a byte at a time and only other characters decoded.
-struct Words<'a>(&'a str);
-
-impl<'a> Words<'a> {
-    /// The length of the character at the start of `s` and whether it is
-    /// white space.
-    fn space_at(s: &str) -> (usize, bool) {
-        match s.as_bytes()[0] {
-            b @ 0..=0x7f => (1, matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)),
-            _ => {
-                let c = s.chars().next().unwrap_or_default();
-                (c.len_utf8(), c.is_whitespace())
-            }
-        }
+/// ASCII white space as `char::is_whitespace` sees it (which, unlike
+/// `u8::is_ascii_whitespace`, counts the vertical tab).
+const ASCII_SPACE: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut i = 0;
+    while i < 128 {
+        table[i] = matches!(i as u8, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+        i += 1;
     }
+    table
+};
+
+/// Bytes that may end a word: ASCII white space and controls, and the
+/// first bytes of the other white space characters and of U+FFFE and
+/// U+FFFF. Any other byte is part of the word it is in.
+const STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = i <= 0x20 || matches!(i, 0xc2 | 0xe1 | 0xe2 | 0xe3 | 0xef);
+        i += 1;
+    }
+    table
+};
+
+/// The first stop byte at or after `i` (or the end).
+fn word_end(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && !STOP[usize::from(bytes[i])] {
+        i += 1;
+    }
+    i
 }
 
-impl<'a> Iterator for Words<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        let s = self.0;
-        let mut start = 0;
-        while start < s.len() {
-            let (len, space) = Words::space_at(&s[start..]);
-            if !space {
-                break;
-            }
-            start += len;
-        }
-        if start == s.len() {
-            self.0 = "";
-            return None;
-        }
-        let mut end = start;
-        while end < s.len() {
-            let (len, space) = Words::space_at(&s[end..]);
-            if space {
-                break;
-            }
-            end += len;
-        }
-        self.0 = &s[end..];
-        Some(&s[start..end])
+/// The length in bytes of the character at `bytes[i]` if it is white
+/// space (`char::is_whitespace`), else 0. `i` must start a character or
+/// be inside one; a continuation byte is never white space.
+///
+/// Reads the UTF-8 bytes instead of decoding: besides ASCII, white space
+/// is U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F,
+/// U+205F and U+3000 (checked against `char::is_whitespace` for every
+/// character in the tests).
+fn space_len(bytes: &[u8], i: usize) -> usize {
+    let b = bytes[i];
+    if b < 0x80 {
+        return usize::from(ASCII_SPACE[usize::from(b)]);
+    }
+    let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+    let space = match b {
+        0xc2 => return if matches!(next(1), 0x85 | 0xa0) { 2 } else { 0 },
+        0xe1 => next(1) == 0x9a && next(2) == 0x80,
+        0xe2 => match next(1) {
+            0x80 => matches!(next(2), 0x80..=0x8a | 0xa8 | 0xa9 | 0xaf),
+            0x81 => next(2) == 0x9f,
+            _ => false,
+        },
+        0xe3 => next(1) == 0x80 && next(2) == 0x80,
+        _ => false,
+    };
+    if space {
+        3
+    } else {
+        0
     }
 }
 
@@ -412,7 +455,11 @@ pub fn xml_safe(s: &str) -> Cow<'_, str> {
     fn ok(c: char) -> bool {
         matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
     }
-    if s.chars().all(ok) {
+    // The forbidden characters are ASCII controls and U+FFFE/U+FFFF (whose
+    // UTF-8 starts with 0xEF): most strings have neither byte, and bytes
+    // are quicker to check than characters.
+    let suspect = |b: &u8| (*b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || *b == 0xef;
+    if !s.as_bytes().iter().any(suspect) || s.chars().all(ok) {
         Cow::Borrowed(s)
     } else {
         Cow::Owned(s.chars().filter(|c| ok(*c)).collect())
@@ -443,91 +490,71 @@ pub fn html_to_text(html: &str) -> String {
     collapse(&strip_tags(html, true), true)
 }
 
-/// How a character of text counts when whitespace is collapsed.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Class {
-    /// Part of a word, kept.
-    Word,
-    /// Part of a word, but forbidden in XML: it separates nothing and is
-    /// left out.
-    Dropped,
-    /// White space other than a line break.
-    Space,
-    /// A line break (`\n`).
-    Newline,
-}
-
 /// Words of `s` (runs of non-white-space, as `str::split_whitespace` sees
 /// them) joined by one space, or by a newline where a line break came
 /// between them and `keep_lines` is set; characters XML 1.0 forbids are
 /// left out.
 ///
-/// One pass, copying runs of word characters whole. A forbidden character
-/// is part of its word (as it was when words were split first and the
-/// result filtered), so a word of only such characters still counts as
-/// one: `"a \u{1} b"` gives `"a  b"`, exactly as before.
+/// One pass over the bytes. A forbidden character is part of its word (as
+/// it was when words were split first and the result filtered), so a word
+/// of only such characters still counts as one: `"a \u{1} b"` gives
+/// `"a  b"`, exactly as before.
 fn collapse(s: &str, keep_lines: bool) -> String {
-    let mut out = String::with_capacity(s.len());
     let bytes = s.as_bytes();
-    // Whether a word was seen (kept or not), whether we are in one, where
-    // the run of kept characters not yet copied starts, and whether the
-    // white space since the last word held a line break.
+    let mut out: Vec<u8> = Vec::with_capacity(s.len());
+    // Whether a word was seen (kept or not), whether we are in one, and
+    // whether the white space since the last word held a line break.
     let mut seen_word = false;
     let mut in_word = false;
-    let mut run = 0;
     let mut broke_line = false;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let (class, len) = if b < 0x80 {
-            let class = match b {
-                b'\n' => Class::Newline,
-                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => Class::Space,
-                0..=0x1f => Class::Dropped,
-                _ => Class::Word,
-            };
-            (class, 1)
+        let space = if STOP[usize::from(b)] {
+            space_len(bytes, i)
         } else {
-            let c = s[i..].chars().next().unwrap_or_default();
-            let class = if c.is_whitespace() {
-                Class::Space
-            } else if c == '\u{FFFE}' || c == '\u{FFFF}' {
-                Class::Dropped
-            } else {
-                Class::Word
-            };
-            (class, c.len_utf8())
+            0
         };
-        match class {
-            Class::Word | Class::Dropped => {
-                if !in_word {
-                    if seen_word {
-                        out.push(if keep_lines && broke_line { '\n' } else { ' ' });
-                    }
-                    seen_word = true;
-                    in_word = true;
-                    broke_line = false;
-                    run = i;
-                }
-                if class == Class::Dropped {
-                    out.push_str(&s[run..i]);
-                    run = i + len;
-                }
-            }
-            Class::Space | Class::Newline => {
-                if in_word {
-                    out.push_str(&s[run..i]);
-                    in_word = false;
-                }
-                broke_line |= class == Class::Newline;
-            }
+        if space > 0 {
+            in_word = false;
+            broke_line |= b == b'\n';
+            i += space;
+            continue;
         }
-        i += len;
+        if !in_word {
+            if seen_word {
+                out.push(if keep_lines && broke_line {
+                    b'\n'
+                } else {
+                    b' '
+                });
+            }
+            seen_word = true;
+            in_word = true;
+            broke_line = false;
+        }
+        if !STOP[usize::from(b)] {
+            // Ordinary word bytes: copy the run.
+            let end = word_end(bytes, i + 1);
+            out.extend_from_slice(&bytes[i..end]);
+            i = end;
+        } else if b < 0x20 {
+            // An ASCII control other than white space: forbidden.
+            i += 1;
+        } else if bytes
+            .get(i..i + 3)
+            .is_some_and(|c| matches!(c, [0xef, 0xbf, 0xbe | 0xbf]))
+        {
+            // U+FFFE or U+FFFF: forbidden.
+            i += 3;
+        } else {
+            // The first byte of some other character; the rest follow.
+            out.push(b);
+            i += 1;
+        }
     }
-    if in_word {
-        out.push_str(&s[run..]);
-    }
-    out
+    // Only whole characters were left out, and only ASCII added.
+    String::from_utf8(out).expect("collapsing keeps UTF-8 valid")
 }
 
 const BLOCK_TAGS: &[&str] = &[
@@ -862,19 +889,15 @@ mod tests {
         #![proptest_config(proptest::test_runner::Config::with_cases(4096))]
 
         #[test]
-        fn words_are_split_as_split_whitespace_does(
+        fn content_hash_is_unchanged_by_the_one_pass_version(
             pieces in proptest::collection::vec(html_piece(), 0..40)
         ) {
             let text = pieces.concat();
-            let ours: Vec<&str> = Words(&text).collect();
-            let std: Vec<&str> = text.split_whitespace().collect();
-            proptest::prop_assert_eq!(ours, std);
             proptest::prop_assert_eq!(
                 content_hash(&text, &text),
                 content_hash_reference(&text, &text)
             );
         }
-
 
         #[test]
         fn text_extraction_is_unchanged_by_the_one_pass_version(
@@ -884,6 +907,20 @@ mod tests {
             proptest::prop_assert_eq!(html_to_text(&html), reference::html_to_text(&html));
             proptest::prop_assert_eq!(inline_text(&html), reference::inline_text(&html));
             proptest::prop_assert_eq!(one_line(&html), reference::one_line(&html));
+        }
+    }
+
+    #[test]
+    fn space_len_agrees_with_char_is_whitespace() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let mut buf = [0; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            let expected = if c.is_whitespace() { bytes.len() } else { 0 };
+            assert_eq!(space_len(bytes, 0), expected, "{c:?}");
+            // No continuation byte reads as white space.
+            for i in 1..bytes.len() {
+                assert_eq!(space_len(bytes, i), 0, "{c:?} at {i}");
+            }
         }
     }
 
