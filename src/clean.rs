@@ -672,7 +672,9 @@ const BLOCK_TAGS: &[&str] = &[
 /// Not a parser: good for sanitized HTML (which is well-formed) and for
 /// titles. Tag names are read in place, without allocating.
 fn strip_tags(html: &str, blocks: bool) -> String {
-    let mut text = String::with_capacity(html.len());
+    // Bytes, so that line breaks can be replaced in place; only whole
+    // pieces of `html` and ASCII are put in, so it stays UTF-8.
+    let mut text: Vec<u8> = Vec::with_capacity(html.len());
     let mut rest = html;
     while let Some(lt) = rest.find('<') {
         push_text(&mut text, &rest[..lt], blocks);
@@ -684,7 +686,7 @@ fn strip_tags(html: &str, blocks: bool) -> String {
         }
         let Some(gt) = after.find('>') else {
             // A lone '<' is text.
-            text.push('<');
+            text.push(b'<');
             rest = after;
             continue;
         };
@@ -713,10 +715,11 @@ fn strip_tags(html: &str, blocks: bool) -> String {
             }
         }
         if blocks && BLOCK_TAGS.iter().any(|b| b.eq_ignore_ascii_case(name)) {
-            text.push('\n');
+            text.push(b'\n');
         }
     }
     push_text(&mut text, rest, blocks);
+    let text = String::from_utf8(text).expect("pieces of a str and ASCII are UTF-8");
     match html_escape::decode_html_entities(&text) {
         Cow::Borrowed(_) => text,
         Cow::Owned(decoded) => decoded,
@@ -726,15 +729,16 @@ fn strip_tags(html: &str, blocks: bool) -> String {
 /// Appends text found between tags. In HTML a line break in text is just
 /// white space; with `blocks`, lines of the result come from block
 /// elements only, so the text's own breaks become spaces.
-fn push_text(text: &mut String, mut t: &str, blocks: bool) {
+fn push_text(text: &mut Vec<u8>, t: &str, blocks: bool) {
+    let at = text.len();
+    text.extend_from_slice(t.as_bytes());
     if blocks {
-        while let Some(i) = t.bytes().position(|b| b == b'\n' || b == b'\r') {
-            text.push_str(&t[..i]);
-            text.push(' ');
-            t = &t[i + 1..];
+        for b in &mut text[at..] {
+            if matches!(b, b'\n' | b'\r') {
+                *b = b' ';
+            }
         }
     }
-    text.push_str(t);
 }
 
 /// Where `needle` (which starts with `<`) first occurs in `hay`, ignoring
