@@ -130,8 +130,18 @@ impl Cleaner {
             return text_to_html(&html_to_text(html));
         }
         *self.base.lock().unwrap_or_else(|p| p.into_inner()) = base.cloned();
-        let out = self.builder.clean(html).to_string();
-        xml_safe(&out).into_owned()
+        // Serialized straight into one buffer (`to_string` would serialize
+        // into one and copy it into another).
+        let mut out = Vec::with_capacity(html.len() + html.len() / 8);
+        self.builder
+            .clean(html)
+            .write_to(&mut out)
+            .expect("writing to a Vec does not fail");
+        let out = String::from_utf8(out).expect("html5ever writes UTF-8");
+        match xml_safe(&out) {
+            Cow::Borrowed(_) => out,
+            Cow::Owned(safe) => safe,
+        }
     }
 
     /// Turns one raw entry into a clean [`Entry`] (without identity: see
@@ -220,7 +230,7 @@ impl Cleaner {
             .as_ref()
             .or(link_url.as_ref())
             .and_then(canonical_url);
-        let content_hash = content_hash(&title, &content_text);
+        let content_hash = content_hash_of_collapsed(&title, &content_text);
         Entry {
             key: String::new(),
             key_kind: KeyKind::Hash,
@@ -331,16 +341,36 @@ fn is_tracking_param(name: &str) -> bool {
 /// Hash of the normalized title and text: equal for equal content whatever
 /// the whitespace and case.
 ///
-/// The hashed bytes are each word lower-cased and followed by a space, with
-/// a newline between title and text. They are built in one buffer, ASCII
-/// words without an allocation each (most words are ASCII); other words go
-/// through `str::to_lowercase`, as they always did, so stored hashes stay
-/// valid.
+/// The hashed bytes are each word (as `str::split_whitespace` finds them)
+/// lower-cased and followed by a space, with a newline between title and
+/// text. They are built in one buffer in one pass: ASCII words lower-cased
+/// byte by byte as they are copied; a word with other characters goes
+/// through `str::to_lowercase` whole, as it always did (Greek final sigma
+/// depends on where the word ends), so stored hashes stay valid.
 pub fn content_hash(title: &str, text: &str) -> u64 {
     fn push_words(s: &str, buf: &mut Vec<u8>) {
-        for word in s.split_whitespace() {
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let space = space_len(bytes, i);
+            if space > 0 {
+                i += space;
+                continue;
+            }
+            let start = i;
+            // A stop byte that is not white space is part of the word.
+            loop {
+                i = word_end(bytes, i);
+                if i == bytes.len() || space_len(bytes, i) > 0 {
+                    break;
+                }
+                i += 1;
+            }
+            let word = &s[start..i];
             if word.is_ascii() {
-                buf.extend(word.bytes().map(|b| b.to_ascii_lowercase()));
+                let copied = buf.len();
+                buf.extend_from_slice(word.as_bytes());
+                buf[copied..].make_ascii_lowercase();
             } else {
                 buf.extend_from_slice(word.to_lowercase().as_bytes());
             }
@@ -354,13 +384,160 @@ pub fn content_hash(title: &str, text: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(&buf)
 }
 
+/// [`content_hash`] of a title and text that [`collapse`] made: their
+/// only white space is the single space or newline between words (two in
+/// a row, or one at an end, where a word of only forbidden characters was
+/// left out).
+///
+/// Then, as long as no word is empty, the hashed bytes are the string
+/// itself with its newlines made spaces and a final space, lower-cased:
+/// runs of ASCII in bulk, and each word holding other characters through
+/// `str::to_lowercase`, as [`content_hash`] does. That is a few quick
+/// passes instead of work per word.
+fn content_hash_of_collapsed(title: &str, text: &str) -> u64 {
+    fn push_words(s: &str, buf: &mut Vec<u8>) {
+        debug_assert!(!s.contains(|c: char| c.is_whitespace() && c != ' ' && c != '\n'));
+        let bytes = s.as_bytes();
+        let sep = |b: u8| (b == b' ') | (b == b'\n');
+        let empty_word = bytes.first().is_some_and(|&b| sep(b))
+            || bytes.last().is_some_and(|&b| sep(b))
+            || bytes[..bytes.len().saturating_sub(1)]
+                .chunks(64)
+                .zip(bytes.get(1..).unwrap_or_default().chunks(64))
+                .any(|(a, b)| {
+                    a.iter()
+                        .zip(b)
+                        .fold(false, |found, (&x, &y)| found | (sep(x) & sep(y)))
+                });
+        if empty_word {
+            for word in s.split([' ', '\n']).filter(|w| !w.is_empty()) {
+                buf.extend_from_slice(word.to_lowercase().as_bytes());
+                buf.push(b' ');
+            }
+            return;
+        }
+        let start = buf.len();
+        let push_ascii = |buf: &mut Vec<u8>, ascii: &[u8]| {
+            let at = buf.len();
+            buf.extend_from_slice(ascii);
+            buf[at..].make_ascii_lowercase();
+        };
+        // ASCII in bulk; each word holding other characters through
+        // `str::to_lowercase` (which goes a character at a time once it
+        // meets one, so is not given the whole text).
+        let mut done = 0;
+        while let Some(found) = bytes[done..].iter().position(|&b| b >= 0x80) {
+            let at = done + found;
+            let word_start = bytes[done..at]
+                .iter()
+                .rposition(|&b| sep(b))
+                .map_or(done, |p| done + p + 1);
+            let word_end = bytes[at..]
+                .iter()
+                .position(|&b| sep(b))
+                .map_or(bytes.len(), |p| at + p);
+            push_ascii(buf, &bytes[done..word_start]);
+            buf.extend_from_slice(s[word_start..word_end].to_lowercase().as_bytes());
+            done = word_end;
+        }
+        push_ascii(buf, &bytes[done..]);
+        for b in &mut buf[start..] {
+            if *b == b'\n' {
+                *b = b' ';
+            }
+        }
+        if !s.is_empty() {
+            buf.push(b' ');
+        }
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(title.len() + text.len() + 2);
+    push_words(title, &mut buf);
+    buf.push(b'\n');
+    push_words(text, &mut buf);
+    xxhash_rust::xxh3::xxh3_64(&buf)
+}
+
+/// ASCII white space as `char::is_whitespace` sees it (which, unlike
+/// `u8::is_ascii_whitespace`, counts the vertical tab).
+const ASCII_SPACE: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut i = 0;
+    while i < 128 {
+        table[i] = matches!(i as u8, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+        i += 1;
+    }
+    table
+};
+
+/// Bytes that may end a word: ASCII white space and controls, and the
+/// first bytes of the other white space characters and of U+FFFE and
+/// U+FFFF. Any other byte is part of the word it is in.
+const STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = i <= 0x20 || matches!(i, 0xc2 | 0xe1 | 0xe2 | 0xe3 | 0xef);
+        i += 1;
+    }
+    table
+};
+
+/// The first stop byte at or after `i` (or the end).
+fn word_end(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && !STOP[usize::from(bytes[i])] {
+        i += 1;
+    }
+    i
+}
+
+/// The length in bytes of the character at `bytes[i]` if it is white
+/// space (`char::is_whitespace`), else 0. `i` must start a character or
+/// be inside one; a continuation byte is never white space.
+///
+/// Reads the UTF-8 bytes instead of decoding: besides ASCII, white space
+/// is U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F,
+/// U+205F and U+3000 (checked against `char::is_whitespace` for every
+/// character in the tests).
+fn space_len(bytes: &[u8], i: usize) -> usize {
+    let b = bytes[i];
+    if b < 0x80 {
+        return usize::from(ASCII_SPACE[usize::from(b)]);
+    }
+    let next = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+    let space = match b {
+        0xc2 => return if matches!(next(1), 0x85 | 0xa0) { 2 } else { 0 },
+        0xe1 => next(1) == 0x9a && next(2) == 0x80,
+        0xe2 => match next(1) {
+            0x80 => matches!(next(2), 0x80..=0x8a | 0xa8 | 0xa9 | 0xaf),
+            0x81 => next(2) == 0x9f,
+            _ => false,
+        },
+        0xe3 => next(1) == 0x80 && next(2) == 0x80,
+        _ => false,
+    };
+    if space {
+        3
+    } else {
+        0
+    }
+}
+
 /// Removes characters XML 1.0 forbids (controls other than tab, newline and
 /// carriage return; U+FFFE and U+FFFF). Borrows when there are none.
 pub fn xml_safe(s: &str) -> Cow<'_, str> {
     fn ok(c: char) -> bool {
         matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
     }
-    if s.chars().all(ok) {
+    // The forbidden characters are ASCII controls and U+FFFE/U+FFFF (whose
+    // UTF-8 starts with 0xEF): most strings have neither byte, and bytes
+    // are quicker to check than characters.
+    // Bitwise and in blocks, so that many bytes are checked at once.
+    let suspect = |block: &[u8]| {
+        block.iter().fold(false, |found, &b| {
+            found | ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')) | (b == 0xef)
+        })
+    };
+    if !s.as_bytes().chunks(64).any(suspect) || s.chars().all(ok) {
         Cow::Borrowed(s)
     } else {
         Cow::Owned(s.chars().filter(|c| ok(*c)).collect())
@@ -369,14 +546,7 @@ pub fn xml_safe(s: &str) -> Cow<'_, str> {
 
 /// Collapses all whitespace to single spaces, trims, and makes it XML-safe.
 pub fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for w in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(w);
-    }
-    xml_safe(&out).into_owned()
+    collapse(s, false)
 }
 
 fn looks_like_markup(s: &str) -> bool {
@@ -389,29 +559,80 @@ fn looks_like_markup(s: &str) -> bool {
 /// Plain text of an inline HTML fragment (a title): tags removed, entities
 /// decoded, one line.
 pub fn inline_text(html: &str) -> String {
-    one_line(&strip_tags(html, false))
+    collapse(&strip_tags(html, false), false)
 }
 
 /// Plain text of (sanitized) HTML: tags removed, entities decoded, block
 /// elements on lines of their own, whitespace collapsed within lines.
 pub fn html_to_text(html: &str) -> String {
-    let raw = strip_tags(html, true);
-    let mut out = String::with_capacity(raw.len());
-    for line in raw.lines() {
-        let mut first = true;
-        for w in line.split_whitespace() {
-            if first {
-                if !out.is_empty() {
-                    out.push('\n');
-                }
-                first = false;
-            } else {
-                out.push(' ');
+    collapse(&strip_tags(html, true), true)
+}
+
+/// Words of `s` (runs of non-white-space, as `str::split_whitespace` sees
+/// them) joined by one space, or by a newline where a line break came
+/// between them and `keep_lines` is set; characters XML 1.0 forbids are
+/// left out.
+///
+/// One pass over the bytes. A forbidden character is part of its word (as
+/// it was when words were split first and the result filtered), so a word
+/// of only such characters still counts as one: `"a \u{1} b"` gives
+/// `"a  b"`, exactly as before.
+fn collapse(s: &str, keep_lines: bool) -> String {
+    let bytes = s.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(s.len());
+    // Whether a word was seen (kept or not), whether we are in one, and
+    // whether the white space since the last word held a line break.
+    let mut seen_word = false;
+    let mut in_word = false;
+    let mut broke_line = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let space = if STOP[usize::from(b)] {
+            space_len(bytes, i)
+        } else {
+            0
+        };
+        if space > 0 {
+            in_word = false;
+            broke_line |= b == b'\n';
+            i += space;
+            continue;
+        }
+        if !in_word {
+            if seen_word {
+                out.push(if keep_lines && broke_line {
+                    b'\n'
+                } else {
+                    b' '
+                });
             }
-            out.push_str(w);
+            seen_word = true;
+            in_word = true;
+            broke_line = false;
+        }
+        if !STOP[usize::from(b)] {
+            // Ordinary word bytes: copy the run.
+            let end = word_end(bytes, i + 1);
+            out.extend_from_slice(&bytes[i..end]);
+            i = end;
+        } else if b < 0x20 {
+            // An ASCII control other than white space: forbidden.
+            i += 1;
+        } else if bytes
+            .get(i..i + 3)
+            .is_some_and(|c| matches!(c, [0xef, 0xbf, 0xbe | 0xbf]))
+        {
+            // U+FFFE or U+FFFF: forbidden.
+            i += 3;
+        } else {
+            // The first byte of some other character; the rest follow.
+            out.push(b);
+            i += 1;
         }
     }
-    xml_safe(&out).into_owned()
+    // Only whole characters were left out, and only ASCII added.
+    String::from_utf8(out).expect("collapsing keeps UTF-8 valid")
 }
 
 const BLOCK_TAGS: &[&str] = &[
@@ -444,23 +665,19 @@ const BLOCK_TAGS: &[&str] = &[
     "footer",
 ];
 
+/// The text of `html` with tags and comments removed (and the contents of
+/// `script` and `style`), entities decoded. With `blocks`, block elements
+/// start and end lines, and line breaks in the text become spaces.
+///
+/// Not a parser: good for sanitized HTML (which is well-formed) and for
+/// titles. Tag names are read in place, without allocating.
 fn strip_tags(html: &str, blocks: bool) -> String {
-    let mut text = String::with_capacity(html.len());
-    // In HTML a line break in text is just white space; lines of the result
-    // come from block elements only.
-    let push_text = |text: &mut String, t: &str| {
-        if blocks {
-            text.extend(
-                t.chars()
-                    .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
-            );
-        } else {
-            text.push_str(t);
-        }
-    };
+    // Bytes, so that line breaks can be replaced in place; only whole
+    // pieces of `html` and ASCII are put in, so it stays UTF-8.
+    let mut text: Vec<u8> = Vec::with_capacity(html.len());
     let mut rest = html;
     while let Some(lt) = rest.find('<') {
-        push_text(&mut text, &rest[..lt]);
+        push_text(&mut text, &rest[..lt], blocks);
         let after = &rest[lt + 1..];
         // Comments, and the contents of script and style, are not text.
         if let Some(body) = after.strip_prefix("!--") {
@@ -469,33 +686,78 @@ fn strip_tags(html: &str, blocks: bool) -> String {
         }
         let Some(gt) = after.find('>') else {
             // A lone '<' is text.
-            text.push('<');
+            text.push(b'<');
             rest = after;
             continue;
         };
         let tag = &after[..gt];
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
+        let unslashed = tag.trim_start_matches('/');
+        let name_len = unslashed
+            .bytes()
+            .take_while(u8::is_ascii_alphanumeric)
+            .count();
+        let name = &unslashed[..name_len];
         rest = &after[gt + 1..];
-        if !tag.starts_with('/') && (name == "script" || name == "style") {
-            let close = format!("</{name}");
-            let lower = rest.to_ascii_lowercase();
-            rest = match lower.find(&close) {
-                Some(i) => rest[i..].find('>').map_or("", |g| &rest[i + g + 1..]),
-                None => "",
+        if !tag.starts_with('/') {
+            let close = if name.eq_ignore_ascii_case("script") {
+                Some("</script")
+            } else if name.eq_ignore_ascii_case("style") {
+                Some("</style")
+            } else {
+                None
             };
-            continue;
+            if let Some(close) = close {
+                rest = match find_ignore_ascii_case(rest, close) {
+                    Some(i) => rest[i..].find('>').map_or("", |g| &rest[i + g + 1..]),
+                    None => "",
+                };
+                continue;
+            }
         }
-        if blocks && BLOCK_TAGS.contains(&name.as_str()) {
-            text.push('\n');
+        if blocks && BLOCK_TAGS.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+            text.push(b'\n');
         }
     }
-    push_text(&mut text, rest);
-    html_escape::decode_html_entities(&text).into_owned()
+    push_text(&mut text, rest, blocks);
+    let text = String::from_utf8(text).expect("pieces of a str and ASCII are UTF-8");
+    match html_escape::decode_html_entities(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(decoded) => decoded,
+    }
+}
+
+/// Appends text found between tags. In HTML a line break in text is just
+/// white space; with `blocks`, lines of the result come from block
+/// elements only, so the text's own breaks become spaces.
+fn push_text(text: &mut Vec<u8>, t: &str, blocks: bool) {
+    let at = text.len();
+    text.extend_from_slice(t.as_bytes());
+    if blocks {
+        for b in &mut text[at..] {
+            if matches!(b, b'\n' | b'\r') {
+                *b = b' ';
+            }
+        }
+    }
+}
+
+/// Where `needle` (which starts with `<`) first occurs in `hay`, ignoring
+/// ASCII case; a linear scan (lower-casing the rest of the document for
+/// each `<script>` made many of them quadratic).
+fn find_ignore_ascii_case(hay: &str, needle: &str) -> Option<usize> {
+    debug_assert!(needle.starts_with('<'));
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let mut from = 0;
+    while let Some(i) = hay[from..].find('<') {
+        let at = from + i;
+        if h.get(at..at + n.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(n))
+        {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn text_to_html(text: &str) -> String {
@@ -526,6 +788,235 @@ mod tests {
             h.update(b" ");
         }
         h.digest()
+    }
+
+    /// Text extraction as first written (a pass per step, an allocation per
+    /// tag); stored texts were made with it, so the one-pass version must
+    /// agree with it.
+    mod reference {
+        use super::super::{xml_safe, BLOCK_TAGS};
+
+        pub fn one_line(s: &str) -> String {
+            let mut out = String::with_capacity(s.len());
+            for w in s.split_whitespace() {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(w);
+            }
+            xml_safe(&out).into_owned()
+        }
+
+        pub fn inline_text(html: &str) -> String {
+            one_line(&strip_tags(html, false))
+        }
+
+        pub fn html_to_text(html: &str) -> String {
+            let raw = strip_tags(html, true);
+            let mut out = String::with_capacity(raw.len());
+            for line in raw.lines() {
+                let mut first = true;
+                for w in line.split_whitespace() {
+                    if first {
+                        if !out.is_empty() {
+                            out.push('\n');
+                        }
+                        first = false;
+                    } else {
+                        out.push(' ');
+                    }
+                    out.push_str(w);
+                }
+            }
+            xml_safe(&out).into_owned()
+        }
+
+        fn strip_tags(html: &str, blocks: bool) -> String {
+            let mut text = String::with_capacity(html.len());
+            let push_text = |text: &mut String, t: &str| {
+                if blocks {
+                    text.extend(
+                        t.chars()
+                            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+                    );
+                } else {
+                    text.push_str(t);
+                }
+            };
+            let mut rest = html;
+            while let Some(lt) = rest.find('<') {
+                push_text(&mut text, &rest[..lt]);
+                let after = &rest[lt + 1..];
+                if let Some(body) = after.strip_prefix("!--") {
+                    rest = body.find("-->").map_or("", |end| &body[end + 3..]);
+                    continue;
+                }
+                let Some(gt) = after.find('>') else {
+                    text.push('<');
+                    rest = after;
+                    continue;
+                };
+                let tag = &after[..gt];
+                let name: String = tag
+                    .trim_start_matches('/')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect::<String>()
+                    .to_ascii_lowercase();
+                rest = &after[gt + 1..];
+                if !tag.starts_with('/') && (name == "script" || name == "style") {
+                    let close = format!("</{name}");
+                    let lower = rest.to_ascii_lowercase();
+                    rest = match lower.find(&close) {
+                        Some(i) => rest[i..].find('>').map_or("", |g| &rest[i + g + 1..]),
+                        None => "",
+                    };
+                    continue;
+                }
+                if blocks && BLOCK_TAGS.contains(&name.as_str()) {
+                    text.push('\n');
+                }
+            }
+            push_text(&mut text, rest);
+            html_escape::decode_html_entities(&text).into_owned()
+        }
+    }
+
+    /// Pieces of HTML, text and white space that text extraction treats
+    /// specially.
+    fn html_piece() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            prop::sample::select(vec![
+                "<p>",
+                "</p>",
+                "<P class=\"x\">",
+                "<br>",
+                "<br/>",
+                "<BR />",
+                "</div>",
+                "<h2>",
+                "<li>",
+                "</LI>",
+                "<b>",
+                "</b>",
+                "<a href=\"/x?a=1&amp;b=2\">",
+                "</a>",
+                "<script>",
+                "</script>",
+                "</SCRIPT >",
+                "<Style>",
+                "</style",
+                "<!--",
+                "-->",
+                "<!DOCTYPE html>",
+                "<",
+                ">",
+                "</",
+                "//",
+                "<h1x>",
+                "<scripts>",
+                "&amp;",
+                "&lt;",
+                "&gt;",
+                "&nbsp;",
+                "&#10;",
+                "&#13;",
+                "&#x1;",
+                "&#0;",
+                "&",
+                "&am",
+                "p;",
+                ";",
+                " ",
+                "  ",
+                "\n",
+                "\r\n",
+                "\r",
+                "\t",
+                "\u{a0}",
+                "\u{b}",
+                "\u{c}",
+                "\u{0}",
+                "\u{1}",
+                "\u{1f}",
+                "\u{7f}",
+                "\u{85}",
+                "\u{2028}",
+                "\u{3000}",
+                "\u{FFFE}",
+                "\u{FFFF}",
+                "\u{1680}",
+                "\u{200a}",
+                "\u{2029}",
+                "\u{202f}",
+                "\u{205f}",
+                "\u{200b}",
+                "é",
+                "Σ",
+                "ΣΑΣ",
+                "İ",
+                "東京",
+                "word",
+                "Two",
+                "CAFÉ",
+                ".",
+            ])
+            .prop_map(str::to_string),
+            "[a-z<>/&; \n]{1,6}",
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(4096))]
+
+        #[test]
+        fn content_hash_is_unchanged_by_the_one_pass_version(
+            pieces in proptest::collection::vec(html_piece(), 0..40)
+        ) {
+            let text = pieces.concat();
+            proptest::prop_assert_eq!(
+                content_hash(&text, &text),
+                content_hash_reference(&text, &text)
+            );
+        }
+
+        #[test]
+        fn collapsed_text_hashes_as_any_text(
+            title in proptest::collection::vec(html_piece(), 0..10),
+            body in proptest::collection::vec(html_piece(), 0..40),
+        ) {
+            let title = inline_text(&title.concat());
+            let text = html_to_text(&body.concat());
+            proptest::prop_assert_eq!(
+                content_hash_of_collapsed(&title, &text),
+                content_hash(&title, &text)
+            );
+        }
+
+        #[test]
+        fn text_extraction_is_unchanged_by_the_one_pass_version(
+            pieces in proptest::collection::vec(html_piece(), 0..40)
+        ) {
+            let html = pieces.concat();
+            proptest::prop_assert_eq!(html_to_text(&html), reference::html_to_text(&html));
+            proptest::prop_assert_eq!(inline_text(&html), reference::inline_text(&html));
+            proptest::prop_assert_eq!(one_line(&html), reference::one_line(&html));
+        }
+    }
+
+    #[test]
+    fn space_len_agrees_with_char_is_whitespace() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let mut buf = [0; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            let expected = if c.is_whitespace() { bytes.len() } else { 0 };
+            assert_eq!(space_len(bytes, 0), expected, "{c:?}");
+            // No continuation byte reads as white space.
+            for i in 1..bytes.len() {
+                assert_eq!(space_len(bytes, i), 0, "{c:?} at {i}");
+            }
+        }
     }
 
     #[test]

@@ -132,11 +132,11 @@ pub fn html_is_tame(html: &str) -> bool {
                     formatting.remove(i);
                 }
             } else {
-                let same: Vec<usize> = (0..formatting.len())
-                    .filter(|&i| formatting[i].1 == tag)
-                    .collect();
-                if same.len() >= 3 {
-                    formatting.remove(same[0]);
+                let mut same = formatting.iter().enumerate().filter(|(_, f)| f.1 == tag);
+                if let Some((first, _)) = same.next() {
+                    if same.count() >= 2 {
+                        formatting.remove(first);
+                    }
                 }
                 formatting.push((name, tag));
             }
