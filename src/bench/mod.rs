@@ -35,6 +35,7 @@
 pub mod corpus;
 pub mod documents;
 pub mod phase;
+pub mod process;
 pub mod prose;
 pub mod render;
 pub mod report;
@@ -100,6 +101,11 @@ pub struct Cli {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also time the document pipeline alone (`refresh::process` over the
+    /// corpus on one thread: parse, sanitize, text, keys, fingerprints),
+    /// before the phases.
+    #[arg(long)]
+    pub process: bool,
     /// Run each phase's child under this command, e.g. `perf record -g -o
     /// perf-{phase}.data --`; `{phase}` is replaced by the phase's name.
     #[arg(long, value_name = "COMMAND")]
@@ -347,6 +353,9 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
         facts.bytes as f64 / 1e6,
         facts.generate_s
     ));
+    if cli.process {
+        say(&process::measure(&docs).to_string());
+    }
     let hosts = cli.hosts.max(1);
     let list: Vec<(usize, String)> = docs.iter().map(|(i, p, _)| (*i, p.clone())).collect();
     let server = CorpusServer::start(docs.into_iter().map(|(_, p, d)| (p, d)).collect(), hosts)

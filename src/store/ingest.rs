@@ -171,10 +171,12 @@ impl Store {
             let start = super::story::window_start(&tx, policy, now)?;
             super::story::prune_bands(&tx, start)?;
         }
+        let mut unindexed = None;
         let applied = recs
             .iter()
-            .map(|rec| write_fetch(&tx, rec))
+            .map(|rec| write_fetch(&tx, rec, &mut unindexed))
             .collect::<Result<Vec<_>>>()?;
+        index_new_articles(&tx, &mut unindexed)?;
         tx.commit()?;
         if let Some((_, now)) = prune {
             self.bands_pruned_at = Some(now);
@@ -194,9 +196,9 @@ struct Writing<'a> {
     /// largest so far plus one, as SQLite would) so that a new article's
     /// story id is known when it is inserted.
     next_article: i64,
-    /// The first article this record added that is not yet in the search
-    /// index (see [`index_new_articles`]).
-    unindexed_from: Option<i64>,
+    /// The first article of the group not yet in the search index (see
+    /// [`index_new_articles`]).
+    unindexed_from: &'a mut Option<i64>,
     /// The first article id of the story window (see `story::window_start`).
     window_start: i64,
     /// Whether the feed has any tombstone (else none is looked up).
@@ -207,13 +209,17 @@ struct Writing<'a> {
     applied: Applied,
 }
 
-fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
+fn write_fetch(
+    tx: &Transaction<'_>,
+    rec: &FetchRecord,
+    unindexed_from: &mut Option<i64>,
+) -> Result<Applied> {
     let mut w = Writing {
         rec,
         doc_keys: rec.entries.iter().map(|e| e.key.as_str()).collect(),
         now: ts(rec.now),
         next_article: 0,
-        unindexed_from: None,
+        unindexed_from,
         window_start: 0,
         has_tombstones: false,
         has_entries: false,
@@ -235,7 +241,6 @@ fn write_fetch(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Applied> {
     for e in &rec.entries {
         upsert_entry(tx, &mut w, e)?;
     }
-    index_new_articles(tx, &mut w)?;
     let mut applied = w.applied;
     let now = w.now;
     let feed = rec.feed_id.0;
@@ -407,7 +412,7 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
             if w.unindexed_from.is_some_and(|from| article_id >= from) {
                 // The search index's update trigger expects the old text
                 // to be indexed already.
-                index_new_articles(tx, w)?;
+                index_new_articles(tx, w.unindexed_from)?;
             }
             update_article(tx, article_id, e, &hash, &w.now)?;
             w.applied.updated += 1;
@@ -460,12 +465,13 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
     Ok(())
 }
 
-/// Adds the articles this record inserted to the search index, in one
-/// statement. (A trigger per inserted row made FTS5 flush a segment per
-/// article at every statement's savepoint, and then merge them: a third
-/// of all ingest time. One statement for a fetch's articles flushes once.)
-fn index_new_articles(tx: &Transaction<'_>, w: &mut Writing<'_>) -> Result<()> {
-    if let Some(from) = w.unindexed_from.take() {
+/// Adds the articles inserted since `from` to the search index, in one
+/// statement, once per group of fetches. (A trigger per inserted row made
+/// FTS5 flush a segment per article at every statement's savepoint, and
+/// then merge them: a third of all ingest time. One statement for a
+/// group's articles writes one segment.)
+fn index_new_articles(tx: &Transaction<'_>, from: &mut Option<i64>) -> Result<()> {
+    if let Some(from) = from.take() {
         tx.prepare_cached(
             "INSERT INTO articles_fts (rowid, title, content_text)
              SELECT id, title, content_text FROM articles WHERE id >= ?1",

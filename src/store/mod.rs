@@ -4,12 +4,16 @@
 //! # Concurrency
 //! People open the database with `sqlite3` while the daemon runs, so the
 //! connection uses WAL (readers never block the writer, nor it them), a
-//! busy timeout, and short write transactions: one per fetched feed. The
-//! daemon has exactly one writing [`Store`]; readers may open their own.
+//! busy timeout, and short write transactions: one per group of fetches
+//! that finished while the previous group was being written
+//! ([`Store::record_fetches`]; usually one fetch when the daemon is idle, up
+//! to the fetch concurrency in a busy round). The daemon has exactly one
+//! writing [`Store`]; readers may open their own.
 //!
 //! # Durability
 //! All writes of one fetch — entries, articles, the feed's new validators
-//! and the fetch-log row — commit in one transaction. The validators are
+//! and the fetch-log row — commit in one transaction (with the other
+//! fetches of its group). The validators are
 //! therefore never saved without the entries they vouch for, and a crash or
 //! `kill -9` at any moment leaves either the whole fetch or none of it.
 //! `synchronous = NORMAL` in WAL mode keeps the file consistent on power

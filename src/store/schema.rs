@@ -332,9 +332,9 @@ CREATE INDEX IF NOT EXISTS articles_by_story ON articles(story_id) WHERE story_i
 /// Migration 6: ingest cost.
 ///
 /// New articles enter the search index when their fetch is stored, in one
-/// statement per fetch, instead of through a trigger per row (which made
-/// FTS5 write, and later merge, one index segment per article). Edits and
-/// deletions still go through their triggers.
+/// statement per group of fetches written together, instead of through a
+/// trigger per row (which made FTS5 write, and later merge, one index
+/// segment per article). Edits and deletions still go through triggers.
 ///
 /// `story_bands` keeps only `(band_key, article_id)`: every new article
 /// writes 20 rows at random places in it, so the row size is the cost of

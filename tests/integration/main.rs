@@ -9,6 +9,7 @@ mod dedup_corpus;
 mod dedup_eval;
 mod digests;
 mod faults;
+mod group_commit;
 mod hostile;
 mod ingest;
 mod ops;
