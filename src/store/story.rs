@@ -102,15 +102,20 @@ pub(super) fn place(
         for c in &candidates {
             // A band row may outlive its article (pruned by retention)
             // until the window drops it.
+            // Decoded straight from SQLite's buffer (no copy of the blob).
             let Some((story, other)) = st
                 .query_row([c], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Vec<u8>>>(1)?))
+                    let print = r.get_ref(1)?.as_blob_or_null()?;
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        print.and_then(|b| Fingerprint::from_bytes(b).ok()),
+                    ))
                 })
                 .optional()?
             else {
                 continue;
             };
-            let Some(other) = other.and_then(|b| Fingerprint::from_bytes(&b).ok()) else {
+            let Some(other) = other else {
                 continue;
             };
             if let Verdict::Same(score) = verdict(&print, &other, policy.threshold) {
