@@ -283,6 +283,48 @@ mod tests {
     }
 
     #[test]
+    fn a_version_5_store_keeps_its_story_index_and_search_through_migration_6() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        let c = Connection::open(&p).unwrap();
+        for sql in &schema::MIGRATIONS[..5] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            "PRAGMA user_version = 5;
+             INSERT INTO articles (id, title, content_text, content_hash, published_at, first_seen_at, story_id)
+             VALUES (1, 'Ferry timetable', 'The harbour ferry runs hourly.', 'h', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z', 1);
+             INSERT INTO story_bands (band_key, article_id, first_seen_at) VALUES (42, 1, '2026-11-20T10:00:00Z');",
+        )
+        .unwrap();
+        drop(c);
+        let s = Store::open(&p).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 6);
+        let (bands, triggers, prints): (i64, i64, i64) = s
+            .conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM story_bands WHERE band_key = 42 AND article_id = 1),
+                        (SELECT count(*) FROM sqlite_master WHERE name = 'articles_fts_insert'),
+                        (SELECT count(*) FROM sqlite_master WHERE name = 'articles_story_prints')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((bands, triggers, prints), (1, 0, 1));
+        // Indexed by the old trigger, still found; edits still re-index.
+        assert_eq!(s.search("harbour", 5).unwrap().hits.len(), 1);
+        s.conn
+            .execute(
+                "UPDATE articles SET content_text = 'The bridge opens.' WHERE id = 1",
+                [],
+            )
+            .unwrap();
+        assert!(s.search("harbour", 5).unwrap().hits.is_empty());
+        assert_eq!(s.search("bridge", 5).unwrap().hits.len(), 1);
+        assert!(s.integrity_ok().unwrap());
+    }
+
+    #[test]
     fn newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.db");
