@@ -260,6 +260,8 @@ impl Cleaner {
                 })
                 .take(MAX_LIST_ITEMS)
                 .collect(),
+            raw_hash: 0,
+            content_elided: false,
         }
     }
 }

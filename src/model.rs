@@ -86,7 +86,7 @@ impl IdentityMode {
 }
 
 /// A media file attached to an entry (podcast audio, an image).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Enclosure {
     /// Absolute URL of the file.
     pub url: String,
@@ -140,6 +140,15 @@ pub struct Entry {
     pub categories: Vec<String>,
     /// Attached media.
     pub enclosures: Vec<Enclosure>,
+    /// Hash of the entry as the document had it (before cleaning), with
+    /// the addresses its links resolve against: equal hashes mean cleaning
+    /// would give the same entry again (see `refresh::process_with`).
+    pub raw_hash: u64,
+    /// True when the store already holds this very entry (same raw hash)
+    /// and cleaning was skipped: summary, content, text and fingerprint
+    /// are left empty and `content_hash` is the stored one. The store only
+    /// accepts such an entry where it finds it unchanged.
+    pub content_elided: bool,
 }
 
 /// Publisher hints a feed document carries about how often to poll it.

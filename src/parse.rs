@@ -64,7 +64,7 @@ pub enum ParseError {
 }
 
 /// One entry as the document had it, before cleaning.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Hash)]
 pub struct RawEntry {
     /// guid / Atom id / JSON Feed id; `None` when the entry had none.
     pub guid: Option<String>,

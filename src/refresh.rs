@@ -20,6 +20,7 @@ use crate::config::{DedupConfig, FeedConfig};
 use crate::dedup::entry::{assign_keys, KeyReport};
 use crate::fetch::{redact, FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
 use crate::model::{Entry, FeedMeta, IdentityMode, Validators};
+
 use crate::parse::{self, ParseError};
 use crate::schedule::hints::parse_retry_after;
 use crate::store::{self, FeedRow, FetchRecord, Outcome, Store, StoryPolicy};
@@ -162,6 +163,31 @@ pub fn process(
     mode: IdentityMode,
     now: DateTime<Utc>,
 ) -> Result<Document, ParseError> {
+    process_with(body, content_type, doc_url, mode, now, &Known::new())
+}
+
+/// Raw hashes of the entries a feed's store already holds, with their
+/// content hashes (see [`crate::store::Store::known_entries`]).
+pub type Known = std::collections::HashMap<u64, u64>;
+
+/// Bumped whenever cleaning changes what it makes of the same raw entry,
+/// so that stored entries are cleaned again rather than skipped.
+const CLEAN_VERSION: u64 = 1;
+
+/// [`process`], skipping the costly part of cleaning (sanitizing, text,
+/// fingerprint) for entries whose raw hash is in `known`: the store holds
+/// them already, unchanged. Such entries come out with
+/// [`Entry::content_elided`] set and the stored content hash, so they key
+/// exactly as before. A changed feed typically has one or two new entries
+/// among dozens it had: this is most of the cost of re-fetching it.
+pub fn process_with(
+    body: &[u8],
+    content_type: Option<&str>,
+    doc_url: Option<&Url>,
+    mode: IdentityMode,
+    now: DateTime<Utc>,
+    known: &Known,
+) -> Result<Document, ParseError> {
     let parsed = parse::parse(body, content_type, doc_url.map(Url::as_str))?;
     let site = parsed
         .meta
@@ -176,10 +202,24 @@ pub fn process(
     let mut entries: Vec<Entry> = parsed
         .entries
         .into_iter()
-        .map(|raw| cleaner.entry(raw, doc_url, site.as_ref(), now))
+        .map(|mut raw| {
+            let raw_hash = raw_entry_hash(&raw, doc_url, site.as_ref());
+            let stored = known.get(&raw_hash).copied();
+            if stored.is_some() {
+                raw.summary = None;
+                raw.content = None;
+            }
+            let mut e = cleaner.entry(raw, doc_url, site.as_ref(), now);
+            if let Some(content_hash) = stored {
+                e.content_hash = content_hash;
+                e.content_elided = true;
+            }
+            e.raw_hash = raw_hash;
+            e
+        })
         .collect();
     let keys = assign_keys(&mut entries, mode);
-    for e in &mut entries {
+    for e in entries.iter_mut().filter(|e| !e.content_elided) {
         let print = crate::dedup::story::fingerprint(&e.title, &e.content_text);
         if print.words() >= crate::dedup::story::MIN_WORDS {
             e.story_print = Some(print.to_bytes().to_vec());
@@ -206,6 +246,18 @@ pub fn process(
         keys,
         entries_dropped: parsed.entries_dropped,
     })
+}
+
+/// The hash of a raw entry together with what cleaning resolves it
+/// against: the same value means cleaning would make the same entry.
+fn raw_entry_hash(raw: &parse::RawEntry, doc_url: Option<&Url>, site: Option<&Url>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    CLEAN_VERSION.hash(&mut h);
+    raw.hash(&mut h);
+    doc_url.map(Url::as_str).hash(&mut h);
+    site.map(Url::as_str).hash(&mut h);
+    h.finish()
 }
 
 /// Fetches, processes and stores one feed; never fails (failures are
@@ -273,6 +325,7 @@ async fn refresh_inner(
         now: started_at,
     };
     let mut response = None;
+    let mut full_pass = None;
     match fetcher.fetch(&req).await {
         Ok(Fetched::NotModified { meta }) => {
             debug!("not modified");
@@ -295,11 +348,42 @@ async fn refresh_inner(
             let doc_url = meta.final_url.clone().unwrap_or_else(|| feed.url.clone());
             let mode = state.identity_mode;
             let now = started_at;
+            // Entries the store holds unchanged are not cleaned again
+            // (a feed fetched before; nothing to skip on a first fetch).
+            let known = match state.last_success_at {
+                Some(_) => {
+                    let id = state.id;
+                    store
+                        .call(move |s| s.known_entries(id))
+                        .await
+                        .unwrap_or_default()
+                }
+                None => Known::new(),
+            };
+            let skipping = !known.is_empty();
             let processed = tokio::task::spawn_blocking(move || {
-                process(&body, content_type.as_deref(), Some(&doc_url), mode, now)
+                let doc = process_with(
+                    &body,
+                    content_type.as_deref(),
+                    Some(&doc_url),
+                    mode,
+                    now,
+                    &known,
+                );
+                // Kept for a second, full pass should the store refuse an
+                // entry it no longer holds as it was.
+                (doc, skipping.then_some((body, content_type, doc_url)))
             })
             .await
-            .unwrap_or_else(|e| Err(ParseError::Panic(e.to_string())));
+            .unwrap_or_else(|e| (Err(ParseError::Panic(e.to_string())), None));
+            let (processed, kept) = processed;
+            full_pass = kept.map(|(body, content_type, doc_url)| Reprocess {
+                body,
+                content_type,
+                doc_url,
+                mode,
+                now,
+            });
             match processed {
                 Ok(doc) => {
                     if doc.keys.repeated_guids > 0 {
@@ -368,7 +452,7 @@ async fn refresh_inner(
         .clone()
         .filter(|_| rec.outcome != store::Outcome::Ok);
     let permanent_redirect = rec.permanent_redirect.clone();
-    let applied = match store.record(rec).await {
+    let applied = match store_fetch(store, rec, full_pass).await {
         Ok(a) => a,
         Err(e) => {
             error = Some(format!("storing failed: {e}"));
@@ -408,6 +492,52 @@ async fn refresh_inner(
         response,
         meta,
         moved_to: applied.moved_to,
+    }
+}
+
+/// A fetched document, kept for processing again in full.
+struct Reprocess {
+    body: Vec<u8>,
+    content_type: Option<String>,
+    doc_url: Url,
+    mode: IdentityMode,
+    now: DateTime<Utc>,
+}
+
+/// Stores `rec`. When the store refuses an entry whose cleaning was skipped
+/// (it no longer holds it as it was), the document is processed again in
+/// full, from `full_pass`, and stored again.
+async fn store_fetch(
+    store: &SharedStore,
+    mut rec: FetchRecord,
+    full_pass: Option<Reprocess>,
+) -> store::Result<store::Applied> {
+    let Some(again) = full_pass.filter(|_| rec.entries.iter().any(|e| e.content_elided)) else {
+        return store.record(rec).await;
+    };
+    // The record without its entries, cheap to copy, for the second try.
+    let entries = std::mem::take(&mut rec.entries);
+    let mut second = rec.clone();
+    rec.entries = entries;
+    match store.record(rec).await {
+        Err(store::Error::ContentElided { key }) => {
+            debug!(entry = %key, "a skipped entry changed in the store; processing the document in full");
+            let doc = tokio::task::spawn_blocking(move || {
+                process(
+                    &again.body,
+                    again.content_type.as_deref(),
+                    Some(&again.doc_url),
+                    again.mode,
+                    again.now,
+                )
+            })
+            .await
+            .map_err(|e| store::Error::Group(format!("processing again failed: {e}")))?
+            .map_err(|e| store::Error::Group(format!("processing again failed: {e}")))?;
+            second.entries = doc.entries;
+            store.record(second).await
+        }
+        other => other,
     }
 }
 

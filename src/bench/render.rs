@@ -177,6 +177,8 @@ fn synthetic_entry(seed: u64, aid: u64, feed: FeedId, html: String, seen: DateTi
             .map(str::to_owned)
             .collect(),
         enclosures: Vec::new(),
+        raw_hash: 0,
+        content_elided: false,
     }
 }
 

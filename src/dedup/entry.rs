@@ -122,6 +122,8 @@ mod tests {
             updated: None,
             categories: vec![],
             enclosures: vec![],
+            raw_hash: 0,
+            content_elided: false,
         }
     }
 

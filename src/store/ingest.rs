@@ -375,10 +375,20 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
     let rec = w.rec;
     let feed = rec.feed_id.0;
     let hash = hex(e.content_hash);
-    let existing: Option<(i64, String, i64)> = tx
-        .prepare_cached("SELECT id, content_hash, article_id FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?
-        .query_row(params![feed, e.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let found: Option<(i64, String, i64, Option<i64>)> = tx
+        .prepare_cached("SELECT id, content_hash, article_id, raw_hash FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?
+        .query_row(params![feed, e.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
+    let raw_hash = e.raw_hash as i64;
+    if let Some((entry_id, _, _, stored_raw)) = &found {
+        // Remember the raw form (first fetch after the upgrade that added
+        // it, or a change that cleans to the same content).
+        if *stored_raw != Some(raw_hash) && !e.content_elided {
+            tx.prepare_cached("UPDATE entries SET raw_hash = ?2 WHERE id = ?1")?
+                .execute(params![entry_id, raw_hash])?;
+        }
+    }
+    let existing = found.map(|(id, hash, article, _)| (id, hash, article));
     let existing = match existing {
         Some(x) => Some(x),
         None => {
@@ -401,7 +411,11 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
             }
         }
     };
+    let elided = || super::Error::ContentElided { key: e.key.clone() };
     if let Some((entry_id, old_hash, article_id)) = existing {
+        if old_hash != hash && e.content_elided {
+            return Err(elided());
+        }
         if old_hash != hash {
             tx.prepare_cached(
                 "UPDATE entries SET title = ?2, content_hash = ?3, updated_at = ?4,
@@ -420,6 +434,9 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
         return Ok(());
     }
 
+    if e.content_elided {
+        return Err(elided());
+    }
     let (article_id, reason) = match rec
         .dedup
         .then(|| find_article(tx, e, &hash))
@@ -445,8 +462,8 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
     };
     tx.prepare_cached(
         "INSERT INTO entries (feed_id, entry_key, key_kind, guid, url, article_id, match_reason, title,
-             content_hash, published_at, first_seen_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             content_hash, published_at, first_seen_at, raw_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         feed,
@@ -460,6 +477,7 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
         hash,
         ts(e.published),
         w.now,
+        raw_hash,
     ])?;
     w.applied.new += 1;
     Ok(())
@@ -619,6 +637,25 @@ fn json_list<T: serde::Serialize>(v: &[T]) -> String {
 }
 
 impl Store {
+    /// Raw hashes of the feed's stored entries, with their content hashes:
+    /// what `refresh::process_with` may skip cleaning.
+    pub fn known_entries(&self, feed: FeedId) -> Result<crate::refresh::Known> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT raw_hash, content_hash FROM entries WHERE feed_id = ?1 AND raw_hash IS NOT NULL",
+        )?;
+        let rows = st.query_map([feed.0], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut known = crate::refresh::Known::new();
+        for row in rows {
+            let (raw, hash) = row?;
+            if let Ok(hash) = u64::from_str_radix(&hash, 16) {
+                known.insert(raw as u64, hash);
+            }
+        }
+        Ok(known)
+    }
+
     /// The identity mode stored for a feed (for key assignment).
     pub fn identity_mode(&self, feed: FeedId) -> Result<IdentityMode> {
         let s: String = self.conn.query_row(

@@ -78,7 +78,18 @@ pub enum Error {
         /// Number of migrations this build knows.
         supported: i64,
     },
-    /// The task writing a group of fetches ended before it answered.
+    /// A fetch carried an entry whose cleaning was skipped because the
+    /// store held it unchanged, but the store no longer does (it was
+    /// re-keyed, edited or removed meanwhile): the document must be
+    /// processed again in full.
+    #[error("entry {key:?} was not cleaned (it looked stored and unchanged) but needs to be")]
+    ContentElided {
+        /// The entry's key.
+        key: String,
+    },
+    /// Storing failed around SQLite rather than in it: the task writing a
+    /// group of fetches ended before it answered, or a document could not
+    /// be processed again for a second try.
     #[error("{0}")]
     Group(String),
     /// The database directory could not be created.

@@ -343,6 +343,9 @@ CREATE INDEX IF NOT EXISTS articles_by_story ON articles(story_id) WHERE story_i
 /// a row whose article was pruned is skipped at lookup and dropped with
 /// the window).
 ///
+/// `entries.raw_hash` lets a re-fetch skip cleaning the entries it already
+/// has (see `refresh::process_with`).
+///
 /// Candidates' fingerprints are read through a covering index: the
 /// `fingerprint` column sits after the article's text, so reading it from
 /// the table walked the text's overflow pages for every candidate.
@@ -360,6 +363,10 @@ ALTER TABLE story_bands_v6 RENAME TO story_bands;
 
 CREATE INDEX articles_story_prints ON articles(id, story_id, fingerprint)
     WHERE fingerprint IS NOT NULL;
+
+-- A hash of the entry as the document had it: when a re-fetched document
+-- holds an entry with the same hash, cleaning it again is skipped.
+ALTER TABLE entries ADD COLUMN raw_hash INTEGER;
 "#;
 
 /// Every migration, in order. Append only.

@@ -616,3 +616,67 @@ fn dedup_can_be_turned_off_per_feed_and_globally() {
     let check = stdout(&global.tributary(&["check"]));
     assert!(check.contains("dedup:       off"), "{check}");
 }
+
+#[test]
+fn unchanged_entries_are_not_cleaned_again_and_a_stale_skip_falls_back() {
+    let server = FeedServer::start();
+    let items = |n: usize| -> Vec<(Option<String>, Option<String>, String)> {
+        (1..=n)
+            .map(|i| (Some(format!("g{i}")), None, format!("Item {i}")))
+            .collect()
+    };
+    let doc = |n: usize| {
+        let owned = items(n);
+        let refs: Vec<(Option<&str>, Option<&str>, &str)> = owned
+            .iter()
+            .map(|(g, l, t)| (g.as_deref(), l.as_deref(), t.as_str()))
+            .collect();
+        rss("F", &refs)
+    };
+    server.set("/f.xml", Route::feed(doc(3)).etag("\"1\""));
+    let s = Scratch::new();
+    s.write_config("", &[("f", &server.url("/f.xml"))]);
+    s.tributary(&["fetch"]);
+    // Every entry remembers its raw form.
+    assert_eq!(
+        s.count("SELECT count(*) FROM entries WHERE raw_hash IS NOT NULL"),
+        3
+    );
+
+    // One new entry among the three known ones: only it is added.
+    server.set("/f.xml", Route::feed(doc(4)).etag("\"2\""));
+    let out = s.tributary(&["fetch"]);
+    assert!(
+        stdout(&out).contains("1 new, 0 updated"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A stored entry changed behind this fetch's back (here by hand; in
+    // life a switch of the feed's identity mode re-keys its entries): its
+    // raw form is known, so cleaning was skipped, but the store cannot
+    // find it under its key any more. The document is processed again in
+    // full and the entry stored as any new one would be (it joins its old
+    // article by identical content): nothing is stored without content.
+    s.db()
+        .execute_batch(
+            "UPDATE entries SET entry_key = 'moved', title = 'Renamed' WHERE entry_key LIKE '%g2%'",
+        )
+        .unwrap();
+    server.set("/f.xml", Route::feed(doc(4)).etag("\"3\""));
+    let out = s.tributary(&["fetch"]);
+    assert!(
+        stdout(&out).contains("1 new, 0 updated"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(s.count("SELECT count(*) FROM entries"), 5);
+    assert_eq!(
+        s.count("SELECT count(*) FROM entries WHERE match_reason = 'content_hash'"),
+        1
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM articles WHERE content_text LIKE 'Body of Item%'"),
+        4
+    );
+}
