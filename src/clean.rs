@@ -379,6 +379,12 @@ pub fn content_hash(title: &str, text: &str) -> u64 {
             buf.push(b' ');
         }
     }
+    hash_words(title, text, push_words)
+}
+
+/// The hash both content hashes share: the title's words, a newline, the
+/// text's words, each word written into one buffer by `push_words`.
+fn hash_words(title: &str, text: &str, push_words: fn(&str, &mut Vec<u8>)) -> u64 {
     let mut buf: Vec<u8> = Vec::with_capacity(title.len() + text.len() + 2);
     push_words(title, &mut buf);
     buf.push(b'\n');
@@ -452,11 +458,7 @@ fn content_hash_of_collapsed(title: &str, text: &str) -> u64 {
             buf.push(b' ');
         }
     }
-    let mut buf: Vec<u8> = Vec::with_capacity(title.len() + text.len() + 2);
-    push_words(title, &mut buf);
-    buf.push(b'\n');
-    push_words(text, &mut buf);
-    xxhash_rust::xxh3::xxh3_64(&buf)
+    hash_words(title, text, push_words)
 }
 
 /// ASCII white space as `char::is_whitespace` sees it (which, unlike

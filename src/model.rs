@@ -151,6 +151,11 @@ pub struct Entry {
     pub content_elided: bool,
 }
 
+/// Raw hashes of the entries a feed's store already holds, each with its
+/// content hash ([`Entry::raw_hash`] → [`Entry::content_hash`]): the
+/// entries a re-fetch need not clean again.
+pub type KnownEntries = std::collections::HashMap<u64, u64>;
+
 /// Publisher hints a feed document carries about how often to poll it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeedHints {

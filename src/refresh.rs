@@ -19,7 +19,7 @@ use crate::clean::Cleaner;
 use crate::config::{DedupConfig, FeedConfig};
 use crate::dedup::entry::{assign_keys, KeyReport};
 use crate::fetch::{redact, FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
-use crate::model::{Entry, FeedMeta, IdentityMode, Validators};
+use crate::model::{Entry, FeedMeta, IdentityMode, KnownEntries, Validators};
 
 use crate::parse::{self, ParseError};
 use crate::schedule::hints::parse_retry_after;
@@ -163,12 +163,8 @@ pub fn process(
     mode: IdentityMode,
     now: DateTime<Utc>,
 ) -> Result<Document, ParseError> {
-    process_with(body, content_type, doc_url, mode, now, &Known::new())
+    process_with(body, content_type, doc_url, mode, now, &KnownEntries::new())
 }
-
-/// Raw hashes of the entries a feed's store already holds, with their
-/// content hashes (see [`crate::store::Store::known_entries`]).
-pub type Known = std::collections::HashMap<u64, u64>;
 
 /// Bumped whenever cleaning changes what it makes of the same raw entry,
 /// so that stored entries are cleaned again rather than skipped.
@@ -186,7 +182,7 @@ pub fn process_with(
     doc_url: Option<&Url>,
     mode: IdentityMode,
     now: DateTime<Utc>,
-    known: &Known,
+    known: &KnownEntries,
 ) -> Result<Document, ParseError> {
     let parsed = parse::parse(body, content_type, doc_url.map(Url::as_str))?;
     let site = parsed
@@ -358,7 +354,7 @@ async fn refresh_inner(
                         .await
                         .unwrap_or_default()
                 }
-                None => Known::new(),
+                None => KnownEntries::new(),
             };
             let skipping = !known.is_empty();
             let processed = tokio::task::spawn_blocking(move || {

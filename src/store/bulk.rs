@@ -89,11 +89,7 @@ impl Store {
                     written += 1;
                 }
             }
-            tx.execute(
-                "INSERT INTO articles_fts (rowid, title, content_text)
-                 SELECT id, title, content_text FROM articles WHERE id >= ?1",
-                [first],
-            )?;
+            super::ingest::index_articles_from(&tx, first)?;
             tx.commit()?;
         }
         Ok(written)

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ts, ts_ceil, Result, Store};
-use crate::model::{Entry, FeedId, FeedMeta, IdentityMode, KeyKind, Validators};
+use crate::model::{Entry, FeedId, FeedMeta, IdentityMode, KeyKind, KnownEntries, Validators};
 
 /// How a fetch ended, as the fetch log and the feed status record it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -489,13 +489,20 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
 /// then merge them: a third of all ingest time. One statement for a
 /// group's articles writes one segment.)
 fn index_new_articles(tx: &Transaction<'_>, from: &mut Option<i64>) -> Result<()> {
-    if let Some(from) = from.take() {
-        tx.prepare_cached(
-            "INSERT INTO articles_fts (rowid, title, content_text)
-             SELECT id, title, content_text FROM articles WHERE id >= ?1",
-        )?
-        .execute([from])?;
+    match from.take() {
+        Some(from) => index_articles_from(tx, from),
+        None => Ok(()),
     }
+}
+
+/// Adds every article with an id of at least `from` to the search index
+/// (the articles a writer just inserted; ids only grow).
+pub(super) fn index_articles_from(conn: &rusqlite::Connection, from: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO articles_fts (rowid, title, content_text)
+         SELECT id, title, content_text FROM articles WHERE id >= ?1",
+    )?
+    .execute([from])?;
     Ok(())
 }
 
@@ -639,14 +646,14 @@ fn json_list<T: serde::Serialize>(v: &[T]) -> String {
 impl Store {
     /// Raw hashes of the feed's stored entries, with their content hashes:
     /// what `refresh::process_with` may skip cleaning.
-    pub fn known_entries(&self, feed: FeedId) -> Result<crate::refresh::Known> {
+    pub fn known_entries(&self, feed: FeedId) -> Result<KnownEntries> {
         let mut st = self.conn.prepare_cached(
             "SELECT raw_hash, content_hash FROM entries WHERE feed_id = ?1 AND raw_hash IS NOT NULL",
         )?;
         let rows = st.query_map([feed.0], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })?;
-        let mut known = crate::refresh::Known::new();
+        let mut known = KnownEntries::new();
         for row in rows {
             let (raw, hash) = row?;
             if let Ok(hash) = u64::from_str_radix(&hash, 16) {

@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use tributary::config::Config;
 use tributary::daemon::digests;
-use tributary::model::IdentityMode;
-use tributary::refresh::process;
-use tributary::store::{FetchRecord, Outcome, Store};
+use tributary::store::Store;
 
 use crate::util::*;
 
@@ -24,31 +22,9 @@ fn at(day: u32, hour: u32, min: u32) -> DateTime<Utc> {
 
 /// Stores a document with `titles` as new entries of feed `name`, as of `now`.
 fn ingest(store: &mut Store, name: &str, titles: &[&str], now: DateTime<Utc>) {
-    let items: Vec<(Option<&str>, Option<&str>, &str)> =
-        titles.iter().map(|t| (Some(*t), None, *t)).collect();
-    let doc = rss(name, &items);
-    let processed = process(doc.as_bytes(), None, None, IdentityMode::Guid, now).unwrap();
     let feed = store.feed_by_name(name).unwrap().unwrap();
     store
-        .record_fetch(&FetchRecord {
-            feed_id: feed.id,
-            started_at: now,
-            url: format!("https://{name}.example/feed"),
-            final_url: None,
-            outcome: Outcome::Ok,
-            http_status: Some(200),
-            bytes: doc.len() as u64,
-            duration_ms: 1,
-            validators: None,
-            meta: Some(processed.meta),
-            entries: processed.entries,
-            error: None,
-            dedup: true,
-            story: None,
-            permanent_redirect: None,
-            retry_after_until: None,
-            now,
-        })
+        .record_fetch(&fetch_record(feed.id, name, titles, now))
         .unwrap();
 }
 

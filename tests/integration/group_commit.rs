@@ -5,9 +5,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use tributary::config::Config;
-use tributary::model::{FeedId, IdentityMode};
-use tributary::refresh::process;
-use tributary::store::{FetchRecord, Outcome, Store};
+use tributary::model::FeedId;
+use tributary::store::Store;
 
 use crate::util::*;
 
@@ -15,30 +14,8 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
 }
 
-fn record(feed: FeedId, name: &str, titles: &[&str]) -> FetchRecord {
-    let items: Vec<(Option<&str>, Option<&str>, &str)> =
-        titles.iter().map(|t| (Some(*t), None, *t)).collect();
-    let doc = rss(name, &items);
-    let processed = process(doc.as_bytes(), None, None, IdentityMode::Guid, now()).unwrap();
-    FetchRecord {
-        feed_id: feed,
-        started_at: now(),
-        url: format!("https://{name}.example/feed"),
-        final_url: None,
-        outcome: Outcome::Ok,
-        http_status: Some(200),
-        bytes: doc.len() as u64,
-        duration_ms: 1,
-        validators: None,
-        meta: Some(processed.meta),
-        entries: processed.entries,
-        error: None,
-        dedup: true,
-        story: None,
-        permanent_redirect: None,
-        retry_after_until: None,
-        now: now(),
-    }
+fn record(feed: FeedId, name: &str, titles: &[&str]) -> tributary::store::FetchRecord {
+    fetch_record(feed, name, titles, now())
 }
 
 #[test]

@@ -325,3 +325,44 @@ pub fn rss(title: &str, items: &[(Option<&str>, Option<&str>, &str)]) -> String 
     s.push_str("</channel></rss>\n");
     s
 }
+
+/// A successful fetch of feed `feed` (named `name`) whose document is an
+/// RSS feed of `titles` (each its own guid), processed as of `now`: what
+/// `refresh` hands the store.
+pub fn fetch_record(
+    feed: tributary::model::FeedId,
+    name: &str,
+    titles: &[&str],
+    now: chrono::DateTime<chrono::Utc>,
+) -> tributary::store::FetchRecord {
+    let items: Vec<(Option<&str>, Option<&str>, &str)> =
+        titles.iter().map(|t| (Some(*t), None, *t)).collect();
+    let doc = rss(name, &items);
+    let processed = tributary::refresh::process(
+        doc.as_bytes(),
+        None,
+        None,
+        tributary::model::IdentityMode::Guid,
+        now,
+    )
+    .unwrap();
+    tributary::store::FetchRecord {
+        feed_id: feed,
+        started_at: now,
+        url: format!("https://{name}.example/feed"),
+        final_url: None,
+        outcome: tributary::store::Outcome::Ok,
+        http_status: Some(200),
+        bytes: doc.len() as u64,
+        duration_ms: 1,
+        validators: None,
+        meta: Some(processed.meta),
+        entries: processed.entries,
+        error: None,
+        dedup: true,
+        story: None,
+        permanent_redirect: None,
+        retry_after_until: None,
+        now,
+    }
+}
