@@ -164,24 +164,41 @@ impl Store {
                 self.bands_pruned_at
                     .is_none_or(|at| *now - at >= super::story::PRUNE_EVERY || *now < at)
             });
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        if let Some((policy, now)) = prune {
-            let start = super::story::window_start(&tx, policy, now)?;
-            super::story::prune_bands(&tx, start)?;
+        let stories = recs.iter().find_map(|r| Some((r.story.as_ref()?, r.now)));
+        let result = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let recent = &mut self.recent;
+            if let Some((policy, now)) = prune {
+                let start = super::story::window_start(&tx, policy, now)?;
+                super::story::prune_bands(&tx, start)?;
+            }
+            if stories.is_some() {
+                recent.sync(&tx)?;
+            }
+            let mut unindexed = None;
+            let applied = recs
+                .iter()
+                .map(|rec| write_fetch(&tx, rec, &mut unindexed, recent))
+                .collect::<Result<Vec<_>>>()?;
+            index_new_articles(&tx, &mut unindexed)?;
+            if let Some((policy, now)) = stories.filter(|_| recent.full()) {
+                let start = super::story::window_start(&tx, policy, now)?;
+                recent.flush(&tx, start)?;
+            }
+            tx.commit()?;
+            Ok(applied)
+        })();
+        match &result {
+            Ok(_) => self.recent.committed(),
+            // What the recent tier gained may have been rolled back.
+            Err(_) => self.recent.invalidate(),
         }
-        let mut unindexed = None;
-        let applied = recs
-            .iter()
-            .map(|rec| write_fetch(&tx, rec, &mut unindexed))
-            .collect::<Result<Vec<_>>>()?;
-        index_new_articles(&tx, &mut unindexed)?;
-        tx.commit()?;
-        if let Some((_, now)) = prune {
+        if let (Ok(_), Some((_, now))) = (&result, prune) {
             self.bands_pruned_at = Some(now);
         }
-        Ok(applied)
+        result
     }
 }
 
@@ -201,6 +218,8 @@ struct Writing<'a> {
     unindexed_from: &'a mut Option<i64>,
     /// The first article id of the story window (see `story::window_start`).
     window_start: i64,
+    /// The recent tier of the story index (see `story`).
+    recent: &'a mut super::story::RecentBands,
     /// Whether the feed has any tombstone (else none is looked up).
     has_tombstones: bool,
     /// Whether the feed has any entry stored (else no entry is looked for
@@ -213,6 +232,7 @@ fn write_fetch(
     tx: &Transaction<'_>,
     rec: &FetchRecord,
     unindexed_from: &mut Option<i64>,
+    recent: &mut super::story::RecentBands,
 ) -> Result<Applied> {
     let mut w = Writing {
         rec,
@@ -221,6 +241,7 @@ fn write_fetch(
         next_article: 0,
         unindexed_from,
         window_start: 0,
+        recent,
         has_tombstones: false,
         has_entries: false,
         applied: Applied::default(),
@@ -437,12 +458,12 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
     if e.content_elided {
         return Err(elided());
     }
-    let (article_id, reason) = match rec
+    let fa = rec
         .dedup
         .then(|| find_article(tx, e, &hash))
         .transpose()?
-        .flatten()
-    {
+        .flatten();
+    let (article_id, reason) = match fa {
         Some((id, reason)) => {
             w.applied.merged += 1;
             (id, reason)
@@ -450,9 +471,14 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
         None => {
             let id = w.next_article;
             w.next_article += 1;
-            let placed = super::story::place(tx, id, e, rec.story.as_ref(), w.window_start)?;
-            insert_article(tx, id, e, &hash, &w.now, &placed)?;
-            super::story::index(tx, id, &placed)?;
+            let placed =
+                super::story::place(tx, id, e, rec.story.as_ref(), w.window_start, w.recent)?;
+            // The fingerprint is kept only where the article takes part in
+            // story matching: the recent tier of the story index is read
+            // back from the fingerprints (see `story`).
+            let print = rec.story.as_ref().and(e.story_print.as_deref());
+            insert_article(tx, id, e, print, &hash, &w.now, &placed)?;
+            super::story::index(tx, id, &placed, w.recent)?;
             w.unindexed_from.get_or_insert(id);
             if placed.matched.is_some() {
                 w.applied.story_merges += 1;
@@ -583,6 +609,7 @@ fn insert_article(
     tx: &Transaction<'_>,
     id: i64,
     e: &Entry,
+    print: Option<&[u8]>,
     hash: &str,
     now: &str,
     placed: &super::story::Placement,
@@ -608,7 +635,7 @@ fn insert_article(
         now,
         json_list(&e.categories),
         json_list(&e.enclosures),
-        e.story_print,
+        print,
         placed.story.unwrap_or(id),
         placed.matched.map(|(m, _)| m),
         placed.matched.map(|(_, score)| score),

@@ -113,6 +113,8 @@ pub struct Store {
     /// When this store last dropped story-index rows that left the window
     /// (see `story::prune_bands`).
     bands_pruned_at: Option<DateTime<Utc>>,
+    /// The recent tier of the story index (see `story`).
+    recent: story::RecentBands,
 }
 
 impl Store {
@@ -135,6 +137,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             bands_pruned_at: None,
+            recent: story::RecentBands::default(),
         };
         store.configure()?;
         store.migrate()?;
@@ -151,6 +154,7 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(Store {
             bands_pruned_at: None,
+            recent: story::RecentBands::default(),
             conn,
             path: path.to_path_buf(),
         })
@@ -294,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_5_store_keeps_its_story_index_and_search_through_migration_6() {
+    fn a_version_5_store_keeps_its_story_index_and_search_through_migrations_6_and_7() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.db");
         let c = Connection::open(&p).unwrap();
@@ -310,7 +314,13 @@ mod tests {
         .unwrap();
         drop(c);
         let s = Store::open(&p).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 6);
+        assert_eq!(s.schema_version().unwrap(), 7);
+        // Migration 7: every article stored so far is in the table tier.
+        let through: i64 = s
+            .conn
+            .query_row("SELECT through FROM story_index", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(through, 1);
         let (bands, triggers, prints): (i64, i64, i64) = s
             .conn
             .query_row(

@@ -369,5 +369,24 @@ CREATE INDEX articles_story_prints ON articles(id, story_id, fingerprint)
 ALTER TABLE entries ADD COLUMN raw_hash INTEGER;
 "#;
 
+/// Migration 7: the story index in two tiers (see `store::story`).
+///
+/// `story_index.through` is the last article whose band keys are in
+/// `story_bands`; the keys of later articles are held in memory by the
+/// writing process and written in sorted batches. Every article stored so
+/// far is in `story_bands` already.
+///
+/// Articles of feeds that take no part in merging (`dedup = false`) never
+/// had band keys; from now on they keep no fingerprint either, since the
+/// recent tier is read back from fingerprints. (Older such articles keep
+/// theirs; they lie before `through` and are never read back.)
+const V7: &str = r#"
+CREATE TABLE story_index (
+    only     INTEGER PRIMARY KEY CHECK (only = 1),
+    through  INTEGER NOT NULL
+);
+INSERT INTO story_index (only, through) SELECT 1, coalesce(max(id), 0) FROM articles;
+"#;
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];

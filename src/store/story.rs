@@ -1,11 +1,26 @@
 //! Placing a new article in its story: candidates from the band index
-//! (`story_bands`, an indexed equality lookup, never all pairs), the
-//! decision from `dedup::story`, and the evidence kept on the article.
+//! (an indexed equality lookup, never all pairs), the decision from
+//! `dedup::story`, and the evidence kept on the article.
 //!
 //! Order independence: a story's id is the smallest article id in it, and
 //! when a new article matches articles of several stories, those stories
 //! are merged into the smallest. So the same articles form the same stories
 //! whatever order they arrive in (the ids themselves depend on the order).
+//!
+//! The band index has two tiers. Every article with a fingerprint has 20
+//! band keys; written one article at a time, they land at 20 random places
+//! in `story_bands`, so nearly every commit rewrote pages all over the
+//! table. Instead the keys of the
+//! newest articles are held in memory ([`RecentBands`]) and written to
+//! `story_bands` in one sorted batch once [`FLUSH_AT`] articles have
+//! gathered; `story_index.through` records the last article the table
+//! covers. Memory holds nothing that the file does not: the recent tier is
+//! the fingerprints of the articles after `through`, read back when a store
+//! opens and whenever another process has written (so a crash, a `kill -9`
+//! or two writers lose nothing). A lookup asks both tiers. Measured in the
+//! benchmark's cold phase: a fifth less CPU and a third less wall time.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -27,6 +42,188 @@ const POSTINGS_SQL: &str =
     "SELECT article_id FROM story_bands WHERE band_key = ?1 AND article_id >= ?2
      ORDER BY article_id DESC LIMIT 33";
 const _: () = assert!(HOT_BAND + 1 == 33);
+
+/// How many articles' band keys the recent tier gathers before they are
+/// written to `story_bands`: 20 postings of 16 bytes each and their map
+/// entries, about 2 MiB in all. Larger batches rewrite the table's pages
+/// less often; at 1,000 × 50 in the benchmark, 2,048 cost as little CPU as
+/// 4,096 or 8,192 and 3–7 MiB less peak memory, and 512 cost 10 % more.
+pub const FLUSH_AT: usize = 2048;
+
+/// One band key of one recent article (16 bytes).
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    key: i64,
+    /// The article, as an offset from the tier's base.
+    article: u32,
+    /// The previous posting with the same key (an index into `rows`), or
+    /// [`NO_POSTING`].
+    prev: u32,
+}
+
+const NO_POSTING: u32 = u32::MAX;
+
+/// The recent tier of the band index: the band keys of the articles after
+/// `story_index.through`, in memory (see the module docs).
+#[derive(Debug)]
+pub(crate) struct RecentBands {
+    /// Articles gathered before a flush ([`FLUSH_AT`]; tests use less).
+    flush_at: usize,
+    /// The `story_index.through` this tier sits on; `None` until loaded,
+    /// and again after a failed transaction (it is then read back).
+    base: Option<i64>,
+    /// The newest article this tier has looked at.
+    seen: i64,
+    /// Postings in article order.
+    rows: Vec<Posting>,
+    /// For each key, its newest posting.
+    heads: HashMap<i64, u32>,
+    /// Articles with keys in `rows`.
+    articles: usize,
+    /// Set by [`RecentBands::flush`] until the commit.
+    flushed: Option<i64>,
+}
+
+impl Default for RecentBands {
+    fn default() -> Self {
+        RecentBands {
+            flush_at: FLUSH_AT,
+            base: None,
+            seen: 0,
+            rows: Vec::new(),
+            heads: HashMap::new(),
+            articles: 0,
+            flushed: None,
+        }
+    }
+}
+
+impl RecentBands {
+    /// Brings the tier up to date with the file inside a write transaction:
+    /// reloads it when `story_index.through` is not what it sits on
+    /// (another process flushed, or a transaction failed), then reads the
+    /// fingerprints of articles it has not seen (written by another
+    /// process, or before this store opened).
+    pub(super) fn sync(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        let through: i64 = tx
+            .prepare_cached("SELECT through FROM story_index")?
+            .query_row([], |r| r.get(0))?;
+        if self.base != Some(through) {
+            self.reset(Some(through));
+        }
+        let mut st = tx.prepare_cached(
+            "SELECT id, fingerprint FROM articles INDEXED BY articles_story_prints
+             WHERE fingerprint IS NOT NULL AND id > ?1 ORDER BY id",
+        )?;
+        let mut rows = st.query([self.seen])?;
+        let mut keys = Vec::with_capacity(crate::dedup::story::BANDS);
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            keys.clear();
+            if let Some(print) = r
+                .get_ref(1)?
+                .as_blob_or_null()
+                .map_err(rusqlite::Error::from)?
+                .and_then(|b| Fingerprint::from_bytes(b).ok())
+            {
+                keys.extend(band_keys(&print).map(|k| k as i64));
+            }
+            self.add(id, &keys);
+        }
+        Ok(())
+    }
+
+    /// Adds the keys of article `id` (newer than any before it).
+    fn add(&mut self, id: i64, keys: &[i64]) {
+        self.seen = self.seen.max(id);
+        let base = self.base.unwrap_or(0);
+        let (Some(article), false) = (u32::try_from(id - base).ok(), keys.is_empty()) else {
+            // No keys, or an id below the base (an id reused after its
+            // article was pruned): nothing to find it by.
+            return;
+        };
+        if self.rows.capacity() == 0 {
+            // Sized once: no doubling while the tier fills.
+            let postings = self.flush_at * crate::dedup::story::BANDS;
+            self.rows.reserve_exact(postings);
+            self.heads.reserve(postings);
+        }
+        self.articles += 1;
+        for &key in keys {
+            let at = u32::try_from(self.rows.len()).expect("the tier is flushed long before");
+            let prev = self.heads.insert(key, at).unwrap_or(NO_POSTING);
+            self.rows.push(Posting { key, article, prev });
+        }
+    }
+
+    /// Articles of the window under `key`, newest first, into `out` (at
+    /// most `limit`).
+    fn postings(&self, key: i64, window_start: i64, limit: usize, out: &mut Vec<i64>) {
+        let base = self.base.unwrap_or(0);
+        let mut at = self.heads.get(&key).copied().unwrap_or(NO_POSTING);
+        while at != NO_POSTING && out.len() < limit {
+            let p = self.rows[at as usize];
+            let article = base + i64::from(p.article);
+            if article < window_start {
+                break;
+            }
+            out.push(article);
+            at = p.prev;
+        }
+    }
+
+    /// Whether enough articles have gathered to be written out.
+    pub(super) fn full(&self) -> bool {
+        self.articles >= self.flush_at
+    }
+
+    /// Writes the tier to `story_bands`, sorted by key (so each page of the
+    /// table is written once), and moves `story_index.through`. The tier is
+    /// emptied by [`RecentBands::committed`] once the transaction commits.
+    pub(super) fn flush(&mut self, tx: &Transaction<'_>, window_start: i64) -> Result<()> {
+        let mut rows: Vec<(i64, i64)> = self
+            .rows
+            .iter()
+            .map(|p| (p.key, self.base.unwrap_or(0) + i64::from(p.article)))
+            .filter(|(_, article)| *article >= window_start)
+            .collect();
+        rows.sort_unstable();
+        let mut st = tx.prepare_cached(
+            "INSERT OR IGNORE INTO story_bands (band_key, article_id) VALUES (?1, ?2)",
+        )?;
+        for (key, article) in rows {
+            st.execute(params![key, article])?;
+        }
+        tx.prepare_cached("UPDATE story_index SET through = ?1")?
+            .execute([self.seen])?;
+        self.flushed = Some(self.seen);
+        Ok(())
+    }
+
+    /// The transaction committed: a flushed tier starts over on the new
+    /// `through`.
+    pub(super) fn committed(&mut self) {
+        if let Some(through) = self.flushed.take() {
+            self.reset(Some(through));
+        }
+    }
+
+    /// Empties the tier, to sit on `base` (`None`: read it back first).
+    fn reset(&mut self, base: Option<i64>) {
+        self.base = base;
+        self.seen = base.unwrap_or(0);
+        self.rows = Vec::new();
+        self.heads = HashMap::new();
+        self.articles = 0;
+        self.flushed = None;
+    }
+
+    /// The transaction failed: what the tier holds may not be in the file,
+    /// so it is read back at the next [`RecentBands::sync`].
+    pub(super) fn invalidate(&mut self) {
+        self.reset(None);
+    }
+}
 
 /// Where a new article goes, decided before it is inserted (so its row is
 /// written once, story included).
@@ -51,6 +248,7 @@ pub(super) fn place(
     e: &Entry,
     policy: Option<&StoryPolicy>,
     window_start: i64,
+    recent: &RecentBands,
 ) -> Result<Placement> {
     let mut placed = Placement::default();
     let (Some(policy), Some(bytes)) = (policy, e.story_print.as_deref()) else {
@@ -77,9 +275,16 @@ pub(super) fn place(
             // against a growing crowd: skip it. Real copies share several
             // bands, so they are still found through the others.
             postings.clear();
-            let mut rows = st.query(params![k, window_start])?;
-            while let Some(r) = rows.next()? {
-                postings.push(r.get(0)?);
+            // The newest first: the recent tier, then the table.
+            recent.postings(*k, window_start, HOT_BAND + 1, &mut postings);
+            if postings.len() <= HOT_BAND {
+                let mut rows = st.query(params![k, window_start])?;
+                while let Some(r) = rows.next()? {
+                    postings.push(r.get(0)?);
+                    if postings.len() > HOT_BAND {
+                        break;
+                    }
+                }
             }
             if postings.len() > HOT_BAND {
                 continue;
@@ -139,16 +344,14 @@ pub(super) fn place(
 }
 
 /// After article `id` is inserted as `placed` says: its band keys go into
-/// the index, and the other stories it matched merge into its story.
-pub(super) fn index(tx: &Transaction<'_>, id: i64, placed: &Placement) -> Result<()> {
-    if !placed.keys.is_empty() {
-        let mut st = tx.prepare_cached(
-            "INSERT OR IGNORE INTO story_bands (band_key, article_id) VALUES (?1, ?2)",
-        )?;
-        for k in &placed.keys {
-            st.execute(params![k, id])?;
-        }
-    }
+/// the recent tier, and the other stories it matched merge into its story.
+pub(super) fn index(
+    tx: &Transaction<'_>,
+    id: i64,
+    placed: &Placement,
+    recent: &mut RecentBands,
+) -> Result<()> {
+    recent.add(id, &placed.keys);
     if let Some(story) = placed.story {
         for other in &placed.merge {
             tx.prepare_cached("UPDATE articles SET story_id = ?1 WHERE story_id = ?2")?
@@ -189,3 +392,235 @@ pub(super) fn prune_bands(tx: &Transaction<'_>, window_start: i64) -> Result<()>
 
 /// How often a writing store drops index rows that left the window.
 pub(super) const PRUNE_EVERY: chrono::Duration = chrono::Duration::hours(1);
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::dedup::story::{fingerprint, BANDS};
+    use crate::model::{FeedId, KeyKind};
+    use crate::store::{FetchRecord, Outcome, Store};
+
+    const REPORT: &str = "The city council approved a new cycle route along the river on \
+        Tuesday, after three years of consultation with residents and traders.\n\n\
+        The route will run from the railway station to the university campus and is \
+        expected to be paid for mostly by a government grant.\n\n\
+        Work will start in the spring and should be finished within two years, the \
+        council's transport chief told the meeting.";
+
+    const OTHER: &str = "Volunteers planted four hundred oak saplings on the hillside \
+        above the village at the weekend, the first step of a plan to restore the old \
+        woodland that was cleared for grazing a century ago. Children from the primary \
+        school labelled each tree, and the parish will water them through the summer.";
+
+    const THIRD: &str = "The regional orchestra will tour five coastal towns this \
+        winter with a programme of folk songs arranged for strings and brass, and \
+        every concert will end with a short workshop where local musicians can join \
+        the players on stage for the last piece of the evening.";
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
+    }
+
+    /// A store with feeds 1 to 4.
+    fn open(path: &std::path::Path) -> Store {
+        let s = Store::open(path).unwrap();
+        for id in 1..=4 {
+            s.conn
+                .execute(
+                    "INSERT OR IGNORE INTO feeds (id, name, url, created_at)
+                     VALUES (?1, 'f' || ?1, 'https://f' || ?1 || '.example/', '2026-11-01T00:00:00Z')",
+                    [id],
+                )
+                .unwrap();
+        }
+        s
+    }
+
+    /// A fetch of `feed` holding one item (its own link) with `text`.
+    fn fetch(feed: i64, item: &str, text: &str, merging: bool) -> FetchRecord {
+        let url = format!("https://f{feed}.example/{item}");
+        let title = "Cycle route approved".to_string();
+        let print = fingerprint(&title, text);
+        let entry = Entry {
+            key: format!("guid:{url}"),
+            key_kind: KeyKind::Guid,
+            guid: Some(url.clone()),
+            url: Some(url.clone()),
+            canonical_url: Some(url.clone()),
+            content_hash: crate::clean::content_hash(&title, text),
+            title,
+            authors: vec![],
+            summary_html: None,
+            content_html: None,
+            content_text: text.to_string(),
+            story_print: Some(print.to_bytes().to_vec()),
+            published: now(),
+            published_from_feed: true,
+            updated: None,
+            categories: vec![],
+            enclosures: vec![],
+            raw_hash: 0,
+            content_elided: false,
+        };
+        FetchRecord {
+            feed_id: FeedId(feed),
+            started_at: now(),
+            url,
+            final_url: None,
+            outcome: Outcome::Ok,
+            http_status: Some(200),
+            bytes: text.len() as u64,
+            duration_ms: 1,
+            validators: None,
+            meta: None,
+            entries: vec![entry],
+            error: None,
+            dedup: merging,
+            story: merging.then(|| StoryPolicy {
+                threshold: crate::dedup::story::DEFAULT_THRESHOLD,
+                window: std::time::Duration::from_secs(7 * 86_400),
+            }),
+            permanent_redirect: None,
+            retry_after_until: None,
+            now: now(),
+        }
+    }
+
+    /// The same report with other page furniture: another article (its
+    /// content hash differs), the same story.
+    fn copy(n: usize) -> String {
+        format!(
+            "{REPORT}\n\nShare this article{}",
+            "\nAdvertisement".repeat(n)
+        )
+    }
+
+    fn query(s: &Store, sql: &str) -> i64 {
+        s.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    fn story_of(s: &Store, item: &str) -> i64 {
+        s.conn
+            .query_row(
+                "SELECT a.story_id FROM entries e JOIN articles a ON a.id = e.article_id
+                 WHERE e.url LIKE '%/' || ?1",
+                [item],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn copies_are_found_in_either_tier_and_a_flush_moves_the_mark() {
+        for flush_at in [1, FLUSH_AT] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut s = open(&dir.path().join("t.db"));
+            s.recent.flush_at = flush_at;
+            s.record_fetch(&fetch(1, "first", &copy(0), true)).unwrap();
+            s.record_fetch(&fetch(2, "trees", OTHER, true)).unwrap();
+            s.record_fetch(&fetch(3, "second", &copy(1), true)).unwrap();
+            let story = story_of(&s, "first");
+            assert_eq!(story_of(&s, "second"), story, "flush at {flush_at}");
+            assert_ne!(story_of(&s, "trees"), story);
+            let (rows, through) = (
+                query(&s, "SELECT count(*) FROM story_bands"),
+                query(&s, "SELECT through FROM story_index"),
+            );
+            if flush_at == 1 {
+                // Every article went to the table, sorted, at its commit.
+                assert_eq!((rows, through), (3 * BANDS as i64, 3));
+                assert_eq!(s.recent.articles, 0);
+            } else {
+                assert_eq!((rows, through), (0, 0));
+                assert_eq!(s.recent.articles, 3);
+            }
+        }
+    }
+
+    #[test]
+    fn the_recent_tier_is_read_back_by_a_new_store_and_beside_another_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut one = open(&path);
+        let mut two = open(&path);
+        one.record_fetch(&fetch(1, "first", &copy(0), true))
+            .unwrap();
+        // Written by `one`, held in its memory only: `two` reads it back
+        // from the article's fingerprint.
+        two.record_fetch(&fetch(2, "second", &copy(1), true))
+            .unwrap();
+        let story = story_of(&one, "first");
+        assert_eq!(story_of(&two, "second"), story);
+        // `two` flushes; `one` sees the mark move and reloads.
+        two.recent.flush_at = 1;
+        two.record_fetch(&fetch(2, "trees", OTHER, true)).unwrap();
+        assert_eq!(query(&two, "SELECT through FROM story_index"), 3);
+        one.record_fetch(&fetch(3, "third", &copy(2), true))
+            .unwrap();
+        assert_eq!(story_of(&one, "third"), story);
+        assert_eq!(one.recent.base, Some(3));
+        // A store opened later (after a crash, say) finds them all.
+        drop((one, two));
+        let mut three = open(&path);
+        three
+            .record_fetch(&fetch(4, "fourth", &copy(3), true))
+            .unwrap();
+        assert_eq!(story_of(&three, "fourth"), story);
+        assert_eq!(
+            query(
+                &three,
+                &format!("SELECT count(*) FROM articles WHERE story_id = {story}")
+            ),
+            4
+        );
+    }
+
+    #[test]
+    fn a_failed_group_forgets_what_it_held_and_reads_the_file_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut s = open(&path);
+        // The group fails (feed 99 does not exist) and is retried one by
+        // one: the first fetch is stored, the ghost's article (id 2) is
+        // rolled back.
+        let results = s.record_fetches(&[
+            fetch(1, "first", &copy(0), true),
+            fetch(99, "ghost", THIRD, true),
+        ]);
+        assert!(results[0].is_ok() && results[1].is_err());
+        // Another writer's article takes id 2; the tier must not believe
+        // it has seen it.
+        open(&path)
+            .record_fetch(&fetch(2, "trees", OTHER, true))
+            .unwrap();
+        s.record_fetch(&fetch(
+            3,
+            "more-trees",
+            &format!("{OTHER}\n\nAdvertisement"),
+            true,
+        ))
+        .unwrap();
+        assert_eq!(story_of(&s, "more-trees"), story_of(&s, "trees"));
+        s.record_fetch(&fetch(4, "second", &copy(2), true)).unwrap();
+        assert_eq!(story_of(&s, "second"), story_of(&s, "first"));
+        assert_eq!(query(&s, "SELECT count(*) FROM articles"), 4);
+    }
+
+    #[test]
+    fn articles_outside_story_matching_keep_no_fingerprint_and_are_never_candidates() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = open(&dir.path().join("t.db"));
+        s.record_fetch(&fetch(1, "apart", &copy(0), false)).unwrap();
+        s.record_fetch(&fetch(2, "first", &copy(1), true)).unwrap();
+        assert_eq!(
+            query(
+                &s,
+                "SELECT count(*) FROM articles WHERE fingerprint IS NULL"
+            ),
+            1
+        );
+        assert_ne!(story_of(&s, "first"), story_of(&s, "apart"));
+    }
+}
