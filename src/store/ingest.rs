@@ -156,25 +156,15 @@ impl Store {
     }
 
     fn write_group(&mut self, recs: &[FetchRecord]) -> Result<Vec<Applied>> {
-        // Index rows that left the story window go once in a while.
-        let prune = recs
-            .iter()
-            .find_map(|r| Some((r.story.as_ref()?, r.now)))
-            .filter(|(_, now)| {
-                self.bands_pruned_at
-                    .is_none_or(|at| *now - at >= super::story::PRUNE_EVERY || *now < at)
-            });
         let stories = recs.iter().find_map(|r| Some((r.story.as_ref()?, r.now)));
         let result = (|| {
             let tx = self
                 .conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let recent = &mut self.recent;
-            if let Some((policy, now)) = prune {
-                let start = super::story::window_start(&tx, policy, now)?;
-                super::story::prune_bands(&tx, start)?;
-            }
-            if stories.is_some() {
+            if let Some((policy, now)) = stories {
+                // Index rows that left the story window go once in a while.
+                super::story::prune_bands_if_due(&tx, policy, now)?;
                 recent.sync(&tx)?;
             }
             let mut unindexed = None;
@@ -194,9 +184,6 @@ impl Store {
             Ok(_) => self.recent.committed(),
             // What the recent tier gained may have been rolled back.
             Err(_) => self.recent.invalidate(),
-        }
-        if let (Ok(_), Some((_, now))) = (&result, prune) {
-            self.bands_pruned_at = Some(now);
         }
         result
     }

@@ -110,9 +110,6 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    /// When this store last dropped story-index rows that left the window
-    /// (see `story::prune_bands`).
-    bands_pruned_at: Option<DateTime<Utc>>,
     /// The recent tier of the story index (see `story`).
     recent: story::RecentBands,
 }
@@ -136,7 +133,6 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
-            bands_pruned_at: None,
             recent: story::RecentBands::default(),
         };
         store.configure()?;
@@ -153,7 +149,6 @@ impl Store {
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(Store {
-            bands_pruned_at: None,
             recent: story::RecentBands::default(),
             conn,
             path: path.to_path_buf(),

@@ -374,7 +374,10 @@ ALTER TABLE entries ADD COLUMN raw_hash INTEGER;
 /// `story_index.through` is the last article whose band keys are in
 /// `story_bands`; the keys of later articles are held in memory by the
 /// writing process and written in sorted batches. Every article stored so
-/// far is in `story_bands` already.
+/// far is in `story_bands` already. `story_index.pruned_at` is when rows
+/// that left the window were last dropped (a scan of the whole table, so
+/// at most hourly, and no longer once per process: a `tributary fetch` run
+/// from cron paid it every time).
 ///
 /// Articles of feeds that take no part in merging (`dedup = false`) never
 /// had band keys; from now on they keep no fingerprint either, since the
@@ -382,8 +385,9 @@ ALTER TABLE entries ADD COLUMN raw_hash INTEGER;
 /// theirs; they lie before `through` and are never read back.)
 const V7: &str = r#"
 CREATE TABLE story_index (
-    only     INTEGER PRIMARY KEY CHECK (only = 1),
-    through  INTEGER NOT NULL
+    only       INTEGER PRIMARY KEY CHECK (only = 1),
+    through    INTEGER NOT NULL,
+    pruned_at  TEXT
 );
 INSERT INTO story_index (only, through) SELECT 1, coalesce(max(id), 0) FROM articles;
 "#;

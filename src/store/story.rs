@@ -382,15 +382,30 @@ pub(super) fn window_start(
 }
 
 /// Drops index rows older than the window, so the index stays the size of
-/// the recent past. It reads the whole index, so the store runs it once in
-/// a while ([`PRUNE_EVERY`]), not with every fetch.
-pub(super) fn prune_bands(tx: &Transaction<'_>, window_start: i64) -> Result<()> {
-    tx.prepare_cached("DELETE FROM story_bands WHERE article_id < ?1")?
-        .execute([window_start])?;
+/// the recent past. It reads the whole table, so it runs at most once per
+/// [`PRUNE_EVERY`], whichever process writes: `story_index.pruned_at`
+/// says when it last ran (a clock set back makes it due).
+pub(super) fn prune_bands_if_due(
+    tx: &Transaction<'_>,
+    policy: &StoryPolicy,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let due: bool = tx
+        .prepare_cached(
+            "SELECT pruned_at IS NULL OR pruned_at <= ?1 OR pruned_at > ?2 FROM story_index",
+        )?
+        .query_row([ts(now - PRUNE_EVERY), ts(now)], |r| r.get(0))?;
+    if due {
+        let start = window_start(tx, policy, now)?;
+        tx.prepare_cached("DELETE FROM story_bands WHERE article_id < ?1")?
+            .execute([start])?;
+        tx.prepare_cached("UPDATE story_index SET pruned_at = ?1")?
+            .execute([ts(now)])?;
+    }
     Ok(())
 }
 
-/// How often a writing store drops index rows that left the window.
+/// How often the index rows that left the window are dropped.
 pub(super) const PRUNE_EVERY: chrono::Duration = chrono::Duration::hours(1);
 
 #[cfg(test)]
@@ -606,6 +621,42 @@ mod tests {
         s.record_fetch(&fetch(4, "second", &copy(2), true)).unwrap();
         assert_eq!(story_of(&s, "second"), story_of(&s, "first"));
         assert_eq!(query(&s, "SELECT count(*) FROM articles"), 4);
+    }
+
+    #[test]
+    fn rows_that_left_the_window_go_at_most_hourly_whichever_process_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let later = |item: &str, minutes: i64| {
+            let mut rec = fetch(1, item, &copy(minutes as usize), true);
+            rec.now += chrono::Duration::minutes(minutes);
+            rec.started_at = rec.now;
+            rec
+        };
+        let mut s = open(&path);
+        s.record_fetch(&later("first", 0)).unwrap();
+        // A row of an article before the window (ids start at 1).
+        s.conn
+            .execute(
+                "INSERT INTO story_bands (band_key, article_id) VALUES (42, 0)",
+                [],
+            )
+            .unwrap();
+        let stale = |s: &Store| query(s, "SELECT count(*) FROM story_bands WHERE band_key = 42");
+        // Not due: neither this store nor a new one (a new process) scans.
+        s.record_fetch(&later("second", 10)).unwrap();
+        drop(s);
+        let mut s = open(&path);
+        s.record_fetch(&later("third", 20)).unwrap();
+        assert_eq!(stale(&s), 1);
+        // An hour after the last prune, the next write drops it.
+        s.record_fetch(&later("fourth", 61)).unwrap();
+        assert_eq!(stale(&s), 0);
+        let pruned: String = s
+            .conn
+            .query_row("SELECT pruned_at FROM story_index", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(pruned, ts(now() + chrono::Duration::minutes(61)));
     }
 
     #[test]
