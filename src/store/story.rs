@@ -212,8 +212,10 @@ impl RecentBands {
     fn reset(&mut self, base: Option<i64>) {
         self.base = base;
         self.seen = base.unwrap_or(0);
-        self.rows = Vec::new();
-        self.heads = HashMap::new();
+        // Capacity is kept: the tier fills again to the same size, and
+        // allocating and freeing it at every flush fragments the heap.
+        self.rows.clear();
+        self.heads.clear();
         self.articles = 0;
         self.flushed = None;
     }
