@@ -29,17 +29,28 @@ use crate::store::{self, FeedRow, FetchRecord, Outcome, Store, StoryPolicy};
 /// run on the blocking pool one at a time (SQLite has one writer anyway).
 ///
 /// Fetch results are written with group commit ([`SharedStore::record`]):
-/// each result joins a queue, and whichever blocking task gets the store
-/// next writes everything queued in one transaction (a savepoint per
-/// fetch, so one failure stays alone). While one group commits, the next
-/// one gathers; nothing waits for a batch to fill, so a lone fetch is
-/// written at once.
+/// each result joins a queue, and one writer task on the blocking pool
+/// writes everything queued in one transaction (a failing fetch is retried
+/// alone, see `Store::record_fetches`), then whatever gathered meanwhile,
+/// until the queue is empty. While one group commits, the next one
+/// gathers; nothing waits for a batch to fill, so a lone fetch is written
+/// at once. At most one writer task exists: a task per fetch made a round
+/// of 1,000 answers 304 wake 1,000 blocking threads, nearly all of which
+/// found their fetch already written.
 #[derive(Clone)]
 pub struct SharedStore(Arc<Shared>);
 
 struct Shared {
     store: Mutex<Store>,
-    queue: Mutex<Vec<Queued>>,
+    queue: Mutex<Queue>,
+}
+
+/// Fetch results waiting to be written.
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Queued>,
+    /// Whether a writer task exists that will take `waiting`.
+    writer: bool,
 }
 
 /// A fetch result waiting to be written, and where its outcome goes.
@@ -53,7 +64,7 @@ impl SharedStore {
     pub fn new(store: Store) -> SharedStore {
         SharedStore(Arc::new(Shared {
             store: Mutex::new(store),
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
         }))
     }
 
@@ -73,30 +84,62 @@ impl SharedStore {
     /// the same time (see the type's docs).
     pub async fn record(&self, rec: FetchRecord) -> store::Result<store::Applied> {
         let (done, outcome) = tokio::sync::oneshot::channel();
-        lock(&self.0.queue).push((rec, done));
-        let inner = Arc::clone(&self.0);
-        tokio::task::spawn_blocking(move || {
-            let mut store = lock(&inner.store);
-            // Taken only with the store held: everything queued while the
-            // previous group was committing goes in this one. Empty when
-            // an earlier task already wrote ours.
-            let group = std::mem::take(&mut *lock(&inner.queue));
-            if group.is_empty() {
-                return;
-            }
-            let (recs, senders): (Vec<FetchRecord>, Vec<_>) = group.into_iter().unzip();
-            let results = store.record_fetches(&recs);
-            for (sender, result) in senders.into_iter().zip(results) {
-                // The caller may have gone (a cancelled refresh); the data
-                // is stored either way.
-                let _ = sender.send(result);
-            }
-        })
-        .await
-        .expect("store task panicked");
+        let start_writer = {
+            let mut queue = lock(&self.0.queue);
+            queue.waiting.push((rec, done));
+            !std::mem::replace(&mut queue.writer, true)
+        };
+        if start_writer {
+            let inner = Arc::clone(&self.0);
+            // Not awaited: the outcome comes through `done`. Should the
+            // writer panic, the senders it held are dropped and their
+            // callers get an error (below).
+            tokio::task::spawn_blocking(move || write_queued(&inner));
+        }
         outcome
             .await
             .unwrap_or_else(|_| Err(store::Error::Group("the store task ended early".into())))
+    }
+}
+
+/// The writer task: writes the queue group by group until it is empty.
+fn write_queued(inner: &Shared) {
+    /// Should the task panic: fails what is still queued (the callers get
+    /// an error rather than wait for a writer that is gone) and lets the
+    /// next fetch start a new writer.
+    struct Done<'a>(&'a Shared);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            let mut queue = lock(&self.0.queue);
+            queue.writer = false;
+            queue.waiting.clear();
+        }
+    }
+    let done = Done(inner);
+    loop {
+        // The store is taken per group, so other users of it (reading a
+        // feed's known entries before processing a document) get their
+        // turn between groups.
+        let mut store = lock(&inner.store);
+        let group = {
+            let mut queue = lock(&inner.queue);
+            if queue.waiting.is_empty() {
+                // Under the queue's lock: a fetch queued after this sees
+                // no writer and starts one.
+                queue.writer = false;
+                std::mem::forget(done);
+                return;
+            }
+            std::mem::take(&mut queue.waiting)
+        };
+        let (recs, senders): (Vec<FetchRecord>, Vec<_>) = group.into_iter().unzip();
+        let results = store.record_fetches(&recs);
+        drop(store);
+        for (sender, result) in senders.into_iter().zip(results) {
+            // The caller may have gone (a cancelled refresh); the data is
+            // stored either way.
+            let _ = sender.send(result);
+        }
     }
 }
 

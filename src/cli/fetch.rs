@@ -69,22 +69,17 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
     }
     // Plan each feed's next check, so `tributary feeds` and a daemon started
     // later agree on when it is due.
-    runtime.block_on(async {
-        for r in &reports {
-            if let Some(feed) = config.feed(&r.name) {
-                if let Err(e) = crate::daemon::store_next_check(
-                    &shared,
-                    feed.clone(),
-                    config.schedule.clone(),
-                    r,
-                )
-                .await
-                {
-                    tracing::warn!(feed = %r.name, error = %e, "storing the next check failed");
-                }
-            }
-        }
-    });
+    let refreshed = reports
+        .iter()
+        .filter_map(|r| Some((config.feed(&r.name)?.clone(), r.response.clone())))
+        .collect();
+    if let Err(e) = runtime.block_on(crate::daemon::store_next_checks(
+        &shared,
+        refreshed,
+        config.schedule.clone(),
+    )) {
+        tracing::warn!(error = %e, "storing the feeds' next checks failed");
+    }
     let (new, updated, failed) = reports.iter().fold((0, 0, 0), |(n, u, f), r| {
         (n + r.new, u + r.updated, f + usize::from(r.error.is_some()))
     });

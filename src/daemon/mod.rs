@@ -722,26 +722,38 @@ pub async fn store_next_check(
     schedule: crate::config::ScheduleConfig,
     report: &FeedReport,
 ) -> crate::store::Result<Option<Due>> {
-    let response = report.response.clone();
+    let mut planned =
+        store_next_checks(store, vec![(feed, report.response.clone())], schedule).await?;
+    Ok(planned.pop().flatten())
+}
+
+/// [`store_next_check`] for the feeds of a whole round (`tributary
+/// fetch`), each with its response: one trip to the store and one
+/// transaction, not one of each per feed (1,000 commits were a third of an
+/// unchanged round of 1,000 feeds). One result per feed, in order.
+pub async fn store_next_checks(
+    store: &SharedStore,
+    refreshed: Vec<(FeedConfig, Option<crate::fetch::ResponseMeta>)>,
+    schedule: crate::config::ScheduleConfig,
+) -> crate::store::Result<Vec<Option<Due>>> {
     store
         .call(move |s| {
             let now = Utc::now();
-            let Some(row) = s.feed_by_name(&feed.name)? else {
-                return Ok(None);
-            };
-            let recent = s.recent_entry_times(row.id, plan::ADAPTIVE_SAMPLE)?;
-            let seed = jitter_seed(&feed.name, now);
-            let due = next_due(
-                now,
-                &feed,
-                &row,
-                response.as_ref(),
-                &recent,
-                &schedule,
-                seed,
-            );
-            s.set_next_check(row.id, due.at, &due.reason)?;
-            Ok(Some(due))
+            let mut planned = Vec::with_capacity(refreshed.len());
+            let mut writes = Vec::with_capacity(refreshed.len());
+            for (feed, response) in &refreshed {
+                let Some(row) = s.feed_by_name(&feed.name)? else {
+                    planned.push(None);
+                    continue;
+                };
+                let recent = s.recent_entry_times(row.id, plan::ADAPTIVE_SAMPLE)?;
+                let seed = jitter_seed(&feed.name, now);
+                let due = next_due(now, feed, &row, response.as_ref(), &recent, &schedule, seed);
+                writes.push((row.id, due.at, due.reason.clone()));
+                planned.push(Some(due));
+            }
+            s.set_next_checks(&writes)?;
+            Ok(planned)
         })
         .await
 }

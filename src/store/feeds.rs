@@ -280,11 +280,26 @@ impl Store {
         at: Option<DateTime<Utc>>,
         reason: &str,
     ) -> Result<()> {
-        self.conn
-            .prepare_cached(
+        self.set_next_checks(&[(feed, at, reason.to_string())])
+    }
+
+    /// [`Store::set_next_check`] for several feeds, in one transaction.
+    pub fn set_next_checks(
+        &mut self,
+        plans: &[(FeedId, Option<DateTime<Utc>>, String)],
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut st = tx.prepare_cached(
                 "UPDATE feeds SET next_check_at = ?2, next_check_reason = ?3 WHERE id = ?1",
-            )?
-            .execute(params![feed.0, at.map(ts), reason])?;
+            )?;
+            for (feed, at, reason) in plans {
+                st.execute(params![feed.0, at.map(ts), reason])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -307,7 +322,11 @@ impl Store {
     /// The feed called `name`.
     pub fn feed_by_name(&self, name: &str) -> Result<Option<FeedRow>> {
         let sql = format!("SELECT {FEED_COLUMNS} FROM feeds f WHERE f.name = ?1");
-        Ok(self.conn.query_row(&sql, [name], feed_row).optional()?)
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([name], feed_row)
+            .optional()?)
     }
 }
 
@@ -397,7 +416,9 @@ mod tests {
         s.reconcile(&specs, now).unwrap();
         let generation = |s: &Store| -> i64 {
             s.conn
-                .query_row("SELECT generation FROM content_generation", [], |r| r.get(0))
+                .query_row("SELECT generation FROM content_generation", [], |r| {
+                    r.get(0)
+                })
                 .unwrap()
         };
         let before = (generation(&s), s.conn.total_changes());
