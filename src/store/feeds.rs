@@ -306,10 +306,13 @@ impl Store {
     /// First-seen times of a feed's most recent `limit` entries, newest
     /// first (for the adaptive schedule).
     pub fn recent_entry_times(&self, feed: FeedId, limit: usize) -> Result<Vec<DateTime<Utc>>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT first_seen_at FROM entries WHERE feed_id = ?1 ORDER BY first_seen_at DESC LIMIT ?2",
-        )?;
-        let rows = st.query_map(params![feed.0, limit as i64], |r| r.get::<_, String>(0))?;
+        // The limit is part of the text, not a parameter: SQLite plans
+        // with a bound LIMIT and so prepares the statement again at every
+        // run (one per feed after each round).
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT first_seen_at FROM entries WHERE feed_id = ?1 ORDER BY first_seen_at DESC LIMIT {limit}"
+        ))?;
+        let rows = st.query_map([feed.0], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for r in rows {
             if let Some(t) = parse_ts(&r?) {
