@@ -272,18 +272,8 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records when a feed is next due and why (shown by `tributary feeds`
-    /// and the `feed_health` view).
-    pub fn set_next_check(
-        &mut self,
-        feed: FeedId,
-        at: Option<DateTime<Utc>>,
-        reason: &str,
-    ) -> Result<()> {
-        self.set_next_checks(&[(feed, at, reason.to_string())])
-    }
-
-    /// [`Store::set_next_check`] for several feeds, in one transaction.
+    /// Records when each feed is next due and why (shown by `tributary
+    /// feeds` and the `feed_health` view), in one transaction.
     pub fn set_next_checks(
         &mut self,
         plans: &[(FeedId, Option<DateTime<Utc>>, String)],

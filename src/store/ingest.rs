@@ -445,12 +445,12 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
     if e.content_elided {
         return Err(elided());
     }
-    let fa = rec
+    let (article_id, reason) = match rec
         .dedup
         .then(|| find_article(tx, e, &hash))
         .transpose()?
-        .flatten();
-    let (article_id, reason) = match fa {
+        .flatten()
+    {
         Some((id, reason)) => {
             w.applied.merged += 1;
             (id, reason)

@@ -10,11 +10,10 @@
 //! The band index has two tiers. Every article with a fingerprint has 20
 //! band keys; written one article at a time, they land at 20 random places
 //! in `story_bands`, so nearly every commit rewrote pages all over the
-//! table. Instead the keys of the
-//! newest articles are held in memory ([`RecentBands`]) and written to
-//! `story_bands` in one sorted batch once [`FLUSH_AT`] articles have
-//! gathered; `story_index.through` records the last article the table
-//! covers. Memory holds nothing that the file does not: the recent tier is
+//! table. Instead the keys of the newest articles are held in memory
+//! ([`RecentBands`]) and written to `story_bands` in one sorted batch once
+//! [`FLUSH_AT`] articles have gathered; `story_index.through` records the
+//! last article the table covers. Memory holds nothing that the file does not: the recent tier is
 //! the fingerprints of the articles after `through`, read back when a store
 //! opens and whenever another process has written (so a crash, a `kill -9`
 //! or two writers lose nothing). A lookup asks both tiers. Measured in the
@@ -181,10 +180,11 @@ impl RecentBands {
     /// table is written once), and moves `story_index.through`. The tier is
     /// emptied by [`RecentBands::committed`] once the transaction commits.
     pub(super) fn flush(&mut self, tx: &Transaction<'_>, window_start: i64) -> Result<()> {
+        let base = self.base.unwrap_or(0);
         let mut rows: Vec<(i64, i64)> = self
             .rows
             .iter()
-            .map(|p| (p.key, self.base.unwrap_or(0) + i64::from(p.article)))
+            .map(|p| (p.key, base + i64::from(p.article)))
             .filter(|(_, article)| *article >= window_start)
             .collect();
         rows.sort_unstable();
