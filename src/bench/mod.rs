@@ -11,7 +11,8 @@
 //! 2. Serves it from 127.0.0.1 ([`server`]) with `ETag`, `Last-Modified`
 //!    and `304` answers, counting what it sends.
 //! 3. Runs the phases **cold** (every entry new), **unchanged** (every feed
-//!    answers 304) and **updated** (5 % of the feeds got 3 new entries),
+//!    answers 304) and **updated** (5 % of the feeds got 3 new entries;
+//!    `--rounds` repeats the last two, each time with other new entries),
 //!    each through [`refresh_all`](crate::refresh::refresh_all) on one
 //!    SQLite file ([`phase`]), and checks the stored rows against the truth.
 //! 4. Fills a second store with a million articles and times the default
@@ -93,6 +94,11 @@ pub struct Cli {
     /// Iterations of the render per format.
     #[arg(long, default_value_t = 20)]
     pub render_iterations: usize,
+    /// Times the unchanged and updated phases run after the cold one, each
+    /// updated phase with new entries of its own (repeats show how much a
+    /// short phase's figures spread on a shared machine).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub rounds: u64,
     /// Working directory, kept afterwards; a render store of the same size
     /// found there is reused. Default: a fresh directory under the system
     /// temp directory, removed afterwards.
@@ -384,9 +390,11 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
     ];
     let mut phases = Vec::new();
     let mut truth = facts.before_update.clone();
-    for name in ["cold", "unchanged", "updated"] {
+    let order = std::iter::once(("cold", 0))
+        .chain((1..=cli.rounds).flat_map(|r| [("unchanged", r), ("updated", r)]));
+    for (name, round) in order {
         if name == "updated" {
-            let changed = corpus.update(1, 0.05, 3);
+            let changed = corpus.update(round, 0.05, 3);
             for (_, path, doc) in render_all(&corpus, Some(&changed)) {
                 server.replace(&path, doc);
             }

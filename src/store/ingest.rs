@@ -181,7 +181,10 @@ impl Store {
             Ok(applied)
         })();
         match &result {
-            Ok(_) => self.recent.committed(),
+            Ok(_) => {
+                self.recent.committed();
+                self.after_commit();
+            }
             // What the recent tier gained may have been rolled back.
             Err(_) => self.recent.invalidate(),
         }

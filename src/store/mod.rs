@@ -22,6 +22,7 @@
 
 #[cfg(feature = "bench")]
 mod bulk;
+mod checkpoint;
 mod digests;
 mod explain;
 mod feeds;
@@ -56,9 +57,11 @@ pub use search::{SearchHit, SearchResults, MATCH_END, MATCH_START};
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Size, in bytes, the WAL reaches before it is checkpointed into the
-/// database (`wal_autocheckpoint`, in 4 KiB pages), and the size it is cut
-/// back to when SQLite starts it over after a long read let it grow.
+/// Size, in bytes, of the pages written to the WAL between two
+/// checkpoints (run by a thread of their own: see `checkpoint`), and the
+/// size the WAL file is cut back to when SQLite starts it over after a
+/// long read let it grow. The writer checkpoints itself at four times this
+/// (`wal_autocheckpoint`, in 4 KiB pages).
 pub const WAL_SIZE_LIMIT: i64 = 32 * 1024 * 1024;
 
 /// Size, in bytes, of the writing connection's page cache.
@@ -112,6 +115,12 @@ pub struct Store {
     path: PathBuf,
     /// The recent tier of the story index (see `story`).
     recent: story::RecentBands,
+    /// The checkpoint thread, started by the first write of fetches.
+    checkpointer: Option<checkpoint::Checkpointer>,
+    /// Pages written to the WAL since the last checkpoint was asked for.
+    wal_pages: i64,
+    /// Pages between two checkpoints ([`WAL_SIZE_LIMIT`]; tests use less).
+    checkpoint_pages: i64,
 }
 
 impl Store {
@@ -134,6 +143,9 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             recent: story::RecentBands::default(),
+            checkpointer: None,
+            wal_pages: 0,
+            checkpoint_pages: WAL_SIZE_LIMIT / 4096,
         };
         store.configure()?;
         store.migrate()?;
@@ -150,9 +162,36 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(Store {
             recent: story::RecentBands::default(),
+            checkpointer: None,
+            wal_pages: 0,
+            checkpoint_pages: WAL_SIZE_LIMIT / 4096,
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// After a commit of fetches: asks the checkpoint thread for a
+    /// checkpoint once [`WAL_SIZE_LIMIT`] bytes of pages have been written
+    /// since the last one (see `checkpoint`).
+    fn after_commit(&mut self) {
+        self.wal_pages += checkpoint::pages_written(&self.conn);
+        if self.wal_pages < self.checkpoint_pages {
+            return;
+        }
+        self.wal_pages = 0;
+        if self.checkpointer.is_none() {
+            match checkpoint::Checkpointer::start(&self.path) {
+                Ok(c) => self.checkpointer = Some(c),
+                // The writer's own checkpoint still bounds the WAL.
+                Err(e) => {
+                    tracing::warn!(error = %e, "no checkpoint thread");
+                    return;
+                }
+            }
+        }
+        if let Some(c) = &self.checkpointer {
+            c.request();
+        }
     }
 
     /// The database file.
@@ -182,8 +221,10 @@ impl Store {
         // since the last one: fewer, larger checkpoints copy less (with
         // SQLite's default of 1,000 pages, a busy round checkpointed after
         // nearly every commit and spent a quarter of its time copying).
+        // The checkpoint thread runs them at `WAL_SIZE_LIMIT`; this one,
+        // on the writer's thread, only bounds the WAL (see `checkpoint`).
         self.conn
-            .pragma_update(None, "wal_autocheckpoint", WAL_SIZE_LIMIT / 4096)?;
+            .pragma_update(None, "wal_autocheckpoint", 4 * WAL_SIZE_LIMIT / 4096)?;
         self.conn.set_prepared_statement_cache_capacity(64);
         Ok(())
     }
@@ -338,6 +379,43 @@ mod tests {
         assert!(s.search("harbour", 5).unwrap().hits.is_empty());
         assert_eq!(s.search("bridge", 5).unwrap().hits.len(), 1);
         assert!(s.integrity_ok().unwrap());
+    }
+
+    #[test]
+    fn checkpoints_run_on_their_own_thread_once_enough_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.db");
+        let mut s = Store::open(&p).unwrap();
+        s.checkpoint_pages = 100;
+        let file_len = || std::fs::metadata(&p).unwrap().len();
+        let before = file_len();
+        s.conn
+            .execute_batch(
+                "CREATE TABLE filler (x);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+                 INSERT INTO filler SELECT randomblob(1000) FROM n;",
+            )
+            .unwrap();
+        s.after_commit();
+        assert!(s.checkpointer.is_none(), "not yet: about 15 pages written");
+        s.conn
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+                 INSERT INTO filler SELECT randomblob(1000) FROM n;",
+            )
+            .unwrap();
+        s.after_commit();
+        let c = s.checkpointer.as_ref().expect("started");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while c.done() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(c.done(), 1);
+        // The pages are in the database file now, not only in the WAL (the
+        // writer's own checkpoint is far off).
+        assert!(file_len() > before + 400_000, "{before} -> {}", file_len());
+        drop(s);
+        assert!(Store::open(&p).unwrap().integrity_ok().unwrap());
     }
 
     #[test]
