@@ -167,10 +167,18 @@ impl Store {
                 super::story::prune_bands_if_due(&tx, policy, now)?;
                 recent.sync(&tx)?;
             }
+            let surveys = match stories {
+                Some(_) => super::story::survey_group(&tx, recent, recs)?,
+                None => Vec::new(),
+            };
             let mut unindexed = None;
             let applied = recs
                 .iter()
-                .map(|rec| write_fetch(&tx, rec, &mut unindexed, recent))
+                .enumerate()
+                .map(|(i, rec)| {
+                    let surveys = surveys.get(i).map_or(&[][..], |s| &s[..]);
+                    write_fetch(&tx, rec, surveys, &mut unindexed, recent)
+                })
                 .collect::<Result<Vec<_>>>()?;
             index_new_articles(&tx, &mut unindexed)?;
             if let Some((policy, now)) = stories.filter(|_| recent.full()) {
@@ -210,6 +218,9 @@ struct Writing<'a> {
     window_start: i64,
     /// The recent tier of the story index (see `story`).
     recent: &'a mut super::story::RecentBands,
+    /// Story surveys of the record's entries, by entry; empty when there
+    /// were none (see `story::survey_group`).
+    surveys: &'a [Option<super::story::Survey>],
     /// Whether the feed has any tombstone (else none is looked up).
     has_tombstones: bool,
     /// Whether the feed has any entry stored (else no entry is looked for
@@ -218,9 +229,10 @@ struct Writing<'a> {
     applied: Applied,
 }
 
-fn write_fetch(
+fn write_fetch<'a>(
     tx: &Transaction<'_>,
-    rec: &FetchRecord,
+    rec: &'a FetchRecord,
+    surveys: &'a [Option<super::story::Survey>],
     unindexed_from: &mut Option<i64>,
     recent: &mut super::story::RecentBands,
 ) -> Result<Applied> {
@@ -232,6 +244,7 @@ fn write_fetch(
         unindexed_from,
         window_start: 0,
         recent,
+        surveys,
         has_tombstones: false,
         has_entries: false,
         applied: Applied::default(),
@@ -249,8 +262,8 @@ fn write_fetch(
             )?
             .query_row([feed], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     }
-    for e in &rec.entries {
-        upsert_entry(tx, &mut w, e)?;
+    for (i, e) in rec.entries.iter().enumerate() {
+        upsert_entry(tx, &mut w, i, e)?;
     }
     let mut applied = w.applied;
     let now = w.now;
@@ -382,7 +395,7 @@ fn hex(h: u64) -> String {
     format!("{h:016x}")
 }
 
-fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<()> {
+fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, index: usize, e: &Entry) -> Result<()> {
     let rec = w.rec;
     let feed = rec.feed_id.0;
     let hash = hex(e.content_hash);
@@ -461,8 +474,16 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, e: &Entry) -> Result<
         None => {
             let id = w.next_article;
             w.next_article += 1;
-            let placed =
-                super::story::place(tx, id, e, rec.story.as_ref(), w.window_start, w.recent)?;
+            let survey = w.surveys.get(index).and_then(Option::as_ref);
+            let placed = super::story::place(
+                tx,
+                id,
+                e,
+                rec.story.as_ref(),
+                w.window_start,
+                w.recent,
+                survey,
+            )?;
             // The fingerprint is kept only where the article takes part in
             // story matching: the recent tier of the story index is read
             // back from the fingerprints (see `story`).
