@@ -51,7 +51,7 @@ struct State {
 
 impl Checkpointer {
     /// Opens a connection to `path` and starts the thread.
-    pub(super) fn start(path: &Path) -> rusqlite::Result<Checkpointer> {
+    pub(super) fn start(path: &Path) -> super::Result<Checkpointer> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -67,11 +67,7 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("store-checkpoint".into())
             .spawn(move || run(&conn, &theirs))
-            .map_err(|e| {
-                rusqlite::Error::ToSqlConversionFailure(Box::new(std::io::Error::other(format!(
-                    "starting the checkpoint thread: {e}"
-                ))))
-            })?;
+            .map_err(|e| super::Error::Group(format!("starting the checkpoint thread: {e}")))?;
         Ok(Checkpointer {
             shared,
             thread: Some(thread),

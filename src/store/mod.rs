@@ -91,8 +91,9 @@ pub enum Error {
         key: String,
     },
     /// Storing failed around SQLite rather than in it: the task writing a
-    /// group of fetches ended before it answered, or a document could not
-    /// be processed again for a second try.
+    /// group of fetches ended before it answered, a document could not be
+    /// processed again for a second try, or the checkpoint thread could
+    /// not start.
     #[error("{0}")]
     Group(String),
     /// The database directory could not be created.

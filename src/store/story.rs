@@ -325,17 +325,7 @@ fn survey(
             // against a growing crowd: skip it. Real copies share several
             // bands, so they are still found through the others.
             postings.clear();
-            // The newest first: the recent tier, then the table.
-            recent.postings(*k, window_start, i64::MIN, HOT_BAND + 1, &mut postings);
-            if postings.len() <= HOT_BAND {
-                let mut rows = st.query(params![k, window_start])?;
-                while let Some(r) = rows.next()? {
-                    postings.push(r.get(0)?);
-                    if postings.len() > HOT_BAND {
-                        break;
-                    }
-                }
-            }
+            key_postings(&mut st, recent, *k, window_start, &mut postings)?;
             counts.push(postings.len());
             if postings.len() > HOT_BAND {
                 continue;
@@ -356,6 +346,29 @@ fn survey(
         counts,
         matches,
     })
+}
+
+/// The articles of the window under `key`, newest first (the recent tier,
+/// then the table through `st`, a prepared [`POSTINGS_SQL`]), into `out`:
+/// at most [`HOT_BAND`] + 1, enough to tell a hot key.
+fn key_postings(
+    st: &mut rusqlite::CachedStatement<'_>,
+    recent: &RecentBands,
+    key: i64,
+    window_start: i64,
+    out: &mut Vec<i64>,
+) -> Result<()> {
+    recent.postings(key, window_start, i64::MIN, HOT_BAND + 1, out);
+    if out.len() <= HOT_BAND {
+        let mut rows = st.query(params![key, window_start])?;
+        while let Some(r) = rows.next()? {
+            out.push(r.get(0)?);
+            if out.len() > HOT_BAND {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds `postings`, found by the key of bit `key_bit`, to `candidates`.
@@ -558,16 +571,7 @@ pub(super) fn survey_group(
         let mut list = Vec::with_capacity(HOT_BAND + 1);
         for (key, window_start) in wanted {
             list.clear();
-            recent.postings(key, window_start, i64::MIN, HOT_BAND + 1, &mut list);
-            if list.len() <= HOT_BAND {
-                let mut rows = st.query(params![key, window_start])?;
-                while let Some(r) = rows.next()? {
-                    list.push(r.get(0)?);
-                    if list.len() > HOT_BAND {
-                        break;
-                    }
-                }
-            }
+            key_postings(&mut st, recent, key, window_start, &mut list)?;
             spans.push((key, all.len(), list.len()));
             all.extend_from_slice(&list);
         }
@@ -723,6 +727,14 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
     }
 
+    /// A fresh store (see [`open`]) whose recent tier flushes at `flush_at`.
+    fn flushing_at(flush_at: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = open(&dir.path().join("t.db"));
+        s.recent.flush_at = flush_at;
+        (dir, s)
+    }
+
     /// A store with feeds 1 to 4.
     fn open(path: &std::path::Path) -> Store {
         let s = Store::open(path).unwrap();
@@ -815,9 +827,7 @@ mod tests {
     #[test]
     fn copies_are_found_in_either_tier_and_a_flush_moves_the_mark() {
         for flush_at in [1, FLUSH_AT] {
-            let dir = tempfile::tempdir().unwrap();
-            let mut s = open(&dir.path().join("t.db"));
-            s.recent.flush_at = flush_at;
+            let (_dir, mut s) = flushing_at(flush_at);
             s.record_fetch(&fetch(1, "first", &copy(0), true)).unwrap();
             s.record_fetch(&fetch(2, "trees", OTHER, true)).unwrap();
             s.record_fetch(&fetch(3, "second", &copy(1), true)).unwrap();
@@ -884,9 +894,7 @@ mod tests {
     #[test]
     fn a_surveyed_group_finds_copies_of_older_articles_and_of_its_own() {
         for flush_at in [1, FLUSH_AT] {
-            let dir = tempfile::tempdir().unwrap();
-            let mut s = open(&dir.path().join("t.db"));
-            s.recent.flush_at = flush_at;
+            let (_dir, mut s) = flushing_at(flush_at);
             s.record_fetch(&fetch(1, "first", &copy(0), true)).unwrap();
             // Twice the same report, then another story twice: the second
             // copy of each is found only among the group's own articles,
