@@ -262,6 +262,7 @@ impl Cleaner {
                 .collect(),
             raw_hash: 0,
             content_elided: false,
+            item_hash: None,
         }
     }
 }

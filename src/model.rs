@@ -149,12 +149,44 @@ pub struct Entry {
     /// are left empty and `content_hash` is the stored one. The store only
     /// accepts such an entry where it finds it unchanged.
     pub content_elided: bool,
+    /// Hash of the entry's bytes as the document had them, in context (see
+    /// `parse::skim`); `None` when the document's entries could not be
+    /// told apart by their bytes.
+    pub item_hash: Option<u64>,
 }
 
-/// Raw hashes of the entries a feed's store already holds, each with its
-/// content hash ([`Entry::raw_hash`] → [`Entry::content_hash`]): the
-/// entries a re-fetch need not clean again.
-pub type KnownEntries = std::collections::HashMap<u64, u64>;
+/// What a feed's store already holds, for a re-fetch to skip.
+#[derive(Debug, Clone, Default)]
+pub struct KnownEntries {
+    /// Raw hashes of the stored entries, each with its content hash
+    /// ([`Entry::raw_hash`] → [`Entry::content_hash`]): the entries a
+    /// re-fetch need not clean again.
+    pub by_raw: std::collections::HashMap<u64, u64>,
+    /// Item hashes of the stored entries ([`Entry::item_hash`]): the
+    /// entries a re-fetch need not even parse.
+    pub by_item: std::collections::HashMap<u64, KnownItem>,
+    /// The site address stored for the feed, which the entries left out
+    /// were cleaned against.
+    pub site_url: Option<String>,
+}
+
+/// A stored entry as a re-fetch that leaves it out needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownItem {
+    /// Its key.
+    pub key: String,
+    /// Its guid, as stored.
+    pub guid: Option<String>,
+    /// Its link, as stored.
+    pub url: Option<String>,
+}
+
+impl KnownEntries {
+    /// Whether nothing is known (a first fetch).
+    pub fn is_empty(&self) -> bool {
+        self.by_raw.is_empty() && self.by_item.is_empty()
+    }
+}
 
 /// Publisher hints a feed document carries about how often to poll it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

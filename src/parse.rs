@@ -35,6 +35,7 @@ use regex::Regex;
 use crate::model::{Enclosure, FeedHints, FeedMeta};
 
 pub mod limits;
+mod skim;
 
 pub use limits::{MAX_DEPTH, MAX_ENTRIES};
 
@@ -109,6 +110,22 @@ pub struct ParsedFeed {
     pub entries: Vec<RawEntry>,
     /// Entries cut off because the document had more than [`MAX_ENTRIES`].
     pub entries_dropped: usize,
+    /// With a [`Skim`]: the hash of each entry's bytes ([`skim`]), one per
+    /// entry of `entries`; empty when the document's entries could not be
+    /// told apart by their bytes.
+    pub item_hashes: Vec<u64>,
+    /// With a [`Skim`]: the hashes of the known entries left out, in
+    /// document order (they are not in `entries`).
+    pub skipped: Vec<u64>,
+}
+
+/// How to hash entries' bytes and which of them to leave out (see
+/// [`skim`]).
+pub struct Skim<'a> {
+    /// Mixed into every hash; a new value makes every entry unknown.
+    pub seed: u64,
+    /// Whether an entry with this hash is known, and may be left out.
+    pub known: &'a (dyn Fn(u64) -> bool + std::panic::RefUnwindSafe),
 }
 
 /// Parses `body`. `content_type` is the HTTP header (for its charset);
@@ -118,7 +135,18 @@ pub fn parse(
     content_type: Option<&str>,
     base: Option<&str>,
 ) -> Result<ParsedFeed, ParseError> {
-    let result = std::panic::catch_unwind(|| parse_inner(body, content_type, base));
+    parse_skimming(body, content_type, base, None)
+}
+
+/// [`parse`], also hashing each entry's bytes and leaving out the entries
+/// `skim` knows ([`ParsedFeed::item_hashes`], [`ParsedFeed::skipped`]).
+pub fn parse_skimming(
+    body: &[u8],
+    content_type: Option<&str>,
+    base: Option<&str>,
+    skim: Option<&Skim<'_>>,
+) -> Result<ParsedFeed, ParseError> {
+    let result = std::panic::catch_unwind(|| parse_inner(body, content_type, base, skim));
     match result {
         Ok(r) => r,
         Err(panic) => {
@@ -136,6 +164,7 @@ fn parse_inner(
     body: &[u8],
     content_type: Option<&str>,
     base: Option<&str>,
+    skim: Option<&Skim<'_>>,
 ) -> Result<ParsedFeed, ParseError> {
     let text = decode(body, content_type);
     let trimmed = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
@@ -146,15 +175,24 @@ fn parse_inner(
         (limits::json(trimmed)?, "JSON")
     } else if trimmed.starts_with('<') {
         let lenient = lenient_xml(trimmed)?;
-        let (cut, dropped) = match limits::xml(&lenient)? {
-            limits::Bounded {
-                doc: Cow::Owned(cut),
-                dropped,
-            } => (Some(cut), dropped),
-            _ => (None, 0),
+        let limits::Bounded {
+            doc,
+            dropped,
+            entries,
+            items,
+        } = limits::xml(&lenient)?;
+        let cut = match doc {
+            Cow::Owned(cut) => Some(cut),
+            Cow::Borrowed(_) => None,
         };
         let doc = cut.map_or(lenient, Cow::Owned);
-        (limits::Bounded { doc, dropped }, "XML")
+        let bounded = limits::Bounded {
+            doc,
+            dropped,
+            entries,
+            items,
+        };
+        (bounded, "XML")
     } else if trimmed.starts_with('[') {
         return Err(ParseError::NotAFeed(
             "a JSON array, not a JSON Feed object".into(),
@@ -162,7 +200,39 @@ fn parse_inner(
     } else {
         return Err(ParseError::NotAFeed("neither XML nor JSON".into()));
     };
-    let doc = bounded.doc;
+    let doc = &bounded.doc;
+    let Some(skim) = skim else {
+        return read(doc, format, base, bounded.dropped);
+    };
+    let hashes = skim::hashes(doc, &bounded.entries, base, skim.seed);
+    let cut: Vec<bool> = hashes.iter().map(|h| (skim.known)(*h)).collect();
+    if cut.contains(&true) && skim::cuttable(doc, &bounded.entries) {
+        let rest = skim::without(doc, &bounded.entries, &cut, bounded.items.as_ref());
+        // Read in full after all where the rest does not read as the
+        // entries left (a scan that misjudged the document's shape).
+        if let Ok(mut parsed) = read(&rest, format, base, bounded.dropped) {
+            let (skipped, kept): (Vec<_>, Vec<_>) = hashes.iter().zip(&cut).partition(|(_, c)| **c);
+            if parsed.entries.len() == kept.len() {
+                parsed.item_hashes = kept.into_iter().map(|(h, _)| *h).collect();
+                parsed.skipped = skipped.into_iter().map(|(h, _)| *h).collect();
+                return Ok(parsed);
+            }
+        }
+    }
+    let mut parsed = read(doc, format, base, bounded.dropped)?;
+    if parsed.entries.len() == hashes.len() {
+        parsed.item_hashes = hashes;
+    }
+    Ok(parsed)
+}
+
+/// feed-rs and what this module adds to it, on a bounded document.
+fn read(
+    doc: &str,
+    format: &'static str,
+    base: Option<&str>,
+    dropped: usize,
+) -> Result<ParsedFeed, ParseError> {
     let parser = feed_rs::parser::Builder::new()
         .sanitize_content(false)
         .id_generator(|_, _, _| String::new())
@@ -172,14 +242,14 @@ fn parse_inner(
         .parse(doc.as_bytes())
         .map_err(|e| map_error(e, format))?;
     let hints = if format == "XML" {
-        scan_hints(&doc, feed.ttl)
+        scan_hints(doc, feed.ttl)
     } else {
         FeedHints::default()
     };
     let mut parsed = convert(feed, hints);
-    parsed.entries_dropped = bounded.dropped;
+    parsed.entries_dropped = dropped;
     if format == "XML" && doc.contains("origLink") {
-        add_orig_links(&doc, &mut parsed.entries);
+        add_orig_links(doc, &mut parsed.entries);
     }
     if parsed.meta.title.is_none() && format == "XML" {
         // Dublin Core title in the channel head, where <title> is missing.
@@ -630,7 +700,7 @@ fn convert(feed: model::Feed, hints: FeedHints) -> ParsedFeed {
     ParsedFeed {
         meta,
         entries,
-        entries_dropped: 0,
+        ..ParsedFeed::default()
     }
 }
 

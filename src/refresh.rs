@@ -8,6 +8,7 @@
 //! outcome, failures included, ends as one fetch-log row and one
 //! [`FeedReport`].
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ use crate::clean::Cleaner;
 use crate::config::{DedupConfig, FeedConfig};
 use crate::dedup::entry::{assign_keys, KeyReport};
 use crate::fetch::{redact, FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
-use crate::model::{Entry, FeedMeta, IdentityMode, KnownEntries, Validators};
+use crate::model::{Entry, FeedMeta, IdentityMode, KnownEntries, KnownItem, Validators};
 
 use crate::parse::{self, ParseError};
 use crate::schedule::hints::parse_retry_after;
@@ -190,6 +191,9 @@ pub struct Document {
     pub meta: FeedMeta,
     /// Entries ready to store.
     pub entries: Vec<Entry>,
+    /// Keys of the known entries left out before parsing (see
+    /// [`process_with`]): still in the document, unchanged.
+    pub kept: Vec<String>,
     /// What key assignment noticed.
     pub keys: KeyReport,
     /// Entries left out because the document had more than
@@ -206,19 +210,37 @@ pub fn process(
     mode: IdentityMode,
     now: DateTime<Utc>,
 ) -> Result<Document, ParseError> {
-    process_with(body, content_type, doc_url, mode, now, &KnownEntries::new())
+    process_with(
+        body,
+        content_type,
+        doc_url,
+        mode,
+        now,
+        &KnownEntries::default(),
+    )
 }
 
 /// Bumped whenever cleaning changes what it makes of the same raw entry,
 /// so that stored entries are cleaned again rather than skipped.
 const CLEAN_VERSION: u64 = 1;
 
-/// [`process`], skipping the costly part of cleaning (sanitizing, text,
-/// fingerprint) for entries whose raw hash is in `known`: the store holds
-/// them already, unchanged. Such entries come out with
-/// [`Entry::content_elided`] set and the stored content hash, so they key
-/// exactly as before. A changed feed typically has one or two new entries
-/// among dozens it had: this is most of the cost of re-fetching it.
+/// [`process`], skipping what the store holds already:
+/// - entries whose bytes it knows ([`KnownEntries::by_item`]) are left out
+///   before the document is parsed (see `parse::skim`); their keys come
+///   out in [`Document::kept`];
+/// - entries whose raw form it knows ([`KnownEntries::by_raw`]) skip the
+///   costly part of cleaning (sanitizing, text, fingerprint). They come
+///   out with [`Entry::content_elided`] set and the stored content hash,
+///   so they key exactly as before.
+///
+/// A changed feed typically has one or two new entries among dozens it
+/// had: this is most of the cost of re-fetching it.
+///
+/// Leaving entries out is undone (the document is read in full) where it
+/// could change what the rest become: when the site address the entries
+/// were cleaned against changed, or when a new entry shares a guid or a
+/// link with a left-out one (key assignment looks at repeats across the
+/// whole document).
 pub fn process_with(
     body: &[u8],
     content_type: Option<&str>,
@@ -227,63 +249,118 @@ pub fn process_with(
     now: DateTime<Utc>,
     known: &KnownEntries,
 ) -> Result<Document, ParseError> {
-    let parsed = parse::parse(body, content_type, doc_url.map(Url::as_str))?;
-    let site = parsed
-        .meta
-        .site_url
-        .as_deref()
-        .and_then(|s| match doc_url {
-            Some(d) => d.join(s).ok(),
-            None => Url::parse(s).ok(),
-        })
-        .filter(|u| matches!(u.scheme(), "http" | "https"));
-    let cleaner = Cleaner::new();
-    let mut entries: Vec<Entry> = parsed
-        .entries
-        .into_iter()
-        .map(|mut raw| {
-            let raw_hash = raw_entry_hash(&raw, doc_url, site.as_ref());
-            let stored = known.get(&raw_hash).copied();
-            if stored.is_some() {
-                raw.summary = None;
-                raw.content = None;
-            }
-            let mut e = cleaner.entry(raw, doc_url, site.as_ref(), now);
-            if let Some(content_hash) = stored {
-                e.content_hash = content_hash;
-                e.content_elided = true;
-            }
-            e.raw_hash = raw_hash;
-            e
-        })
-        .collect();
-    let keys = assign_keys(&mut entries, mode);
-    for e in entries.iter_mut().filter(|e| !e.content_elided) {
-        let print = crate::dedup::story::fingerprint(&e.title, &e.content_text);
-        if print.words() >= crate::dedup::story::MIN_WORDS {
-            e.story_print = Some(print.to_bytes().to_vec());
+    let by_item = |h: u64| known.by_item.contains_key(&h);
+    let nothing = |_: u64| false;
+    let mut skipping = !known.by_item.is_empty();
+    loop {
+        let skim = parse::Skim {
+            // Keys depend on the identity mode: a switch reads all anew.
+            seed: CLEAN_VERSION ^ ((mode as u64) << 32),
+            known: if skipping { &by_item } else { &nothing },
+        };
+        let parsed =
+            parse::parse_skimming(body, content_type, doc_url.map(Url::as_str), Some(&skim))?;
+        let site = parsed
+            .meta
+            .site_url
+            .as_deref()
+            .and_then(|s| match doc_url {
+                Some(d) => d.join(s).ok(),
+                None => Url::parse(s).ok(),
+            })
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        let left_out: Vec<&KnownItem> = parsed
+            .skipped
+            .iter()
+            .filter_map(|h| known.by_item.get(h))
+            .collect();
+        if !left_out.is_empty() && site.as_ref().map(Url::as_str) != known.site_url.as_deref() {
+            skipping = false;
+            continue;
         }
+        let cleaner = Cleaner::new();
+        let item_hashes = &parsed.item_hashes;
+        let mut entries: Vec<Entry> = parsed
+            .entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut raw)| {
+                let raw_hash = raw_entry_hash(&raw, doc_url, site.as_ref());
+                let stored = known.by_raw.get(&raw_hash).copied();
+                if stored.is_some() {
+                    raw.summary = None;
+                    raw.content = None;
+                }
+                let mut e = cleaner.entry(raw, doc_url, site.as_ref(), now);
+                if let Some(content_hash) = stored {
+                    e.content_hash = content_hash;
+                    e.content_elided = true;
+                }
+                e.raw_hash = raw_hash;
+                e.item_hash = item_hashes.get(i).copied();
+                e
+            })
+            .collect();
+        if shares_identity(&entries, &left_out) {
+            skipping = false;
+            continue;
+        }
+        let keys = assign_keys(&mut entries, mode);
+        for e in entries.iter_mut().filter(|e| !e.content_elided) {
+            let print = crate::dedup::story::fingerprint(&e.title, &e.content_text);
+            if print.words() >= crate::dedup::story::MIN_WORDS {
+                e.story_print = Some(print.to_bytes().to_vec());
+            }
+        }
+        let mut meta = parsed.meta;
+        let text = |s: &str, max: usize| {
+            let cut = crate::clean::caps::cut_bytes(s, 16 * max);
+            crate::clean::truncate_chars(&crate::clean::inline_text(cut), max)
+        };
+        meta.title = meta
+            .title
+            .map(|t| text(&t, crate::clean::MAX_TITLE_CHARS))
+            .filter(|t| !t.is_empty());
+        meta.description = meta
+            .description
+            .map(|d| text(&d, crate::clean::MAX_DESCRIPTION_CHARS));
+        meta.site_url = site
+            .map(String::from)
+            .filter(|s| s.len() <= crate::clean::MAX_URL_BYTES);
+        return Ok(Document {
+            meta,
+            entries,
+            kept: left_out.into_iter().map(|k| k.key.clone()).collect(),
+            keys,
+            entries_dropped: parsed.entries_dropped,
+        });
     }
-    let mut meta = parsed.meta;
-    let text = |s: &str, max: usize| {
-        let cut = crate::clean::caps::cut_bytes(s, 16 * max);
-        crate::clean::truncate_chars(&crate::clean::inline_text(cut), max)
-    };
-    meta.title = meta
-        .title
-        .map(|t| text(&t, crate::clean::MAX_TITLE_CHARS))
-        .filter(|t| !t.is_empty());
-    meta.description = meta
-        .description
-        .map(|d| text(&d, crate::clean::MAX_DESCRIPTION_CHARS));
-    meta.site_url = site
-        .map(String::from)
-        .filter(|s| s.len() <= crate::clean::MAX_URL_BYTES);
-    Ok(Document {
-        meta,
-        entries,
-        keys,
-        entries_dropped: parsed.entries_dropped,
+}
+
+/// Whether a new entry shares a guid or a link with an entry left out
+/// (which, in the whole document, would have keyed both differently).
+fn shares_identity(entries: &[Entry], left_out: &[&KnownItem]) -> bool {
+    if left_out.is_empty() {
+        return false;
+    }
+    let guids: HashSet<&str> = left_out.iter().filter_map(|k| k.guid.as_deref()).collect();
+    let mut links: HashSet<String> = HashSet::new();
+    for url in left_out.iter().filter_map(|k| k.url.as_deref()) {
+        if let Some(c) = Url::parse(url)
+            .ok()
+            .as_ref()
+            .and_then(crate::clean::canonical_url)
+        {
+            links.insert(c);
+        }
+        links.insert(url.to_string());
+    }
+    entries.iter().any(|e| {
+        e.guid.as_deref().is_some_and(|g| guids.contains(g))
+            || [e.url.as_deref(), e.canonical_url.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|l| links.contains(l))
     })
 }
 
@@ -353,6 +430,7 @@ async fn refresh_inner(
         validators: None,
         meta: None,
         entries: Vec::new(),
+        kept: Vec::new(),
         error: None,
         dedup: merging,
         story: merging.then_some(StoryPolicy {
@@ -397,7 +475,7 @@ async fn refresh_inner(
                         .await
                         .unwrap_or_default()
                 }
-                None => KnownEntries::new(),
+                None => KnownEntries::default(),
             };
             let skipping = !known.is_empty();
             let processed = tokio::task::spawn_blocking(move || {
@@ -445,6 +523,7 @@ async fn refresh_inner(
                     rec.validators = Some(meta.validators.clone());
                     rec.meta = Some(doc.meta);
                     rec.entries = doc.entries;
+                    rec.kept = doc.kept;
                 }
                 Err(e) => {
                     rec.outcome = Outcome::Permanent;
@@ -551,7 +630,9 @@ async fn store_fetch(
     mut rec: FetchRecord,
     full_pass: Option<Reprocess>,
 ) -> store::Result<store::Applied> {
-    let Some(again) = full_pass.filter(|_| rec.entries.iter().any(|e| e.content_elided)) else {
+    let skipped =
+        |rec: &FetchRecord| !rec.kept.is_empty() || rec.entries.iter().any(|e| e.content_elided);
+    let Some(again) = full_pass.filter(|_| skipped(&rec)) else {
         return store.record(rec).await;
     };
     // The record without its entries, cheap to copy, for the second try.
@@ -574,6 +655,7 @@ async fn store_fetch(
             .map_err(|e| store::Error::Group(format!("processing again failed: {e}")))?
             .map_err(|e| store::Error::Group(format!("processing again failed: {e}")))?;
             second.entries = doc.entries;
+            second.kept = doc.kept;
             store.record(second).await
         }
         other => other,

@@ -179,6 +179,7 @@ fn synthetic_entry(seed: u64, aid: u64, feed: FeedId, html: String, seen: DateTi
         enclosures: Vec::new(),
         raw_hash: 0,
         content_elided: false,
+        item_hash: None,
     }
 }
 

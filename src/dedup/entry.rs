@@ -124,6 +124,7 @@ mod tests {
             enclosures: vec![],
             raw_hash: 0,
             content_elided: false,
+            item_hash: None,
         }
     }
 

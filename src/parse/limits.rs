@@ -15,8 +15,13 @@
 //!
 //! The scan never judges well-formedness: where it cannot read on, it
 //! stops and leaves the document as it was, for feed-rs to report.
+//!
+//! The same scan notes where each kept entry sits in the document
+//! ([`EntrySpan`]), which [`super::skim`] uses to leave known entries out
+//! before feed-rs reads the rest.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use quick_xml::events::Event;
 
@@ -36,6 +41,23 @@ pub(super) struct Bounded<'a> {
     pub doc: Cow<'a, str>,
     /// Entries cut off.
     pub dropped: usize,
+    /// Where each kept entry sits in `doc`, in document order. Complete
+    /// only for a document the scan could read to its end.
+    pub entries: Vec<EntrySpan>,
+    /// JSON: the inside of the root's `items` array (between the brackets).
+    pub items: Option<Range<usize>>,
+}
+
+/// Where one entry sits in a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct EntrySpan {
+    /// The entry's bytes: from its start tag's `<` to its end tag's `>`
+    /// (XML), or its object (JSON).
+    pub at: Range<usize>,
+    /// The start tags of the elements enclosing it (XML: the root and, for
+    /// RSS, the channel), which can change what its bytes mean (namespace
+    /// prefixes, `xml:base`); empty for JSON.
+    pub context: Vec<Range<usize>>,
 }
 
 fn too_deep(format: &'static str) -> ParseError {
@@ -59,9 +81,14 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
     reader.config_mut().check_end_names = false;
     let mut depth = 0usize;
     // Qualified names of the open elements of the first two levels: the
-    // ones to close at a cut (entries are at most two levels down).
-    let mut outer: Vec<Vec<u8>> = Vec::new();
+    // ones to close at a cut (entries are at most two levels down), and
+    // where their start tags are.
+    let mut outer: Vec<(Vec<u8>, Range<usize>)> = Vec::new();
     let mut entries = 0usize;
+    let mut spans = Vec::new();
+    // The kept entry being read: where it starts, its depth, its context.
+    let mut open: Option<(usize, usize, Vec<Range<usize>>)> = None;
+    let mut complete = false;
     let mut cut: Option<(usize, Vec<Vec<u8>>)> = None;
     loop {
         let at = reader.buffer_position() as usize;
@@ -70,21 +97,49 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
             Ok(Event::Empty(s)) => (s, true),
             Ok(Event::End(_)) => {
                 depth = depth.saturating_sub(1);
+                if open.as_ref().is_some_and(|(_, d, _)| *d == depth) {
+                    let (from, _, context) = open.take().expect("checked");
+                    let to = reader.buffer_position() as usize;
+                    spans.push(EntrySpan {
+                        at: from..to,
+                        context,
+                    });
+                }
                 continue;
             }
-            Ok(Event::Eof) | Err(_) => break,
+            Ok(Event::Eof) => {
+                complete = true;
+                break;
+            }
+            Err(_) => break,
             Ok(_) => continue,
         };
-        if is_entry(start.local_name().as_ref(), depth) {
+        if open.is_none() && is_entry(start.local_name().as_ref(), depth) {
             entries += 1;
             if entries == MAX_ENTRIES + 1 {
-                cut = Some((at, outer.iter().take(depth).cloned().collect()));
+                cut = Some((
+                    at,
+                    outer.iter().take(depth).map(|(n, _)| n.clone()).collect(),
+                ));
+            } else if entries <= MAX_ENTRIES {
+                let context = outer.iter().take(depth).map(|(_, r)| r.clone()).collect();
+                if empty {
+                    spans.push(EntrySpan {
+                        at: at..reader.buffer_position() as usize,
+                        context,
+                    });
+                } else {
+                    open = Some((at, depth, context));
+                }
             }
         }
         if !empty {
             if depth < 2 {
                 outer.truncate(depth);
-                outer.push(start.name().as_ref().to_vec());
+                outer.push((
+                    start.name().as_ref().to_vec(),
+                    at..reader.buffer_position() as usize,
+                ));
             }
             depth += 1;
             if depth > MAX_DEPTH {
@@ -92,10 +147,15 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
             }
         }
     }
+    if !complete || open.is_some() {
+        spans.clear();
+    }
     let Some((at, open)) = cut else {
         return Ok(Bounded {
             doc: Cow::Borrowed(doc),
             dropped: 0,
+            entries: spans,
+            items: None,
         });
     };
     let mut out = String::with_capacity(at + 64);
@@ -108,6 +168,8 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
     Ok(Bounded {
         doc: Cow::Owned(out),
         dropped: entries - MAX_ENTRIES,
+        entries: spans,
+        items: None,
     })
 }
 
@@ -127,6 +189,20 @@ pub(super) fn json(doc: &str) -> Result<Bounded<'_>, ParseError> {
     let mut cut_from: Option<usize> = None;
     let mut cut_to: Option<usize> = None;
     let mut last_comma = 0usize;
+    // The kept elements, and the inside of the array.
+    let mut spans: Vec<EntrySpan> = Vec::new();
+    let mut element_from: Option<usize> = None;
+    let mut items_from = 0usize;
+    let mut items: Option<Range<usize>> = None;
+    let end_element = |from: &mut Option<usize>, to: usize, spans: &mut Vec<EntrySpan>| {
+        if let Some(from) = from.take() {
+            let to = from + doc[from..to].trim_end().len();
+            spans.push(EntrySpan {
+                at: from..to,
+                context: Vec::new(),
+            });
+        }
+    };
     let mut i = 0usize;
     while i < b.len() {
         let c = b[i];
@@ -136,6 +212,8 @@ pub(super) fn json(doc: &str) -> Result<Bounded<'_>, ParseError> {
                 elements += 1;
                 if elements == MAX_ENTRIES + 1 {
                     cut_from = Some(last_comma);
+                } else if elements <= MAX_ENTRIES {
+                    element_from = Some(i);
                 }
             }
         }
@@ -155,14 +233,17 @@ pub(super) fn json(doc: &str) -> Result<Bounded<'_>, ParseError> {
                 if depth > MAX_DEPTH {
                     return Err(too_deep("JSON"));
                 }
-                if c == b'[' && depth == 2 && key == b"items" {
+                if c == b'[' && depth == 2 && key == b"items" && items.is_none() {
                     in_items = true;
                     expect_element = true;
+                    items_from = i + 1;
                 }
             }
             b'}' | b']' => {
                 if in_items && depth == 2 {
                     in_items = false;
+                    end_element(&mut element_from, i, &mut spans);
+                    items = Some(items_from..i);
                     if cut_from.is_some() && cut_to.is_none() {
                         cut_to = Some(i);
                     }
@@ -170,12 +251,17 @@ pub(super) fn json(doc: &str) -> Result<Bounded<'_>, ParseError> {
                 depth = depth.saturating_sub(1);
             }
             b',' if in_items && depth == 2 => {
+                end_element(&mut element_from, i, &mut spans);
                 last_comma = i;
                 expect_element = true;
             }
             _ => {}
         }
         i += 1;
+    }
+    if depth != 0 || items.is_none() {
+        spans.clear();
+        items = None;
     }
     match (cut_from, cut_to) {
         (Some(from), Some(to)) => {
@@ -185,11 +271,15 @@ pub(super) fn json(doc: &str) -> Result<Bounded<'_>, ParseError> {
             Ok(Bounded {
                 doc: Cow::Owned(out),
                 dropped: elements - MAX_ENTRIES,
+                entries: spans,
+                items: items.map(|r| r.start..from),
             })
         }
         _ => Ok(Bounded {
             doc: Cow::Borrowed(doc),
             dropped: 0,
+            entries: spans,
+            items,
         }),
     }
 }

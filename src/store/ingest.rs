@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ts, ts_ceil, Result, Store};
-use crate::model::{Entry, FeedId, FeedMeta, IdentityMode, KeyKind, KnownEntries, Validators};
+use crate::model::{
+    Entry, FeedId, FeedMeta, IdentityMode, KeyKind, KnownEntries, KnownItem, Validators,
+};
 
 /// How a fetch ended, as the fetch log and the feed status record it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,9 @@ pub struct FetchRecord {
     pub meta: Option<FeedMeta>,
     /// Entries of the document, keyed.
     pub entries: Vec<Entry>,
+    /// Keys of stored entries the document still holds unchanged, left out
+    /// of `entries` before parsing (see `refresh::process_with`).
+    pub kept: Vec<String>,
     /// What went wrong, in one line; on a successful fetch, a note on what
     /// was left out (entries beyond the cap).
     pub error: Option<String>,
@@ -238,7 +243,12 @@ fn write_fetch<'a>(
 ) -> Result<Applied> {
     let mut w = Writing {
         rec,
-        doc_keys: rec.entries.iter().map(|e| e.key.as_str()).collect(),
+        doc_keys: rec
+            .entries
+            .iter()
+            .map(|e| e.key.as_str())
+            .chain(rec.kept.iter().map(String::as_str))
+            .collect(),
         now: ts(rec.now),
         next_article: 0,
         unindexed_from,
@@ -264,6 +274,16 @@ fn write_fetch<'a>(
     }
     for (i, e) in rec.entries.iter().enumerate() {
         upsert_entry(tx, &mut w, i, e)?;
+    }
+    // Entries left out before parsing must be here as they were.
+    for key in &rec.kept {
+        let here = tx
+            .prepare_cached("SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?
+            .query_row(params![rec.feed_id.0, key], |_| Ok(()))
+            .optional()?;
+        if here.is_none() {
+            return Err(super::Error::ContentElided { key: key.clone() });
+        }
     }
     let mut applied = w.applied;
     let now = w.now;
@@ -395,24 +415,51 @@ fn hex(h: u64) -> String {
     format!("{h:016x}")
 }
 
+/// An entry's row as a re-fetch finds it.
+struct Stored {
+    id: i64,
+    content_hash: String,
+    article_id: i64,
+    raw_hash: Option<i64>,
+    item_hash: Option<i64>,
+}
+
 fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, index: usize, e: &Entry) -> Result<()> {
     let rec = w.rec;
     let feed = rec.feed_id.0;
     let hash = hex(e.content_hash);
-    let found: Option<(i64, String, i64, Option<i64>)> = tx
-        .prepare_cached("SELECT id, content_hash, article_id, raw_hash FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?
-        .query_row(params![feed, e.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    let found = tx
+        .prepare_cached(
+            "SELECT id, content_hash, article_id, raw_hash, item_hash
+             FROM entries WHERE feed_id = ?1 AND entry_key = ?2",
+        )?
+        .query_row(params![feed, e.key], |r| {
+            Ok(Stored {
+                id: r.get(0)?,
+                content_hash: r.get(1)?,
+                article_id: r.get(2)?,
+                raw_hash: r.get(3)?,
+                item_hash: r.get(4)?,
+            })
+        })
         .optional()?;
     let raw_hash = e.raw_hash as i64;
-    if let Some((entry_id, _, _, stored_raw)) = &found {
-        // Remember the raw form (first fetch after the upgrade that added
-        // it, or a change that cleans to the same content).
-        if *stored_raw != Some(raw_hash) && !e.content_elided {
-            tx.prepare_cached("UPDATE entries SET raw_hash = ?2 WHERE id = ?1")?
-                .execute(params![entry_id, raw_hash])?;
+    let item_hash = e.item_hash.map(|h| h as i64);
+    if let Some(stored) = &found {
+        // Remember the raw form and the bytes (first fetch after the
+        // upgrade that added them, or a change that cleans to the same
+        // content). An elided entry's raw form is the stored one.
+        let raw_moved = stored.raw_hash != Some(raw_hash) && !e.content_elided;
+        if raw_moved || stored.item_hash != item_hash {
+            tx.prepare_cached(
+                "UPDATE entries SET raw_hash = CASE WHEN ?2 THEN ?3 ELSE raw_hash END,
+                     item_hash = ?4
+                 WHERE id = ?1",
+            )?
+            .execute(params![stored.id, raw_moved, raw_hash, item_hash])?;
         }
     }
-    let existing = found.map(|(id, hash, article, _)| (id, hash, article));
+    let existing = found.map(|s| (s.id, s.content_hash, s.article_id));
     let existing = match existing {
         Some(x) => Some(x),
         None => {
@@ -499,8 +546,8 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, index: usize, e: &Ent
     };
     tx.prepare_cached(
         "INSERT INTO entries (feed_id, entry_key, key_kind, guid, url, article_id, match_reason, title,
-             content_hash, published_at, first_seen_at, raw_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             content_hash, published_at, first_seen_at, raw_hash, item_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         feed,
@@ -515,6 +562,7 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, index: usize, e: &Ent
         ts(e.published),
         w.now,
         raw_hash,
+        item_hash,
     ])?;
     w.applied.new += 1;
     Ok(())
@@ -682,20 +730,39 @@ fn json_list<T: serde::Serialize>(v: &[T]) -> String {
 }
 
 impl Store {
-    /// Raw hashes of the feed's stored entries, with their content hashes:
-    /// what `refresh::process_with` may skip cleaning.
+    /// What a re-fetch of the feed may skip: its stored entries' raw and
+    /// item hashes, and the site address they were cleaned against (see
+    /// `refresh::process_with`).
     pub fn known_entries(&self, feed: FeedId) -> Result<KnownEntries> {
+        let mut known = KnownEntries {
+            site_url: self
+                .conn
+                .prepare_cached("SELECT site_url FROM feeds WHERE id = ?1")?
+                .query_row([feed.0], |r| r.get(0))
+                .optional()?
+                .flatten(),
+            ..KnownEntries::default()
+        };
         let mut st = self.conn.prepare_cached(
-            "SELECT raw_hash, content_hash FROM entries WHERE feed_id = ?1 AND raw_hash IS NOT NULL",
+            "SELECT raw_hash, content_hash, item_hash, entry_key, guid, url FROM entries
+             WHERE feed_id = ?1 AND (raw_hash IS NOT NULL OR item_hash IS NOT NULL)",
         )?;
-        let rows = st.query_map([feed.0], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut known = KnownEntries::new();
-        for row in rows {
-            let (raw, hash) = row?;
-            if let Ok(hash) = u64::from_str_radix(&hash, 16) {
-                known.insert(raw as u64, hash);
+        let mut rows = st.query([feed.0])?;
+        while let Some(r) = rows.next()? {
+            let raw: Option<i64> = r.get(0)?;
+            let hash: String = r.get(1)?;
+            if let (Some(raw), Ok(hash)) = (raw, u64::from_str_radix(&hash, 16)) {
+                known.by_raw.insert(raw as u64, hash);
+            }
+            if let Some(item) = r.get::<_, Option<i64>>(2)? {
+                known.by_item.insert(
+                    item as u64,
+                    KnownItem {
+                        key: r.get(3)?,
+                        guid: r.get(4)?,
+                        url: r.get(5)?,
+                    },
+                );
             }
         }
         Ok(known)

@@ -392,5 +392,14 @@ CREATE TABLE story_index (
 INSERT INTO story_index (only, through) SELECT 1, coalesce(max(id), 0) FROM articles;
 "#;
 
+/// Migration 8: `entries.item_hash`, the hash of the entry's bytes as the
+/// document had them (with what surrounds them). A re-fetched document's
+/// entries with a known hash are left out before it is parsed (see
+/// `parse::skim`); NULL where the document's entries could not be told
+/// apart by their bytes.
+const V8: &str = r#"
+ALTER TABLE entries ADD COLUMN item_hash INTEGER;
+"#;
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];

@@ -775,6 +775,7 @@ mod tests {
             enclosures: vec![],
             raw_hash: 0,
             content_elided: false,
+            item_hash: None,
         };
         FetchRecord {
             feed_id: FeedId(feed),
@@ -788,6 +789,7 @@ mod tests {
             validators: None,
             meta: None,
             entries: vec![entry],
+            kept: Vec::new(),
             error: None,
             dedup: merging,
             story: merging.then(|| StoryPolicy {

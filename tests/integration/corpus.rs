@@ -133,6 +133,7 @@ fn corpus_conformance() {
                         validators: None,
                         meta: Some(doc.meta),
                         entries: doc.entries,
+                        kept: doc.kept,
                         error: None,
                         dedup: true,
                         story: Some(tributary::store::StoryPolicy {

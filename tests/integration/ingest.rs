@@ -658,9 +658,11 @@ fn unchanged_entries_are_not_cleaned_again_and_a_stale_skip_falls_back() {
     // find it under its key any more. The document is processed again in
     // full and the entry stored as any new one would be (it joins its old
     // article by identical content): nothing is stored without content.
+    // (Its bytes are forgotten too, else it would not be parsed at all.)
     s.db()
         .execute_batch(
-            "UPDATE entries SET entry_key = 'moved', title = 'Renamed' WHERE entry_key LIKE '%g2%'",
+            "UPDATE entries SET entry_key = 'moved', title = 'Renamed', item_hash = NULL
+             WHERE entry_key LIKE '%g2%'",
         )
         .unwrap();
     server.set("/f.xml", Route::feed(doc(4)).etag("\"3\""));
@@ -679,4 +681,171 @@ fn unchanged_entries_are_not_cleaned_again_and_a_stale_skip_falls_back() {
         s.count("SELECT count(*) FROM articles WHERE content_text LIKE 'Body of Item%'"),
         4
     );
+}
+
+/// A re-fetched document's known entries are left out before parsing, by
+/// their bytes; the rest is read as before, and anything that could make
+/// the left-out entries mean something else reads the document in full.
+#[test]
+fn known_entries_are_left_out_before_parsing_unless_that_could_change_the_rest() {
+    use tributary::model::IdentityMode;
+    use tributary::refresh::{process, process_with};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tributary::config::Config::parse(
+        "[store]\npath = \"t.db\"\n[[feeds]]\nname = \"f\"\nurl = \"https://f.example/feed\"\n",
+        &dir.path().join("t.toml"),
+    )
+    .unwrap();
+    let mut store = tributary::store::Store::open(&dir.path().join("t.db")).unwrap();
+    let now = chrono::Utc::now();
+    store
+        .reconcile(&tributary::daemon::feed_specs(&cfg), now)
+        .unwrap();
+    let feed = store.feed_by_name("f").unwrap().unwrap().id;
+    let url = url::Url::parse("https://f.example/feed").unwrap();
+    let doc = |items: &[(&str, Option<&str>, &str)], site: &str| {
+        let items: Vec<(Option<&str>, Option<&str>, &str)> =
+            items.iter().map(|(g, l, t)| (Some(*g), *l, *t)).collect();
+        rss("F", &items).replace("https://site.example/", site)
+    };
+    let site = "https://site.example/";
+    let old = [
+        ("g1", Some("https://site.example/1"), "Ferry resumes"),
+        ("g2", Some("https://site.example/2"), "Bridge vote delayed"),
+        ("g3", Some("https://site.example/3"), "Library opens late"),
+    ];
+    let record = |store: &mut tributary::store::Store, d: tributary::refresh::Document| {
+        let mut rec = fetch_record(feed, "f", &[], now);
+        rec.meta = Some(d.meta);
+        rec.entries = d.entries;
+        rec.kept = d.kept;
+        store.record_fetch(&rec)
+    };
+    let first = process(
+        doc(&old, site).as_bytes(),
+        None,
+        Some(&url),
+        IdentityMode::Guid,
+        now,
+    )
+    .unwrap();
+    assert!(first.entries.iter().all(|e| e.item_hash.is_some()));
+    record(&mut store, first).unwrap();
+    let known = store.known_entries(feed).unwrap();
+    assert_eq!(known.by_item.len(), 3);
+
+    // A new entry first, a changed head: only the new entry is parsed.
+    let mut items = vec![("g4", Some("https://site.example/4"), "Tram line extended")];
+    items.extend(old);
+    let newer = doc(&items, site).replace("<title>F</title>", "<title>F, renamed</title>");
+    let d = process_with(
+        newer.as_bytes(),
+        None,
+        Some(&url),
+        IdentityMode::Guid,
+        now,
+        &known,
+    )
+    .unwrap();
+    let titles: Vec<&str> = d.entries.iter().map(|e| e.title.as_str()).collect();
+    assert_eq!(titles, ["Tram line extended"]);
+    assert_eq!(d.kept, ["guid:g1", "guid:g2", "guid:g3"]);
+    assert_eq!(d.meta.title.as_deref(), Some("F, renamed"));
+    let applied = record(&mut store, d).unwrap();
+    assert_eq!((applied.new, applied.updated), (1, 0));
+    let stored = |sql: &str| -> i64 {
+        rusqlite::Connection::open(dir.path().join("t.db"))
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        stored("SELECT count(*) FROM entries WHERE item_hash IS NOT NULL"),
+        4
+    );
+    let known = store.known_entries(feed).unwrap();
+
+    // An entry edited in place is not known by its bytes: it is read,
+    // and updated.
+    let edited = newer.replace(
+        "Body of Bridge vote delayed.",
+        "Body of Bridge vote delayed again.",
+    );
+    let d = process_with(
+        edited.as_bytes(),
+        None,
+        Some(&url),
+        IdentityMode::Guid,
+        now,
+        &known,
+    )
+    .unwrap();
+    assert_eq!(d.entries.len(), 1);
+    assert_eq!(d.kept.len(), 3);
+
+    // The site the entries were cleaned against moved: all are read.
+    let moved = doc(&items, "https://elsewhere.example/");
+    let d = process_with(
+        moved.as_bytes(),
+        None,
+        Some(&url),
+        IdentityMode::Guid,
+        now,
+        &known,
+    )
+    .unwrap();
+    assert_eq!((d.entries.len(), d.kept.len()), (4, 0));
+
+    // A new entry repeating a left-out entry's guid or link keys both
+    // differently in the whole document: all are read.
+    for repeat in [
+        ("g2", Some("https://site.example/5"), "Second bridge story"),
+        ("g5", Some("https://site.example/2"), "Bridge, the sequel"),
+    ] {
+        let mut more = vec![repeat];
+        more.extend(items.iter().copied());
+        let d = process_with(
+            doc(&more, site).as_bytes(),
+            None,
+            Some(&url),
+            IdentityMode::Guid,
+            now,
+            &known,
+        )
+        .unwrap();
+        assert_eq!((d.entries.len(), d.kept.len()), (5, 0), "{repeat:?}");
+    }
+
+    // Another identity mode keys entries differently: all are read.
+    let d = process_with(
+        newer.as_bytes(),
+        None,
+        Some(&url),
+        IdentityMode::Link,
+        now,
+        &known,
+    )
+    .unwrap();
+    assert_eq!((d.entries.len(), d.kept.len()), (4, 0));
+
+    // A left-out entry the store lost meanwhile is refused, so the fetch
+    // can be read again in full: nothing is lost.
+    let d = process_with(
+        newer.as_bytes(),
+        None,
+        Some(&url),
+        IdentityMode::Guid,
+        now,
+        &known,
+    )
+    .unwrap();
+    assert_eq!(d.kept.len(), 4);
+    rusqlite::Connection::open(dir.path().join("t.db"))
+        .unwrap()
+        .execute("DELETE FROM entries WHERE entry_key = 'guid:g3'", [])
+        .unwrap();
+    assert!(matches!(
+        record(&mut store, d),
+        Err(tributary::store::Error::ContentElided { key }) if key == "guid:g3"
+    ));
 }

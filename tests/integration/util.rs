@@ -358,6 +358,7 @@ pub fn fetch_record(
         validators: None,
         meta: Some(processed.meta),
         entries: processed.entries,
+        kept: processed.kept,
         error: None,
         dedup: true,
         story: None,
