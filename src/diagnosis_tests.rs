@@ -30,7 +30,6 @@ fn row(status: &str, http: Option<u16>, error: Option<&str>) -> FeedRow {
         consecutive_errors: u32::from(error.is_some()) * 4,
         next_check_at: None,
         next_check_reason: None,
-        entries: 0,
         tags: vec![],
         moved_to: None,
         hints: FeedHints::default(),

@@ -19,6 +19,7 @@ const WIDTH: usize = 120;
 pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
     let rows = store.feeds()?;
+    let entries = store.entry_counts()?;
     let articles = store.article_counts()?;
     let now = Utc::now();
     let mut out = std::io::stdout().lock();
@@ -31,7 +32,7 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 "last_new_entry_at": f.last_new_entry_at, "http_status": f.last_http_status,
                 "consecutive_errors": f.consecutive_errors, "last_error": f.last_error,
                 "next_check_at": f.next_check_at, "next_check_reason": f.next_check_reason,
-                "entries": f.entries,
+                "entries": entries.get(&f.id).copied().unwrap_or(0),
                 "articles": articles.get(&f.id).copied().unwrap_or(0),
                 "moved_to": f.moved_to, "retry_after_until": f.retry_after_until,
             });
@@ -53,7 +54,7 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
             f.last_fetch_at.map_or("-".into(), |t| ago(t, now)),
             f.last_new_entry_at.map_or("-".into(), |t| ago(t, now)),
             cut(&next_check(f, now), 22),
-            f.entries,
+            entries.get(&f.id).copied().unwrap_or(0),
             articles.get(&f.id).copied().unwrap_or(0),
             f.consecutive_errors,
             cut(f.last_error.as_deref().unwrap_or(""), error_width),

@@ -180,7 +180,15 @@ impl Site {
         let mut latest = self.default_output().clone();
         latest.limit = INDEX_ITEMS;
         let channel = self.load(store, &latest)?;
-        let feeds = store.feeds()?;
+        let entries = store.entry_counts()?;
+        let feeds: Vec<_> = store
+            .feeds()?
+            .into_iter()
+            .map(|f| {
+                let n = entries.get(&f.id).copied().unwrap_or(0);
+                (f, n)
+            })
+            .collect();
         Ok(page::index(self, &channel.items, &feeds).into_bytes())
     }
 

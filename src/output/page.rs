@@ -23,7 +23,7 @@ ol{padding-left:1.5rem}li{margin:.4rem 0}.meta{color:#666;font-size:.875rem}\
 .ok{color:#175e1e}.transient{color:#8a5a00}.permanent,.gone{color:#a11}code{font-size:.875rem}";
 
 /// The index page of `site`, listing `latest` items and `feeds`.
-pub fn index(site: &Site, latest: &[Item], feeds: &[FeedRow]) -> String {
+pub fn index(site: &Site, latest: &[Item], feeds: &[(FeedRow, i64)]) -> String {
     let all = site.default_output();
     let mut html = String::with_capacity(16 * 1024);
     html.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -143,10 +143,10 @@ fn items(html: &mut String, latest: &[Item]) {
     html.push_str("</ol>\n</section>\n");
 }
 
-fn sources(html: &mut String, feeds: &[FeedRow]) {
+fn sources(html: &mut String, feeds: &[(FeedRow, i64)]) {
     html.push_str("<section id=\"feeds\">\n<h2>Sources</h2>\n<table>\n");
     html.push_str("<tr><th>Feed</th><th>Status</th><th>Last success</th><th>Entries</th><th>Errors</th><th>Last error</th></tr>\n");
-    for feed in feeds.iter().filter(|f| f.active) {
+    for (feed, entries) in feeds.iter().filter(|(f, _)| f.active) {
         let title = feed.title.as_deref().filter(|t| !t.trim().is_empty());
         let name = match (title, feed.site_url.as_deref().and_then(web_url)) {
             (Some(t), Some(url)) => format!("<a href=\"{}\">{}</a>", attr(&url), text(t)),
@@ -160,7 +160,7 @@ fn sources(html: &mut String, feeds: &[FeedRow]) {
             text(&feed.name),
             text(&feed.status),
             feed.last_success_at.map(time).unwrap_or_else(|| "never".into()),
-            feed.entries,
+            entries,
             feed.consecutive_errors,
             text(feed.last_error.as_deref().unwrap_or("")),
         );

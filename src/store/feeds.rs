@@ -63,8 +63,6 @@ pub struct FeedRow {
     pub next_check_at: Option<DateTime<Utc>>,
     /// Why then.
     pub next_check_reason: Option<String>,
-    /// Entries stored for it.
-    pub entries: i64,
     /// Tags.
     pub tags: Vec<String>,
     /// The URL polled instead of `url` after a confirmed permanent redirect.
@@ -86,7 +84,6 @@ const FEED_COLUMNS: &str = "f.id, f.name, f.url, f.active, f.dedup, f.title, f.s
     f.etag, f.last_modified, f.final_url, f.status, f.last_fetch_at, f.last_success_at,
     f.last_new_entry_at, f.last_http_status, f.last_error, f.consecutive_errors,
     f.next_check_at, f.next_check_reason,
-    (SELECT count(*) FROM entries e WHERE e.feed_id = f.id),
     (SELECT group_concat(tag, ',') FROM (SELECT tag FROM feed_tags t WHERE t.feed_id = f.id ORDER BY tag)),
     f.moved_to, f.hint_ttl_minutes, f.hint_skip_hours, f.hint_skip_days, f.hint_update_seconds,
     f.retry_after_until";
@@ -118,19 +115,18 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
         consecutive_errors: r.get(17)?,
         next_check_at: time(18)?,
         next_check_reason: r.get(19)?,
-        entries: r.get(20)?,
         tags: r
-            .get::<_, Option<String>>(21)?
+            .get::<_, Option<String>>(20)?
             .map(|t| t.split(',').map(str::to_string).collect())
             .unwrap_or_default(),
-        moved_to: r.get(22)?,
+        moved_to: r.get(21)?,
         hints: FeedHints {
-            ttl_minutes: r.get(23)?,
-            skip_hours: numbers(r.get::<_, Option<String>>(24)?),
-            skip_days: numbers(r.get::<_, Option<String>>(25)?),
-            update_interval_secs: r.get::<_, Option<i64>>(26)?.map(|s| s.max(0) as u64),
+            ttl_minutes: r.get(22)?,
+            skip_hours: numbers(r.get::<_, Option<String>>(23)?),
+            skip_days: numbers(r.get::<_, Option<String>>(24)?),
+            update_interval_secs: r.get::<_, Option<i64>>(25)?.map(|s| s.max(0) as u64),
         },
-        retry_after_until: time(27)?,
+        retry_after_until: time(26)?,
     })
 }
 

@@ -72,6 +72,15 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Entries stored per feed (feeds without any are absent).
+    pub fn entry_counts(&self) -> Result<HashMap<FeedId, i64>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT feed_id, count(*) FROM entries GROUP BY feed_id")?;
+        let rows = st.query_map([], |r| Ok((FeedId(r.get(0)?), r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// How many distinct articles each feed's stored entries point at.
     pub fn article_counts(&self) -> Result<HashMap<FeedId, i64>> {
         let mut st = self.conn.prepare_cached(
