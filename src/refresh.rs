@@ -269,9 +269,13 @@ pub fn process_with(
                 None => Url::parse(s).ok(),
             })
             .filter(|u| matches!(u.scheme(), "http" | "https"));
+        // An entry repeated byte for byte is one entry, as in key
+        // assignment.
+        let mut seen = HashSet::new();
         let left_out: Vec<&KnownItem> = parsed
             .skipped
             .iter()
+            .filter(|h| seen.insert(**h))
             .filter_map(|h| known.by_item.get(h))
             .collect();
         if !left_out.is_empty() && site.as_ref().map(Url::as_str) != known.site_url.as_deref() {
@@ -305,7 +309,16 @@ pub fn process_with(
             skipping = false;
             continue;
         }
-        let keys = assign_keys(&mut entries, mode);
+        let mut keys = assign_keys(&mut entries, mode);
+        if !left_out.is_empty() {
+            // An exact repeat of a left-out entry (same key: for entries
+            // without guid or link, the same content) goes, as a repeat
+            // inside one document does.
+            let kept: HashSet<&str> = left_out.iter().map(|k| k.key.as_str()).collect();
+            let before = entries.len();
+            entries.retain(|e| !kept.contains(e.key.as_str()));
+            keys.exact_duplicates += before - entries.len();
+        }
         for e in entries.iter_mut().filter(|e| !e.content_elided) {
             let print = crate::dedup::story::fingerprint(&e.title, &e.content_text);
             if print.words() >= crate::dedup::story::MIN_WORDS {

@@ -44,6 +44,8 @@ fn corpus_conformance() {
     let mut title_failures: Vec<String> = Vec::new();
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut slowest = (Duration::ZERO, String::new());
+    let (mut multi, mut skimmable, mut skimmed) = (0usize, 0usize, 0usize);
+    let mut skim_failures = Vec::<String>::new();
     let mut specs = Vec::new();
 
     let records: Vec<serde_json::Value> = manifest
@@ -114,6 +116,18 @@ fn corpus_conformance() {
                         }
                     }
                 }
+                // Re-fetched with all but its first entry known, the same
+                // document must come out the same: known entries left out
+                // by their bytes, or all read again.
+                if doc.entries.len() >= 2 {
+                    multi += 1;
+                }
+                match skims_the_same(&body, content_type.as_deref(), &url, now, &doc) {
+                    Ok(Some(true)) => (skimmable, skimmed) = (skimmable + 1, skimmed + 1),
+                    Ok(Some(false)) => skimmable += 1,
+                    Ok(None) => {}
+                    Err(why) => skim_failures.push(format!("{path}: {why}")),
+                }
                 // Through the ingest path into the real store.
                 let feed = feeds
                     .iter()
@@ -183,6 +197,21 @@ fn corpus_conformance() {
     for f in title_failures.iter().take(40) {
         eprintln!("  title mismatch: {f}");
     }
+    eprintln!(
+        "corpus: {multi} inputs with two entries or more, {skimmable} with every entry told apart by its bytes; re-fetched with all but one entry known, {skimmed} left the known ones out, the rest were read whole"
+    );
+    for f in skim_failures.iter().take(40) {
+        eprintln!("  re-fetch differs: {f}");
+    }
+    assert!(
+        skim_failures.is_empty(),
+        "{} re-fetches differ",
+        skim_failures.len()
+    );
+    assert!(
+        skimmed * 10 >= skimmable * 9,
+        "only {skimmed} of {skimmable} re-fetches left known entries out"
+    );
     assert!(
         inputs > 3000,
         "the corpus should hold about 3,165 inputs, found {inputs}"
@@ -195,6 +224,75 @@ fn corpus_conformance() {
         title_ok as f64 >= title_checks as f64 * 0.98,
         "feed titles: {title_ok}/{title_checks} match"
     );
+}
+
+/// Processes `body` again with every entry of `full` but the first known
+/// (as the store would know them) and checks that the outcome is the same
+/// document: the entries read plus those left out are exactly `full`'s,
+/// and what was read equals what a full read made. Returns whether known
+/// entries were left out (rather than the document read whole); `None`
+/// for documents with fewer than two entries or entries not told apart by
+/// their bytes.
+fn skims_the_same(
+    body: &[u8],
+    content_type: Option<&str>,
+    url: &url::Url,
+    now: chrono::DateTime<Utc>,
+    full: &tributary::refresh::Document,
+) -> Result<Option<bool>, String> {
+    use tributary::model::{KnownEntries, KnownItem};
+    if full.entries.len() < 2 || full.entries.iter().any(|e| e.item_hash.is_none()) {
+        return Ok(None);
+    }
+    let mut known = KnownEntries {
+        site_url: full.meta.site_url.clone(),
+        ..KnownEntries::default()
+    };
+    for e in &full.entries[1..] {
+        known.by_item.insert(
+            e.item_hash.unwrap(),
+            KnownItem {
+                key: e.key.clone(),
+                guid: e.guid.clone(),
+                url: e.url.clone(),
+            },
+        );
+    }
+    let again = tributary::refresh::process_with(
+        body,
+        content_type,
+        Some(url),
+        IdentityMode::Guid,
+        now,
+        &known,
+    )
+    .map_err(|e| format!("failed: {e}"))?;
+    let mut keys: Vec<&str> = again
+        .entries
+        .iter()
+        .map(|e| e.key.as_str())
+        .chain(again.kept.iter().map(String::as_str))
+        .collect();
+    keys.sort_unstable();
+    let mut want: Vec<&str> = full.entries.iter().map(|e| e.key.as_str()).collect();
+    want.sort_unstable();
+    if keys != want {
+        return Err(format!("keys {keys:?}, want {want:?}"));
+    }
+    for e in &again.entries {
+        let f = full
+            .entries
+            .iter()
+            .find(|f| f.key == e.key)
+            .expect("same keys");
+        if e != f {
+            return Err(format!("entry {} differs: {e:?} against {f:?}", e.key));
+        }
+    }
+    if again.meta != full.meta {
+        return Err(format!("meta {:?} against {:?}", again.meta, full.meta));
+    }
+    Ok(Some(!again.kept.is_empty()))
 }
 
 /// Renders the default output (the newest articles of the corpus, hostile

@@ -783,6 +783,22 @@ fn known_entries_are_left_out_before_parsing_unless_that_could_change_the_rest()
     assert_eq!(d.entries.len(), 1);
     assert_eq!(d.kept.len(), 3);
 
+    // An entry repeated byte for byte is one entry, left out once.
+    let g3 = newer.find("<item><guid isPermaLink=\"false\">g3").unwrap();
+    let g3 = &newer[g3..g3 + newer[g3..].find("</item>").unwrap() + "</item>".len()];
+    let repeated = newer.replace(g3, &format!("{g3}\n{g3}"));
+    let d = process_with(
+        repeated.as_bytes(),
+        None,
+        Some(&url),
+        IdentityMode::Guid,
+        now,
+        &known,
+    )
+    .unwrap();
+    assert_eq!(d.kept, ["guid:g4", "guid:g1", "guid:g2", "guid:g3"]);
+    assert!(d.entries.is_empty());
+
     // The site the entries were cleaned against moved: all are read.
     let moved = doc(&items, "https://elsewhere.example/");
     let d = process_with(
