@@ -397,8 +397,14 @@ INSERT INTO story_index (only, through) SELECT 1, coalesce(max(id), 0) FROM arti
 /// entries with a known hash are left out before it is parsed (see
 /// `parse::skim`); NULL where the document's entries could not be told
 /// apart by their bytes.
+///
+/// `entries_by_feed_time`: planning a feed's next check reads the
+/// first-seen times of its latest entries, which without it meant reading
+/// and sorting all of the feed's entry rows (a fifth of an unchanged
+/// `tributary fetch` of 1,000 feeds).
 const V8: &str = r#"
 ALTER TABLE entries ADD COLUMN item_hash INTEGER;
+CREATE INDEX entries_by_feed_time ON entries(feed_id, first_seen_at);
 "#;
 
 /// Every migration, in order. Append only.
