@@ -14,7 +14,11 @@
 //! - **refuses non-feeds clearly** (an HTML page, an empty body);
 //! - **bounds what parsing costs** (see [`limits`]): documents nested deeper
 //!   than [`MAX_DEPTH`] are refused, and only the first [`MAX_ENTRIES`]
-//!   entries are kept.
+//!   entries are kept;
+//! - **leaves out the entries a caller already has** (see [`skim`]): each
+//!   entry's bytes are hashed where the bounding scan found them, and the
+//!   entries whose hash the caller knows are cut out before feed-rs reads
+//!   the rest.
 //!
 //! Entries come out as [`RawEntry`]: still-unsanitized HTML, links resolved
 //! by feed-rs against `xml:base`/the feed URL, no identity yet (the
@@ -35,7 +39,7 @@ use regex::Regex;
 use crate::model::{Enclosure, FeedHints, FeedMeta};
 
 pub mod limits;
-mod skim;
+pub mod skim;
 
 pub use limits::{MAX_DEPTH, MAX_ENTRIES};
 

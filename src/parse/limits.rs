@@ -17,7 +17,7 @@
 //! stops and leaves the document as it was, for feed-rs to report.
 //!
 //! The same scan notes where each kept entry sits in the document
-//! ([`EntrySpan`]), which [`super::skim`] uses to leave known entries out
+//! (`EntrySpan`), which [`super::skim`] uses to leave known entries out
 //! before feed-rs reads the rest.
 
 use std::borrow::Cow;
