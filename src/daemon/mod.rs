@@ -263,8 +263,10 @@ impl Daemon {
     /// overdue (or never planned) spread over the startup window.
     fn plan_from_store(&mut self, rows: &[crate::store::FeedRow], now: DateTime<Utc>) {
         let mut overdue = Vec::new();
+        let rows: HashMap<&str, &crate::store::FeedRow> =
+            rows.iter().map(|r| (r.name.as_str(), r)).collect();
         for feed in &self.config.feeds {
-            let Some(row) = rows.iter().find(|r| r.name == feed.name) else {
+            let Some(row) = rows.get(feed.name.as_str()) else {
                 continue;
             };
             if row.status == "gone" {
@@ -610,6 +612,8 @@ impl Daemon {
             }
         }
         let rows = self.store.call(|s| s.feeds()).await.unwrap_or_default();
+        let rows: HashMap<&str, &crate::store::FeedRow> =
+            rows.iter().map(|r| (r.name.as_str(), r)).collect();
         let old: HashMap<String, FeedConfig> = self
             .config
             .feeds
@@ -620,7 +624,7 @@ impl Daemon {
         self.config = new;
         let mut plan = BTreeMap::new();
         for feed in &self.config.feeds {
-            let row = rows.iter().find(|r| r.name == feed.name);
+            let row = rows.get(feed.name.as_str());
             if row.is_some_and(|r| r.status == "gone") {
                 continue;
             }
