@@ -176,9 +176,6 @@ pub struct FeedReport {
     /// Response facts (cache headers, redirects) for scheduling.
     #[serde(skip)]
     pub response: Option<ResponseMeta>,
-    /// Feed metadata from the document (hints for scheduling).
-    #[serde(skip)]
-    pub meta: Option<FeedMeta>,
     /// The new URL, when this fetch confirmed a permanent move.
     #[serde(skip)]
     pub moved_to: Option<String>,
@@ -574,7 +571,6 @@ async fn refresh_inner(
         }
     }
     rec.duration_ms = watch.millis();
-    let meta = rec.meta.clone();
     let outcome = rec.outcome;
     let (http, bytes, duration_ms) = (rec.http_status, rec.bytes, rec.duration_ms);
     // A note on a successful fetch is not a failure.
@@ -621,7 +617,6 @@ async fn refresh_inner(
         bytes,
         duration_ms,
         response,
-        meta,
         moved_to: applied.moved_to,
     }
 }

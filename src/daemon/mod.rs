@@ -775,7 +775,6 @@ fn failed_report(feed: &FeedConfig, error: &str) -> FeedReport {
         bytes: 0,
         duration_ms: 0,
         response: None,
-        meta: None,
         moved_to: None,
     }
 }
