@@ -28,6 +28,53 @@ use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OpenFlags};
 
+/// When the writer asks for a checkpoint, and the thread that runs it.
+pub(super) struct Checkpoints {
+    /// The thread, started by the first request.
+    pub(super) thread: Option<Checkpointer>,
+    /// Pages written to the WAL since the last request.
+    pages: i64,
+    /// Pages between two requests ([`WAL_SIZE_LIMIT`](super::WAL_SIZE_LIMIT);
+    /// tests use less).
+    pub(super) every: i64,
+}
+
+impl Default for Checkpoints {
+    fn default() -> Self {
+        Checkpoints {
+            thread: None,
+            pages: 0,
+            every: super::WAL_SIZE_LIMIT / 4096,
+        }
+    }
+}
+
+impl Checkpoints {
+    /// After a commit through `conn` (to the database at `path`): asks the
+    /// thread for a checkpoint once `every` pages have been written since
+    /// the last request.
+    pub(super) fn after_commit(&mut self, conn: &Connection, path: &Path) {
+        self.pages += pages_written(conn);
+        if self.pages < self.every {
+            return;
+        }
+        self.pages = 0;
+        if self.thread.is_none() {
+            match Checkpointer::start(path) {
+                Ok(c) => self.thread = Some(c),
+                // The writer's own checkpoint still bounds the WAL.
+                Err(e) => {
+                    tracing::warn!(error = %e, "no checkpoint thread");
+                    return;
+                }
+            }
+        }
+        if let Some(c) = &self.thread {
+            c.request();
+        }
+    }
+}
+
 /// The checkpoint thread and how to wake it.
 pub(super) struct Checkpointer {
     shared: Arc<Shared>,
@@ -128,7 +175,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Pages this connection has written to the WAL since the last call.
-pub(super) fn pages_written(conn: &Connection) -> i64 {
+fn pages_written(conn: &Connection) -> i64 {
     let (mut current, mut high) = (0, 0);
     // SAFETY: `conn.handle()` is a live connection for the duration of the
     // call, and `sqlite3_db_status` only reads its counters (resetting

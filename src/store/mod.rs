@@ -116,12 +116,8 @@ pub struct Store {
     path: PathBuf,
     /// The recent tier of the story index (see `story`).
     recent: story::RecentBands,
-    /// The checkpoint thread, started by the first write of fetches.
-    checkpointer: Option<checkpoint::Checkpointer>,
-    /// Pages written to the WAL since the last checkpoint was asked for.
-    wal_pages: i64,
-    /// Pages between two checkpoints ([`WAL_SIZE_LIMIT`]; tests use less).
-    checkpoint_pages: i64,
+    /// Checkpoints off the writer's thread (see `checkpoint`).
+    checkpoints: checkpoint::Checkpoints,
 }
 
 impl Store {
@@ -144,9 +140,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             recent: story::RecentBands::default(),
-            checkpointer: None,
-            wal_pages: 0,
-            checkpoint_pages: WAL_SIZE_LIMIT / 4096,
+            checkpoints: checkpoint::Checkpoints::default(),
         };
         store.configure()?;
         store.migrate()?;
@@ -163,9 +157,7 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(Store {
             recent: story::RecentBands::default(),
-            checkpointer: None,
-            wal_pages: 0,
-            checkpoint_pages: WAL_SIZE_LIMIT / 4096,
+            checkpoints: checkpoint::Checkpoints::default(),
             conn,
             path: path.to_path_buf(),
         })
@@ -175,24 +167,7 @@ impl Store {
     /// checkpoint once [`WAL_SIZE_LIMIT`] bytes of pages have been written
     /// since the last one (see `checkpoint`).
     fn after_commit(&mut self) {
-        self.wal_pages += checkpoint::pages_written(&self.conn);
-        if self.wal_pages < self.checkpoint_pages {
-            return;
-        }
-        self.wal_pages = 0;
-        if self.checkpointer.is_none() {
-            match checkpoint::Checkpointer::start(&self.path) {
-                Ok(c) => self.checkpointer = Some(c),
-                // The writer's own checkpoint still bounds the WAL.
-                Err(e) => {
-                    tracing::warn!(error = %e, "no checkpoint thread");
-                    return;
-                }
-            }
-        }
-        if let Some(c) = &self.checkpointer {
-            c.request();
-        }
+        self.checkpoints.after_commit(&self.conn, &self.path);
     }
 
     /// The database file.
@@ -387,7 +362,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.db");
         let mut s = Store::open(&p).unwrap();
-        s.checkpoint_pages = 100;
+        s.checkpoints.every = 100;
         let file_len = || std::fs::metadata(&p).unwrap().len();
         let before = file_len();
         s.conn
@@ -398,7 +373,10 @@ mod tests {
             )
             .unwrap();
         s.after_commit();
-        assert!(s.checkpointer.is_none(), "not yet: about 15 pages written");
+        assert!(
+            s.checkpoints.thread.is_none(),
+            "not yet: about 15 pages written"
+        );
         s.conn
             .execute_batch(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
@@ -406,7 +384,7 @@ mod tests {
             )
             .unwrap();
         s.after_commit();
-        let c = s.checkpointer.as_ref().expect("started");
+        let c = s.checkpoints.thread.as_ref().expect("started");
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while c.done() == 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));

@@ -301,7 +301,7 @@ pub(super) struct Survey {
     matches: Vec<(i64, u32, f64)>,
 }
 
-/// Surveys the store through `conn` (see [`Survey`]).
+/// Surveys the store through `conn` for one article (see [`Survey`]).
 fn survey(
     conn: &rusqlite::Connection,
     print: &Fingerprint,
@@ -309,43 +309,115 @@ fn survey(
     window_start: i64,
     recent: &RecentBands,
 ) -> Result<Survey> {
-    let keys: Vec<i64> = band_keys(print).map(|k| k as i64).collect();
-    let mut counts = Vec::with_capacity(keys.len());
-    // Candidates: recent articles sharing at least one band key.
-    let mut candidates: Vec<(i64, u32)> = Vec::new();
+    let job = Job {
+        print,
+        keys: band_keys(print).map(|k| k as i64).collect(),
+        window_start,
+        threshold,
+    };
+    Ok(survey_all(conn, recent, vec![job])?
+        .pop()
+        .expect("a survey per article"))
+}
+
+/// One article to survey.
+struct Job<'a> {
+    print: &'a Fingerprint,
+    /// Its band keys.
+    keys: Vec<i64>,
+    window_start: i64,
+    threshold: f64,
+}
+
+/// Surveys `jobs` together, a survey per job in their order.
+///
+/// Each key's postings are looked up once, in key order, from the earliest
+/// window that asks for it (a later window's postings are a prefix of the
+/// same list), and each candidate's fingerprint is read once, in id order,
+/// and compared with every article that found it: consecutive lookups
+/// share index pages. A band key shared by very many recent articles
+/// ([`HOT_BAND`]) says little (boilerplate, templates) and would make every
+/// insert compare against a growing crowd: it finds no candidates. Real
+/// copies share several bands, so they are still found through the others.
+fn survey_all(
+    conn: &rusqlite::Connection,
+    recent: &RecentBands,
+    jobs: Vec<Job<'_>>,
+) -> Result<Vec<Survey>> {
+    // All lists in one buffer (`spans`: key, start, length), so that a
+    // group's survey makes a few large allocations, not thousands of small
+    // ones.
+    let mut wanted: Vec<(i64, i64)> = jobs
+        .iter()
+        .flat_map(|j| j.keys.iter().map(|k| (*k, j.window_start)))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup_by_key(|(k, _)| *k);
+    let mut spans: Vec<(i64, usize, usize)> = Vec::with_capacity(wanted.len());
+    let mut all: Vec<i64> = Vec::new();
     {
         // The limit is a literal, not a parameter: SQLite re-prepares a
         // statement whenever a parameter it planned with (LIMIT ?) is bound
         // again, which made this lookup cost as much as a fresh prepare.
         let mut st = conn.prepare_cached(POSTINGS_SQL)?;
-        let mut postings: Vec<i64> = Vec::with_capacity(HOT_BAND + 1);
-        for (i, k) in keys.iter().enumerate() {
-            // A band key shared by very many recent articles says little
-            // (boilerplate, templates) and would make every insert compare
-            // against a growing crowd: skip it. Real copies share several
-            // bands, so they are still found through the others.
-            postings.clear();
-            key_postings(&mut st, recent, *k, window_start, &mut postings)?;
-            counts.push(postings.len());
-            if postings.len() > HOT_BAND {
-                continue;
+        let mut list = Vec::with_capacity(HOT_BAND + 1);
+        for (key, window_start) in wanted {
+            list.clear();
+            key_postings(&mut st, recent, key, window_start, &mut list)?;
+            spans.push((key, all.len(), list.len()));
+            all.extend_from_slice(&list);
+        }
+    }
+    let postings_of = |key: i64| -> &[i64] {
+        let at = spans
+            .binary_search_by_key(&key, |s| s.0)
+            .expect("every key was looked up");
+        let (_, start, len) = spans[at];
+        &all[start..start + len]
+    };
+    // Each job's counts, and its (candidate, job, keys) pairs, in its own
+    // window.
+    let mut counts: Vec<Vec<usize>> = Vec::with_capacity(jobs.len());
+    let mut pairs: Vec<(i64, usize, u32)> = Vec::new();
+    let mut candidates = Vec::new();
+    for (n, j) in jobs.iter().enumerate() {
+        let mut mine = Vec::with_capacity(j.keys.len());
+        candidates.clear();
+        for (i, k) in j.keys.iter().enumerate() {
+            let list = postings_of(*k);
+            let within = list.partition_point(|a| *a >= j.window_start);
+            mine.push(within);
+            if within <= HOT_BAND {
+                add_candidates(&mut candidates, &list[..within], 1 << i);
             }
-            add_candidates(&mut candidates, &postings, 1 << i);
+        }
+        counts.push(mine);
+        pairs.extend(candidates.iter().map(|&(c, found_by)| (c, n, found_by)));
+    }
+    pairs.sort_unstable_by_key(|p| p.0);
+    let mut matches: Vec<Vec<(i64, u32, f64)>> = jobs.iter().map(|_| Vec::new()).collect();
+    for same in pairs.chunk_by(|a, b| a.0 == b.0) {
+        let Some(other) = read_print(conn, same[0].0)? else {
+            continue;
+        };
+        for &(c, n, found_by) in same {
+            if let Verdict::Same(score) = verdict(jobs[n].print, &other, jobs[n].threshold) {
+                matches[n].push((c, found_by, score));
+            }
         }
     }
-    let mut matches = Vec::new();
-    for (c, found_by) in candidates {
-        if let Some(score) = compare(conn, c, print, threshold)? {
-            matches.push((c, found_by, score));
-        }
-    }
-    Ok(Survey {
-        window_start,
-        upto: recent.seen,
-        keys,
-        counts,
-        matches,
-    })
+    Ok(jobs
+        .into_iter()
+        .zip(counts)
+        .zip(matches)
+        .map(|((j, counts), matches)| Survey {
+            window_start: j.window_start,
+            upto: recent.seen,
+            keys: j.keys,
+            counts,
+            matches,
+        })
+        .collect())
 }
 
 /// The articles of the window under `key`, newest first (the recent tier,
@@ -513,15 +585,9 @@ pub(super) fn survey_group(
     recent: &RecentBands,
     recs: &[super::FetchRecord],
 ) -> Result<Vec<Vec<Option<Survey>>>> {
-    struct Job {
-        record: usize,
-        entry: usize,
-        print: Fingerprint,
-        keys: Vec<i64>,
-        window_start: i64,
-        threshold: f64,
-    }
-    let mut jobs = Vec::new();
+    // The articles that may be new: (record, entry, fingerprint, policy
+    // and window).
+    let mut found = Vec::new();
     for (r, rec) in recs.iter().enumerate() {
         let Some(policy) = rec.story.as_ref() else {
             continue;
@@ -540,94 +606,27 @@ pub(super) fn survey_group(
                 Some(w) => w,
                 None => *window.insert(window_start(tx, policy, rec.now)?),
             };
-            jobs.push(Job {
-                record: r,
-                entry: i,
-                keys: band_keys(&print).map(|k| k as i64).collect(),
-                print,
-                window_start,
-                threshold: policy.threshold,
-            });
+            found.push((r, i, print, policy.threshold, window_start));
         }
     }
-    if jobs.len() < SURVEY_FROM {
+    if found.len() < SURVEY_FROM {
         return Ok(Vec::new());
     }
-    // Each key's postings, newest first (the recent tier, then the table),
-    // looked up in key order from the earliest window that asks for it:
-    // a later window's postings are a prefix of the same list. All lists
-    // in one buffer (`spans`: key, start, length), so that a group's survey
-    // makes a few large allocations, not thousands of small ones.
-    let mut wanted: Vec<(i64, i64)> = jobs
+    let jobs = found
         .iter()
-        .flat_map(|j| j.keys.iter().map(|k| (*k, j.window_start)))
+        .map(|(_, _, print, threshold, window_start)| Job {
+            print,
+            keys: band_keys(print).map(|k| k as i64).collect(),
+            window_start: *window_start,
+            threshold: *threshold,
+        })
         .collect();
-    wanted.sort_unstable();
-    wanted.dedup_by_key(|(k, _)| *k);
-    let mut spans: Vec<(i64, usize, usize)> = Vec::with_capacity(wanted.len());
-    let mut all: Vec<i64> = Vec::new();
-    {
-        let mut st = tx.prepare_cached(POSTINGS_SQL)?;
-        let mut list = Vec::with_capacity(HOT_BAND + 1);
-        for (key, window_start) in wanted {
-            list.clear();
-            key_postings(&mut st, recent, key, window_start, &mut list)?;
-            spans.push((key, all.len(), list.len()));
-            all.extend_from_slice(&list);
-        }
-    }
-    let postings_of = |key: i64| -> &[i64] {
-        let at = spans
-            .binary_search_by_key(&key, |s| s.0)
-            .expect("every key was looked up");
-        let (_, start, len) = spans[at];
-        &all[start..start + len]
-    };
-    // Each job's counts, and its (candidate, job, keys) pairs, in its own
-    // window.
-    let mut counts: Vec<Vec<usize>> = Vec::with_capacity(jobs.len());
-    let mut pairs: Vec<(i64, usize, u32)> = Vec::new();
-    let mut candidates = Vec::new();
-    for (n, j) in jobs.iter().enumerate() {
-        let mut mine = Vec::with_capacity(j.keys.len());
-        candidates.clear();
-        for (i, k) in j.keys.iter().enumerate() {
-            let list = postings_of(*k);
-            let within = list.partition_point(|a| *a >= j.window_start);
-            mine.push(within);
-            if within <= HOT_BAND {
-                add_candidates(&mut candidates, &list[..within], 1 << i);
-            }
-        }
-        counts.push(mine);
-        pairs.extend(candidates.iter().map(|&(c, found_by)| (c, n, found_by)));
-    }
-    // Each candidate's fingerprint read once, in id order, and compared
-    // with every article that found it.
-    pairs.sort_unstable_by_key(|p| p.0);
-    let mut matches: Vec<Vec<(i64, u32, f64)>> = jobs.iter().map(|_| Vec::new()).collect();
-    for same in pairs.chunk_by(|a, b| a.0 == b.0) {
-        let Some(other) = read_print(tx, same[0].0)? else {
-            continue;
-        };
-        for &(c, n, found_by) in same {
-            if let Verdict::Same(score) = verdict(&jobs[n].print, &other, jobs[n].threshold) {
-                matches[n].push((c, found_by, score));
-            }
-        }
-    }
     let mut surveys: Vec<Vec<Option<Survey>>> = recs
         .iter()
         .map(|r| r.entries.iter().map(|_| None).collect())
         .collect();
-    for ((j, counts), matches) in jobs.into_iter().zip(counts).zip(matches) {
-        surveys[j.record][j.entry] = Some(Survey {
-            window_start: j.window_start,
-            upto: recent.seen,
-            keys: j.keys,
-            counts,
-            matches,
-        });
+    for ((r, i, ..), survey) in found.iter().zip(survey_all(tx, recent, jobs)?) {
+        surveys[*r][*i] = Some(survey);
     }
     Ok(surveys)
 }

@@ -734,19 +734,15 @@ fn known_entries_are_left_out_before_parsing_unless_that_could_change_the_rest()
     let known = store.known_entries(feed).unwrap();
     assert_eq!(known.by_item.len(), 3);
 
+    let reread = |doc: &str, mode, known: &tributary::model::KnownEntries| {
+        process_with(doc.as_bytes(), None, Some(&url), mode, now, known).unwrap()
+    };
+
     // A new entry first, a changed head: only the new entry is parsed.
     let mut items = vec![("g4", Some("https://site.example/4"), "Tram line extended")];
     items.extend(old);
     let newer = doc(&items, site).replace("<title>F</title>", "<title>F, renamed</title>");
-    let d = process_with(
-        newer.as_bytes(),
-        None,
-        Some(&url),
-        IdentityMode::Guid,
-        now,
-        &known,
-    )
-    .unwrap();
+    let d = reread(&newer, IdentityMode::Guid, &known);
     let titles: Vec<&str> = d.entries.iter().map(|e| e.title.as_str()).collect();
     assert_eq!(titles, ["Tram line extended"]);
     assert_eq!(d.kept, ["guid:g1", "guid:g2", "guid:g3"]);
@@ -771,15 +767,7 @@ fn known_entries_are_left_out_before_parsing_unless_that_could_change_the_rest()
         "Body of Bridge vote delayed.",
         "Body of Bridge vote delayed again.",
     );
-    let d = process_with(
-        edited.as_bytes(),
-        None,
-        Some(&url),
-        IdentityMode::Guid,
-        now,
-        &known,
-    )
-    .unwrap();
+    let d = reread(&edited, IdentityMode::Guid, &known);
     assert_eq!(d.entries.len(), 1);
     assert_eq!(d.kept.len(), 3);
 
@@ -787,29 +775,13 @@ fn known_entries_are_left_out_before_parsing_unless_that_could_change_the_rest()
     let g3 = newer.find("<item><guid isPermaLink=\"false\">g3").unwrap();
     let g3 = &newer[g3..g3 + newer[g3..].find("</item>").unwrap() + "</item>".len()];
     let repeated = newer.replace(g3, &format!("{g3}\n{g3}"));
-    let d = process_with(
-        repeated.as_bytes(),
-        None,
-        Some(&url),
-        IdentityMode::Guid,
-        now,
-        &known,
-    )
-    .unwrap();
+    let d = reread(&repeated, IdentityMode::Guid, &known);
     assert_eq!(d.kept, ["guid:g4", "guid:g1", "guid:g2", "guid:g3"]);
     assert!(d.entries.is_empty());
 
     // The site the entries were cleaned against moved: all are read.
     let moved = doc(&items, "https://elsewhere.example/");
-    let d = process_with(
-        moved.as_bytes(),
-        None,
-        Some(&url),
-        IdentityMode::Guid,
-        now,
-        &known,
-    )
-    .unwrap();
+    let d = reread(&moved, IdentityMode::Guid, &known);
     assert_eq!((d.entries.len(), d.kept.len()), (4, 0));
 
     // A new entry repeating a left-out entry's guid or link keys both
@@ -820,41 +792,17 @@ fn known_entries_are_left_out_before_parsing_unless_that_could_change_the_rest()
     ] {
         let mut more = vec![repeat];
         more.extend(items.iter().copied());
-        let d = process_with(
-            doc(&more, site).as_bytes(),
-            None,
-            Some(&url),
-            IdentityMode::Guid,
-            now,
-            &known,
-        )
-        .unwrap();
+        let d = reread(&doc(&more, site), IdentityMode::Guid, &known);
         assert_eq!((d.entries.len(), d.kept.len()), (5, 0), "{repeat:?}");
     }
 
     // Another identity mode keys entries differently: all are read.
-    let d = process_with(
-        newer.as_bytes(),
-        None,
-        Some(&url),
-        IdentityMode::Link,
-        now,
-        &known,
-    )
-    .unwrap();
+    let d = reread(&newer, IdentityMode::Link, &known);
     assert_eq!((d.entries.len(), d.kept.len()), (4, 0));
 
     // A left-out entry the store lost meanwhile is refused, so the fetch
     // can be read again in full: nothing is lost.
-    let d = process_with(
-        newer.as_bytes(),
-        None,
-        Some(&url),
-        IdentityMode::Guid,
-        now,
-        &known,
-    )
-    .unwrap();
+    let d = reread(&newer, IdentityMode::Guid, &known);
     assert_eq!(d.kept.len(), 4);
     rusqlite::Connection::open(dir.path().join("t.db"))
         .unwrap()
