@@ -109,7 +109,8 @@ pub struct Cli {
     pub json: bool,
     /// Also time the document pipeline alone (`refresh::process` over the
     /// corpus on one thread: parse, sanitize, text, keys, fingerprints),
-    /// before the phases.
+    /// and the libraries it is built on alone (feed-rs, ammonia, SQLite
+    /// inserts and FTS5), before the phases.
     #[arg(long)]
     pub process: bool,
     /// Run each phase's child under this command, e.g. `perf record -g -o
@@ -361,6 +362,7 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
     ));
     if cli.process {
         say(&process::measure(&docs).to_string());
+        say(&process::floor(&docs, dir)?.to_string());
     }
     let hosts = cli.hosts.max(1);
     let list: Vec<(usize, String)> = docs.iter().map(|(i, p, _)| (*i, p.clone())).collect();
