@@ -693,21 +693,22 @@ fn merge_validators(old: &Validators, new: &Validators) -> Validators {
 }
 
 /// Refreshes `feeds` (with their stored state) at most
-/// `fetcher.config().concurrency` at a time, calling `on_done` as each
-/// finishes, and returns the reports in completion order.
+/// `fetcher.config().concurrency` at a time, handing each report to
+/// `on_done` as its feed finishes (in completion order).
 ///
-/// A feed's task is spawned only when a slot is free, so memory follows
-/// the concurrency limit, not the number of feeds (spawning all of 10,000
-/// feeds up front added about 24 MB to the peak resident set).
+/// Memory follows the concurrency limit, not the number of feeds: a
+/// feed's task is spawned only when a slot is free (spawning all of
+/// 10,000 feeds up front added about 24 MB to the peak resident set),
+/// `feeds` is drawn from only then (a caller can pair configs with stored
+/// rows lazily instead of building a list of both), and no report is kept
+/// here (a caller keeps what it needs of each).
 pub async fn refresh_all(
     fetcher: &Fetcher,
     store: &SharedStore,
-    feeds: Vec<(FeedConfig, FeedRow)>,
+    feeds: impl IntoIterator<Item = (FeedConfig, FeedRow)>,
     dedup: &DedupConfig,
-    mut on_done: impl FnMut(&FeedReport),
-) -> Vec<FeedReport> {
-    // At most `limit` tasks exist at once: a task per feed up front would
-    // hold thousands of futures (and their buffers) for nothing.
+    mut on_done: impl FnMut(FeedReport),
+) {
     let limit = fetcher.config().concurrency.max(1);
     let mut waiting = feeds.into_iter();
     let mut tasks = JoinSet::new();
@@ -720,18 +721,13 @@ pub async fn refresh_all(
     for next in waiting.by_ref().take(limit) {
         spawn(&mut tasks, next);
     }
-    let mut reports = Vec::with_capacity(waiting.len() + tasks.len());
     while let Some(joined) = tasks.join_next().await {
         if let Some(next) = waiting.next() {
             spawn(&mut tasks, next);
         }
         match joined {
-            Ok(report) => {
-                on_done(&report);
-                reports.push(report);
-            }
+            Ok(report) => on_done(report),
             Err(e) => warn!(error = %e, "a refresh task failed"),
         }
     }
-    reports
 }

@@ -114,10 +114,11 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
         .into_iter()
         .map(|r| (r.name.clone(), r))
         .collect();
-    let work: Vec<_> = configs
+    drop(specs);
+    // Paired as the round draws them, as `tributary fetch` does.
+    let work = configs
         .into_iter()
-        .filter_map(|c| rows.remove(&c.name).map(|r| (c, r)))
-        .collect();
+        .filter_map(|c| rows.remove(&c.name).map(|r| (c, r)));
     let fetch = FetchConfig {
         concurrency: knobs.concurrency,
         per_host: knobs.per_host,
@@ -135,19 +136,9 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
         enabled: knobs.dedup,
         ..DedupConfig::default()
     };
-    let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, &dedup, |_| {}));
-    let wall_s = started.elapsed().as_secs_f64();
-    let (user_s, sys_s) = usage::cpu_seconds();
-    let peak_rss = usage::peak_rss_bytes();
-    let mut cost = PhaseCost {
-        wall_s,
-        user_s,
-        sys_s,
-        peak_rss,
-        feeds: reports.len() as u64,
-        ..PhaseCost::default()
-    };
-    for r in &reports {
+    let mut cost = PhaseCost::default();
+    runtime.block_on(refresh_all(&fetcher, &shared, work, &dedup, |r| {
+        cost.feeds += 1;
         cost.new_entries += r.new as u64;
         cost.updated_entries += r.updated as u64;
         cost.merged += r.merged as u64;
@@ -158,7 +149,11 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
                 cost.errors.push(format!("{}: {e}", r.name));
             }
         }
-    }
+    }));
+    drop(rows);
+    cost.wall_s = started.elapsed().as_secs_f64();
+    (cost.user_s, cost.sys_s) = usage::cpu_seconds();
+    cost.peak_rss = usage::peak_rss_bytes();
     let (_, entries, articles) = runtime.block_on(shared.call(|s| s.counts()))?;
     cost.entries_total = entries as u64;
     cost.articles_total = articles as u64;

@@ -14,7 +14,7 @@ use chrono::Utc;
 use super::open_store;
 use crate::config::{Config, FeedConfig};
 use crate::daemon::feed_specs;
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetcher, ResponseMeta};
 use crate::refresh::{refresh_all, FeedReport, SharedStore};
 use crate::store::FeedRow;
 
@@ -34,40 +34,54 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
         .into_iter()
         .map(|r| (r.name.clone(), r))
         .collect();
-    let work: Vec<_> = config
+    let chosen = |f: &&FeedConfig| only.is_empty() || only.contains(&f.name);
+    let total = config
         .feeds
         .iter()
-        .filter(|f| only.is_empty() || only.contains(&f.name))
-        .filter_map(|f| rows.remove(&f.name).map(|r| (f.clone(), r)))
-        .collect();
-    drop(rows);
+        .filter(chosen)
+        .filter(|f| rows.contains_key(&f.name))
+        .count();
+    // Paired as the round draws them, not collected first: a list of every
+    // feed's config and row was the largest allocation of a round.
+    let work = config
+        .feeds
+        .iter()
+        .filter(chosen)
+        .filter_map(|f| rows.remove(&f.name).map(|r| (f.clone(), r)));
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let shared = SharedStore::new(store);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let stdout = std::io::stdout();
-    let bar = progress_bar(work.len() as u64, json);
-    let mut failures = 0;
-    let reports = runtime.block_on(refresh_all(&fetcher, &shared, work, &config.dedup, |r| {
+    let bar = progress_bar(total as u64, json);
+    let (mut feeds, mut new, mut updated, mut failed) = (0, 0, 0, 0);
+    // What planning needs of each report: the feed and its response.
+    let mut responses: Vec<(String, Option<ResponseMeta>)> = Vec::with_capacity(total);
+    runtime.block_on(refresh_all(&fetcher, &shared, work, &config.dedup, |r| {
         let print = || {
             let mut out = stdout.lock();
             let _ = if json {
-                print_json(&mut out, r)
+                print_json(&mut out, &r)
             } else {
-                print_line(&mut out, r)
+                print_line(&mut out, &r)
             };
         };
+        feeds += 1;
+        new += r.new;
+        updated += r.updated;
+        failed += usize::from(r.error.is_some());
         match &bar {
             Some(bar) => {
                 bar.suspend(print);
-                failures += usize::from(r.error.is_some());
-                bar.set_message(format!("{failures} failed"));
+                bar.set_message(format!("{failed} failed"));
                 bar.inc(1);
             }
             None => print(),
         }
+        responses.push((r.name, r.response));
     }));
+    drop(rows);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -75,9 +89,9 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
     // later agree on when it is due.
     let by_name: HashMap<&str, &FeedConfig> =
         config.feeds.iter().map(|f| (f.name.as_str(), f)).collect();
-    let refreshed = reports
-        .iter()
-        .filter_map(|r| Some(((*by_name.get(r.name.as_str())?).clone(), r.response.clone())))
+    let refreshed = responses
+        .into_iter()
+        .filter_map(|(name, response)| Some(((*by_name.get(name.as_str())?).clone(), response)))
         .collect();
     if let Err(e) = runtime.block_on(crate::daemon::store_next_checks(
         &shared,
@@ -86,14 +100,8 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
     )) {
         tracing::warn!(error = %e, "storing the feeds' next checks failed");
     }
-    let (new, updated, failed) = reports.iter().fold((0, 0, 0), |(n, u, f), r| {
-        (n + r.new, u + r.updated, f + usize::from(r.error.is_some()))
-    });
     if !json {
-        println!(
-            "{} feeds: {new} new, {updated} updated, {failed} failed",
-            reports.len()
-        );
+        println!("{feeds} feeds: {new} new, {updated} updated, {failed} failed");
     }
     Ok(ExitCode::SUCCESS)
 }
