@@ -75,6 +75,9 @@ struct Stats {
 struct Daemon {
     config_path: PathBuf,
     config: Config,
+    /// Where each feed sits in `config.feeds`, by name; rebuilt whenever
+    /// `config` is replaced (see [`Daemon::feed`]).
+    feed_at: HashMap<String, usize>,
     store: SharedStore,
     fetcher: Fetcher,
     notifier: Notifier,
@@ -187,6 +190,7 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
         probe_due: now,
         prune_due: now + PRUNE_FIRST,
         prune_task: None,
+        feed_at: feed_positions(&config),
         config,
     };
     d.plan_from_store(&rows, now);
@@ -259,6 +263,13 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
 }
 
 impl Daemon {
+    /// The configured feed named `name`. Looked up for every fetch started
+    /// and finished: through a map, since a search of the list made a round
+    /// over every feed quadratic in their number.
+    fn feed(&self, name: &str) -> Option<&FeedConfig> {
+        self.feed_at.get(name).map(|&i| &self.config.feeds[i])
+    }
+
     /// Initial plan: stored next checks where they are still ahead; feeds
     /// overdue (or never planned) spread over the startup window.
     fn plan_from_store(&mut self, rows: &[crate::store::FeedRow], now: DateTime<Utc>) {
@@ -471,7 +482,7 @@ impl Daemon {
             .map(|(name, _)| name.clone())
             .collect();
         for name in due {
-            let Some(feed) = self.config.feed(&name).cloned() else {
+            let Some(feed) = self.feed(&name).cloned() else {
                 self.plan.remove(&name);
                 continue;
             };
@@ -518,7 +529,7 @@ impl Daemon {
             merged: report.merged,
         });
         // The feed may have been removed by a reload meanwhile.
-        let Some(current) = self.config.feed(&feed.name).cloned() else {
+        let Some(current) = self.feed(&feed.name).cloned() else {
             self.plan.remove(&feed.name);
             return;
         };
@@ -622,6 +633,7 @@ impl Daemon {
             .collect();
         let old_schedule = self.config.schedule.clone();
         self.config = new;
+        self.feed_at = feed_positions(&self.config);
         let mut plan = BTreeMap::new();
         for feed in &self.config.feeds {
             let row = rows.get(feed.name.as_str());
@@ -760,6 +772,16 @@ pub async fn store_next_checks(
             Ok(planned)
         })
         .await
+}
+
+/// Each feed's position in `config.feeds`, by name.
+fn feed_positions(config: &Config) -> HashMap<String, usize> {
+    config
+        .feeds
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.clone(), i))
+        .collect()
 }
 
 fn failed_report(feed: &FeedConfig, error: &str) -> FeedReport {
