@@ -124,7 +124,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Apply the [retention] settings now, then give free space back.
+    /// Apply the `[retention]` settings now, then give free space back.
     Prune,
     /// Write a consistent copy of the database (safe while the daemon runs).
     Backup {

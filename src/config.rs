@@ -1,7 +1,7 @@
 //! The configuration file: TOML text → a validated [`Config`].
 //!
 //! Reading happens in two steps, as in ripgrep's low/high arguments: serde
-//! deserializes the raw file (unknown keys are errors), then [`Config::from_raw`]
+//! deserializes the raw file (unknown keys are errors), then `Config::from_raw`
 //! checks meaning (URLs, duplicate names, sizes, durations) and produces the
 //! only type the rest of the program sees. Every error names the file, line
 //! and column and says what is wrong, so `tributary check` can point at it.
