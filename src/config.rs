@@ -561,6 +561,19 @@ fn duration(at: &Locator<'_>, v: &Spanned<String>) -> Result<Duration, ConfigErr
     }
 }
 
+/// A configured span as people write it: whole days as days ("90 days",
+/// not humantime's "2months 29days 2h 1m 12s"), whole hours as hours, and
+/// anything else as humantime writes it.
+pub fn span(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s % 86_400, s % 3_600, d.subsec_nanos()) {
+        (0, _, 0) if s == 86_400 => "1 day".into(),
+        (0, _, 0) => format!("{} days", s / 86_400),
+        (_, 0, 0) => format!("{}h", s / 3_600),
+        _ => humantime::format_duration(d).to_string(),
+    }
+}
+
 fn count(at: &Locator<'_>, v: &Spanned<i64>, min: i64, max: i64) -> Result<usize, ConfigError> {
     let n = *v.get_ref();
     if n < min || n > max {
@@ -703,18 +716,23 @@ impl fmt::Display for Config {
         let r = &self.retention;
         let mut keep = Vec::new();
         if let Some(age) = r.max_age {
-            keep.push(format!(
-                "entries first seen in the last {}",
-                humantime::format_duration(age)
-            ));
+            keep.push(format!("entries first seen in the last {}", span(age)));
         }
         if let Some(n) = r.max_per_feed {
             keep.push(format!("the newest {n} of each feed"));
         }
+        let log = span(r.fetch_log_max_age);
         if keep.is_empty() {
-            writeln!(f, "retention:   everything is kept")?;
+            writeln!(
+                f,
+                "retention:   every entry; the fetch log of the last {log}"
+            )?;
         } else {
-            writeln!(f, "retention:   keep {}", keep.join(" and "))?;
+            writeln!(
+                f,
+                "retention:   keep {}; the fetch log of the last {log}",
+                keep.join(" and ")
+            )?;
         }
         writeln!(f, "feeds:       {}", self.feeds.len())?;
         for feed in &self.feeds {

@@ -1,46 +1,46 @@
 //! `tributary prune`: applies the `[retention]` settings now (with the
-//! policy the daemon's daily run uses), then gives free space back.
+//! policy the daemon's daily run uses: entry limits when there are any,
+//! and the fetch log's age limit), then gives free space back.
 
 use std::process::ExitCode;
 
 use chrono::Utc;
 
 use super::open_store;
-use crate::config::Config;
+use crate::config::{span, Config};
 use crate::daemon::prune_policy;
 
 /// Prunes what `[retention]` says and reports what went.
 pub(super) fn run(config: &Config) -> anyhow::Result<ExitCode> {
     let r = &config.retention;
     let mut store = open_store(config)?;
-    if r.keeps_everything() {
-        println!(
-            "no [retention] limits in {}: everything is kept",
-            config.path.display()
-        );
-        let c = store.compact()?;
-        println!(
-            "compacted: {} → {}",
-            size(c.bytes_before),
-            size(c.bytes_after)
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
     let names: Vec<String> = config.digests.iter().map(|d| d.name.clone()).collect();
     let protect = store.digest_protection(&names)?;
     let report = store.prune(&prune_policy(r, protect), Utc::now())?;
-    let mut limits = Vec::new();
-    if let Some(age) = r.max_age {
-        limits.push(format!("older than {}", humantime::format_duration(age)));
-    }
-    if let Some(n) = r.max_per_feed {
-        limits.push(format!("beyond the newest {n} of each feed"));
+    if r.keeps_every_entry() {
+        println!(
+            "no entry limits in [retention] of {}: every entry is kept",
+            config.path.display()
+        );
+    } else {
+        let mut limits = Vec::new();
+        if let Some(age) = r.max_age {
+            limits.push(format!("older than {}", span(age)));
+        }
+        if let Some(n) = r.max_per_feed {
+            limits.push(format!("beyond the newest {n} of each feed"));
+        }
+        println!(
+            "pruned {} entries ({}) and {} articles no longer carried by any entry",
+            report.entries,
+            limits.join(", or "),
+            report.articles
+        );
     }
     println!(
-        "pruned {} entries ({}) and {} articles no longer carried by any entry",
-        report.entries,
-        limits.join(", or "),
-        report.articles
+        "deleted {} fetch-log rows older than {}",
+        report.fetch_log,
+        span(r.fetch_log_max_age)
     );
     let c = &report.compaction;
     let vacuum = match c.vacuum {

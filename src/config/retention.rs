@@ -1,5 +1,9 @@
-//! `[retention]`: how much history the store keeps. Both keys are
-//! optional; without either, everything is kept forever.
+//! `[retention]`: how much history the store keeps. `max_age` and
+//! `max_per_feed` limit entries (and the articles only they hold); without
+//! either every entry is kept forever. `fetch_log_max_age` limits the
+//! fetch log, one row per fetch, which would otherwise grow by thousands of
+//! rows a day whatever is kept of the entries: [`DEFAULT_FETCH_LOG_MAX_AGE`]
+//! unless set.
 
 use std::time::Duration;
 
@@ -8,18 +12,34 @@ use toml::Spanned;
 
 use super::{count, duration, ConfigError, Locator};
 
+/// How long fetch-log rows are kept when `fetch_log_max_age` is not set.
+pub const DEFAULT_FETCH_LOG_MAX_AGE: Duration = Duration::from_secs(90 * 24 * 3600);
+
 /// `[retention]`, validated.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionConfig {
     /// Entries first seen longer ago than this are pruned.
     pub max_age: Option<Duration>,
     /// Only the newest this many entries of each feed are kept.
     pub max_per_feed: Option<usize>,
+    /// Fetch-log rows of fetches started longer ago than this are deleted.
+    pub fetch_log_max_age: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            max_age: None,
+            max_per_feed: None,
+            fetch_log_max_age: DEFAULT_FETCH_LOG_MAX_AGE,
+        }
+    }
 }
 
 impl RetentionConfig {
-    /// True when no limit is set: nothing is ever pruned.
-    pub fn keeps_everything(&self) -> bool {
+    /// True when no entry limit is set: no entry or article is ever pruned
+    /// (the fetch log still is).
+    pub fn keeps_every_entry(&self) -> bool {
         self.max_age.is_none() && self.max_per_feed.is_none()
     }
 }
@@ -29,6 +49,7 @@ impl RetentionConfig {
 pub(super) struct RawRetention {
     max_age: Option<Spanned<String>>,
     max_per_feed: Option<Spanned<i64>>,
+    fetch_log_max_age: Option<Spanned<String>>,
 }
 
 impl RetentionConfig {
@@ -46,6 +67,12 @@ impl RetentionConfig {
                 .as_ref()
                 .map(|n| count(at, n, 1, i64::from(u32::MAX)))
                 .transpose()?,
+            fetch_log_max_age: raw
+                .fetch_log_max_age
+                .as_ref()
+                .map(|d| duration(at, d))
+                .transpose()?
+                .unwrap_or(DEFAULT_FETCH_LOG_MAX_AGE),
         })
     }
 }
@@ -62,14 +89,25 @@ mod tests {
     }
 
     #[test]
-    fn absent_keeps_everything() {
-        assert!(parse("").unwrap().retention.keeps_everything());
-        assert!(parse("[retention]\n").unwrap().retention.keeps_everything());
+    fn absent_keeps_every_entry_and_90_days_of_fetch_log() {
+        for text in ["", "[retention]\n"] {
+            let r = parse(text).unwrap().retention;
+            assert!(r.keeps_every_entry());
+            assert_eq!(r.fetch_log_max_age, Duration::from_secs(90 * 86_400));
+        }
     }
 
     #[test]
     fn keys_are_read_and_checked() {
-        let c = parse("[retention]\nmax_age = \"90d\"\nmax_per_feed = 1000\n").unwrap();
+        let c = parse(
+            "[retention]\nmax_age = \"90d\"\nmax_per_feed = 1000\nfetch_log_max_age = \"2 weeks\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.retention.fetch_log_max_age,
+            Duration::from_secs(14 * 24 * 3600)
+        );
+        assert!(!c.retention.keeps_every_entry());
         assert_eq!(
             c.retention.max_age,
             Some(Duration::from_secs(90 * 24 * 3600))
@@ -86,6 +124,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("invalid duration `forever`"), "{e}");
+        let e = parse("[retention]\nfetch_log_max_age = \"0s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("/etc/tributary/t.toml:2:21: duration must be longer than zero"),
+            "{e}"
+        );
         let e = parse("[retention]\nmax_items = 3\n")
             .unwrap_err()
             .to_string();

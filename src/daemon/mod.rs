@@ -437,9 +437,6 @@ impl Daemon {
         }
         self.prune_due = now + PRUNE_INTERVAL;
         let retention = self.config.retention.clone();
-        if retention.keeps_everything() {
-            return;
-        }
         let path = self.config.store.path.clone();
         let digests: Vec<String> = self.config.digests.iter().map(|d| d.name.clone()).collect();
         self.prune_task = Some(tokio::task::spawn_blocking(move || {

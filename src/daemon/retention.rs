@@ -1,6 +1,7 @@
 //! The retention run (daily in the daemon, and `tributary prune`):
 //! `[retention]` → [`PrunePolicy`] → [`Store::prune`]. Articles that a
-//! digest has not covered yet are never pruned.
+//! digest has not covered yet are never pruned. It always has work: with
+//! no entry limits it still trims the fetch log.
 //!
 //! It opens its own connection rather than borrowing the daemon's shared
 //! store, so the daemon's fetches keep committing between prune batches
@@ -27,32 +28,30 @@ pub fn prune_policy(
         max_per_feed: retention.max_per_feed,
         // The policy keeps what was first seen *after* the bound.
         keep_first_seen_after: protect_from.map(|t| t - chrono::Duration::seconds(1)),
+        fetch_log_max_age: Some(retention.fetch_log_max_age),
     }
 }
 
-/// Prunes the store at `path` as `[retention]` says and logs what went;
-/// `None` when `[retention]` keeps everything (nothing is touched then).
+/// Prunes the store at `path` as `[retention]` says and logs what went.
 pub fn prune_store(
     path: &Path,
     retention: &RetentionConfig,
     digests: &[String],
     now: DateTime<Utc>,
-) -> store::Result<Option<PruneReport>> {
-    if retention.keeps_everything() {
-        return Ok(None);
-    }
+) -> store::Result<PruneReport> {
     let mut store = Store::open(path)?;
     let protect = store.digest_protection(digests)?;
     let report = store.prune(&prune_policy(retention, protect), now)?;
     info!(
         entries = report.entries,
         articles = report.articles,
+        fetch_log = report.fetch_log,
         vacuum = report.compaction.vacuum,
         bytes_before = report.compaction.bytes_before,
         bytes_after = report.compaction.bytes_after,
         "retention: pruned"
     );
-    Ok(Some(report))
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -60,23 +59,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn no_limits_touch_nothing_and_limits_prune() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let now = Utc::now();
-        assert!(prune_store(&path, &RetentionConfig::default(), &[], now)
-            .unwrap()
-            .is_none());
-        assert!(
-            !path.exists(),
-            "keeping everything must not even open the store"
-        );
+    fn the_policy_carries_every_limit() {
         let r = RetentionConfig {
             max_age: Some(std::time::Duration::from_secs(86_400)),
-            max_per_feed: None,
+            max_per_feed: Some(7),
+            fetch_log_max_age: std::time::Duration::from_secs(3_600),
         };
-        let report = prune_store(&path, &r, &[], now).unwrap().unwrap();
-        assert_eq!(report.entries, 0);
-        assert_eq!(prune_policy(&r, None).max_age, r.max_age);
+        let at = Utc::now();
+        let p = prune_policy(&r, Some(at));
+        assert_eq!(p.max_age, r.max_age);
+        assert_eq!(p.max_per_feed, Some(7));
+        assert_eq!(p.fetch_log_max_age, Some(r.fetch_log_max_age));
+        assert_eq!(
+            p.keep_first_seen_after,
+            Some(at - chrono::Duration::seconds(1))
+        );
     }
 }

@@ -13,6 +13,11 @@
 //! of the articles that remain is evidence and is kept, even when it names
 //! a pruned article.
 //!
+//! The fetch log loses the rows of fetches started longer ago than
+//! [`PrunePolicy::fetch_log_max_age`]. Its ids grow with time, so the
+//! oldest rows are deleted by id range, [`FETCH_LOG_BATCH`] at a time,
+//! up to the first row that is recent enough.
+//!
 //! Nothing first seen after [`PrunePolicy::keep_first_seen_after`] is
 //! pruned, whatever its age or rank: digests (to come) will set it to the
 //! start of the oldest period not yet made, so an article can never vanish
@@ -42,12 +47,14 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::{ts, Result, Store};
 
 /// Entries deleted per transaction.
 pub const BATCH: usize = 500;
+/// Fetch-log rows deleted per transaction (small rows, no triggers).
+pub const FETCH_LOG_BATCH: i64 = 5_000;
 /// Files smaller than this many pages are never fully vacuumed.
 pub const VACUUM_MIN_PAGES: i64 = 2048;
 /// Pages given back per `incremental_vacuum` step.
@@ -62,6 +69,8 @@ pub struct PrunePolicy {
     pub max_per_feed: Option<usize>,
     /// Nothing first seen after this time is pruned (see the module docs).
     pub keep_first_seen_after: Option<DateTime<Utc>>,
+    /// Fetch-log rows of fetches started longer ago than this go.
+    pub fetch_log_max_age: Option<Duration>,
 }
 
 /// What pruning did.
@@ -74,6 +83,8 @@ pub struct PruneReport {
     /// Stories that took a new id because the article they were named
     /// after was deleted.
     pub stories_renamed: usize,
+    /// Fetch-log rows deleted.
+    pub fetch_log: usize,
     /// What compaction did afterwards.
     pub compaction: Compaction,
 }
@@ -92,6 +103,14 @@ pub struct Compaction {
     pub bytes_before: u64,
     /// See `bytes_before`.
     pub bytes_after: u64,
+}
+
+/// The stored timestamp `age` before `now`, when there is one.
+fn ago(now: DateTime<Utc>, age: Duration) -> Option<String> {
+    chrono::Duration::from_std(age)
+        .ok()
+        .and_then(|d| now.checked_sub_signed(d))
+        .map(ts)
 }
 
 impl Store {
@@ -148,8 +167,53 @@ impl Store {
             }
             tx.commit()?;
         }
+        if let Some(before) = policy.fetch_log_max_age.and_then(|age| ago(now, age)) {
+            report.fetch_log = self.prune_fetch_log(&before)?;
+        }
         report.compaction = self.compact()?;
         Ok(report)
+    }
+
+    /// Deletes the fetch-log rows of fetches started before `before` (a
+    /// stored timestamp), oldest first, in short transactions (see the
+    /// module docs). A row out of id order (a fetch that started before
+    /// `before` but ended after a later one) waits for the next run.
+    fn prune_fetch_log(&mut self, before: &str) -> Result<usize> {
+        // The first row recent enough to stay: everything below it goes.
+        // Found by walking up from the oldest row, so the cost follows
+        // what is deleted, not the size of the log.
+        let end: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM fetch_log WHERE started_at >= ?1 ORDER BY id LIMIT 1",
+                [before],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let end = match end {
+            Some(end) => end,
+            None => {
+                self.conn
+                    .query_row("SELECT coalesce(max(id), 0) + 1 FROM fetch_log", [], |r| {
+                        r.get(0)
+                    })?
+            }
+        };
+        let mut deleted = 0;
+        let mut from: i64 =
+            self.conn
+                .query_row("SELECT coalesce(min(id), 0) FROM fetch_log", [], |r| {
+                    r.get(0)
+                })?;
+        while from < end {
+            let to = (from + FETCH_LOG_BATCH).min(end);
+            deleted += self.conn.execute(
+                "DELETE FROM fetch_log WHERE id >= ?1 AND id < ?2 AND started_at < ?3",
+                params![from, to, before],
+            )?;
+            from = to;
+        }
+        Ok(deleted)
     }
 
     /// Ids of the entries `policy` prunes, ascending.
@@ -157,11 +221,7 @@ impl Store {
         let keep_after = policy.keep_first_seen_after.map(ts);
         let mut ids: BTreeSet<i64> = BTreeSet::new();
         if let Some(age) = policy.max_age {
-            let cutoff = chrono::Duration::from_std(age)
-                .ok()
-                .and_then(|d| now.checked_sub_signed(d))
-                .map(ts);
-            if let Some(cutoff) = cutoff {
+            if let Some(cutoff) = ago(now, age) {
                 let mut st = self.conn.prepare(
                     "SELECT id FROM entries
                      WHERE first_seen_at < ?1 AND (?2 IS NULL OR first_seen_at <= ?2)",
@@ -326,6 +386,66 @@ mod tests {
         assert_eq!(count(&s, "SELECT min(id) FROM articles"), 4);
         // Pruning again changes nothing.
         assert_eq!(s.prune(&policy, now).unwrap().entries, 0);
+    }
+
+    #[test]
+    fn the_fetch_log_loses_old_rows_in_batches_and_nothing_else() {
+        let now = Utc::now();
+        let (_d, mut s) = store_with(3, now);
+        // 12,000 fetches an hour apart, oldest first (more than two
+        // batches to delete), then one that started 40 days ago but ended
+        // after a newer one (out of id order: it waits for the next run).
+        let n = 12_000;
+        for i in 0..n {
+            s.conn
+                .execute(
+                    "INSERT INTO fetch_log (feed_id, started_at, url, outcome) VALUES (1, ?1, 'u', 'ok')",
+                    [ts(now - chrono::Duration::hours(n - i))],
+                )
+                .unwrap();
+        }
+        s.conn
+            .execute(
+                "INSERT INTO fetch_log (feed_id, started_at, url, outcome) VALUES (1, ?1, 'u', 'ok')",
+                [ts(now - chrono::Duration::days(40))],
+            )
+            .unwrap();
+        let policy = PrunePolicy {
+            fetch_log_max_age: Some(Duration::from_secs(30 * 86_400)),
+            ..PrunePolicy::default()
+        };
+        let r = s.prune(&policy, now).unwrap();
+        // Fetches started 30 days ago or later: hours 1..=720 before now.
+        assert_eq!(r.fetch_log, (n - 720) as usize);
+        assert_eq!(count(&s, "SELECT count(*) FROM fetch_log"), 721);
+        let cutoff = ts(now - chrono::Duration::days(30));
+        assert_eq!(
+            s.conn
+                .query_row(
+                    "SELECT count(*) FROM fetch_log WHERE started_at < ?1",
+                    [&cutoff],
+                    |r| r.get::<_, i64>(0)
+                )
+                .unwrap(),
+            1,
+            "only the row out of id order is left"
+        );
+        // Entries have no limit here: all stay.
+        assert_eq!((r.entries, r.articles), (0, 0));
+        assert_eq!(count(&s, "SELECT count(*) FROM entries"), 3);
+        // Run again at once: nothing more (the row out of order sits after
+        // rows that stay).
+        let r = s.prune(&policy, now).unwrap();
+        assert_eq!(r.fetch_log, 0);
+        // Without a limit the log is left alone.
+        let r = s
+            .prune(&PrunePolicy::default(), now + chrono::Duration::days(365))
+            .unwrap();
+        assert_eq!(r.fetch_log, 0);
+        assert_eq!(count(&s, "SELECT count(*) FROM fetch_log"), 721);
+        // A year on, every row is older than the limit.
+        let r = s.prune(&policy, now + chrono::Duration::days(365)).unwrap();
+        assert_eq!(r.fetch_log, 721);
     }
 
     #[test]

@@ -500,7 +500,7 @@ fn retention_never_drops_what_a_digest_has_not_covered() {
     ingest(&mut store, "a", &["Waiting for the digest"], at(1, 6, 30));
     let retention = tributary::config::RetentionConfig {
         max_age: Some(Duration::from_secs(86_400)),
-        max_per_feed: None,
+        ..Default::default()
     };
     let names = vec!["daily".to_string()];
     // Ten days on, the article is past max_age but no digest has covered it.

@@ -301,6 +301,13 @@ fn pruned_entries_do_not_come_back_while_the_feed_lists_them() {
         "{}",
         stdout(&out)
     );
+    // The fetch log keeps 90 days by default: the one fetch so far stays.
+    assert!(
+        stdout(&out).contains("deleted 0 fetch-log rows older than 90 days"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(s.count("SELECT count(*) FROM fetch_log"), 1);
     assert_eq!(s.count("SELECT count(*) FROM entries"), 2);
     assert_eq!(s.count("SELECT count(*) FROM articles"), 2);
     assert_eq!(s.count("SELECT count(*) FROM entry_tombstones"), 3);
@@ -320,15 +327,28 @@ fn pruned_entries_do_not_come_back_while_the_feed_lists_them() {
             .count(),
         2
     );
-    // Without limits nothing goes.
+    // Without entry limits no entry goes; the fetch log keeps what is
+    // younger than its own limit.
     s.write_config("", &[("a", &server.url("/a.xml"))]);
+    s.db()
+        .execute(
+            "UPDATE fetch_log SET started_at = '2020-01-01T00:00:00.000Z' WHERE id = 1",
+            [],
+        )
+        .unwrap();
     let out = s.tributary(&["prune"]);
     assert!(
-        stdout(&out).contains("everything is kept"),
+        stdout(&out).contains("every entry is kept"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("deleted 1 fetch-log rows older than 90 days"),
         "{}",
         stdout(&out)
     );
     assert_eq!(s.count("SELECT count(*) FROM entries"), 2);
+    assert_eq!(s.count("SELECT count(*) FROM fetch_log"), 1);
 }
 
 #[test]
