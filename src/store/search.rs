@@ -28,7 +28,8 @@ pub struct SearchHit {
     pub article_id: i64,
     /// Title.
     pub title: String,
-    /// Link as first seen.
+    /// The article's link without tracking parameters (`canonical_url`),
+    /// as the outputs and digests give it; else the link as first seen.
     pub url: Option<String>,
     /// Names of the feeds that carried it.
     pub feeds: Vec<String>,
@@ -71,7 +72,7 @@ pub struct SearchResults {
 }
 
 const SEARCH_SQL: &str = "
-    SELECT a.id, a.title, a.url, a.published_at, a.first_seen_at,
+    SELECT a.id, a.title, coalesce(a.canonical_url, a.url), a.published_at, a.first_seen_at,
            (SELECT group_concat(name, char(10)) FROM (
                 SELECT DISTINCT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
                 WHERE e.article_id = a.id ORDER BY f.name)),
@@ -219,6 +220,16 @@ mod tests {
             hit.snippet
         );
         assert!(hit.snippet_html().contains("<mark>bridge</mark>"));
+        // The link without tracking parameters when the store has one.
+        assert_eq!(hit.url.as_deref(), Some("https://w.example/2"));
+        s.conn
+            .execute(
+                "UPDATE articles SET url = url || '?utm_source=rss', canonical_url = url WHERE id = 2",
+                [],
+            )
+            .unwrap();
+        let hit = &s.search("bridge", 1).unwrap().hits[0];
+        assert_eq!(hit.url.as_deref(), Some("https://w.example/2"));
         assert_eq!(s.search("bridge", 1).unwrap().hits.len(), 1);
         assert_eq!(s.search("bridge OR sunny", 10).unwrap().hits.len(), 3);
         assert!(s.search("  ", 10).unwrap().hits.is_empty());
