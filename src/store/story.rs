@@ -396,8 +396,13 @@ fn survey_all(
     }
     pairs.sort_unstable_by_key(|p| p.0);
     let mut matches: Vec<Vec<(i64, u32, f64)>> = jobs.iter().map(|_| Vec::new()).collect();
+    // Taken from the statement cache once for the group's reads (a few
+    // thousand per group in a cold round): taking it and handing it back
+    // for each read was about a seventh of a read's CPU (a profile of the
+    // benchmark's cold phase).
+    let mut prints = conn.prepare_cached(PRINT_SQL)?;
     for same in pairs.chunk_by(|a, b| a.0 == b.0) {
-        let Some(other) = read_print(conn, same[0].0)? else {
+        let Some(other) = read_print(&mut prints, same[0].0)? else {
             continue;
         };
         for &(c, n, found_by) in same {
@@ -453,17 +458,18 @@ fn add_candidates(candidates: &mut Vec<(i64, u32)>, postings: &[i64], key_bit: u
     }
 }
 
-/// Compares article `candidate` with `print`: the similarity when they
-/// tell the same story. `None` as well when the candidate is gone (a band
-/// posting may outlive its article, pruned by retention, until the window
-/// drops it).
+/// Compares article `candidate` with `print` (its fingerprint read with
+/// `prints`, a prepared [`PRINT_SQL`]): the similarity when they tell the
+/// same story. `None` as well when the candidate is gone (a band posting
+/// may outlive its article, pruned by retention, until the window drops
+/// it).
 fn compare(
-    conn: &rusqlite::Connection,
+    prints: &mut rusqlite::CachedStatement<'_>,
     candidate: i64,
     print: &Fingerprint,
     threshold: f64,
 ) -> Result<Option<f64>> {
-    Ok(match read_print(conn, candidate)? {
+    Ok(match read_print(prints, candidate)? {
         Some(other) => match verdict(print, &other, threshold) {
             Verdict::Same(score) => Some(score),
             _ => None,
@@ -472,14 +478,15 @@ fn compare(
     })
 }
 
-/// The fingerprint of article `id`, when it has one (through the narrow
-/// covering index of migration 6, decoded straight from SQLite's buffer).
-fn read_print(conn: &rusqlite::Connection, id: i64) -> Result<Option<Fingerprint>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT fingerprint FROM articles INDEXED BY articles_story_prints
-             WHERE id = ?1 AND fingerprint IS NOT NULL",
-        )?
+/// An article's fingerprint, when it has one, through the narrow covering
+/// index of migration 6.
+const PRINT_SQL: &str = "SELECT fingerprint FROM articles INDEXED BY articles_story_prints
+     WHERE id = ?1 AND fingerprint IS NOT NULL";
+
+/// The fingerprint of article `id`, when it has one, read with `prints`
+/// (a prepared [`PRINT_SQL`]) and decoded straight from SQLite's buffer.
+fn read_print(prints: &mut rusqlite::CachedStatement<'_>, id: i64) -> Result<Option<Fingerprint>> {
+    Ok(prints
         .query_row([id], |r| {
             Ok(r.get_ref(0)?
                 .as_blob_or_null()?
@@ -528,8 +535,9 @@ fn resolve(
         .filter(|(_, found_by, _)| found_by & !hot != 0)
         .map(|&(c, _, score)| (c, score))
         .collect();
+    let mut prints = tx.prepare_cached(PRINT_SQL)?;
     for (c, _) in candidates {
-        if let Some(score) = compare(tx, c, print, threshold)? {
+        if let Some(score) = compare(&mut prints, c, print, threshold)? {
             matched.push((c, score));
         }
     }
