@@ -6,11 +6,12 @@
 //!   declaration, then the HTTP charset (only where the document declares
 //!   none), then UTF-8 if valid, else Windows-1252; undecodable bytes become
 //!   U+FFFD rather than losing the feed. The declaration is rewritten to say
-//!   UTF-8 so nothing decodes twice;
+//!   UTF-8 so nothing decodes twice ([`decode()`], in `parse/decode.rs`);
 //! - **adds the leniency everyday readers have**: `<rss>` without (or with an
 //!   unknown) `version` is read as RSS 2.0, and Atom text constructs with a
 //!   MIME-style `type` (`text/plain`, `application/xhtml+xml`, `HTML`) are
-//!   mapped to the three types Atom defines instead of failing the whole feed;
+//!   mapped to the three types Atom defines instead of failing the whole feed
+//!   (in `parse/lenient.rs`, with the rest of that leniency);
 //! - **refuses non-feeds clearly** (an HTML page, an empty body);
 //! - **bounds what parsing costs** (see [`limits`]): documents nested deeper
 //!   than [`MAX_DEPTH`] are refused, and only the first [`MAX_ENTRIES`]
@@ -32,14 +33,18 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use encoding_rs::Encoding;
 use feed_rs::model::{self, FeedType};
 use regex::Regex;
 
 use crate::model::{Enclosure, FeedHints, FeedMeta};
 
+mod decode;
+mod lenient;
 pub mod limits;
 pub mod skim;
+
+pub use decode::decode;
+use lenient::{add_orig_links, dc_title, lenient_xml};
 
 pub use limits::{MAX_DEPTH, MAX_ENTRIES};
 
@@ -256,12 +261,7 @@ fn read(
         add_orig_links(doc, &mut parsed.entries);
     }
     if parsed.meta.title.is_none() && format == "XML" {
-        // Dublin Core title in the channel head, where <title> is missing.
-        let head = &doc[..doc.find("<item").unwrap_or(doc.len())];
-        parsed.meta.title = DC_TITLE
-            .captures(head)
-            .map(|c| c[1].trim().to_string())
-            .filter(|t| !t.is_empty());
+        parsed.meta.title = dc_title(doc);
     }
     Ok(parsed)
 }
@@ -279,327 +279,6 @@ fn map_error(e: feed_rs::parser::ParseFeedError, format: &'static str) -> ParseE
             format,
             message: other.to_string(),
         },
-    }
-}
-
-// ---- decoding -------------------------------------------------------------
-
-static XML_DECL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"^\s*<\?xml[^>]*?\?>"#).expect("valid regex"));
-static DECL_ENCODING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"encoding\s*=\s*["']([A-Za-z0-9._:\-]+)["']"#).expect("valid regex")
-});
-
-/// Decodes `body` to UTF-8 (see the module docs for the order of evidence)
-/// and rewrites any XML declaration to declare UTF-8.
-pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
-    if let Some(text) = decode_utf32(body) {
-        return redeclare(Cow::Owned(text));
-    }
-    let (encoding, bom_len) = match Encoding::for_bom(body) {
-        Some((enc, len)) => (enc, len),
-        None => (sniff_encoding(body, content_type), 0),
-    };
-    let (text, _had_errors) = encoding.decode_without_bom_handling(&body[bom_len..]);
-    redeclare(text)
-}
-
-/// Rewrites an XML declaration's encoding to UTF-8 (the text is UTF-8 now).
-fn redeclare(text: Cow<'_, str>) -> Cow<'_, str> {
-    match XML_DECL.find(&text) {
-        Some(m) if DECL_ENCODING.is_match(m.as_str()) => {
-            let fixed = DECL_ENCODING
-                .replace(m.as_str(), "encoding=\"utf-8\"")
-                .into_owned();
-            let mut out = String::with_capacity(text.len());
-            out.push_str(&text[..m.start()]);
-            out.push_str(&fixed);
-            out.push_str(&text[m.end()..]);
-            Cow::Owned(out)
-        }
-        _ => text,
-    }
-}
-
-/// UTF-32 (which encoding_rs does not decode), recognised by its byte-order
-/// mark or by a `<` in the first code unit; invalid code points become U+FFFD.
-fn decode_utf32(body: &[u8]) -> Option<String> {
-    let (big_endian, skip) = match body {
-        [0, 0, 0xFE, 0xFF, ..] => (true, 4),
-        [0xFF, 0xFE, 0, 0, ..] => (false, 4),
-        [0, 0, 0, b'<', ..] => (true, 0),
-        [b'<', 0, 0, 0, ..] => (false, 0),
-        _ => return None,
-    };
-    Some(
-        body[skip..]
-            .chunks_exact(4)
-            .map(|c| {
-                let b = [c[0], c[1], c[2], c[3]];
-                let n = if big_endian {
-                    u32::from_be_bytes(b)
-                } else {
-                    u32::from_le_bytes(b)
-                };
-                char::from_u32(n).unwrap_or('\u{FFFD}')
-            })
-            .collect(),
-    )
-}
-
-fn sniff_encoding(body: &[u8], content_type: Option<&str>) -> &'static Encoding {
-    // UTF-16 without a byte-order mark: "<\0" or "\0<".
-    match body {
-        [0, b'<', ..] => return encoding_rs::UTF_16BE,
-        [b'<', 0, ..] => return encoding_rs::UTF_16LE,
-        _ => {}
-    }
-    let head = &body[..body.len().min(512)];
-    if head.starts_with(b"<?xml") || head.trim_ascii_start().starts_with(b"<?xml") {
-        let head = String::from_utf8_lossy(head);
-        if let Some(end) = head.find("?>") {
-            if let Some(c) = DECL_ENCODING.captures(&head[..end]) {
-                if let Some(enc) = Encoding::for_label(c[1].as_bytes()) {
-                    // A UTF-16 label on bytes that read as ASCII is a lie.
-                    if enc != encoding_rs::UTF_16LE && enc != encoding_rs::UTF_16BE {
-                        return enc.output_encoding();
-                    }
-                }
-            }
-        }
-    }
-    if let Some(charset) = content_type.and_then(http_charset) {
-        if let Some(enc) = Encoding::for_label(charset.as_bytes()) {
-            if enc != encoding_rs::UTF_16LE && enc != encoding_rs::UTF_16BE {
-                return enc.output_encoding();
-            }
-        }
-    }
-    if std::str::from_utf8(body).is_ok() {
-        encoding_rs::UTF_8
-    } else {
-        encoding_rs::WINDOWS_1252
-    }
-}
-
-fn http_charset(content_type: &str) -> Option<String> {
-    content_type.split(';').skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("charset")
-            .then(|| v.trim().trim_matches(['"', '\'']).to_string())
-    })
-}
-
-// ---- leniency -------------------------------------------------------------
-
-static ROOT: LazyLock<Regex> = LazyLock::new(|| {
-    // The first element tag after the prolog (declaration, comments, doctype).
-    Regex::new(r#"(?s)^(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)*<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)([^>]*)>"#)
-        .expect("valid regex")
-});
-static VERSION_ATTR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"\bversion\s*=\s*["']([^"']*)["']"#).expect("valid regex"));
-const RSS090_NS: &str = "http://my.netscape.com/rdf/simple/0.9/";
-const RSS10_NS: &str = "http://purl.org/rss/1.0/";
-const ATOM03_NS: &str = "http://purl.org/atom/ns#";
-const ATOM10_NS: &str = "http://www.w3.org/2005/Atom";
-/// Atom 0.3 element names that Atom 1.0 renamed.
-static ATOM03_ELEMENTS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"<(/?)([A-Za-z_][\w.\-]*:)?(modified|issued|tagline|copyright)\b")
-        .expect("valid regex")
-});
-static TEXT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"<((?:[A-Za-z_][\w.\-]*:)?(?:title|subtitle|summary|rights|tagline|copyright|info|content))(\s[^>]*?\btype\s*=[^>]*)>"#)
-        .expect("valid regex")
-});
-static TYPE_ATTR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"\btype\s*=\s*(["'])([^"']*)["']"#).expect("valid regex"));
-static SRC_ATTR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"\bsrc\s*="#).expect("valid regex"));
-static BASE64_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"<((?:[A-Za-z_][\w.\-]*:)?(?:title|subtitle|summary|content|tagline|info|copyright))(\s[^>]*\bmode\s*=\s*["']base64["'][^>]*)>([^<]*)</"#)
-        .expect("valid regex")
-});
-static MODE_ATTR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"\s*\bmode\s*=\s*["']base64["']"#).expect("valid regex"));
-static DEFAULT_NS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"\bxmlns\s*=\s*["']([^"']*)["']"#).expect("valid regex"));
-static CHANNEL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"<(?:[A-Za-z_][\w.\-]*:)?channel\b").expect("valid regex"));
-static DC_TITLE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"<dc:title\b[^>]*>([^<]*)</dc:title>").expect("valid regex"));
-
-fn lenient_xml(doc: &str) -> Result<Cow<'_, str>, ParseError> {
-    let Some(root) = ROOT.captures(doc) else {
-        return Err(ParseError::Malformed {
-            format: "XML",
-            message: "no root element found".into(),
-        });
-    };
-    let name = root.get(2).map_or("", |m| m.as_str());
-    let attrs = root.get(3).expect("group 3 always matches");
-    let mut doc = Cow::Borrowed(doc);
-    match name.to_ascii_lowercase().as_str() {
-        "html" => return Err(ParseError::HtmlPage),
-        "rss" => {
-            let version = VERSION_ATTR
-                .captures(attrs.as_str())
-                .map(|c| c[1].trim().to_string());
-            let fixed_attrs = match version.as_deref() {
-                Some("2.0" | "0.91" | "0.92") => None,
-                Some(_) => Some(
-                    VERSION_ATTR
-                        .replace(attrs.as_str(), r#"version="2.0""#)
-                        .into_owned(),
-                ),
-                None => Some(format!(r#" version="2.0"{}"#, attrs.as_str())),
-            };
-            // Items straight under <rss>, or no channel at all: wrap them.
-            let needs_channel = !CHANNEL.is_match(&doc[attrs.end()..]);
-            if fixed_attrs.is_some() || needs_channel {
-                let tag_end = attrs.end() + 1; // past '>'
-                let mut s = String::with_capacity(doc.len() + 40);
-                s.push_str(&doc[..attrs.start()]);
-                s.push_str(fixed_attrs.as_deref().unwrap_or(attrs.as_str()));
-                let self_closing = attrs.as_str().ends_with('/');
-                if needs_channel && !self_closing {
-                    s.push('>');
-                    s.push_str("<channel>");
-                    let rest = &doc[tag_end..];
-                    match rest.rfind("</rss") {
-                        Some(close) => {
-                            s.push_str(&rest[..close]);
-                            s.push_str("</channel>");
-                            s.push_str(&rest[close..]);
-                        }
-                        None => s.push_str(rest),
-                    }
-                } else {
-                    s.push_str(&doc[attrs.end()..]);
-                }
-                doc = Cow::Owned(s);
-            }
-        }
-        "rdf" if doc.contains(RSS090_NS) => {
-            doc = Cow::Owned(doc.replace(RSS090_NS, RSS10_NS));
-        }
-        "feed" if doc.contains(ATOM03_NS) || is_foreign_atom03(attrs.as_str()) => {
-            let root_attrs = attrs.as_str();
-            if let Some(ns) = DEFAULT_NS.captures(root_attrs).map(|c| c[1].to_string()) {
-                if ns != ATOM10_NS && ns != ATOM03_NS {
-                    let fixed_root = root_attrs.replacen(&ns, ATOM10_NS, 1);
-                    doc = Cow::Owned(format!(
-                        "{}{}{}",
-                        &doc[..attrs.start()],
-                        fixed_root,
-                        &doc[attrs.end()..]
-                    ));
-                }
-            }
-            let renamed = ATOM03_ELEMENTS.replace_all(&doc, |c: &regex::Captures<'_>| {
-                let new = match &c[3] {
-                    "modified" => "updated",
-                    "issued" => "published",
-                    "tagline" => "subtitle",
-                    "copyright" => "rights",
-                    other => other,
-                };
-                format!("<{}{}{new}", &c[1], c.get(2).map_or("", |m| m.as_str()))
-            });
-            let mut fixed = renamed.replace(ATOM03_NS, ATOM10_NS);
-            if BASE64_TEXT.is_match(&fixed) {
-                fixed = decode_base64_text(&fixed).into_owned();
-            }
-            if TEXT_TYPE.is_match(&fixed) {
-                fixed = fix_text_types(&fixed).into_owned();
-            }
-            doc = Cow::Owned(fixed);
-        }
-        "feed" if TEXT_TYPE.is_match(&doc) => {
-            doc = Cow::Owned(fix_text_types(&doc).into_owned());
-        }
-        _ => {}
-    }
-    Ok(doc)
-}
-
-/// Maps MIME-style `type` values of Atom text constructs to the three
-/// types Atom defines.
-fn fix_text_types(doc: &str) -> Cow<'_, str> {
-    TEXT_TYPE.replace_all(doc, |c: &regex::Captures<'_>| {
-        let (name, attrs) = (&c[1], &c[2]);
-        // Out-of-line content keeps its MIME type: it names the linked file.
-        if name.ends_with("content") && SRC_ATTR.is_match(attrs) {
-            return format!("<{name}{attrs}>");
-        }
-        let attrs = TYPE_ATTR.replace(attrs, |t: &regex::Captures<'_>| {
-            let v = t[2].trim().to_ascii_lowercase();
-            let atom_type = match v.as_str() {
-                "text" | "html" | "xhtml" | "text/html" => v.as_str(),
-                "application/xhtml+xml" => "xhtml",
-                _ if v.contains("html") => "html",
-                _ => "text",
-            };
-            format!("type={q}{atom_type}{q}", q = &t[1])
-        });
-        format!("<{name}{attrs}>")
-    })
-}
-
-/// Atom 0.3 text constructs with `mode="base64"`: decoded in place (as
-/// escaped text), since Atom 1.0 and feed-rs have no such mode.
-fn decode_base64_text(doc: &str) -> Cow<'_, str> {
-    use base64::Engine as _;
-    BASE64_TEXT.replace_all(doc, |c: &regex::Captures<'_>| {
-        let compact: String = c[3].chars().filter(|ch| !ch.is_whitespace()).collect();
-        match base64::engine::general_purpose::STANDARD.decode(compact) {
-            Ok(bytes) => {
-                let attrs = MODE_ATTR.replace(&c[2], "");
-                let text = String::from_utf8_lossy(&bytes);
-                format!(
-                    "<{}{attrs}>{}</{}>",
-                    &c[1],
-                    html_escape::encode_text(&text),
-                    &c[1]
-                )
-            }
-            Err(_) => c[0].to_string(),
-        }
-    })
-}
-
-/// An Atom 0.3 root (`version="0.3"`) whose default namespace is neither
-/// Atom's: early implementations used their own URIs.
-fn is_foreign_atom03(root_attrs: &str) -> bool {
-    VERSION_ATTR
-        .captures(root_attrs)
-        .is_some_and(|c| c[1].trim() == "0.3")
-        && DEFAULT_NS
-            .captures(root_attrs)
-            .is_some_and(|c| &c[1] != ATOM10_NS)
-}
-
-static ITEM_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?s)<(?:\w+:)?(?:item|entry)\b.*?</(?:\w+:)?(?:item|entry)>").expect("valid regex")
-});
-static ORIG_LINK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"<feedburner:origLink>\s*([^<\s]+)\s*</feedburner:origLink>").expect("valid regex")
-});
-
-/// FeedBurner wraps links in its own redirector and keeps the real one in
-/// `feedburner:origLink`, which feed-rs does not read. Items are matched by
-/// position, and only when the document's items and the parsed entries
-/// line up one to one.
-fn add_orig_links(doc: &str, entries: &mut [RawEntry]) {
-    let blocks: Vec<&str> = ITEM_BLOCK.find_iter(doc).map(|m| m.as_str()).collect();
-    if blocks.len() != entries.len() {
-        return;
-    }
-    for (block, entry) in blocks.iter().zip(entries.iter_mut()) {
-        if let Some(c) = ORIG_LINK.captures(block) {
-            entry.canonical_link = Some(html_escape::decode_html_entities(&c[1]).into_owned());
-        }
     }
 }
 
