@@ -276,13 +276,13 @@ fn write_fetch<'a>(
         upsert_entry(tx, &mut w, i, e)?;
     }
     // Entries left out before parsing must be here as they were.
-    for key in &rec.kept {
-        let here = tx
-            .prepare_cached("SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?
-            .query_row(params![rec.feed_id.0, key], |_| Ok(()))
-            .optional()?;
-        if here.is_none() {
-            return Err(super::Error::ContentElided { key: key.clone() });
+    if !rec.kept.is_empty() {
+        let mut here =
+            tx.prepare_cached("SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?;
+        for key in &rec.kept {
+            if !here.exists(params![rec.feed_id.0, key])? {
+                return Err(super::Error::ContentElided { key: key.clone() });
+            }
         }
     }
     let mut applied = w.applied;
