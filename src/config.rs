@@ -26,6 +26,7 @@ mod dedup;
 mod digests;
 mod edit;
 mod polling;
+mod reach;
 mod retention;
 
 pub use dedup::{DedupConfig, DEFAULT_STORY_WINDOW};
@@ -42,6 +43,7 @@ pub use publishing::{
     OutputConfig, PublishConfig, ServerConfig, DEFAULT_DESCRIPTION, DEFAULT_ID_DATE, DEFAULT_LIMIT,
     DEFAULT_LISTEN, DEFAULT_OUTPUT, DEFAULT_TITLE, MAX_LIMIT,
 };
+pub use reach::{ProxyMode, UrlSecrets, SECRET_PARAM_WORDS};
 pub use retention::RetentionConfig;
 
 /// Where the config is looked for when no `--config` is given.
@@ -157,6 +159,10 @@ pub struct FetchConfig {
     /// other non-public addresses, and `file://` feeds (for daemons whose
     /// feed list other people write; see `fetch::guard`).
     pub block_private_addresses: bool,
+    /// Whether the environment's proxies (`HTTP_PROXY`, …) are used.
+    pub proxy: ProxyMode,
+    /// Which query parameters of feed URLs are redacted.
+    pub url_secrets: UrlSecrets,
 }
 
 impl Default for FetchConfig {
@@ -172,6 +178,8 @@ impl Default for FetchConfig {
             host_gap: DEFAULT_HOST_GAP,
             host_groups: Vec::new(),
             block_private_addresses: false,
+            proxy: ProxyMode::None,
+            url_secrets: UrlSecrets::default(),
         }
     }
 }
@@ -240,6 +248,11 @@ struct RawFetch {
     #[serde(default)]
     host_groups: Vec<polling::RawHostGroup>,
     block_private_addresses: Option<bool>,
+    proxy: Option<Spanned<String>>,
+    #[serde(default)]
+    public_params: Vec<String>,
+    #[serde(default)]
+    secret_params: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -259,6 +272,7 @@ struct RawFeed {
     #[serde(default)]
     headers: std::collections::BTreeMap<String, Spanned<polling::RawValue>>,
     proxy: Option<Spanned<String>>,
+    internal: Option<bool>,
 }
 
 /// A size written as a number of bytes or a string such as `"16 MiB"`.
@@ -354,6 +368,10 @@ impl Config {
                 })?;
             }
             fetch.block_private_addresses = f.block_private_addresses.unwrap_or(false);
+            if let Some(p) = &f.proxy {
+                fetch.proxy = reach::proxy_mode(at, p)?;
+            }
+            fetch.url_secrets = reach::url_secrets(&f.public_params, &f.secret_params);
             for g in &f.host_groups {
                 let group = polling::host_group(at, g, fetch.per_host)?;
                 fetch.host_groups.push(group);
@@ -445,6 +463,7 @@ impl Config {
 fn feed_http(at: &Locator<'_>, f: &RawFeed, base: &Path) -> Result<FeedHttp, ConfigError> {
     let mut http = FeedHttp {
         username: f.username.as_ref().map(|u| u.get_ref().clone()),
+        internal: f.internal.unwrap_or(false),
         ..FeedHttp::default()
     };
     if let Some(p) = &f.password {
@@ -671,6 +690,12 @@ impl fmt::Display for Config {
                 "guard:       private addresses and file:// refused (block_private_addresses)"
             )?;
         }
+        if fc.proxy == ProxyMode::Env {
+            writeln!(
+                f,
+                "proxy:       from the environment (HTTP_PROXY, HTTPS_PROXY)"
+            )?;
+        }
         let sc = &self.schedule;
         writeln!(
             f,
@@ -754,10 +779,15 @@ impl fmt::Display for Config {
             if feed.http.proxy.is_some() {
                 extra.push_str(" (proxy)");
             }
+            if feed.http.internal {
+                extra.push_str(" (internal)");
+            }
+            let url =
+                crate::fetch::Redactor::new(&feed.http, &feed.url, &fc.url_secrets).url(&feed.url);
             writeln!(
                 f,
-                "  {:<24} {}{tags}{dedup}  every `{schedule}`{extra}",
-                feed.name, feed.url
+                "  {:<24} {url}{tags}{dedup}  every `{schedule}`{extra}",
+                feed.name
             )?;
         }
         write!(f, "{}{}", self.server, self.publish)

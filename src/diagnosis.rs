@@ -141,6 +141,18 @@ pub fn diagnose(
             format!("moved permanently to {to}; Tributary polls the new URL"),
             Some(&format!("update its url in the config: url = \"{to}\"")),
         ));
+    } else if let (Some(to), n @ 1.., Some(why)) = (&redirect.target, redirect.count, redirect.held)
+    {
+        findings.push(finding(
+            Kind::Moved,
+            format!(
+                "answers with a permanent redirect (301/308) to {to}, {n} time{} in a row; Tributary does not follow it: {why}",
+                if n == 1 { "" } else { "s" }
+            ),
+            Some(&format!(
+                "if you trust the new address, update its url (and credentials) in the config: url = \"{to}\""
+            )),
+        ));
     } else if let (Some(to), n @ 1..) = (&redirect.target, redirect.count) {
         findings.push(finding(
             Kind::Moved,

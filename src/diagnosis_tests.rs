@@ -109,9 +109,10 @@ fn moved_gone_and_rate_limited_are_explained() {
         .contains("url = \"https://new.example/feed\""));
 
     let r = row("ok", Some(200), None);
-    let streak = RedirectStreak {
+    let mut streak = RedirectStreak {
         count: 1,
         target: Some("https://new.example/feed".into()),
+        held: None,
     };
     let d = diagnose(&r, &streak, &[], now());
     assert_eq!(kinds(&d), [Kind::Moved]);
@@ -120,6 +121,22 @@ fn moved_gone_and_rate_limited_are_explained() {
         "{}",
         d.findings[0].what
     );
+    // A move held back (credentials bound to the old origin) says so.
+    streak.count = 4;
+    streak.held = Some("its credentials belong to the configured origin");
+    let d = diagnose(&r, &streak, &[], now());
+    assert!(
+        d.findings[0]
+            .what
+            .contains("does not follow it: its credentials"),
+        "{}",
+        d.findings[0].what
+    );
+    assert!(d.findings[0]
+        .todo
+        .as_deref()
+        .unwrap()
+        .contains("url = \"https://new.example/feed\""));
 
     let d = diagnose(
         &row("gone", Some(410), Some("HTTP 410 Gone")),

@@ -9,32 +9,47 @@
 //! time limit (which also bounds slow-drip servers), and the per-host limit
 //! on requests in flight. It knows nothing of feed formats or SQL.
 //!
-//! Two helpers live beside it: [`guard`], the optional refusal of private
-//! addresses (`[fetch] block_private_addresses`), and [`redact`], which
-//! scrubs a feed's secrets from what a server may have echoed back.
+//! Helpers live beside it: [`guard`], where a fetch may go (the optional
+//! refusal of private addresses, and the rule that keeps feeds configured
+//! at public addresses on public ones); [`credentials`], which keeps a
+//! feed's credentials on the origin of its configured URL; [`redact`], which
+//! scrubs secrets from every URL and message that is kept or shown; `file`
+//! for `file://` feeds; `hosts` for the per-host limits.
+//!
+//! Proxies named by the environment (`HTTP_PROXY`, `HTTPS_PROXY`,
+//! `ALL_PROXY`) are ignored unless `[fetch] proxy = "env"`: a proxy
+//! resolves names itself, out of reach of the address checks.
 
+pub mod credentials;
+mod file;
 pub mod guard;
-mod redact;
+mod hosts;
+pub mod redact;
 
-pub use redact::redact;
+pub use redact::{url_has_secret, Redactor};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::StatusCode;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-use crate::config::{FeedHttp, FetchConfig, HostGroup};
+use crate::config::{FeedHttp, FetchConfig, ProxyMode};
 use crate::model::Validators;
+use guard::Rules;
+use hosts::HostLimits;
 
 /// What a request may carry and how much it may cost.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
     /// Where to go.
     pub url: &'a Url,
+    /// The URL in the config (or the one the operator gave): credentials
+    /// belong to its origin, and its address bounds where hops may go
+    /// (see [`guard::Reach`]). `url` itself differs after a move.
+    pub configured: &'a Url,
     /// Validators from the last stored response (sent as `If-None-Match` /
     /// `If-Modified-Since`).
     pub validators: &'a Validators,
@@ -166,8 +181,9 @@ pub enum FetchError {
     /// The URL cannot be fetched at all.
     #[error("unsupported url `{0}`")]
     Unsupported(String),
-    /// `[fetch] block_private_addresses` refused the address.
-    #[error("refused: {0} (block_private_addresses)")]
+    /// An address the rules in force do not allow (the message names the
+    /// rule: `block_private_addresses`, or a public feed's reach).
+    #[error("refused: {0}")]
     Blocked(String),
 }
 
@@ -225,7 +241,11 @@ impl FetchError {
 /// Makes requests; cheap to clone and share between tasks.
 #[derive(Clone)]
 pub struct Fetcher {
+    /// For feeds that may reach any address.
     client: reqwest::Client,
+    /// For feeds that must stay on public addresses: names resolve through
+    /// the guard's resolver.
+    public: reqwest::Client,
     /// Clients for feeds with their own proxy, made on first use.
     proxied: Arc<Mutex<HashMap<String, reqwest::Client>>>,
     config: Arc<FetchConfig>,
@@ -236,28 +256,39 @@ impl Fetcher {
     /// A fetcher with the limits of `config`.
     pub fn new(config: &FetchConfig) -> Result<Fetcher, FetchError> {
         Ok(Fetcher {
-            client: build_client(config, None)?,
+            client: build_client(config, None, false)?,
+            public: build_client(config, None, true)?,
             proxied: Arc::default(),
             config: Arc::new(config.clone()),
             hosts: Arc::new(HostLimits::new(config)),
         })
     }
 
-    fn client_for(&self, http: &FeedHttp) -> Result<reqwest::Client, FetchError> {
+    fn client_for(&self, http: &FeedHttp, rules: Rules) -> Result<reqwest::Client, FetchError> {
         let Some(proxy) = &http.proxy else {
-            return Ok(self.client.clone());
+            return Ok(if rules.public_only() {
+                self.public.clone()
+            } else {
+                self.client.clone()
+            });
         };
         let mut map = self.proxied.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = map.get(proxy.expose()) {
             return Ok(c.clone());
         }
-        let c = build_client(&self.config, Some(proxy.expose()))?;
+        let c = build_client(&self.config, Some(proxy.expose()), false)?;
         map.insert(proxy.expose().to_string(), c.clone());
         Ok(c)
     }
 }
 
-fn build_client(config: &FetchConfig, proxy: Option<&str>) -> Result<reqwest::Client, FetchError> {
+/// A client with `config`'s limits; `public_only` makes names resolve to
+/// public addresses only (unless a proxy resolves them).
+fn build_client(
+    config: &FetchConfig,
+    proxy: Option<&str>,
+    public_only: bool,
+) -> Result<reqwest::Client, FetchError> {
     {
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -278,11 +309,16 @@ fn build_client(config: &FetchConfig, proxy: Option<&str>) -> Result<reqwest::Cl
             // The proxy URL may carry credentials: keep it out of errors.
             let proxy = reqwest::Proxy::all(p)
                 .map_err(|_| FetchError::Unsupported("invalid proxy url".into()))?;
-            b = b.proxy(proxy);
-        } else if config.block_private_addresses {
-            // A proxy resolves the names it is sent; everything else goes
-            // through the guard's resolver.
-            b = b.dns_resolver(Arc::new(guard::PublicOnly));
+            b = b.no_proxy().proxy(proxy);
+        } else if config.proxy == ProxyMode::Env {
+            // reqwest reads HTTP_PROXY and friends by default; the proxy
+            // then resolves the names it is sent (literal IPs are still
+            // checked before each hop).
+        } else {
+            b = b.no_proxy();
+            if public_only {
+                b = b.dns_resolver(Arc::new(guard::PublicOnly));
+            }
         }
         b.build().map_err(|e| FetchError::Connect(error_chain(&e)))
     }
@@ -296,13 +332,12 @@ impl Fetcher {
 
     /// Fetches `req.url`, following redirects, within `req.timeout`.
     pub async fn fetch(&self, req: &Request<'_>) -> Result<Fetched, FetchError> {
-        if self.config.block_private_addresses {
-            guard::check_url(req.url).map_err(|b| FetchError::Blocked(b.0))?;
-        }
+        let rules = self.rules(req);
+        rules.check(req.url).map_err(|b| FetchError::Blocked(b.0))?;
         match req.url.scheme() {
-            "file" => fetch_file(req).await,
+            "file" if req.configured.scheme() == "file" => file::fetch(req).await,
             "http" | "https" => {
-                match tokio::time::timeout(req.timeout, self.fetch_http(req)).await {
+                match tokio::time::timeout(req.timeout, self.fetch_http(req, rules)).await {
                     Ok(r) => r,
                     Err(_) => Err(FetchError::Timeout(req.timeout)),
                 }
@@ -311,32 +346,38 @@ impl Fetcher {
         }
     }
 
-    async fn fetch_http(&self, req: &Request<'_>) -> Result<Fetched, FetchError> {
+    /// The address rules for `req`: the guard, and the reach of the feed's
+    /// configured URL.
+    fn rules(&self, req: &Request<'_>) -> Rules {
+        Rules {
+            guard: self.config.block_private_addresses,
+            reach: guard::reach(req.configured, req.http.internal),
+        }
+    }
+
+    async fn fetch_http(&self, req: &Request<'_>, rules: Rules) -> Result<Fetched, FetchError> {
         let mut url = req.url.clone();
         let mut redirects: Vec<Redirect> = Vec::new();
+        let client = self.client_for(req.http, rules)?;
         loop {
-            if self.config.block_private_addresses {
-                // Every hop: a public server may redirect inwards.
-                guard::check_url(&url).map_err(|b| FetchError::Blocked(b.0))?;
-            }
+            // Every hop: a public server may redirect inwards.
+            rules.check(&url).map_err(|b| FetchError::Blocked(b.0))?;
             let _permit = self.hosts.acquire(&url).await;
-            let mut rb = self
-                .client_for(req.http)?
-                .get(url.clone())
+            // User info is never sent in the URL; it is a credential, sent
+            // (as the configured credentials are) only to the configured
+            // origin.
+            let mut rb = client
+                .get(credentials::without_userinfo(&url))
                 .timeout(req.timeout);
             if let Some(ua) = req.user_agent {
                 rb = rb.header(header::USER_AGENT, ua);
             }
-            // Credentials go to the configured host only, never along a
-            // redirect to another one.
-            let same_host = url.host_str() == req.url.host_str();
-            if let (Some(user), true) = (&req.http.username, same_host) {
-                rb = rb.basic_auth(user, req.http.password.as_ref().map(|p| p.expose()));
+            let creds = credentials::for_hop(req.configured, &url, req.http);
+            if let Some((user, password)) = &creds.basic {
+                rb = rb.basic_auth(user, password.as_deref());
             }
-            for (name, value) in &req.http.headers {
-                if same_host {
-                    rb = rb.header(name.as_str(), value.expose());
-                }
+            for (name, value) in creds.headers {
+                rb = rb.header(name, value);
             }
             if let Some(etag) = &req.validators.etag {
                 rb = rb.header(header::IF_NONE_MATCH, etag);
@@ -347,7 +388,7 @@ impl Fetcher {
             let resp = rb
                 .send()
                 .await
-                .map_err(|e| classify_reqwest(&e, req.timeout))?;
+                .map_err(|e| classify_reqwest(&e, req.timeout, rules))?;
             let status = resp.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let to = resp
@@ -417,7 +458,7 @@ impl Fetcher {
                     });
                 }
             }
-            let body = read_capped(resp, req.max_body, req.timeout).await?;
+            let body = read_capped(resp, req.max_body, req.timeout, rules).await?;
             return Ok(Fetched::Body {
                 body,
                 content_type,
@@ -431,6 +472,7 @@ async fn read_capped(
     mut resp: reqwest::Response,
     cap: u64,
     timeout: Duration,
+    rules: Rules,
 ) -> Result<Vec<u8>, FetchError> {
     let hint = resp.content_length().unwrap_or(0).min(cap) as usize;
     let mut body = Vec::with_capacity(hint);
@@ -443,7 +485,7 @@ async fn read_capped(
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) => return Err(classify_reqwest(&e, timeout)),
+            Err(e) => return Err(classify_reqwest(&e, timeout, rules)),
         }
     }
 }
@@ -456,9 +498,9 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn classify_reqwest(e: &reqwest::Error, timeout: Duration) -> FetchError {
+fn classify_reqwest(e: &reqwest::Error, timeout: Duration, rules: Rules) -> FetchError {
     if let Some(blocked) = guard::find_blocked(e) {
-        FetchError::Blocked(blocked.0)
+        FetchError::Blocked(format!("{} {}", blocked.0, rules.because()))
     } else if e.is_timeout() {
         FetchError::Timeout(timeout)
     } else if e.is_connect() {
@@ -499,111 +541,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         e.to_string()
     } else {
         parts.join(": ")
-    }
-}
-
-async fn fetch_file(req: &Request<'_>) -> Result<Fetched, FetchError> {
-    let path = req
-        .url
-        .to_file_path()
-        .map_err(|()| FetchError::Unsupported(req.url.to_string()))?;
-    let file_err = |e: std::io::Error| FetchError::File {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let md = tokio::fs::metadata(&path).await.map_err(file_err)?;
-    let mtime = md.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-    let nanos = mtime
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let validators = Validators {
-        etag: Some(format!("\"{nanos:x}-{:x}\"", md.len())),
-        last_modified: None,
-    };
-    let meta = ResponseMeta {
-        status: 0,
-        validators: validators.clone(),
-        final_url: Some(req.url.clone()),
-        ..ResponseMeta::default()
-    };
-    if req.validators.etag.is_some() && req.validators.etag == validators.etag {
-        return Ok(Fetched::NotModified { meta });
-    }
-    if md.len() > req.max_body {
-        return Err(FetchError::TooLarge {
-            limit: req.max_body,
-        });
-    }
-    let body = tokio::fs::read(&path).await.map_err(file_err)?;
-    Ok(Fetched::Body {
-        body,
-        content_type: None,
-        meta,
-    })
-}
-
-/// A cap on requests in flight per host (or host group), and a minimum gap
-/// between the starts of two requests to it, so that many feeds on one
-/// server are fetched a few at a time while other hosts proceed.
-struct HostLimits {
-    per_host: usize,
-    gap: Duration,
-    groups: Vec<HostGroup>,
-    hosts: Mutex<HashMap<String, Arc<HostSlot>>>,
-}
-
-struct HostSlot {
-    in_flight: Arc<Semaphore>,
-    /// Earliest start of the next request.
-    next_start: tokio::sync::Mutex<Instant>,
-}
-
-impl HostLimits {
-    fn new(config: &FetchConfig) -> HostLimits {
-        HostLimits {
-            per_host: config.per_host.max(1),
-            gap: config.host_gap,
-            groups: config.host_groups.clone(),
-            hosts: Mutex::new(HashMap::new()),
-        }
-    }
-
-    async fn acquire(&self, url: &Url) -> OwnedSemaphorePermit {
-        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-        let (key, limit) = match self.groups.iter().position(|g| g.matches(&host)) {
-            Some(i) => (format!("group#{i}"), self.groups[i].limit),
-            None => (
-                format!("{host}:{}", url.port_or_known_default().unwrap_or(0)),
-                self.per_host,
-            ),
-        };
-        let slot = {
-            // A std mutex is fine: it is never held across an await.
-            let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-            hosts
-                .entry(key)
-                .or_insert_with(|| {
-                    Arc::new(HostSlot {
-                        in_flight: Arc::new(Semaphore::new(limit.max(1))),
-                        next_start: tokio::sync::Mutex::new(Instant::now()),
-                    })
-                })
-                .clone()
-        };
-        // The semaphore is never closed, so acquiring cannot fail.
-        let permit = Arc::clone(&slot.in_flight)
-            .acquire_owned()
-            .await
-            .expect("host semaphore is never closed");
-        if !self.gap.is_zero() {
-            let mut next = slot.next_start.lock().await;
-            let now = Instant::now();
-            if *next > now {
-                tokio::time::sleep_until((*next).into()).await;
-            }
-            *next = Instant::now() + self.gap;
-        }
-        permit
     }
 }
 

@@ -19,7 +19,8 @@ use url::Url;
 use crate::clean::Cleaner;
 use crate::config::{DedupConfig, FeedConfig};
 use crate::dedup::entry::{assign_keys, KeyReport};
-use crate::fetch::{redact, FetchError, Fetched, Fetcher, Request, ResponseMeta, Stopwatch};
+use crate::fetch::credentials;
+use crate::fetch::{FetchError, Fetched, Fetcher, Redactor, Request, ResponseMeta, Stopwatch};
 use crate::model::{Entry, FeedMeta, IdentityMode, KnownEntries, KnownItem, Validators};
 
 use crate::parse::{self, ParseError};
@@ -413,14 +414,19 @@ async fn refresh_inner(
     let watch = Stopwatch::start();
     let cfg = fetcher.config();
     let validators = state.validators.clone();
-    // After a confirmed permanent redirect the new URL is polled.
-    let url = state
-        .moved_to
-        .as_deref()
-        .and_then(|m| Url::parse(m).ok())
-        .unwrap_or_else(|| feed.url.clone());
+    // Every URL and message kept or logged goes through it.
+    let redactor = Redactor::new(&feed.http, &feed.url, &cfg.url_secrets);
+    // After a confirmed permanent redirect the new URL is polled, when
+    // the feed may move there.
+    let url = credentials::polled_url(
+        &feed.url,
+        &feed.http,
+        state.moved_to.as_deref(),
+        &cfg.url_secrets,
+    );
     let req = Request {
         url: &url,
+        configured: &feed.url,
         validators: &validators,
         timeout: feed.timeout.unwrap_or(cfg.timeout),
         max_body: feed.max_body.unwrap_or(cfg.max_body),
@@ -431,7 +437,7 @@ async fn refresh_inner(
     let mut rec = FetchRecord {
         feed_id: state.id,
         started_at,
-        url: url.to_string(),
+        url: redactor.url(&url),
         final_url: None,
         outcome: Outcome::Ok,
         http_status: None,
@@ -448,6 +454,7 @@ async fn refresh_inner(
             window: dedup.story_window,
         }),
         permanent_redirect: None,
+        move_held: false,
         retry_after_until: None,
         now: started_at,
     };
@@ -458,9 +465,8 @@ async fn refresh_inner(
             debug!("not modified");
             rec.outcome = Outcome::NotModified;
             rec.http_status = http_status(meta.status);
-            rec.final_url = meta.final_url.as_ref().map(Url::to_string);
+            rec.final_url = meta.final_url.as_ref().map(|u| redactor.url(u));
             rec.validators = Some(merge_validators(&validators, &meta.validators));
-            rec.permanent_redirect = permanent_target(&meta);
             response = Some(meta);
         }
         Ok(Fetched::Body {
@@ -469,9 +475,8 @@ async fn refresh_inner(
             meta,
         }) => {
             rec.http_status = http_status(meta.status);
-            rec.permanent_redirect = permanent_target(&meta);
             rec.bytes = body.len() as u64;
-            rec.final_url = meta.final_url.as_ref().map(Url::to_string);
+            rec.final_url = meta.final_url.as_ref().map(|u| redactor.url(u));
             let doc_url = meta.final_url.clone().unwrap_or_else(|| feed.url.clone());
             let mode = state.identity_mode;
             let now = started_at;
@@ -562,12 +567,27 @@ async fn refresh_inner(
             rec.error = Some(e.to_string());
         }
     }
+    let moved = response.as_ref().and_then(|m| permanent_target(m));
+    if let Some(to) = moved {
+        let shown = redactor.url(&to);
+        rec.permanent_redirect = Some(shown.clone());
+        if let Some(why) = credentials::move_held(&feed.url, &feed.http, &to, &cfg.url_secrets) {
+            // Tracked, never followed: the operator decides.
+            rec.move_held = true;
+            let note = format!(
+                "permanently redirected to {shown}, not followed ({why}): to move the feed, change its url in the config"
+            );
+            warn!(to = %shown, "{note}");
+            rec.error = Some(match rec.error.take() {
+                Some(e) => format!("{e}; {note}"),
+                None => note,
+            });
+        }
+    }
     // A careless server may echo credentials into an error's URL.
-    for field in [&mut rec.error, &mut rec.final_url] {
-        if let Some(text) = field.as_deref() {
-            if let std::borrow::Cow::Owned(clean) = redact(text, &feed.http) {
-                *field = Some(clean);
-            }
+    if let Some(text) = rec.error.as_deref() {
+        if let std::borrow::Cow::Owned(clean) = redactor.text(text) {
+            rec.error = Some(clean);
         }
     }
     rec.duration_ms = watch.millis();
@@ -587,9 +607,9 @@ async fn refresh_inner(
         }
     };
     if let Some(to) = &applied.moved_to {
-        warn!(from = %url, to = %to, "feed moved permanently (3 fetches in a row): now polling the new URL; update the config");
+        warn!(from = %redactor.url(&url), to = %to, "feed moved permanently (3 fetches in a row): now polling the new URL; update the config");
     } else if let Some(to) = &permanent_redirect {
-        info!(to = %redact(to, &feed.http), "permanent redirect seen");
+        info!(to = %to, "permanent redirect seen");
     }
     match &error {
         None => info!(
@@ -603,7 +623,7 @@ async fn refresh_inner(
     }
     FeedReport {
         name: feed.name.clone(),
-        url: feed.url.to_string(),
+        url: redactor.url(&feed.url),
         status: if error.is_some() && outcome.as_str() == "ok" {
             "permanent"
         } else {
@@ -671,9 +691,9 @@ async fn store_fetch(
 }
 
 /// Where a chain of only permanent redirects (301/308) ended.
-fn permanent_target(meta: &ResponseMeta) -> Option<String> {
+fn permanent_target(meta: &ResponseMeta) -> Option<Url> {
     meta.permanently_moved()
-        .then(|| meta.final_url.as_ref().map(Url::to_string))
+        .then(|| meta.final_url.clone())
         .flatten()
 }
 

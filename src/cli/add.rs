@@ -136,16 +136,20 @@ fn refuse_known(config: &Config, url: &Url) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fetches `url` (redirects followed) and parses it as a feed.
+/// Fetches `url` (redirects followed) and parses it as a feed; `given` is
+/// the address the operator gave, whose origin and reach bound the fetch
+/// (a page on a public address cannot announce a feed on a private one).
 async fn fetch_feed(
     fetcher: &Fetcher,
     config: &Config,
     url: &Url,
+    given: &Url,
 ) -> anyhow::Result<(Url, Result<ParsedFeed, (parse::ParseError, String)>)> {
     let validators = Validators::default();
     let http = FeedHttp::default();
     let req = Request {
         url,
+        configured: given,
         validators: &validators,
         timeout: config.fetch.timeout,
         max_body: config.fetch.max_body,
@@ -182,7 +186,7 @@ async fn fetch_feed(
 }
 
 async fn find(fetcher: &Fetcher, config: &Config, url: &Url) -> anyhow::Result<Found> {
-    let (page_url, parsed) = fetch_feed(fetcher, config, url).await?;
+    let (page_url, parsed) = fetch_feed(fetcher, config, url, url).await?;
     let (error, text) = match parsed {
         Ok(doc) => {
             return Ok(Found {
@@ -210,7 +214,7 @@ async fn find(fetcher: &Fetcher, config: &Config, url: &Url) -> anyhow::Result<F
     };
     let mut tried = Vec::new();
     for candidate in candidates {
-        match fetch_feed(fetcher, config, &candidate).await {
+        match fetch_feed(fetcher, config, &candidate, url).await {
             Ok((feed_url, Ok(doc))) => {
                 return Ok(Found {
                     url: feed_url,

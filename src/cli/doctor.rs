@@ -19,7 +19,7 @@ use url::Url;
 use super::open_store;
 use crate::config::{Config, FeedConfig};
 use crate::diagnosis::{self, Diagnosis, Probe};
-use crate::fetch::{Fetched, Fetcher, Request};
+use crate::fetch::{credentials, Fetched, Fetcher, Redactor, Request};
 use crate::model::Validators;
 use crate::store::FeedRow;
 
@@ -54,7 +54,13 @@ pub(super) fn run(config: &Config, only: Option<&str>, offline: bool) -> anyhow:
     let mut out = std::io::stdout().lock();
     let mut troubled = 0;
     for row in &chosen {
-        let redirect = store.redirect_streak(row.id)?;
+        let mut redirect = store.redirect_streak(row.id)?;
+        let feed = config.feed(&row.name);
+        if let (Some(feed), Some(to)) = (feed, redirect.target.as_deref()) {
+            redirect.held = Url::parse(to).ok().and_then(|to| {
+                credentials::move_held(&feed.url, &feed.http, &to, &config.fetch.url_secrets)
+            });
+        }
         let log = store.recent_fetches(row.id, HISTORY)?;
         let d = diagnosis::diagnose(row, &redirect, &log, now);
         if d.is_ok() {
@@ -63,9 +69,11 @@ pub(super) fn run(config: &Config, only: Option<&str>, offline: bool) -> anyhow:
         }
         troubled += 1;
         let mut text = report(row, &d);
-        if let (Some(fetcher), Some(feed)) = (&fetcher, config.feed(&row.name)) {
+        if let (Some(fetcher), Some(feed)) = (&fetcher, feed) {
             let probed = runtime.block_on(probe(fetcher, config, feed, row, d.probe));
+            let redactor = Redactor::new(&feed.http, &feed.url, &config.fetch.url_secrets);
             for line in probed {
+                let line = redactor.text(&line);
                 // Lines that start indented continue the one before.
                 let bullet = if line.starts_with(' ') { "  " } else { "  - " };
                 text.push_str(&format!("{bullet}{line}\n"));
@@ -108,12 +116,10 @@ async fn probe(
 ) -> Vec<String> {
     let url = match what {
         Probe::None => return Vec::new(),
-        Probe::Url => match Url::parse(row.fetch_url()) {
-            Ok(u) => u,
-            Err(_) => return Vec::new(),
-        },
-        Probe::Site => match Url::parse(row.fetch_url()) {
-            Ok(mut u) if u.scheme() != "file" => {
+        // The store keeps URLs redacted: the one polled comes from the config.
+        Probe::Url => polled(config, feed, row),
+        Probe::Site => match polled(config, feed, row) {
+            mut u if u.scheme() != "file" => {
                 u.set_path("/");
                 u.set_query(None);
                 u
@@ -124,6 +130,7 @@ async fn probe(
     let validators = Validators::default();
     let req = Request {
         url: &url,
+        configured: &feed.url,
         validators: &validators,
         timeout: feed.timeout.unwrap_or(config.fetch.timeout),
         max_body: feed.max_body.unwrap_or(config.fetch.max_body),
@@ -178,6 +185,16 @@ async fn probe(
         }
     }
     lines
+}
+
+/// The URL the next refresh of `feed` polls.
+fn polled(config: &Config, feed: &FeedConfig, row: &FeedRow) -> Url {
+    credentials::polled_url(
+        &feed.url,
+        &feed.http,
+        row.moved_to.as_deref(),
+        &config.fetch.url_secrets,
+    )
 }
 
 /// The feeds a page announces, as lines.

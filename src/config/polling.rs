@@ -274,4 +274,8 @@ pub struct FeedHttp {
     /// Proxy URL for this feed (`http://`, `https://` or `socks5://`);
     /// secret, since it may carry credentials.
     pub proxy: Option<Secret>,
+    /// `internal = true`: the feed lives on the local network, so it may be
+    /// fetched from (and redirected to) loopback, private and link-local
+    /// addresses even when its URL names a host (see `fetch::guard`).
+    pub internal: bool,
 }

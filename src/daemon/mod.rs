@@ -39,7 +39,7 @@ pub use plan::{jitter_seed, next_due, on_schedule, Due};
 pub use retention::{prune_policy, prune_store};
 
 use crate::config::{Config, FeedConfig};
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetcher, Redactor};
 use crate::model::FeedSpec;
 use crate::refresh::{refresh_feed, FeedReport, SharedStore};
 use crate::schedule::spread_overdue;
@@ -48,14 +48,15 @@ use crate::store::Store;
 /// The longest the loop sleeps before looking around again.
 const TICK: Duration = Duration::from_secs(1);
 
-/// Feeds in the config as the store should know them.
+/// Feeds in the config as the store should know them (URLs redacted: the
+/// store never holds a feed's secrets).
 pub fn feed_specs(config: &Config) -> Vec<FeedSpec> {
     config
         .feeds
         .iter()
         .map(|f| FeedSpec {
             name: f.name.clone(),
-            url: f.url.to_string(),
+            url: Redactor::new(&f.http, &f.url, &config.fetch.url_secrets).url(&f.url),
             tags: f.tags.clone(),
             dedup: f.dedup,
         })

@@ -47,6 +47,9 @@ pub struct RedirectStreak {
     pub count: u32,
     /// Where they pointed.
     pub target: Option<String>,
+    /// Why the feed does not follow them on its own, when it does not
+    /// (decided from the config by the caller, not stored).
+    pub held: Option<&'static str>,
 }
 
 impl Store {
@@ -99,6 +102,7 @@ impl Store {
                 Ok(RedirectStreak {
                     count: r.get::<_, i64>(0)?.max(0) as u32,
                     target: r.get(1)?,
+                    held: None,
                 })
             },
         )?)

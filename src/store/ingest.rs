@@ -82,6 +82,10 @@ pub struct FetchRecord {
     /// Where the fetch ended when every redirect on the way was permanent
     /// (301/308); `None` when there was no redirect or a temporary one.
     pub permanent_redirect: Option<String>,
+    /// Whether the feed must not move to `permanent_redirect` on its own
+    /// (it carries credentials bound to another origin, or the target
+    /// carries a secret): the streak is counted, `moved_to` never set.
+    pub move_held: bool,
     /// A server's `Retry-After`, as an absolute time.
     pub retry_after_until: Option<DateTime<Utc>>,
     /// The time to record as "now" (first-seen times).
@@ -401,7 +405,8 @@ fn track_redirects(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Option<Str
     } else {
         1
     };
-    let newly_moved = streak >= REDIRECTS_TO_MOVE && moved.as_deref() != Some(target);
+    let newly_moved =
+        !rec.move_held && streak >= REDIRECTS_TO_MOVE && moved.as_deref() != Some(target);
     tx.prepare_cached(
         "UPDATE feeds SET redirect_streak = ?2, redirect_target = ?3,
              moved_to = CASE WHEN ?4 THEN ?3 ELSE moved_to END

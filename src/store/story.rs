@@ -804,6 +804,7 @@ mod tests {
                 window: std::time::Duration::from_secs(7 * 86_400),
             }),
             permanent_redirect: None,
+            move_held: false,
             retry_after_until: None,
             now: now(),
         }

@@ -155,6 +155,7 @@ fn corpus_conformance() {
                             window: std::time::Duration::from_secs(7 * 86400),
                         }),
                         permanent_redirect: None,
+                        move_held: false,
                         retry_after_until: None,
                         now,
                     })

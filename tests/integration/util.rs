@@ -363,6 +363,7 @@ pub fn fetch_record(
         dedup: true,
         story: None,
         permanent_redirect: None,
+        move_held: false,
         retry_after_until: None,
         now,
     }
