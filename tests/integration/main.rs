@@ -14,6 +14,7 @@ mod hostile;
 mod ingest;
 mod ops;
 mod ops_config;
+mod origins;
 mod outputs;
 mod props;
 mod publish;
