@@ -18,6 +18,7 @@ mod origins;
 mod outputs;
 mod props;
 mod publish;
+mod reach;
 mod readers;
 mod regressions;
 mod secrets;

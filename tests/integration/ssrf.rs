@@ -1,5 +1,6 @@
 //! `[fetch] block_private_addresses`: with it on, feeds on loopback (as a
-//! literal IP or through a name that resolves there) and `file://` feeds
+//! literal IP or a `localhost` name; names that resolve there are tested in
+//! `reach`, inside a network namespace) and `file://` feeds
 //! are refused before any request; with it off (the default), the same
 //! feeds are fetched. Only 127.0.0.1 is ever contacted.
 
@@ -64,7 +65,9 @@ fn private_addresses_are_refused_only_when_asked() {
         "{errors:?}"
     );
     assert!(
-        errors.iter().any(|e| e.contains("localhost resolves to")),
+        errors
+            .iter()
+            .any(|e| e.contains("localhost is a loopback name")),
         "{errors:?}"
     );
     assert!(
@@ -87,4 +90,80 @@ fn private_addresses_are_refused_only_when_asked() {
         assert_eq!(r["status"], "ok", "{r}");
     }
     assert_eq!(s.count("SELECT count(*) FROM entries"), 4);
+}
+
+/// `HTTP_PROXY` and friends are ignored unless `[fetch] proxy = "env"`: a
+/// proxy resolves the names it is sent, so it would take a feed named
+/// `localhost` past `block_private_addresses`. A recording server stands
+/// in for the proxy.
+#[test]
+fn environment_proxies_are_used_only_when_configured() {
+    let proxy = FeedServer::start();
+    let target = FeedServer::start();
+    for server in [&proxy, &target] {
+        server.set("/a.xml", Route::feed(rss("A", &[(Some("a"), None, "A")])));
+        server.set("/far.xml", Route::feed(rss("F", &[(Some("f"), None, "F")])));
+    }
+    let proxy_url = format!("http://{}", proxy.addr);
+    let fetch = |s: &Scratch| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"));
+        c.arg("--config")
+            .arg(s.config_path())
+            .args(["fetch", "--json"]);
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+        ] {
+            c.env(var, &proxy_url);
+        }
+        let out = c
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| (v["name"].as_str().unwrap().to_string(), v))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    let feeds = format!(
+        "[[feeds]]\nname = \"named\"\nurl = \"http://localhost:{}/a.xml\"\n\
+         [[feeds]]\nname = \"far\"\nurl = \"http://feeds.invalid/far.xml\"\n",
+        target.addr.port()
+    );
+
+    // The guard on, the environment not named: the proxy sees nothing, and
+    // the name is refused by the guard.
+    let s = Scratch::new();
+    s.write_config(
+        &format!("[fetch]\nblock_private_addresses = true\nhost_gap = \"0s\"\n{feeds}"),
+        &[],
+    );
+    let r = fetch(&s);
+    assert!(
+        r["named"]["error"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("(block_private_addresses)")),
+        "{}",
+        r["named"]
+    );
+    assert_ne!(r["far"]["status"], "ok", "{}", r["far"]);
+    assert!(proxy.hits("/a.xml").is_empty() && proxy.hits("/far.xml").is_empty());
+    assert!(target.hits("/a.xml").is_empty());
+
+    // Named: requests go through the proxy.
+    let s = Scratch::new();
+    s.write_config(
+        &format!("[fetch]\nproxy = \"env\"\nhost_gap = \"0s\"\n{feeds}"),
+        &[],
+    );
+    assert!(stdout(&s.tributary(&["check"])).contains("proxy:       from the environment"));
+    let r = fetch(&s);
+    assert_eq!(r["far"]["status"], "ok", "{}", r["far"]);
+    assert_eq!(proxy.hits("/far.xml").len(), 1);
 }

@@ -97,18 +97,38 @@ pub struct FeedServer {
 
 impl FeedServer {
     pub fn start() -> FeedServer {
+        FeedServer::start_in(None)
+    }
+
+    /// A server inside the network namespace at `netns` (a path such as
+    /// `/var/run/netns/NAME`), listening on every address there; `None`
+    /// is [`FeedServer::start`].
+    pub fn start_in(netns: Option<&Path>) -> FeedServer {
+        let netns = netns.map(Path::to_path_buf);
         let state: Arc<Mutex<State>> = Arc::default();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let st = Arc::clone(&state);
         std::thread::spawn(move || {
+            let bind = match &netns {
+                Some(path) => {
+                    use std::os::fd::AsRawFd as _;
+                    let ns = std::fs::File::open(path).unwrap();
+                    // SAFETY: a valid namespace file descriptor; only this
+                    // thread (and the runtime it starts) enters it.
+                    let entered = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+                    assert_eq!(entered, 0, "setns {}", path.display());
+                    "0.0.0.0:0"
+                }
+                None => "127.0.0.1:0",
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
                 let app = axum::Router::new().fallback(move |req: Request<Body>| {
                     let st = Arc::clone(&st);
