@@ -167,3 +167,50 @@ fn environment_proxies_are_used_only_when_configured() {
     assert_eq!(r["far"]["status"], "ok", "{}", r["far"]);
     assert_eq!(proxy.hits("/far.xml").len(), 1);
 }
+
+/// `file://` feeds read regular files only, and at most `max_body` bytes:
+/// a FIFO with no writer and `/dev/zero` would otherwise be read without
+/// end. Each is refused at once, and a regular feed beside them is read.
+#[test]
+fn file_feeds_read_regular_files_within_max_body() {
+    let s = Scratch::new();
+    let fifo = s.dir.path().join("feed.fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let big = s.dir.path().join("big.xml");
+    std::fs::write(&big, rss("B", &[(Some("b"), None, &"x".repeat(70_000))])).unwrap();
+    let small = s.dir.path().join("small.xml");
+    std::fs::write(&small, rss("S", &[(Some("s"), None, "S")])).unwrap();
+    s.write_config(
+        "[fetch]\nmax_body = \"64 KiB\"\n",
+        &[
+            ("fifo", fifo.to_str().unwrap()),
+            ("zero", "/dev/zero"),
+            ("big", big.to_str().unwrap()),
+            ("small", small.to_str().unwrap()),
+        ],
+    );
+    let out = s.tributary(&["fetch", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: std::collections::HashMap<String, serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| (v["name"].as_str().unwrap().to_string(), v))
+        .collect();
+    for (name, says) in [
+        ("fifo", "not a regular file (a FIFO)"),
+        ("zero", "not a regular file (a character device)"),
+        ("big", "larger than the 64 KiB cap"),
+    ] {
+        let error = r[name]["error"].as_str().unwrap_or_default();
+        assert!(
+            r[name]["status"] == "permanent" && error.contains(says),
+            "{}",
+            r[name]
+        );
+    }
+    assert_eq!(r["small"]["status"], "ok", "{}", r["small"]);
+}
