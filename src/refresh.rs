@@ -567,7 +567,7 @@ async fn refresh_inner(
             rec.error = Some(e.to_string());
         }
     }
-    let moved = response.as_ref().and_then(|m| permanent_target(m));
+    let moved = response.as_ref().and_then(permanent_target);
     if let Some(to) = moved {
         let shown = redactor.url(&to);
         rec.permanent_redirect = Some(shown.clone());
