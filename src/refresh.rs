@@ -564,7 +564,12 @@ async fn refresh_inner(
                 // the request (which may have queued or taken long).
                 rec.retry_after_until = parse_retry_after(ra, Utc::now());
             }
-            rec.error = Some(e.to_string());
+            rec.error = Some(match credentials::stranded(&feed.url, &feed.http, &e) {
+                Some(to) => format!(
+                    "{e} at {to}, where a redirect led and the feed's credentials are not sent: if the feed moved, change its url in the config"
+                ),
+                None => e.to_string(),
+            });
         }
     }
     let moved = response.as_ref().and_then(permanent_target);

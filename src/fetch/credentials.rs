@@ -99,6 +99,21 @@ pub fn move_held(
     }
 }
 
+/// Where a redirect took a credentialed feed configured at `configured`
+/// that then failed with an HTTP error, when that was another origin (so
+/// the error is likely the missing credentials).
+pub fn stranded<'e>(
+    configured: &Url,
+    http: &FeedHttp,
+    e: &'e super::FetchError,
+) -> Option<&'e Url> {
+    let super::FetchError::Status { redirects, .. } = e else {
+        return None;
+    };
+    let last = &redirects.last()?.to;
+    (has_credentials(configured, http) && !same_origin(configured, last)).then_some(last)
+}
+
 /// The URL a feed configured at `configured` is polled at: where it moved
 /// permanently (`moved_to`, as the store recorded it) when it may move
 /// there, else the configured URL. A move recorded before the rules held

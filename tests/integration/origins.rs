@@ -35,6 +35,8 @@ fn credentials_never_reach_another_origin_across_moves() {
     other.set("/open", feed("O"));
     home.set("/legacy", feed("L"));
     other.set("/legacy", feed("L2"));
+    home.set("/locked", moved(other.url("/locked")));
+    other.set("/locked", Route::feed("").status(401));
 
     let s = Scratch::new();
     let creds = format!(
@@ -45,11 +47,13 @@ fn credentials_never_reach_another_origin_across_moves() {
          [[feeds]]\nname = \"private\"\nurl = \"{}\"\n{creds}\n\
          [[feeds]]\nname = \"same\"\nurl = \"{}\"\n{creds}\n\
          [[feeds]]\nname = \"open\"\nurl = \"{}\"\n\n\
-         [[feeds]]\nname = \"legacy\"\nurl = \"{}\"\n{creds}\n",
+         [[feeds]]\nname = \"legacy\"\nurl = \"{}\"\n{creds}\n\
+         [[feeds]]\nname = \"locked\"\nurl = \"{}\"\n{creds}\n",
         home.url("/private"),
         home.url("/same"),
         home.url("/open"),
         home.url("/legacy"),
+        home.url("/locked"),
     );
     s.write_config(&cfg, &[]);
     let fetches = 5;
@@ -68,7 +72,7 @@ fn credentials_never_reach_another_origin_across_moves() {
     }
 
     // Nothing credentialed ever reached the other origin.
-    for path in ["/private", "/open", "/legacy"] {
+    for path in ["/private", "/open", "/legacy", "/locked"] {
         for hit in other.hits(path) {
             assert_eq!(hit.authorization, None, "{path}: {hit:?}");
             assert_eq!(hit.api_key, None, "{path}: {hit:?}");
@@ -123,6 +127,21 @@ fn credentials_never_reach_another_origin_across_moves() {
         "{private}"
     );
     assert_eq!(private["moved_to"], serde_json::Value::Null);
+    // Where the other origin refuses for want of credentials, the error
+    // says why.
+    let locked: serde_json::Value = feeds
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["name"] == "locked")
+        .unwrap();
+    let error = locked["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("HTTP 401 Unauthorized at ")
+            && error.contains(&other.url("/locked"))
+            && error.contains("credentials are not sent"),
+        "{locked}"
+    );
+    assert_eq!(other.hits("/locked").len(), fetches);
     let doctor = stdout(&s.tributary(&["doctor", "--offline", "private"]));
     assert!(
         doctor.contains("does not follow it: its credentials")
