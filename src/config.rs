@@ -28,6 +28,7 @@ mod edit;
 mod polling;
 mod reach;
 mod retention;
+mod rules;
 
 pub use dedup::{DedupConfig, DEFAULT_STORY_WINDOW};
 pub use digests::{DigestConfig, EmailConfig, GroupBy, Selection, SmtpTls, DEFAULT_DIGEST_ITEMS};
@@ -45,6 +46,7 @@ pub use publishing::{
 };
 pub use reach::{ProxyMode, UrlSecrets, SECRET_PARAM_WORDS};
 pub use retention::RetentionConfig;
+pub use rules::{MAX_RULE_TEXT, REGEX_DFA_LIMIT, REGEX_SIZE_LIMIT};
 
 /// Where the config is looked for when no `--config` is given.
 pub const DEFAULT_CONFIG_PATHS: &[&str] =
@@ -125,6 +127,9 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[publish]` and `[[outputs]]`: what is republished.
     pub publish: PublishConfig,
+    /// `[[rules]]`, in file order (each feed has its own in
+    /// [`FeedConfig::rules`]).
+    pub rules: Vec<std::sync::Arc<crate::rules::Rule>>,
 }
 
 /// `[store]`
@@ -206,6 +211,9 @@ pub struct FeedConfig {
     pub schedule: Option<CronSchedule>,
     /// Credentials, extra headers, proxy.
     pub http: FeedHttp,
+    /// The rules that apply to this feed (global, its tags', its own), in
+    /// file order.
+    pub rules: crate::rules::Rules,
 }
 
 // ---- raw file shape -------------------------------------------------------
@@ -226,6 +234,8 @@ struct RawConfig {
     publish: Option<publishing::RawPublish>,
     #[serde(default)]
     outputs: Vec<publishing::RawOutput>,
+    #[serde(default)]
+    rules: Vec<Spanned<rules::RawRule>>,
 }
 
 #[derive(Deserialize)]
@@ -434,12 +444,17 @@ impl Config {
                     .map(|s| polling::cron(at, s))
                     .transpose()?,
                 http: feed_http(at, &f, &base)?,
+                rules: Vec::new(),
             });
         }
+        let rules = rules::rules(at, raw.rules, &feeds)?;
+        for feed in &mut feeds {
+            feed.rules = rules::for_feed(&rules, &feed.name, &feed.tags);
+        }
         let names: Vec<String> = feeds.iter().map(|f| f.name.clone()).collect();
-        let digests = digests::digests(at, raw.digests, &names, &base)?;
+        let digests = digests::digests(at, raw.digests, &names, &base, &rules)?;
         let (server, publish) =
-            publishing::from_raw(raw.server, raw.publish, raw.outputs, &feeds, at)?;
+            publishing::from_raw(raw.server, raw.publish, raw.outputs, &feeds, &rules, at)?;
         Ok(Config {
             path: at.path.to_path_buf(),
             store,
@@ -451,6 +466,7 @@ impl Config {
             digests,
             server,
             publish,
+            rules,
         })
     }
 
@@ -789,6 +805,9 @@ impl fmt::Display for Config {
                 "  {:<24} {url}{tags}{dedup}  every `{schedule}`{extra}",
                 feed.name
             )?;
+        }
+        for r in &self.rules {
+            writeln!(f, "rule:        {} (line {}) {}", r.name, r.line, r.summary)?;
         }
         write!(f, "{}{}", self.server, self.publish)
     }

@@ -24,7 +24,8 @@
 //! | [`server`] | HTTP: the outputs with ETag/304 and gzip, the index page |
 //! | [`opml`] | OPML 2.0 subscription lists: reading and rendering (pure) |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
-//! | [`refresh`] | one feed through fetch → parse → clean → dedup → store |
+//! | [`rules`] | the operator's drop / keep / tag / mark / rewrite rules, run on cleaned entries (pure) |
+//! | [`refresh`] | one feed through fetch → parse → clean → rules → dedup → store |
 //! | [`daemon`] | `tributary run`: the plan of due feeds, signals, sd_notify, shutdown |
 //! | [`cli`] | the commands |
 //! | `bench` | the benchmark command (feature `bench`): synthetic corpus, loopback server, phases |
@@ -60,6 +61,7 @@ pub mod output;
 pub mod parse;
 pub mod publish;
 pub mod refresh;
+pub mod rules;
 pub mod schedule;
 pub mod server;
 pub mod store;

@@ -168,6 +168,9 @@ pub struct KnownEntries {
     /// The site address stored for the feed, which the entries left out
     /// were cleaned against.
     pub site_url: Option<String>,
+    /// Keys of entries a rule dropped (their hashes are in `by_raw` and
+    /// `by_item` too): they are not judged again.
+    pub dropped: std::collections::HashSet<String>,
 }
 
 /// A stored entry as a re-fetch that leaves it out needs it.
@@ -214,6 +217,9 @@ pub struct FeedMeta {
     pub format: &'static str,
     /// Polling hints.
     pub hints: FeedHints,
+    /// The language the document declares (RSS `<language>`, Atom
+    /// `xml:lang`), as written; what rules match `language` on.
+    pub language: Option<String>,
 }
 
 /// A feed as the configuration defines it: what the store reconciles its

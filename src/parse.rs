@@ -378,6 +378,10 @@ fn convert(feed: model::Feed, hints: FeedHints) -> ParsedFeed {
             .filter(|d| !d.trim().is_empty()),
         format,
         hints,
+        language: feed
+            .language
+            .map(|l| crate::clean::truncate_chars(l.trim(), 35))
+            .filter(|l| !l.is_empty()),
     };
     let entries = feed.entries.into_iter().map(convert_entry).collect();
     ParsedFeed {

@@ -27,6 +27,9 @@ use crate::parse::{self, ParseError};
 use crate::schedule::hints::parse_retry_after;
 use crate::store::{self, FeedRow, FetchRecord, Outcome, Store, StoryPolicy};
 
+mod judge;
+pub use judge::judge;
+
 /// The store behind a lock, shared by the tasks of a refresh round; writes
 /// run on the blocking pool one at a time (SQLite has one writer anyway).
 ///
@@ -457,6 +460,7 @@ async fn refresh_inner(
         move_held: false,
         retry_after_until: None,
         now: started_at,
+        judged: Default::default(),
     };
     let mut response = None;
     let mut full_pass = None;
@@ -493,6 +497,9 @@ async fn refresh_inner(
                 None => KnownEntries::default(),
             };
             let skipping = !known.is_empty();
+            let rules = feed.rules.clone();
+            let dropped_before = known.dropped.clone();
+            let (rules_again, dropped_again) = (rules.clone(), dropped_before.clone());
             let processed = tokio::task::spawn_blocking(move || {
                 let doc = process_with(
                     &body,
@@ -501,7 +508,11 @@ async fn refresh_inner(
                     mode,
                     now,
                     &known,
-                );
+                )
+                .map(|mut doc| {
+                    let judged = judge(&mut doc, &rules, &dropped_before, now);
+                    (doc, judged)
+                });
                 // Kept for a second, full pass should the store refuse an
                 // entry it no longer holds as it was.
                 (doc, skipping.then_some((body, content_type, doc_url)))
@@ -515,9 +526,15 @@ async fn refresh_inner(
                 doc_url,
                 mode,
                 now,
+                rules: rules_again,
+                dropped: dropped_again,
             });
             match processed {
-                Ok(doc) => {
+                Ok((doc, judged)) => {
+                    if !judged.dropped.is_empty() {
+                        debug!(dropped = judged.dropped.len(), "entries dropped by rules");
+                    }
+                    rec.judged = judged;
                     if doc.keys.repeated_guids > 0 {
                         warn!(
                             entries = doc.keys.repeated_guids,
@@ -653,6 +670,8 @@ struct Reprocess {
     doc_url: Url,
     mode: IdentityMode,
     now: DateTime<Utc>,
+    rules: crate::rules::Rules,
+    dropped: HashSet<String>,
 }
 
 /// Stores `rec`. When the store refuses an entry whose cleaning was skipped
@@ -683,12 +702,18 @@ async fn store_fetch(
                     again.mode,
                     again.now,
                 )
+                .map(|mut doc| {
+                    let judged = judge(&mut doc, &again.rules, &again.dropped, again.now);
+                    (doc, judged)
+                })
             })
             .await
             .map_err(|e| store::Error::Group(format!("processing again failed: {e}")))?
             .map_err(|e| store::Error::Group(format!("processing again failed: {e}")))?;
+            let (doc, judged) = doc;
             second.entries = doc.entries;
             second.kept = doc.kept;
+            second.judged = judged;
             store.record(second).await
         }
         other => other,

@@ -105,6 +105,7 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
             user_agent: None,
             schedule: None,
             http: FeedHttp::default(),
+            rules: Vec::new(),
         });
     }
     let mut store = Store::open(db).context("opening the store")?;

@@ -44,6 +44,10 @@ pub struct Selection {
     pub include: Option<regex::Regex>,
     /// Drop articles whose title or text matches.
     pub exclude: Option<regex::Regex>,
+    /// Only articles a rule tagged with any of these (empty: any).
+    pub rule_tags: Vec<String>,
+    /// Only articles a rule marked with any of these (empty: any).
+    pub marks: Vec<String>,
 }
 
 impl Selection {
@@ -61,6 +65,14 @@ impl Selection {
                 .as_ref()
                 .is_some_and(|r| r.is_match(title) || r.is_match(text))
     }
+
+    /// Whether an article with these rule tags and marks is selected.
+    pub fn accepts_labels(&self, rule_tags: &[String], marks: &[String]) -> bool {
+        let any = |want: &[String], have: &[String]| {
+            want.is_empty() || have.iter().any(|h| want.contains(h))
+        };
+        any(&self.rule_tags, rule_tags) && any(&self.marks, marks)
+    }
 }
 
 impl PartialEq for Selection {
@@ -68,6 +80,8 @@ impl PartialEq for Selection {
         let re = |r: &Option<regex::Regex>| r.as_ref().map(|r| r.as_str().to_string());
         self.tags == other.tags
             && self.feeds == other.feeds
+            && self.rule_tags == other.rule_tags
+            && self.marks == other.marks
             && re(&self.include) == re(&other.include)
             && re(&self.exclude) == re(&other.exclude)
     }
@@ -136,6 +150,10 @@ pub(super) struct RawDigest {
     feeds: Vec<String>,
     include: Option<Spanned<String>>,
     exclude: Option<Spanned<String>>,
+    #[serde(default)]
+    rule_tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    marks: Vec<Spanned<String>>,
     max_items: Option<Spanned<i64>>,
     group_by: Option<Spanned<String>>,
     send_empty: Option<bool>,
@@ -186,6 +204,7 @@ pub(super) fn digests(
     raw: Vec<RawDigest>,
     feed_names: &[String],
     base: &std::path::Path,
+    rules: &[std::sync::Arc<crate::rules::Rule>],
 ) -> Result<Vec<DigestConfig>, ConfigError> {
     let mut out: Vec<DigestConfig> = Vec::new();
     for d in raw {
@@ -278,6 +297,8 @@ pub(super) fn digests(
                 feeds: d.feeds,
                 include: regex(at, &d.include)?,
                 exclude: regex(at, &d.exclude)?,
+                rule_tags: super::rules::added(at, &d.rule_tags, rules, false)?,
+                marks: super::rules::added(at, &d.marks, rules, true)?,
             },
             max_items: match &d.max_items {
                 Some(n) => count(at, n, 1, 10_000)?,

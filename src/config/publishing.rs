@@ -89,6 +89,10 @@ pub struct OutputConfig {
     pub include: Vec<Regex>,
     /// An article is dropped if one of these matches its title or text.
     pub exclude: Vec<Regex>,
+    /// Only articles a rule tagged with any of these (empty: any).
+    pub rule_tags: Vec<String>,
+    /// Only articles a rule marked with any of these (empty: any).
+    pub marks: Vec<String>,
     /// Most items shown.
     pub limit: usize,
     /// Newest first by first-seen or by published time.
@@ -142,6 +146,10 @@ pub(super) struct RawOutput {
     include: Vec<Spanned<String>>,
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    rule_tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    marks: Vec<Spanned<String>>,
     limit: Option<Spanned<i64>>,
     order: Option<Spanned<String>>,
 }
@@ -152,6 +160,7 @@ pub(super) fn from_raw(
     publish: Option<RawPublish>,
     outputs: Vec<RawOutput>,
     feeds: &[FeedConfig],
+    rules: &[std::sync::Arc<crate::rules::Rule>],
     at: &Locator<'_>,
 ) -> Result<(ServerConfig, PublishConfig), ConfigError> {
     let server = server.unwrap_or(RawServer {
@@ -208,12 +217,14 @@ pub(super) fn from_raw(
         tags: vec![],
         include: vec![],
         exclude: vec![],
+        rule_tags: vec![],
+        marks: vec![],
         limit: limit(at, &publish.limit)?,
         order: order(at, &publish.order)?,
     }];
     let mut names: HashMap<String, usize> = HashMap::new();
     for raw in outputs {
-        let output = output(at, raw, feeds, &mut names)?;
+        let output = output(at, raw, feeds, rules, &mut names)?;
         all.push(output);
     }
     Ok((server, PublishConfig { ids, outputs: all }))
@@ -288,6 +299,7 @@ fn output(
     at: &Locator<'_>,
     raw: RawOutput,
     feeds: &[FeedConfig],
+    rules: &[std::sync::Arc<crate::rules::Rule>],
     names: &mut HashMap<String, usize>,
 ) -> Result<OutputConfig, ConfigError> {
     let name = raw.name.get_ref().trim().to_owned();
@@ -340,6 +352,8 @@ fn output(
         tags,
         include: patterns(at, &raw.include)?,
         exclude: patterns(at, &raw.exclude)?,
+        rule_tags: super::rules::added(at, &raw.rule_tags, rules, false)?,
+        marks: super::rules::added(at, &raw.marks, rules, true)?,
         limit: limit(at, &raw.limit)?,
         order: order(at, &raw.order)?,
     })
@@ -415,6 +429,12 @@ impl fmt::Display for PublishConfig {
             }
             if what.is_empty() {
                 what.push("every feed".into());
+            }
+            if !o.rule_tags.is_empty() {
+                what.push(format!("tagged {}", o.rule_tags.join(", ")));
+            }
+            if !o.marks.is_empty() {
+                what.push(format!("marked {}", o.marks.join(", ")));
             }
             if o.has_filter() {
                 what.push(format!(

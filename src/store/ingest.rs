@@ -90,6 +90,8 @@ pub struct FetchRecord {
     pub retry_after_until: Option<DateTime<Utc>>,
     /// The time to record as "now" (first-seen times).
     pub now: DateTime<Utc>,
+    /// What the operator's rules decided about the document's entries.
+    pub judged: super::Judged,
 }
 
 /// How a new article looks for the story it belongs to.
@@ -119,6 +121,8 @@ pub struct Applied {
     pub moved_to: Option<String>,
     /// New articles that joined an existing story.
     pub story_merges: usize,
+    /// Entries newly recorded as dropped by a rule.
+    pub dropped: usize,
 }
 
 /// Fetches in a row that must end in the same permanent redirect before
@@ -291,6 +295,7 @@ fn write_fetch<'a>(
     }
     let mut applied = w.applied;
     let now = w.now;
+    applied.dropped = super::rules::write(tx, rec.feed_id.0, &rec.judged, &now)?;
     let feed = rec.feed_id.0;
     if rec.outcome.is_success() {
         let v = rec.validators.clone().unwrap_or_default();
@@ -770,6 +775,7 @@ impl Store {
                 );
             }
         }
+        super::rules::known_dropped(&self.conn, feed, &mut known)?;
         Ok(known)
     }
 

@@ -30,6 +30,7 @@ mod health;
 mod ingest;
 mod outputs;
 mod retention;
+mod rules;
 mod schema;
 mod search;
 mod story;
@@ -52,6 +53,7 @@ pub use outputs::{
     SCAN_BUDGET, SCAN_PAGE,
 };
 pub use retention::{Compaction, PrunePolicy, PruneReport};
+pub use rules::{Dropped, DroppedRow, Judged, Labels};
 pub use search::{SearchHit, SearchResults, MATCH_END, MATCH_START};
 
 /// How long a statement waits for a lock held by another connection.

@@ -407,5 +407,48 @@ ALTER TABLE entries ADD COLUMN item_hash INTEGER;
 CREATE INDEX entries_by_feed_time ON entries(feed_id, first_seen_at);
 "#;
 
+/// Migration: the operator's rules (see `crate::rules`).
+///
+/// `dropped_entries` remembers each entry a rule dropped, so that it is
+/// not judged again on every fetch (its key is skipped, and its raw and
+/// item hashes let a re-fetch skip cleaning and parsing it) and so that
+/// `tributary explain` can say why it is missing. `article_labels` holds
+/// the tags and marks rules added, which outputs and digests select on.
+const RULES: &str = r#"
+-- Entries a rule dropped: never stored in entries, never judged again.
+CREATE TABLE dropped_entries (
+    feed_id       INTEGER NOT NULL REFERENCES feeds(id),
+    entry_key     TEXT NOT NULL,
+    guid          TEXT,
+    url           TEXT,
+    title         TEXT NOT NULL,
+    -- The rule's name (`line N` when it has none), or `not kept by ...`.
+    rule          TEXT NOT NULL,
+    dropped_at    TEXT NOT NULL,
+    content_hash  TEXT NOT NULL,
+    raw_hash      INTEGER,
+    item_hash     INTEGER,
+    PRIMARY KEY (feed_id, entry_key)
+) WITHOUT ROWID;
+CREATE INDEX dropped_entries_by_url ON dropped_entries(url) WHERE url IS NOT NULL;
+CREATE INDEX dropped_entries_by_guid ON dropped_entries(guid) WHERE guid IS NOT NULL;
+
+-- Tags (kind 'tag') and marks (kind 'mark') rules added to articles.
+CREATE TABLE article_labels (
+    article_id  INTEGER NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('tag', 'mark')),
+    label       TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    PRIMARY KEY (article_id, kind, label)
+) WITHOUT ROWID;
+CREATE INDEX article_labels_by_label ON article_labels(kind, label, article_id);
+CREATE TRIGGER article_labels_article_delete AFTER DELETE ON articles BEGIN
+    DELETE FROM article_labels WHERE article_id = old.id;
+END;
+CREATE TRIGGER content_generation_label_insert AFTER INSERT ON article_labels BEGIN
+    UPDATE content_generation SET generation = generation + 1;
+END;
+"#;
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, RULES];

@@ -807,6 +807,7 @@ mod tests {
             move_held: false,
             retry_after_until: None,
             now: now(),
+            judged: Default::default(),
         }
     }
 

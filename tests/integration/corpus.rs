@@ -158,6 +158,7 @@ fn corpus_conformance() {
                         move_held: false,
                         retry_after_until: None,
                         now,
+                        judged: Default::default(),
                     })
                     .unwrap_or_else(|e| panic!("{path}: storing failed: {e}"));
                 assert_eq!(

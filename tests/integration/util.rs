@@ -386,5 +386,6 @@ pub fn fetch_record(
         move_held: false,
         retry_after_until: None,
         now,
+        judged: Default::default(),
     }
 }
