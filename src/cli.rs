@@ -26,6 +26,7 @@ mod opml;
 mod prune;
 mod publish;
 mod remove;
+mod rules;
 mod search;
 
 /// Tributary: many feeds in, one clean river out.
@@ -57,14 +58,18 @@ pub enum Command {
     },
     /// Validate the config and print what it resolved to.
     Check,
+    /// The operator's rules: `rules test FEED` shows what they would do.
+    #[command(subcommand)]
+    Rules(rules::Args),
     /// Make a digest now (recorded, like a scheduled one), print or send it,
     /// or list past digests.
     Digest(digest::Args),
     /// Show why an article is what it is: the entries that point at it (and
     /// which key joined them), and the story it belongs to with similarities.
     Explain {
-        /// The article's id (`articles.id`).
-        article_id: i64,
+        /// An article's id (`articles.id`), or an entry's link, guid or
+        /// key (also of an entry a rule dropped: says which rule, when).
+        what: String,
         /// As JSON.
         #[arg(long)]
         json: bool,
@@ -218,7 +223,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Fetch { feeds, json } => fetch::run(config, &feeds, json),
         Command::Feeds { json } => feeds::run(&config, json),
-        Command::Explain { article_id, json } => explain::run(&config, article_id, json),
+        Command::Explain { what, json } => explain::run(&config, &what, json),
+        Command::Rules(args) => rules::run(&config, args),
         Command::Digest(args) => digest::run(&config, args),
         Command::Publish { out } => publish::run(&config, out),
         Command::Doctor { feed, offline } => doctor::run(&config, feed.as_deref(), offline),

@@ -1,23 +1,66 @@
-//! `tributary explain`: why an article is what it is.
+//! `tributary explain`: why an article is what it is, or why an entry is
+//! missing (a rule dropped it).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use super::open_store;
 use crate::config::Config;
+use crate::store::{Explanation, Store};
 
-/// Prints the entries and story of article `id`.
-pub(super) fn run(config: &Config, id: i64, json: bool) -> anyhow::Result<ExitCode> {
+/// Explains `what`: an article id, or the link, guid or key of entries
+/// (stored: their articles; dropped by a rule: which rule, when).
+pub(super) fn run(config: &Config, what: &str, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
-    let Some(x) = store.explain(id)? else {
-        eprintln!("error: no article {id}");
-        return Ok(ExitCode::from(1));
+    let by_id = match what.trim().parse::<i64>() {
+        Ok(id) => store.explain(id)?,
+        Err(_) => None,
     };
-    let mut out = std::io::stdout().lock();
-    if json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&x)?)?;
+    if let Some(x) = by_id {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&x)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        article(&store, &x)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let mut articles = Vec::new();
+    for id in store.articles_of_entry(what)? {
+        articles.extend(store.explain(id)?);
+    }
+    let dropped = store.dropped_entries(what)?;
+    if articles.is_empty() && dropped.is_empty() {
+        eprintln!("error: no article, entry or dropped entry `{what}`");
+        return Ok(ExitCode::from(1));
+    }
+    if json {
+        let both = serde_json::json!({ "articles": articles, "dropped": dropped });
+        println!("{}", serde_json::to_string_pretty(&both)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    for d in &dropped {
+        writeln!(out, "dropped by a rule: {}", d.title)?;
+        writeln!(out, "  feed:          {}", d.feed)?;
+        writeln!(out, "  link:          {}", d.url.as_deref().unwrap_or("-"))?;
+        writeln!(out, "  key:           {}", d.key)?;
+        writeln!(out, "  rule:          {}", d.rule)?;
+        writeln!(out, "  dropped at:    {}", d.dropped_at)?;
+        writeln!(
+            out,
+            "  (not stored, and not judged again while the feed lists it; rule changes apply to new entries)"
+        )?;
+    }
+    drop(out);
+    for x in &articles {
+        article(&store, x)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints one article's explanation.
+fn article(store: &Store, x: &Explanation) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     writeln!(out, "article {}: {}", x.article_id, x.title)?;
     writeln!(out, "  link:          {}", x.url.as_deref().unwrap_or("-"))?;
     writeln!(
@@ -26,6 +69,9 @@ pub(super) fn run(config: &Config, id: i64, json: bool) -> anyhow::Result<ExitCo
         x.canonical_url.as_deref().unwrap_or("-")
     )?;
     writeln!(out, "  content hash:  {}", x.content_hash)?;
+    for (kind, label, rule) in store.article_labels(x.article_id)? {
+        writeln!(out, "  {kind}:{:<9} {label}  (rule {rule})", "")?;
+    }
     writeln!(out, "entries ({}):", x.entries.len())?;
     for e in &x.entries {
         let how = match e.matched_by.as_str() {
@@ -62,5 +108,5 @@ pub(super) fn run(config: &Config, id: i64, json: bool) -> anyhow::Result<ExitCo
             )?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -112,10 +112,10 @@ pub fn build(
     // Stories in order of their first article.
     let mut stories: Vec<Vec<&DigestArticle>> = Vec::new();
     let mut index: BTreeMap<i64, usize> = BTreeMap::new();
-    for a in articles
-        .iter()
-        .filter(|a| cfg.selection.accepts(&a.feeds, &a.tags, &a.title, &a.text))
-    {
+    for a in articles.iter().filter(|a| {
+        cfg.selection.accepts(&a.feeds, &a.tags, &a.title, &a.text)
+            && cfg.selection.accepts_labels(&a.rule_tags, &a.marks)
+    }) {
         match index.get(&a.story_id) {
             Some(&i) => stories[i].push(a),
             None => {
@@ -249,6 +249,8 @@ mod tests {
             feeds: vec![feed.into()],
             feed_titles: vec![feed.to_uppercase()],
             tags: vec![tag.into()],
+            rule_tags: vec![],
+            marks: vec![],
         }
     }
 

@@ -41,7 +41,7 @@ pub use item::public_feed_url;
 
 use crate::config::{Config, OutputConfig, PublishConfig, DEFAULT_OUTPUT};
 use crate::publish::{self, Channel, FeedUrls, Format, Generator};
-use crate::store::{self, OutputQuery, OutputStory, Store};
+use crate::store::{self, LabelQuery, OutputQuery, OutputStory, Store};
 
 /// Items of the default output listed on the index page.
 pub const INDEX_ITEMS: usize = 30;
@@ -160,6 +160,10 @@ impl Site {
             order: output.order,
             limit: output.limit,
             filter: output.has_filter().then_some(&keeps as _),
+            labels: LabelQuery {
+                rule_tags: &output.rule_tags,
+                marks: &output.marks,
+            },
         })
     }
 

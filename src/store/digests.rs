@@ -29,6 +29,10 @@ pub struct DigestArticle {
     pub feed_titles: Vec<String>,
     /// Tags of those feeds.
     pub tags: Vec<String>,
+    /// Tags rules added to it.
+    pub rule_tags: Vec<String>,
+    /// Marks rules added to it.
+    pub marks: Vec<String>,
 }
 
 /// Where a digest name stands.
@@ -227,7 +231,9 @@ impl Store {
                     (SELECT group_concat(t, char(31)) FROM (SELECT coalesce(f.title, f.name) AS t, min(e.id) AS o FROM entries e
                         JOIN feeds f ON f.id = e.feed_id WHERE e.article_id = a.id GROUP BY f.id ORDER BY o)),
                     (SELECT group_concat(tag, char(31)) FROM (SELECT DISTINCT t.tag FROM entries e
-                        JOIN feed_tags t ON t.feed_id = e.feed_id WHERE e.article_id = a.id ORDER BY t.tag))
+                        JOIN feed_tags t ON t.feed_id = e.feed_id WHERE e.article_id = a.id ORDER BY t.tag)),
+                    (SELECT group_concat(label, char(31)) FROM article_labels WHERE article_id = a.id AND kind = 'tag'),
+                    (SELECT group_concat(label, char(31)) FROM article_labels WHERE article_id = a.id AND kind = 'mark')
              FROM articles a WHERE {cond} ORDER BY a.id"
         );
         let mut st = self.conn.prepare(&sql)?;
@@ -243,6 +249,8 @@ impl Store {
                 feeds: list(r.get(7)?),
                 feed_titles: list(r.get(8)?),
                 tags: list(r.get(9)?),
+                rule_tags: list(r.get(10)?),
+                marks: list(r.get(11)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -49,8 +49,8 @@ pub use feeds::{FeedRow, Reconciled};
 pub use health::{FetchLogRow, RedirectStreak};
 pub use ingest::{Applied, FetchRecord, Outcome, StoryPolicy};
 pub use outputs::{
-    ArticleFilter, FeedRef, OutputArticle, OutputQuery, OutputStory, Sighting, FILTER_BUDGET,
-    SCAN_BUDGET, SCAN_PAGE,
+    ArticleFilter, FeedRef, LabelQuery, OutputArticle, OutputQuery, OutputStory, Sighting,
+    FILTER_BUDGET, SCAN_BUDGET, SCAN_PAGE,
 };
 pub use retention::{Compaction, PrunePolicy, PruneReport};
 pub use rules::{Dropped, DroppedRow, Judged, Labels};

@@ -75,6 +75,54 @@ pub struct OutputQuery<'a> {
     pub limit: usize,
     /// Articles the output keeps (its `include` / `exclude`), if any.
     pub filter: Option<ArticleFilter<'a>>,
+    /// Only articles rules labelled so (empty: any).
+    pub labels: LabelQuery<'a>,
+}
+
+/// The rule tags and marks an output selects on (see `crate::rules`).
+#[derive(Clone, Copy, Default)]
+pub struct LabelQuery<'a> {
+    /// Any of these tags (empty: any article).
+    pub rule_tags: &'a [String],
+    /// And any of these marks (empty: any article).
+    pub marks: &'a [String],
+}
+
+impl LabelQuery<'_> {
+    fn is_empty(&self) -> bool {
+        self.rule_tags.is_empty() && self.marks.is_empty()
+    }
+}
+
+/// A page of the articles carrying the labels in `?3` (tags) and `?4`
+/// (marks), each marked when one of its entries comes from the feeds in
+/// `?5` (with `all`, every article is): driven by `article_labels`, so it
+/// costs the size of the labelled set, however large the store. `?6` page.
+fn labelled_sql(column: &str, labels: &LabelQuery<'_>, all: bool) -> String {
+    let has = |kind: &str, param: &str, empty: bool| {
+        if empty {
+            format!("json_array_length({param}) = 0")
+        } else {
+            format!(
+                "a.id IN (SELECT article_id FROM article_labels WHERE kind = '{kind}'
+                          AND label IN (SELECT value FROM json_each({param})))"
+            )
+        }
+    };
+    let selected = if all {
+        "?5 IS NOT NULL".to_string()
+    } else {
+        "EXISTS (SELECT 1 FROM entries e WHERE e.article_id = a.id
+                 AND e.feed_id IN (SELECT value FROM json_each(?5)))"
+            .to_string()
+    };
+    format!(
+        "SELECT a.id, a.{column}, {selected} FROM articles a
+         WHERE {} AND {} AND (a.{column}, a.id) < (?1, ?2)
+         ORDER BY a.{column} DESC, a.id DESC LIMIT ?6",
+        has("tag", "?3", labels.rule_tags.is_empty()),
+        has("mark", "?4", labels.marks.is_empty()),
+    )
 }
 
 /// Which feeds an output's articles come from.
@@ -231,7 +279,12 @@ impl Store {
         let mut leads: Vec<i64> = Vec::new();
         let mut filtered = 0;
         while leads.len() < query.limit {
-            let Some(page) = self.candidates(&feeds, column, &mut cursor, query.limit)? else {
+            let page = if query.labels.is_empty() {
+                self.candidates(&feeds, column, &mut cursor, query.limit)?
+            } else {
+                self.labelled(&feeds, column, &mut cursor, query)?
+            };
+            let Some(page) = page else {
                 break;
             };
             let details = self.candidate_details(&page, query.filter.is_some())?;
@@ -311,6 +364,43 @@ impl Store {
         if matches!(feeds, Feeds::Some(..)) && cursor.scanned >= SCAN_BUDGET {
             cursor.by_entries = true;
         }
+        Ok(Some(
+            rows.into_iter()
+                .filter_map(|(id, _, selected)| selected.then_some(id))
+                .collect(),
+        ))
+    }
+
+    /// Like [`Store::candidates`], for an output that selects on labels.
+    fn labelled(
+        &self,
+        feeds: &Feeds,
+        column: &str,
+        cursor: &mut Cursor,
+        query: &OutputQuery<'_>,
+    ) -> Result<Option<Vec<i64>>> {
+        let (list, all) = match feeds {
+            Feeds::All => ("[]".to_string(), true),
+            Feeds::Some(list, _) => (list.clone(), false),
+        };
+        let sql = labelled_sql(column, &query.labels, all);
+        let page = query.limit.clamp(1, SCAN_PAGE) as i64;
+        let rows = self.page(
+            &sql,
+            params![
+                cursor.key,
+                cursor.id,
+                json(query.labels.rule_tags),
+                json(query.labels.marks),
+                list,
+                page
+            ],
+        )?;
+        let Some((id, key, _)) = rows.last() else {
+            return Ok(None);
+        };
+        cursor.key.clone_from(key);
+        cursor.id = *id;
         Ok(Some(
             rows.into_iter()
                 .filter_map(|(id, _, selected)| selected.then_some(id))

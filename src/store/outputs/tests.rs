@@ -105,6 +105,7 @@ fn everything(limit: usize) -> OutputQuery<'static> {
         order: OutputOrder::FirstSeen,
         limit,
         filter: None,
+        labels: Default::default(),
     }
 }
 
