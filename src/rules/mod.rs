@@ -35,7 +35,9 @@ use crate::model::Entry;
 
 mod rewrite;
 
-pub use rewrite::{Remove, Rewrite, StripQuery, GROWTH_SLACK, MAX_GROWTH, MAX_REFERENCES};
+pub use rewrite::{
+    growth_limit, Remove, Rewrite, StripQuery, GROWTH_SLACK, MAX_GROWTH, MAX_REFERENCES,
+};
 
 /// One rule, compiled and validated.
 #[derive(Debug)]
