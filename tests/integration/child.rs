@@ -46,6 +46,11 @@ impl Daemon {
         self.child.as_mut().expect("daemon still owned")
     }
 
+    /// Its process id (for sending it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("daemon still owned").id()
+    }
+
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         self.child().try_wait().unwrap().is_none()
