@@ -406,3 +406,32 @@ fn config_errors_point_at_the_rule() {
         "no rule adds the tag `security`",
     );
 }
+
+#[test]
+fn the_documented_example_is_a_valid_config() {
+    let doc = include_str!("../../docs/rules.md");
+    let example = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let feeds = "[[feeds]]\nname = \"wire\"\nurl = \"https://w.example/f\"\n\
+                 [[feeds]]\nname = \"blog\"\nurl = \"https://b.example/f\"\ntags = [\"tech\"]\n";
+    let c = Config::parse(&format!("{feeds}{example}"), Path::new("/t.toml")).unwrap();
+    let names: Vec<&str> = c.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["no-ads", "europe-only", "cves", "editor", "tidy-blog"]
+    );
+    assert_eq!(c.feed("blog").unwrap().rules.len(), 4);
+    let mut e = entry(
+        "[Blog] Ten years",
+        "https://blog.example.org/ten?ref=rss",
+        "<p>Text</p><p><a href=\"https://share.example/x\">share</a></p>",
+    );
+    let v = judge(&c.feed("blog").unwrap().rules, &mut e, None);
+    assert_eq!(v.dropped_by, None);
+    assert_eq!(e.title, "Ten years");
+    assert_eq!(e.url.as_deref(), Some("https://blog.example.org/ten"));
+    assert_eq!(e.content_text, "Text");
+}
