@@ -232,11 +232,11 @@ then = "drop"
     let snapshot = |s: &Scratch| {
         (
             rows(
-                &s,
+                s,
                 "SELECT entry_key || title || url FROM entries ORDER BY id",
             ),
             rows(
-                &s,
+                s,
                 "SELECT entry_key || rule FROM dropped_entries ORDER BY entry_key",
             ),
         )
