@@ -638,6 +638,7 @@ async fn refresh_inner(
             status = outcome.as_str(),
             new = applied.new,
             updated = applied.updated,
+            dropped = applied.dropped,
             ms = duration_ms,
             "fetched"
         ),
