@@ -208,7 +208,10 @@ then = "drop"
         &server.url("/other.xml"),
         changed,
     );
+    // The ad's text changed too: judged by key, it is still not judged
+    // again (its bytes no longer let the re-fetch skip it).
     let mut more = news.to_vec();
+    more[0].3 = "ad, now with more words";
     more.push(("n4", "https://site.example/4", "Weather tomorrow", "rain"));
     server.set("/news.xml", Route::feed(feed_doc(&more)));
     let before = s.count("SELECT count(*) FROM dropped_entries WHERE guid = 'n1'");
