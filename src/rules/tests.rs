@@ -435,3 +435,47 @@ fn the_documented_example_is_a_valid_config() {
     assert_eq!(e.url.as_deref(), Some("https://blog.example.org/ten"));
     assert_eq!(e.content_text, "Text");
 }
+
+/// Time against input size on adversarial shapes (deep nesting under a
+/// descendant selector, many siblings, a regex on every text node): eight
+/// times the input must cost well under the 64 times a quadratic cost
+/// would.
+#[test]
+fn evaluation_is_linear_in_the_entry() {
+    let r = rules_of(
+        "[[rules]]\nthen.rewrite.remove = [\"div div div blockquote p\", \"p:last-child\"]\n\
+         [[rules]]\nthen.rewrite.text = { find = '(a+)b', replace = '$1' }\n\
+         [[rules]]\nif.text = '(x+x+)+y'\nthen = \"drop\"\n",
+        "a",
+    );
+    let shape = |units: usize| {
+        // 100 levels deep, then a paragraph, repeated; and many siblings.
+        let deep = format!(
+            "{}<p>{}</p>{}",
+            "<div>".repeat(100),
+            "a".repeat(50),
+            "</div>".repeat(100)
+        );
+        let siblings = "<p>xxxxxxxxxxxxxxxxxxxx</p>".repeat(10);
+        [deep, siblings].concat().repeat(units)
+    };
+    let cost = |units: usize| {
+        let html = shape(units);
+        (0..3)
+            .map(|_| {
+                let mut e = entry("t", "https://x.example/1", &html);
+                let started = std::time::Instant::now();
+                let v = judge(&r, &mut e, None);
+                assert!(v.dropped_by.is_none() && v.refused.is_empty());
+                started.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    let (small, large) = (cost(6), cost(48));
+    println!("rules on 8x the entry: {:.1}x the time", large / small);
+    assert!(
+        large / small < 32.0,
+        "8x the input cost {:.1}x the time ({small:.4}s → {large:.4}s)",
+        large / small
+    );
+}
