@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use super::open_store;
 use crate::config::Config;
+use crate::store::SearchLimits;
 
 /// Prints the `limit` best matches for `query`.
 pub(super) fn run(
@@ -16,7 +17,7 @@ pub(super) fn run(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
-    let results = store.search(query, limit)?;
+    let results = store.search(query, limit, &SearchLimits::COMMAND_LINE)?;
     if let Some(q) = &results.retried_as {
         eprintln!(
             "note: `{query}` is not valid search syntax; searched for the words instead: {q}"

@@ -33,6 +33,7 @@
 pub mod cache;
 mod negotiation;
 mod ops;
+pub mod search;
 
 use std::future::Future;
 use std::io;
@@ -56,8 +57,9 @@ use tracing::{debug, error, info, warn};
 use crate::config::{Config, DEFAULT_OUTPUT};
 use crate::output::Site;
 use crate::publish::Format;
-use crate::store::{self, Store};
+use crate::store::{self, SearchLimits, Store};
 use cache::{Cache, Document, RenderError};
+use search::Searches;
 
 /// Time a client has to send a whole request head.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,6 +86,8 @@ const PAGE_POLICY: &str =
 #[derive(Clone)]
 pub struct ServerState {
     cache: Arc<Cache>,
+    /// Searches, on connections of their own.
+    searches: Arc<Searches>,
     /// The daemon's live counters, when a daemon runs in this process.
     metrics: Option<Arc<crate::metrics::Metrics>>,
 }
@@ -119,10 +123,19 @@ impl ServerState {
 
     /// The state for `site`, reading through `reader`.
     pub fn with_reader(site: Site, reader: Store) -> ServerState {
+        let searches = Searches::new(reader.path(), SearchLimits::SERVER);
         ServerState {
             cache: Arc::new(Cache::new(site, reader)),
+            searches: Arc::new(searches),
             metrics: None,
         }
+    }
+
+    /// The same state, running searches within `limits` instead of
+    /// [`SearchLimits::SERVER`].
+    pub fn with_search_limits(mut self, limits: SearchLimits) -> ServerState {
+        self.searches = Arc::new(Searches::new(self.searches.path(), limits));
+        self
     }
 
     /// The same state, reporting the daemon's `metrics` on `/metrics` and
@@ -235,7 +248,7 @@ fn router(state: ServerState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/opml", get(ops::opml))
-        .route("/search", get(ops::search))
+        .route("/search", get(search::search))
         .route("/digests/{file}", get(digest_feed))
         .route("/digests/{name}/{file}", get(digest_page))
         .fallback(not_found)
