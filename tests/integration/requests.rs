@@ -53,11 +53,6 @@ fn time_get(addr: SocketAddr, path: &str) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Made-up words over every initial letter, so that one-letter prefixes
 /// read much of the search index (a deterministic generator).
 fn words(seed: u64) -> impl FnMut() -> String {
@@ -180,22 +175,26 @@ fn search_load_does_not_delay_the_feeds_or_the_health_check() {
     for path in ["/feed.atom", "/", "/healthz"] {
         get(addr, path);
     }
-    let sample = |path: &str| -> f64 {
-        // Requests spread over more than the cache's check interval, so
-        // that some of them read the store.
-        let times = (0..30)
+    // Requests spread over more than the cache's check interval, so that
+    // some of them read the store: their mean and their slowest.
+    let sample = |path: &str| -> Latency {
+        let times: Vec<f64> = (0..30)
             .map(|_| {
                 std::thread::sleep(Duration::from_millis(40));
                 time_get(addr, path)
             })
             .collect();
-        median(times)
+        Latency {
+            mean: times.iter().sum::<f64>() / times.len() as f64,
+            max: times.iter().copied().fold(0.0, f64::max),
+        }
     };
     let idle_feed = sample("/feed.atom");
     let idle_health = sample("/healthz");
+    let expensive = query(&every_letter());
+    let one_search = time_get(addr, &expensive);
     let stop = AtomicBool::new(false);
     let (searched, busy) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let expensive = query(&every_letter());
     let started = Instant::now();
     let (loaded_feed, loaded_health, loaded_index) = std::thread::scope(|scope| {
         for _ in 0..6 {
@@ -203,7 +202,13 @@ fn search_load_does_not_delay_the_feeds_or_the_health_check() {
                 while !stop.load(Ordering::Relaxed) {
                     match get(addr, &expensive).0 {
                         200 => searched.fetch_add(1, Ordering::Relaxed),
-                        503 => busy.fetch_add(1, Ordering::Relaxed),
+                        503 => {
+                            // Both slots taken: try again soon (not in a
+                            // tight loop, which would only measure how the
+                            // test's own threads share the cores).
+                            std::thread::sleep(Duration::from_millis(10));
+                            busy.fetch_add(1, Ordering::Relaxed)
+                        }
                         other => panic!("search answered {other}"),
                     };
                 }
@@ -226,29 +231,38 @@ fn search_load_does_not_delay_the_feeds_or_the_health_check() {
     let loaded_for = started.elapsed();
     let (searched, busy) = (searched.into_inner(), busy.into_inner());
     println!(
-        "/feed.atom median {idle_feed:.1} ms idle, {loaded_feed:.1} ms under load; \
-         /healthz {idle_health:.1} → {loaded_health:.1} ms; / {loaded_index:.1} ms; \
-         {searched} searches answered and {busy} refused as busy in {loaded_for:?}"
+        "one search alone {one_search:.0} ms; /feed.atom {idle_feed} idle, {loaded_feed} under \
+         load; /healthz {idle_health} idle, {loaded_health} under load; / {loaded_index} under \
+         load; {searched} searches answered and {busy} refused as busy in {loaded_for:?}"
     );
     assert!(searched >= 2, "the searches ran ({searched})");
     assert!(busy > 0, "six clients, two slots: some were turned away");
-    // The feed waits for no search: its latency stays within a few times
-    // its idle latency plus some scheduling noise on a machine whose cores
-    // the searches keep busy. Waiting behind one search alone (hundreds of
-    // milliseconds here) is far over this.
-    let bound = |idle: f64| 10.0 * idle + 40.0;
-    assert!(
-        loaded_feed <= bound(idle_feed),
-        "/feed.atom: {loaded_feed:.1} ms under search load, {idle_feed:.1} ms idle"
-    );
-    assert!(
-        loaded_health <= bound(idle_health),
-        "/healthz: {loaded_health:.1} ms under search load, {idle_health:.1} ms idle"
-    );
-    assert!(
-        loaded_index <= bound(idle_feed),
-        "/: {loaded_index:.1} ms under search load"
-    );
+    // Nothing waits for a search: on average a request takes at most a few
+    // times its idle time (plus scheduling noise on cores the searches keep
+    // busy), and none waits anywhere near as long as one search takes.
+    for (path, idle, loaded) in [
+        ("/feed.atom", idle_feed, loaded_feed),
+        ("/healthz", idle_health, loaded_health),
+        ("/", idle_feed, loaded_index),
+    ] {
+        assert!(
+            loaded.mean <= 10.0 * idle.mean + 50.0 && loaded.max < one_search / 2.0,
+            "{path}: {loaded} under search load, {idle} idle; one search takes {one_search:.0} ms"
+        );
+    }
+}
+
+/// Milliseconds a series of requests took.
+#[derive(Debug, Clone, Copy)]
+struct Latency {
+    mean: f64,
+    max: f64,
+}
+
+impl std::fmt::Display for Latency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "mean {:.1} ms, max {:.1} ms", self.mean, self.max)
+    }
 }
 
 #[test]
