@@ -1,6 +1,7 @@
 //! `tributary search QUERY`: full-text search over stored articles, best
 //! match first, each with its feeds, date, link and the passage that
-//! matched (matched words in bold on a terminal, in `[…]` otherwise).
+//! matched (matched words in bold on a terminal, in `[…]` otherwise),
+//! within [`SearchLimits::COMMAND_LINE`].
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

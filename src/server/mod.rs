@@ -6,10 +6,14 @@
 //! | `/` (and `/index.html`) | the HTML index: outputs, latest items, feed health |
 //! | `/feed.atom`, `/feed.rss`, `/feed.json` | the default output, `all` |
 //! | `/feeds/{name}.atom` / `.rss` / `.json` | the output called `name` |
+//! | `/digests/{name}.{ext}`, `/digests/{name}/{latest,id}.html` | a digest's feed and pages |
+//! | `/healthz`, `/readyz`, `/metrics`, `/opml` | operations ([`ops`]) |
+//! | `/search?q=…` | a search as a feed ([`search`]) |
 //!
 //! Only these: a name is looked up among the configured outputs, never on
-//! disk, so no path can reach anything else. Unknown paths and names are
-//! 404; methods other than GET and HEAD are 405.
+//! disk, so no path can reach anything else; a digest id only in the one
+//! spelling its links use. Unknown paths and names are 404; methods other
+//! than GET and HEAD are 405.
 //!
 //! # Answers
 //! `Content-Type` with charset, a strong `ETag` (a hash of the bytes sent)
@@ -24,6 +28,12 @@
 //! within [`HEADER_TIMEOUT`] and fit in [`MAX_REQUEST_HEAD`]; a connection
 //! lives at most [`CONNECTION_LIFETIME`] (a client that stops reading
 //! cannot hold it longer); at most [`MAX_CONNECTIONS`] are served at once.
+//! Searches are bounded in shape, time and number and run on connections
+//! of their own (see [`search`]), so they never delay the feeds, the
+//! digests, the index page or `/healthz`; nothing kept in memory grows
+//! with the number of distinct requests (see [`cache`]). The index page
+//! shows a feed's error by kind only (its words may name internal
+//! addresses and paths).
 //!
 //! # Shutdown
 //! When the `shutdown` future given to [`serve`] completes, the listener
