@@ -266,6 +266,99 @@ impl std::fmt::Display for Latency {
 }
 
 #[test]
+fn search_load_does_not_starve_the_watchdog() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = scratch_with_corpus(&format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    // systemd kills a unit whose pings are further apart than this.
+    let watchdog = Duration::from_secs(4);
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("--config")
+        .arg(s.config_path())
+        .arg("run")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", watchdog.as_micros().to_string())
+        .env_remove("WATCHDOG_PID")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "the daemon never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The heaviest searches the server allows, without pause, for three
+    // watchdog intervals.
+    let heavy = query(
+        "bra* OR sto* OR tri* OR pla* OR kalo OR mine OR sate OR ruvi OR dope OR arol \
+         OR inne OR esum OR fro OR gre OR cli OR zen",
+    );
+    let stop = AtomicBool::new(false);
+    let searched = AtomicUsize::new(0);
+    let mut pings = Vec::new();
+    std::thread::scope(|scope| {
+        for _ in 0..6 {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    if get(addr, &heavy).0 != 503 {
+                        searched.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        let until = Instant::now() + watchdog * 3;
+        let mut buf = [0u8; 4096];
+        while Instant::now() < until {
+            if let Ok(n) = socket.recv(&mut buf) {
+                if String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .any(|l| l == "WATCHDOG=1")
+                {
+                    pings.push(Instant::now());
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let _ = std::process::Command::new("kill")
+        .arg(daemon.id().to_string())
+        .status();
+    daemon.wait().unwrap();
+    let gaps: Vec<Duration> = pings.windows(2).map(|w| w[1] - w[0]).collect();
+    let searched = searched.into_inner();
+    println!(
+        "{searched} searches; watchdog pings {} apart",
+        gaps.iter()
+            .map(|g| format!("{g:.1?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    assert!(searched > 0, "the searches ran");
+    assert!(
+        pings.len() >= 4,
+        "{} pings in {:?}",
+        pings.len(),
+        watchdog * 3
+    );
+    assert!(
+        gaps.iter().all(|g| *g < watchdog),
+        "a watchdog ping came late: {gaps:?}"
+    );
+}
+
+#[test]
 fn expensive_searches_are_refused_or_interrupted_with_a_clear_answer() {
     let s = scratch_with_corpus("");
     let server = Running::start(&s.config_path());
