@@ -119,7 +119,7 @@ pub enum Command {
     ExportOpml,
     /// Full-text search over stored articles.
     Search {
-        /// What to look for (FTS5 syntax works: `bridge OR ferry`, `"exact phrase"`, `harb*`).
+        /// What to look for (FTS5 syntax works: `bridge OR ferry`, `"exact phrase"`, `harb*`). At most 4,096 bytes, 256 words and 64 prefix terms; a search stops after 60 s.
         #[arg(required = true, num_args = 1..)]
         query: Vec<String>,
         /// How many results.

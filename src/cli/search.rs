@@ -1,12 +1,14 @@
 //! `tributary search QUERY`: full-text search over stored articles, best
 //! match first, each with its feeds, date, link and the passage that
-//! matched (matched words in bold on a terminal, in `[…]` otherwise).
+//! matched (matched words in bold on a terminal, in `[…]` otherwise),
+//! within [`SearchLimits::COMMAND_LINE`].
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use super::open_store;
 use crate::config::Config;
+use crate::store::SearchLimits;
 
 /// Prints the `limit` best matches for `query`.
 pub(super) fn run(
@@ -16,7 +18,7 @@ pub(super) fn run(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
-    let results = store.search(query, limit)?;
+    let results = store.search(query, limit, &SearchLimits::COMMAND_LINE)?;
     if let Some(q) = &results.retried_as {
         eprintln!(
             "note: `{query}` is not valid search syntax; searched for the words instead: {q}"

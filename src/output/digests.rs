@@ -124,9 +124,11 @@ impl Site {
         let row = if page == "latest" {
             store.digests(Some(name), 1)?.into_iter().next()
         } else {
+            // Only the id as the digest's links spell it: `0001` and `+1`
+            // name nothing, so no two paths name one page.
             match page.parse::<i64>() {
-                Ok(id) => store.digest(id)?.filter(|r| r.name == name),
-                Err(_) => None,
+                Ok(id) if id.to_string() == page => store.digest(id)?.filter(|r| r.name == name),
+                _ => None,
             }
         };
         Ok(row.map(|r| r.html.into_bytes()))

@@ -162,10 +162,48 @@ fn sources(html: &mut String, feeds: &[(FeedRow, i64)]) {
             feed.last_success_at.map(time).unwrap_or_else(|| "never".into()),
             entries,
             feed.consecutive_errors,
-            text(feed.last_error.as_deref().unwrap_or("")),
+            error_class(&feed.status, feed.last_error.as_deref(), feed.last_http_status),
         );
     }
-    html.push_str("</table>\n</section>\n");
+    html.push_str("</table>\n");
+    html.push_str("<p class=\"meta\">Errors are shown by kind; <code>tributary feeds</code> and <code>tributary doctor</code> on the server tell the details.</p>\n</section>\n");
+}
+
+/// The kind of a feed's last error, which is all the page shows of it: the
+/// error's words can name internal addresses, file paths and what a server
+/// answered, and the page is public.
+fn error_class(status: &str, error: Option<&str>, http: Option<u16>) -> &'static str {
+    use crate::diagnosis::{classify, Kind};
+    let Some(error) = error else {
+        return "";
+    };
+    if matches!(status, "ok" | "not_modified") {
+        // A note on a successful fetch (entries left out).
+        return "note";
+    }
+    match classify(error, http) {
+        Kind::Timeout => "timeout",
+        Kind::Dns => "DNS error",
+        Kind::Tls => "TLS error",
+        Kind::Refused => "refused",
+        Kind::Connect => "connection error",
+        Kind::Unauthorized => "HTTP 401",
+        Kind::Blocked if http == Some(403) => "HTTP 403",
+        Kind::Blocked => "blocked",
+        Kind::NotFound => "HTTP 404",
+        Kind::Gone => "HTTP 410",
+        Kind::RateLimited => "rate-limited",
+        Kind::ServerError => "HTTP 5xx",
+        Kind::HttpError => "HTTP 4xx",
+        Kind::NotAFeed => "not a feed",
+        Kind::ParseError => "parse error",
+        Kind::Empty => "empty document",
+        Kind::TooLarge => "too large",
+        Kind::Redirects => "redirect error",
+        Kind::File => "file error",
+        Kind::Crash => "parser crash",
+        _ => "error",
+    }
 }
 
 fn format_name(format: Format) -> &'static str {
@@ -237,5 +275,63 @@ mod tests {
             Some("https://a.example/a%20b%22c")
         );
         assert_eq!(class_name("ok\" onclick=\"x"), "okonclickx");
+    }
+
+    #[test]
+    fn errors_show_their_kind_only() {
+        let cases = [
+            (
+                "transient",
+                None,
+                "timed out after 30 s connecting to 10.0.0.7:8080",
+                "timeout",
+            ),
+            (
+                "transient",
+                None,
+                "cannot connect to http://192.168.1.2/feed: Connection refused (os error 111)",
+                "refused",
+            ),
+            (
+                "permanent",
+                Some(404),
+                "HTTP 404 Not Found from http://intranet.local/x",
+                "HTTP 404",
+            ),
+            (
+                "transient",
+                Some(503),
+                "HTTP 503 Service Unavailable",
+                "HTTP 5xx",
+            ),
+            (
+                "permanent",
+                None,
+                "malformed document at line 3, column 9: /srv/feeds/x.xml",
+                "parse error",
+            ),
+            (
+                "permanent",
+                None,
+                "cannot read /etc/tributary/private.xml: permission denied",
+                "file error",
+            ),
+            (
+                "transient",
+                None,
+                "something nobody foresaw at /home/op/secret",
+                "error",
+            ),
+            (
+                "ok",
+                Some(200),
+                "12 entries left out (over the limit)",
+                "note",
+            ),
+        ];
+        for (status, http, error, shown) in cases {
+            assert_eq!(error_class(status, Some(error), http), shown, "{error}");
+        }
+        assert_eq!(error_class("ok", None, Some(200)), "");
     }
 }

@@ -16,8 +16,17 @@
 //! - A document's `Last-Modified` is when this process first produced its
 //!   bytes (whole seconds, always later than the previous version's), so
 //!   an unchanged re-render keeps it and `If-Modified-Since` stays honest.
+//!
+//! # Bounds
+//! Nothing here grows with the requests made, only with what is configured
+//! and stored: rendered outputs are kept by configured name only (an
+//! unknown name renders nothing and is not kept), and the validators kept
+//! across re-renders ([`Stamps`]) are for paths that name a document that
+//! exists, in its one canonical spelling, and at most [`MAX_STAMPS`] of
+//! them in at most [`MAX_STAMP_BYTES`], the least recently used forgotten
+//! first (a forgotten path's next version is dated when it is made).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,6 +43,10 @@ use crate::store::{self, Store};
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(500);
 /// Longest time the index page's feed health may lag behind the store.
 pub const INDEX_MAX_AGE: Duration = Duration::from_secs(10);
+/// Most paths whose validators are kept across re-renders.
+pub const MAX_STAMPS: usize = 1_024;
+/// Most bytes of paths and validators kept across re-renders.
+pub const MAX_STAMP_BYTES: usize = 256 * 1024;
 
 /// One rendered document and everything needed to answer for it.
 #[derive(Debug)]
@@ -82,7 +95,20 @@ struct State {
     index: Option<(Instant, Arc<Document>)>,
     /// Validators of the last version of each document, by path, kept
     /// across invalidations so that identical bytes keep their date.
-    stamps: HashMap<String, (String, DateTime<Utc>)>,
+    stamps: Stamps,
+}
+
+/// What the cache holds, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Rendered documents kept (each output in each format, the index).
+    pub documents: usize,
+    /// Their bytes (plain and gzip).
+    pub document_bytes: usize,
+    /// Paths whose validators are kept.
+    pub stamps: usize,
+    /// Bytes of those paths and validators.
+    pub stamp_bytes: usize,
 }
 
 impl Cache {
@@ -96,7 +122,7 @@ impl Cache {
                 checked_at: None,
                 outputs: HashMap::new(),
                 index: None,
-                stamps: HashMap::new(),
+                stamps: Stamps::default(),
             }),
         }
     }
@@ -247,6 +273,27 @@ impl Cache {
         site.search_channel(query, hits)
     }
 
+    /// What the cache holds now.
+    pub async fn usage(&self) -> Usage {
+        let state = self.state.lock().await;
+        let documents = state
+            .outputs
+            .values()
+            .flat_map(|d| d.iter())
+            .chain(state.index.iter().map(|(_, d)| d));
+        let (mut count, mut bytes) = (0, 0);
+        for d in documents {
+            count += 1;
+            bytes += d.body.len() + d.gzip.as_ref().map_or(0, |z| z.len());
+        }
+        Usage {
+            documents: count,
+            document_bytes: bytes,
+            stamps: state.stamps.len(),
+            stamp_bytes: state.stamps.bytes,
+        }
+    }
+
     /// The HTML index page.
     pub async fn index(&self) -> Result<Arc<Document>, RenderError> {
         let mut state = self.state.lock().await;
@@ -320,29 +367,81 @@ fn position(format: Format) -> usize {
 /// Wraps freshly rendered `bytes` as the document at `path`: hashes them,
 /// compresses them, and dates them (see the module docs).
 fn stamp(
-    stamps: &mut HashMap<String, (String, DateTime<Utc>)>,
+    stamps: &mut Stamps,
     path: String,
     bytes: Vec<u8>,
     content_type: &'static str,
     now: DateTime<Utc>,
 ) -> Document {
-    let hash = xxhash_rust::xxh3::xxh3_128(&bytes);
-    let etag = format!("\"{hash:032x}\"");
-    let now = now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now);
-    let last_modified = match stamps.get(&path) {
-        Some((previous, at)) if *previous == etag => *at,
-        Some((_, at)) => now.max(*at + TimeDelta::seconds(1)),
+    let mut document = document(bytes, content_type, now);
+    let now = document.last_modified;
+    document.last_modified = match stamps.get(&path) {
+        Some((previous, at)) if *previous == document.etag => at,
+        Some((_, at)) => now.max(at + TimeDelta::seconds(1)),
         None => now,
     };
-    stamps.insert(path, (etag.clone(), last_modified));
+    stamps.insert(path, document.etag.clone(), document.last_modified);
+    document
+}
+
+/// `bytes` as a document dated `now` (whole seconds), with its hash and
+/// its gzip encoding when that is smaller; remembers nothing.
+pub fn document(bytes: Vec<u8>, content_type: &'static str, now: DateTime<Utc>) -> Document {
+    let hash = xxhash_rust::xxh3::xxh3_128(&bytes);
     let gzip = gzip(&bytes).filter(|z| z.len() < bytes.len());
     Document {
         body: Bytes::from(bytes),
         gzip: gzip.map(Bytes::from),
         gzip_etag: format!("\"{hash:032x}-gzip\""),
-        etag,
-        last_modified,
+        etag: format!("\"{hash:032x}\""),
+        last_modified: now.duration_trunc(TimeDelta::seconds(1)).unwrap_or(now),
         content_type,
+    }
+}
+
+/// Validators by path, bounded by [`MAX_STAMPS`] and [`MAX_STAMP_BYTES`]:
+/// the least recently used go first.
+#[derive(Debug, Default)]
+struct Stamps {
+    /// Path → (ETag, date, last use).
+    by_path: HashMap<String, (String, DateTime<Utc>, u64)>,
+    /// Last use → path, oldest first.
+    by_use: BTreeMap<u64, String>,
+    uses: u64,
+    /// Bytes of paths and tags held.
+    bytes: usize,
+}
+
+impl Stamps {
+    fn len(&self) -> usize {
+        self.by_path.len()
+    }
+
+    fn get(&self, path: &str) -> Option<(&str, DateTime<Utc>)> {
+        self.by_path
+            .get(path)
+            .map(|(tag, at, _)| (tag.as_str(), *at))
+    }
+
+    fn insert(&mut self, path: String, etag: String, at: DateTime<Utc>) {
+        self.remove(&path);
+        self.uses += 1;
+        self.bytes += path.len() + etag.len();
+        self.by_use.insert(self.uses, path.clone());
+        self.by_path.insert(path, (etag, at, self.uses));
+        while self.by_path.len() > MAX_STAMPS || self.bytes > MAX_STAMP_BYTES {
+            let Some((_, oldest)) = self.by_use.pop_first() else {
+                break;
+            };
+            self.remove(&oldest);
+        }
+    }
+
+    fn remove(&mut self, path: &str) {
+        if let Some((etag, _, used)) = self.by_path.remove(path) {
+            self.by_use.remove(&used);
+            self.bytes -= path.len() + etag.len();
+        }
     }
 }
 
@@ -361,7 +460,7 @@ mod tests {
 
     #[test]
     fn unchanged_bytes_keep_their_date_and_changed_bytes_move_it() {
-        let mut stamps = HashMap::new();
+        let mut stamps = Stamps::default();
         let t0 = Utc::now();
         let text = b"<feed>same</feed>".repeat(100);
         let first = stamp(&mut stamps, "feed.atom".into(), text.clone(), "x", t0);
@@ -382,5 +481,43 @@ mod tests {
             changed.gzip.is_none(),
             "gzip is dropped when it does not help"
         );
+    }
+
+    #[test]
+    fn stamps_stay_within_their_bounds_and_forget_the_least_recently_used() {
+        let mut stamps = Stamps::default();
+        let t0 = Utc::now();
+        stamp(&mut stamps, "feed.atom".into(), b"kept".to_vec(), "x", t0);
+        for i in 0..MAX_STAMPS * 5 {
+            stamp(
+                &mut stamps,
+                format!("digests/d/{i}.html"),
+                vec![b'a'; 10],
+                "x",
+                t0,
+            );
+            if i % 100 == 0 {
+                // In use all along: never the least recently used.
+                stamp(&mut stamps, "feed.atom".into(), b"kept".to_vec(), "x", t0);
+            }
+            assert!(stamps.len() <= MAX_STAMPS && stamps.bytes <= MAX_STAMP_BYTES);
+        }
+        assert_eq!(stamps.len(), MAX_STAMPS);
+        assert!(stamps.get("feed.atom").is_some());
+        assert!(stamps.get("digests/d/0.html").is_none());
+        // Long paths: the byte bound holds before the count does.
+        for i in 0..MAX_STAMPS {
+            let path = format!("{i}{}", "p".repeat(1_000));
+            stamp(&mut stamps, path, vec![b'a'; 10], "x", t0);
+            assert!(stamps.bytes <= MAX_STAMP_BYTES);
+        }
+        assert!(stamps.len() < MAX_STAMP_BYTES / 1_000);
+        let held: usize = stamps
+            .by_path
+            .iter()
+            .map(|(p, (t, _, _))| p.len() + t.len())
+            .sum();
+        assert_eq!(held, stamps.bytes);
+        assert_eq!(stamps.by_use.len(), stamps.len());
     }
 }

@@ -6,10 +6,14 @@
 //! | `/` (and `/index.html`) | the HTML index: outputs, latest items, feed health |
 //! | `/feed.atom`, `/feed.rss`, `/feed.json` | the default output, `all` |
 //! | `/feeds/{name}.atom` / `.rss` / `.json` | the output called `name` |
+//! | `/digests/{name}.{ext}`, `/digests/{name}/{latest,id}.html` | a digest's feed and pages |
+//! | `/healthz`, `/readyz`, `/metrics`, `/opml` | operations ([`ops`]) |
+//! | `/search?q=…` | a search as a feed ([`search`]) |
 //!
 //! Only these: a name is looked up among the configured outputs, never on
-//! disk, so no path can reach anything else. Unknown paths and names are
-//! 404; methods other than GET and HEAD are 405.
+//! disk, so no path can reach anything else; a digest id only in the one
+//! spelling its links use. Unknown paths and names are 404; methods other
+//! than GET and HEAD are 405.
 //!
 //! # Answers
 //! `Content-Type` with charset, a strong `ETag` (a hash of the bytes sent)
@@ -24,6 +28,12 @@
 //! within [`HEADER_TIMEOUT`] and fit in [`MAX_REQUEST_HEAD`]; a connection
 //! lives at most [`CONNECTION_LIFETIME`] (a client that stops reading
 //! cannot hold it longer); at most [`MAX_CONNECTIONS`] are served at once.
+//! Searches are bounded in shape, time and number and run on connections
+//! of their own (see [`search`]), so they never delay the feeds, the
+//! digests, the index page or `/healthz`; nothing kept in memory grows
+//! with the number of distinct requests (see [`cache`]). The index page
+//! shows a feed's error by kind only (its words may name internal
+//! addresses and paths).
 //!
 //! # Shutdown
 //! When the `shutdown` future given to [`serve`] completes, the listener
@@ -33,6 +43,7 @@
 pub mod cache;
 mod negotiation;
 mod ops;
+pub mod search;
 
 use std::future::Future;
 use std::io;
@@ -56,8 +67,9 @@ use tracing::{debug, error, info, warn};
 use crate::config::{Config, DEFAULT_OUTPUT};
 use crate::output::Site;
 use crate::publish::Format;
-use crate::store::{self, Store};
+use crate::store::{self, SearchLimits, Store};
 use cache::{Cache, Document, RenderError};
+use search::Searches;
 
 /// Time a client has to send a whole request head.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,6 +96,8 @@ const PAGE_POLICY: &str =
 #[derive(Clone)]
 pub struct ServerState {
     cache: Arc<Cache>,
+    /// Searches, on connections of their own.
+    searches: Arc<Searches>,
     /// The daemon's live counters, when a daemon runs in this process.
     metrics: Option<Arc<crate::metrics::Metrics>>,
 }
@@ -119,10 +133,19 @@ impl ServerState {
 
     /// The state for `site`, reading through `reader`.
     pub fn with_reader(site: Site, reader: Store) -> ServerState {
+        let searches = Searches::new(reader.path(), SearchLimits::SERVER);
         ServerState {
             cache: Arc::new(Cache::new(site, reader)),
+            searches: Arc::new(searches),
             metrics: None,
         }
+    }
+
+    /// The same state, running searches within `limits` instead of
+    /// [`SearchLimits::SERVER`].
+    pub fn with_search_limits(mut self, limits: SearchLimits) -> ServerState {
+        self.searches = Arc::new(Searches::new(self.searches.path(), limits));
+        self
     }
 
     /// The same state, reporting the daemon's `metrics` on `/metrics` and
@@ -235,7 +258,7 @@ fn router(state: ServerState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/opml", get(ops::opml))
-        .route("/search", get(ops::search))
+        .route("/search", get(search::search))
         .route("/digests/{file}", get(digest_feed))
         .route("/digests/{name}/{file}", get(digest_page))
         .fallback(not_found)

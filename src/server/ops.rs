@@ -1,20 +1,19 @@
 //! The operational endpoints: `/healthz` (alive), `/readyz` (store
-//! writable, scheduler making progress), `/metrics` (Prometheus text),
-//! `/opml` (the subscriptions), and `/search` (a saved search as a feed).
+//! writable, scheduler making progress), `/metrics` (Prometheus text, the
+//! server's own figures after the daemon's), `/opml` (the subscriptions).
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 
 use axum::extract::State;
-use axum::http::Uri;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::{answer_bytes, failure, ServerState};
-use crate::publish::{self, Format};
 
 /// A scheduler silent for longer than this is not ready.
 pub const READY_MAX_IDLE_SECS: i64 = 30;
-/// Most results a search feed holds.
-pub const SEARCH_LIMIT: usize = 50;
 
 fn text(status: StatusCode, body: String) -> Response {
     (
@@ -59,10 +58,11 @@ pub async fn metrics(State(state): State<ServerState>) -> Response {
         Ok(g) => g,
         Err(e) => return failure(e),
     };
-    let body = match &state.metrics {
+    let mut body = match &state.metrics {
         Some(m) => m.render(&gauges, Utc::now().timestamp()),
         None => crate::metrics::Metrics::default().render(&gauges, Utc::now().timestamp()),
     };
+    server_metrics(&mut body, &state).await;
     (
         StatusCode::OK,
         [(
@@ -87,50 +87,54 @@ pub async fn opml(State(state): State<ServerState>, headers: HeaderMap) -> Respo
     .await
 }
 
-/// `/search?q=…[&format=atom|rss|json]`: the best matches as a feed, so a
-/// saved search can be subscribed to.
-pub async fn search(State(state): State<ServerState>, uri: Uri, headers: HeaderMap) -> Response {
-    let mut q = None;
-    let mut format_name = None;
-    for (k, v) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
-        match k.as_ref() {
-            "q" => q = Some(v.into_owned()),
-            "format" => format_name = Some(v.into_owned()),
-            _ => {}
-        }
+/// The server's own figures: what its cache holds and what became of
+/// searches.
+async fn server_metrics(o: &mut String, state: &ServerState) {
+    let usage = state.cache.usage().await;
+    let mut gauge = |name: &str, help: &str, v: usize| {
+        let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+    };
+    gauge(
+        "tributary_server_cache_documents",
+        "Rendered documents the server keeps.",
+        usage.documents,
+    );
+    gauge(
+        "tributary_server_cache_document_bytes",
+        "Bytes of the rendered documents the server keeps.",
+        usage.document_bytes,
+    );
+    gauge(
+        "tributary_server_cache_stamps",
+        "Paths whose validators the server keeps across re-renders.",
+        usage.stamps,
+    );
+    gauge(
+        "tributary_server_cache_stamp_bytes",
+        "Bytes of the paths and validators kept across re-renders.",
+        usage.stamp_bytes,
+    );
+    gauge(
+        "tributary_searches_running",
+        "Searches running now.",
+        state.searches.running(),
+    );
+    let name = "tributary_searches_total";
+    let _ = writeln!(
+        o,
+        "# HELP {name} Searches answered by the server, by result.\n# TYPE {name} counter"
+    );
+    let counts = &state.searches.counts;
+    for (result, n) in [
+        ("ok", &counts.ok),
+        ("refused", &counts.refused),
+        ("busy", &counts.busy),
+        ("timed_out", &counts.timed_out),
+    ] {
+        let _ = writeln!(
+            o,
+            "{name}{{result=\"{result}\"}} {}",
+            n.load(Ordering::Relaxed)
+        );
     }
-    let Some(q) = q
-        .map(|q| q.trim().to_string())
-        .filter(|q| !q.is_empty() && q.len() <= 500)
-    else {
-        return text(
-            StatusCode::BAD_REQUEST,
-            "give a query: /search?q=words (at most 500 characters)\n".into(),
-        );
-    };
-    let Some(format) = Format::from_extension(format_name.as_deref().unwrap_or("atom")) else {
-        return text(
-            StatusCode::BAD_REQUEST,
-            "format is atom, rss or json\n".into(),
-        );
-    };
-    let query = q.clone();
-    let results = match state
-        .cache
-        .read(move |s| s.search(&query, SEARCH_LIMIT))
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return failure(e),
-    };
-    let channel = state.cache.search_channel(&q, &results.hits).await;
-    let path = format!("search?q={q}&format={}", format.extension());
-    answer_bytes(
-        &headers,
-        &path,
-        publish::render(&channel, format),
-        format.content_type(),
-        &state,
-    )
-    .await
 }

@@ -33,6 +33,7 @@ mod retention;
 mod rules;
 mod schema;
 mod search;
+mod search_limits;
 mod story;
 
 use std::path::{Path, PathBuf};
@@ -54,7 +55,8 @@ pub use outputs::{
 };
 pub use retention::{Compaction, PrunePolicy, PruneReport};
 pub use rules::{Dropped, DroppedRow, Judged, Labels};
-pub use search::{SearchHit, SearchResults, MATCH_END, MATCH_START};
+pub use search::{SearchError, SearchHit, SearchResults, MATCH_END, MATCH_START};
+pub use search_limits::{QueryRefused, QueryShape, SearchLimits, PROGRESS_OPS};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -347,15 +349,31 @@ mod tests {
             .unwrap();
         assert_eq!((bands, triggers, prints), (1, 0, 1));
         // Indexed by the old trigger, still found; edits still re-index.
-        assert_eq!(s.search("harbour", 5).unwrap().hits.len(), 1);
+        assert_eq!(
+            s.search("harbour", 5, &SearchLimits::COMMAND_LINE)
+                .unwrap()
+                .hits
+                .len(),
+            1
+        );
         s.conn
             .execute(
                 "UPDATE articles SET content_text = 'The bridge opens.' WHERE id = 1",
                 [],
             )
             .unwrap();
-        assert!(s.search("harbour", 5).unwrap().hits.is_empty());
-        assert_eq!(s.search("bridge", 5).unwrap().hits.len(), 1);
+        assert!(s
+            .search("harbour", 5, &SearchLimits::COMMAND_LINE)
+            .unwrap()
+            .hits
+            .is_empty());
+        assert_eq!(
+            s.search("bridge", 5, &SearchLimits::COMMAND_LINE)
+                .unwrap()
+                .hits
+                .len(),
+            1
+        );
         assert!(s.integrity_ok().unwrap());
     }
 

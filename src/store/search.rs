@@ -8,11 +8,18 @@
 //! refuses it, every word is quoted and the query runs again as plain
 //! words that must all occur. [`SearchResults::retried_as`] says when that
 //! happened.
+//!
+//! Every search is bounded by [`SearchLimits`]: its shape is checked before
+//! it runs, and SQLite is interrupted when it runs past the time limit (the
+//! retry included).
+
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::{parse_ts, Result, Store};
+use super::search_limits::{QueryRefused, SearchLimits, PROGRESS_OPS};
+use super::{parse_ts, Store};
 
 /// Marks the start of a matched term inside [`SearchHit::snippet`]. A
 /// control character, so it can never be part of stored text (cleaning
@@ -61,6 +68,20 @@ impl SearchHit {
     }
 }
 
+/// Why a search gave no results.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The query is over the limits of its shape; it did not run.
+    #[error("{0}")]
+    Refused(#[from] QueryRefused),
+    /// It ran past the time limit and SQLite was interrupted.
+    #[error("the search took longer than {} s and was stopped; search for fewer or longer words", .0.as_secs_f32())]
+    TimedOut(Duration),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] super::Error),
+}
+
 /// What a search found, and how the query was read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchResults {
@@ -85,14 +106,41 @@ const SEARCH_SQL: &str = "
 
 impl Store {
     /// The `limit` articles that best match `query` (see the module docs
-    /// for how queries are read). A blank query finds nothing.
-    pub fn search(&self, query: &str, limit: usize) -> Result<SearchResults> {
+    /// for how queries are read), within `limits`. A blank query finds
+    /// nothing.
+    pub fn search(
+        &self,
+        query: &str,
+        limit: usize,
+        limits: &SearchLimits,
+    ) -> Result<SearchResults, SearchError> {
+        limits.check(query)?;
         if query.trim().is_empty() || limit == 0 {
             return Ok(SearchResults {
                 hits: Vec::new(),
                 retried_as: None,
             });
         }
+        let deadline = Instant::now() + limits.time_limit;
+        self.conn
+            .progress_handler(PROGRESS_OPS, Some(move || Instant::now() >= deadline));
+        let found = self.search_as_typed_then_quoted(query, limit);
+        self.conn.progress_handler(0, None::<fn() -> bool>);
+        found.map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                SearchError::TimedOut(limits.time_limit)
+            }
+            e => SearchError::Store(e.into()),
+        })
+    }
+
+    fn search_as_typed_then_quoted(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> rusqlite::Result<SearchResults> {
         match self.run_search(query, limit) {
             Ok(hits) => Ok(SearchResults {
                 hits,
@@ -106,7 +154,7 @@ impl Store {
                     retried_as: Some(quoted),
                 })
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
@@ -208,7 +256,7 @@ mod tests {
             ),
             ("Weather", "Sunny."),
         ]);
-        let r = s.search("bridge", 10).unwrap();
+        let r = s.search("bridge", 10, &SearchLimits::COMMAND_LINE).unwrap();
         assert_eq!(r.retried_as, None);
         let ids: Vec<i64> = r.hits.iter().map(|h| h.article_id).collect();
         assert_eq!(ids, [2, 1]);
@@ -228,11 +276,30 @@ mod tests {
                 [],
             )
             .unwrap();
-        let hit = &s.search("bridge", 1).unwrap().hits[0];
+        let hit = &s
+            .search("bridge", 1, &SearchLimits::COMMAND_LINE)
+            .unwrap()
+            .hits[0];
         assert_eq!(hit.url.as_deref(), Some("https://w.example/2"));
-        assert_eq!(s.search("bridge", 1).unwrap().hits.len(), 1);
-        assert_eq!(s.search("bridge OR sunny", 10).unwrap().hits.len(), 3);
-        assert!(s.search("  ", 10).unwrap().hits.is_empty());
+        assert_eq!(
+            s.search("bridge", 1, &SearchLimits::COMMAND_LINE)
+                .unwrap()
+                .hits
+                .len(),
+            1
+        );
+        assert_eq!(
+            s.search("bridge OR sunny", 10, &SearchLimits::COMMAND_LINE)
+                .unwrap()
+                .hits
+                .len(),
+            3
+        );
+        assert!(s
+            .search("  ", 10, &SearchLimits::COMMAND_LINE)
+            .unwrap()
+            .hits
+            .is_empty());
     }
 
     #[test]
@@ -254,14 +321,100 @@ mod tests {
             "NEAR(",
             "*",
         ] {
-            let r = s.search(q, 10);
+            let r = s.search(q, 10, &SearchLimits::COMMAND_LINE);
             assert!(r.is_ok(), "{q}: {r:?}");
         }
-        let r = s.search("covid-19", 10).unwrap();
+        let r = s
+            .search("covid-19", 10, &SearchLimits::COMMAND_LINE)
+            .unwrap();
         assert_eq!(r.retried_as.as_deref(), Some("\"covid-19\""));
         assert_eq!(r.hits.len(), 1);
-        let r = s.search("c++ release", 10).unwrap();
+        let r = s
+            .search("c++ release", 10, &SearchLimits::COMMAND_LINE)
+            .unwrap();
         assert_eq!(r.hits.len(), 1);
         assert!(r.retried_as.is_some());
+    }
+
+    /// `n` articles of made-up words: a vocabulary of thousands of words
+    /// over every initial letter, so that one-letter prefixes read much of
+    /// the index.
+    fn store_of_made_up_words(n: usize) -> (tempfile::TempDir, Store) {
+        let syllables = [
+            "ka", "lo", "mi", "ne", "ru", "sa", "te", "vi", "do", "pe", "ar", "ol", "in", "es",
+            "um", "bra", "cli", "fro", "gre", "pla", "sto", "tri", "zen", "qu", "ex", "yo", "ju",
+            "he", "fi", "wa",
+        ];
+        let mut seed = 7u64;
+        let mut next = move |m: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % m
+        };
+        let mut word = || {
+            (0..2 + next(3))
+                .map(|_| syllables[next(syllables.len())])
+                .collect::<String>()
+        };
+        let texts: Vec<(String, String)> = (0..n)
+            .map(|_| {
+                let title = (0..6).map(|_| word()).collect::<Vec<_>>().join(" ");
+                let text = (0..100).map(|_| word()).collect::<Vec<_>>().join(" ");
+                (title, text)
+            })
+            .collect();
+        let borrowed: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        store_with(&borrowed)
+    }
+
+    #[test]
+    fn refused_shapes_do_not_run_and_slow_searches_are_interrupted() {
+        let (_d, s) = store_of_made_up_words(1_500);
+        let refused = s.search("a* OR b* OR c* OR d* OR e*", 50, &SearchLimits::SERVER);
+        assert!(
+            matches!(
+                refused,
+                Err(SearchError::Refused(QueryRefused::TooManyPrefixes { .. }))
+            ),
+            "{refused:?}"
+        );
+        // Twenty-six one-letter prefixes: the whole index, every word a
+        // phrase to score.
+        let letters: Vec<String> = ('a'..='z').map(|c| format!("{c}*")).collect();
+        let expensive = letters.join(" OR ");
+        let started = Instant::now();
+        let full = s
+            .search(&expensive, 50, &SearchLimits::COMMAND_LINE)
+            .unwrap();
+        let full_time = started.elapsed();
+        assert_eq!(full.hits.len(), 50);
+        let tight = SearchLimits {
+            time_limit: full_time / 10,
+            ..SearchLimits::COMMAND_LINE
+        };
+        let started = Instant::now();
+        let stopped = s.search(&expensive, 50, &tight);
+        let stopped_time = started.elapsed();
+        eprintln!("whole search {full_time:?}, interrupted after {stopped_time:?}");
+        assert!(
+            matches!(stopped, Err(SearchError::TimedOut(_))),
+            "{stopped:?}"
+        );
+        assert!(
+            stopped_time < full_time / 2,
+            "interrupted after {stopped_time:?}; the whole search takes {full_time:?}"
+        );
+        // The connection is usable afterwards, without the deadline.
+        assert_eq!(
+            s.search("bra*", 5, &SearchLimits::SERVER)
+                .unwrap()
+                .hits
+                .len(),
+            5
+        );
     }
 }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use tributary::config::Config;
 use tributary::model::FeedId;
-use tributary::store::Store;
+use tributary::store::{SearchLimits, Store};
 
 use crate::util::*;
 
@@ -41,7 +41,10 @@ fn a_group_keeps_each_fetch_apart_and_a_failure_alone() {
     ]);
     let news: Vec<usize> = results.iter().map(|r| r.as_ref().unwrap().new).collect();
     assert_eq!(news, [2, 1]);
-    let hits = store.search("ferry OR library", 10).unwrap().hits;
+    let hits = store
+        .search("ferry OR library", 10, &SearchLimits::SERVER)
+        .unwrap()
+        .hits;
     let mut titles: Vec<&str> = hits.iter().map(|h| h.title.as_str()).collect();
     titles.sort();
     assert_eq!(titles, ["Harbour ferry resumes", "Library opens late"]);
@@ -58,8 +61,15 @@ fn a_group_keeps_each_fetch_apart_and_a_failure_alone() {
     assert_eq!(results[2].as_ref().unwrap().new, 1);
     let (_, entries, articles) = store.counts().unwrap();
     assert_eq!((entries, articles), (5, 5));
-    assert!(store.search("never", 10).unwrap().hits.is_empty());
-    let hits = store.search("market OR pool", 10).unwrap().hits;
+    assert!(store
+        .search("never", 10, &SearchLimits::SERVER)
+        .unwrap()
+        .hits
+        .is_empty());
+    let hits = store
+        .search("market OR pool", 10, &SearchLimits::SERVER)
+        .unwrap()
+        .hits;
     assert_eq!(hits.len(), 2);
     assert!(store.integrity_ok().unwrap());
 }

@@ -21,6 +21,7 @@ mod publish;
 mod reach;
 mod readers;
 mod regressions;
+mod requests;
 mod rules;
 mod secrets;
 mod served;

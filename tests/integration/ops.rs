@@ -281,6 +281,15 @@ fn search_ranks_snippets_and_survives_syntax() {
         stderr(&out)
     );
     assert!(stdout(&out).contains("story number"), "{}", stdout(&out));
+    // Bounded too, more generously than the server.
+    let out = s.tributary(&["search", &"a* ".repeat(65)]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("65 prefix searches (word*); at most 64"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(s.tributary(&["search", &"a* ".repeat(64)]).status.success());
 }
 
 #[test]

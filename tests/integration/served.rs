@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use tributary::config::Config;
 use tributary::server::{serve, ServerState};
+use tributary::store::SearchLimits;
 
 use crate::util::Scratch;
 
@@ -104,8 +105,16 @@ pub struct Running {
 
 impl Running {
     pub fn start(config: &Path) -> Running {
-        let config = Config::load(config).unwrap();
-        let state = ServerState::new(&config).unwrap();
+        Running::start_state(ServerState::new(&Config::load(config).unwrap()).unwrap())
+    }
+
+    /// The server of the config at `config`, its searches within `limits`.
+    pub fn start_with_search_limits(config: &Path, limits: SearchLimits) -> Running {
+        let state = ServerState::new(&Config::load(config).unwrap()).unwrap();
+        Running::start_state(state.with_search_limits(limits))
+    }
+
+    fn start_state(state: ServerState) -> Running {
         let served = state.clone();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
