@@ -8,12 +8,10 @@
 //! (each batch is one short transaction; SQLite's busy timeout orders the
 //! two writers). Call it on the blocking pool.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 use tracing::info;
 
-use crate::config::RetentionConfig;
+use crate::config::{RetentionConfig, StoreConfig};
 use crate::store::{self, PrunePolicy, PruneReport, Store};
 
 /// The store's pruning policy for `[retention]`, protecting everything
@@ -34,12 +32,12 @@ pub fn prune_policy(
 
 /// Prunes the store at `path` as `[retention]` says and logs what went.
 pub fn prune_store(
-    path: &Path,
+    store: &StoreConfig,
     retention: &RetentionConfig,
     digests: &[String],
     now: DateTime<Utc>,
 ) -> store::Result<PruneReport> {
-    let mut store = Store::open(path)?;
+    let mut store = Store::open_with(&store.path, store.access)?;
     let protect = store.digest_protection(digests)?;
     let report = store.prune(&prune_policy(retention, protect), now)?;
     info!(
