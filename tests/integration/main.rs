@@ -16,6 +16,7 @@ mod ops;
 mod ops_config;
 mod origins;
 mod outputs;
+mod private;
 mod props;
 mod publish;
 mod reach;
