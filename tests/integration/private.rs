@@ -158,7 +158,11 @@ fn backups_and_an_existing_database_are_made_private() {
         &[("f", feed.to_str().unwrap())],
     );
     let out = run_permissive(&s.config_path(), &["check"]);
-    assert!(stdout(&out).contains("(mode 0640, group"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("(mode 0640, group"),
+        "{}",
+        stdout(&out)
+    );
     let out = run_permissive(&s.config_path(), &["fetch"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(mode(&s.db_path()), 0o640);
@@ -182,7 +186,8 @@ fn backups_and_an_existing_database_are_made_private() {
 #[test]
 fn a_rewritten_config_keeps_its_mode_and_hides_secrets_from_others() {
     let s = Scratch::new();
-    let plain = "[store]\npath = \"t.db\"\n\n[[feeds]]\nname = \"a\"\nurl = \"https://a.example/f\"\n\n\
+    let plain =
+        "[store]\npath = \"t.db\"\n\n[[feeds]]\nname = \"a\"\nurl = \"https://a.example/f\"\n\n\
                  [[feeds]]\nname = \"b\"\nurl = \"https://b.example/f\"\n";
     let secret = "[store]\npath = \"t.db\"\n\n[[feeds]]\nname = \"a\"\nurl = \"https://a.example/f\"\n\
                   headers = { \"X-Api-Key\" = \"k3y\" }\n\n[[feeds]]\nname = \"b\"\nurl = \"https://b.example/f\"\n";
