@@ -779,7 +779,11 @@ impl fmt::Display for Config {
         if let Some(n) = r.max_per_feed {
             keep.push(format!("the newest {n} of each feed"));
         }
-        let log = span(r.fetch_log_max_age);
+        let log = format!(
+            "{}; pruned entries' keys until unlisted for {}",
+            span(r.fetch_log_max_age),
+            span(r.tombstone_max_age)
+        );
         if keep.is_empty() {
             writeln!(
                 f,

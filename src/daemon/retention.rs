@@ -27,6 +27,7 @@ pub fn prune_policy(
         // The policy keeps what was first seen *after* the bound.
         keep_first_seen_after: protect_from.map(|t| t - chrono::Duration::seconds(1)),
         fetch_log_max_age: Some(retention.fetch_log_max_age),
+        tombstone_max_age: Some(retention.tombstone_max_age),
     }
 }
 
@@ -44,6 +45,7 @@ pub fn prune_store(
         entries = report.entries,
         articles = report.articles,
         fetch_log = report.fetch_log,
+        tombstones = report.tombstones,
         vacuum = report.compaction.vacuum,
         bytes_before = report.compaction.bytes_before,
         bytes_after = report.compaction.bytes_after,
@@ -62,12 +64,14 @@ mod tests {
             max_age: Some(std::time::Duration::from_secs(86_400)),
             max_per_feed: Some(7),
             fetch_log_max_age: std::time::Duration::from_secs(3_600),
+            tombstone_max_age: std::time::Duration::from_secs(7_200),
         };
         let at = Utc::now();
         let p = prune_policy(&r, Some(at));
         assert_eq!(p.max_age, r.max_age);
         assert_eq!(p.max_per_feed, Some(7));
         assert_eq!(p.fetch_log_max_age, Some(r.fetch_log_max_age));
+        assert_eq!(p.tombstone_max_age, Some(r.tombstone_max_age));
         assert_eq!(
             p.keep_first_seen_after,
             Some(at - chrono::Duration::seconds(1))

@@ -27,4 +27,5 @@ mod secrets;
 mod served;
 mod server;
 mod ssrf;
+mod tombstones;
 mod util;
