@@ -178,6 +178,7 @@ check "the static copy is written to /srv/tributary" wait_until 30 box test -s /
 check "the web server's group reads it" box setpriv --reuid=www-data --regid=www-data --clear-groups grep -q 'Harbour bridge' /srv/tributary/feed.atom
 check "the database stays 0600 ($(mode_of $db))" test "$(mode_of $db)" = 600
 check "the web server's group cannot read the database" box setpriv --reuid=www-data --regid=www-data --clear-groups sh -c "! cat /var/lib/private/tributary/tributary.db >/dev/null 2>&1"
+echo "  $(box systemd-analyze security tributary.service --no-pager 2>/dev/null | tail -1)"
 box systemctl stop tributary
 
 if [ "$failures" -gt 0 ]; then
