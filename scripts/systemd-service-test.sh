@@ -136,6 +136,7 @@ check "nothing logged as a warning or error" test -z "$errors"
 pid=$(show MainPID)
 threads=$(box awk '/^Threads:/ {print $2}' "/proc/$pid/status")
 echo "  threads: $threads (tasks of the unit: $(show TasksCurrent), TasksMax $(show TasksMax))"
+echo "  $(box systemd-analyze security tributary.service --no-pager 2>/dev/null | tail -1)"
 check "threads within the budget of 22" test "${threads:-99}" -le 22
 mode_of() { box stat -L -c %a "$1"; }
 check "the database is 0600 ($(mode_of $db))" test "$(mode_of $db)" = 600
@@ -178,7 +179,6 @@ check "the static copy is written to /srv/tributary" wait_until 30 box test -s /
 check "the web server's group reads it" box setpriv --reuid=www-data --regid=www-data --clear-groups grep -q 'Harbour bridge' /srv/tributary/feed.atom
 check "the database stays 0600 ($(mode_of $db))" test "$(mode_of $db)" = 600
 check "the web server's group cannot read the database" box setpriv --reuid=www-data --regid=www-data --clear-groups sh -c "! cat /var/lib/private/tributary/tributary.db >/dev/null 2>&1"
-echo "  $(box systemd-analyze security tributary.service --no-pager 2>/dev/null | tail -1)"
 box systemctl stop tributary
 
 if [ "$failures" -gt 0 ]; then

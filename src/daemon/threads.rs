@@ -22,6 +22,10 @@ pub const MAX_BLOCKING: usize = 16;
 /// the store's checkpoint thread.
 pub const MAX_THREADS: usize = 1 + MAX_WORKERS + MAX_BLOCKING + 1;
 
+// The unit's TasksMax=64 leaves room beyond the budget for `ExecReload`'s
+// check and commands run in the unit's cgroup.
+const _: () = assert!(MAX_THREADS <= 32);
+
 /// Worker threads for a machine with `cores` cores: one per core, at
 /// least one and at most [`MAX_WORKERS`].
 pub fn workers(cores: usize) -> usize {
@@ -47,8 +51,5 @@ mod tests {
         assert_eq!(workers(0), 1);
         assert_eq!(workers(2), 2);
         assert_eq!(workers(256), MAX_WORKERS);
-        // The unit's TasksMax=64 leaves room beyond the budget for
-        // `ExecReload`'s check and an operator's command in the cgroup.
-        assert!(MAX_THREADS <= 32, "{MAX_THREADS}");
     }
 }

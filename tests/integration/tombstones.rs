@@ -83,7 +83,12 @@ fn simulate(tombstone_max_age: Option<Duration>) -> [i64; 4] {
     let noted_items: Vec<String> = (0..6).map(|i| format!("noted item {i}")).collect();
     let quiet_items: Vec<String> = (0..6).map(|i| format!("quiet item {i}")).collect();
     // The pinned entry is the oldest of its feed.
-    let r = store.record_fetches(&[record(keeps, "keeps", &[pinned.clone()], day(-1))]);
+    let r = store.record_fetches(&[record(
+        keeps,
+        "keeps",
+        std::slice::from_ref(&pinned),
+        day(-1),
+    )]);
     assert_eq!(r[0].as_ref().unwrap().new, 1);
     let mut pinned_pruned_on = None;
     for d in 0..DAYS {
