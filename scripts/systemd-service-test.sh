@@ -137,7 +137,7 @@ pid=$(show MainPID)
 threads=$(box awk '/^Threads:/ {print $2}' "/proc/$pid/status")
 echo "  threads: $threads (tasks of the unit: $(show TasksCurrent), TasksMax $(show TasksMax))"
 echo "  $(box systemd-analyze security tributary.service --no-pager 2>/dev/null | tail -1)"
-check "threads within the budget of 22" test "${threads:-99}" -le 22
+check "threads within the budget of 38" test "${threads:-99}" -le 38
 mode_of() { box stat -L -c %a "$1"; }
 check "the database is 0600 ($(mode_of $db))" test "$(mode_of $db)" = 600
 check "its WAL is 0600 ($(mode_of $db-wal))" test "$(mode_of $db-wal)" = 600

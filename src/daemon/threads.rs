@@ -8,15 +8,16 @@
 //! The budget: the main thread, at most [`MAX_WORKERS`] async workers (the
 //! network and timers need few), at most [`MAX_BLOCKING`] blocking threads
 //! (parsing and cleaning documents, store writes, name lookups, static
-//! files, retention; more than that only queues CPU work the cores cannot
-//! run at once anyway), and the store's checkpoint thread: [`MAX_THREADS`]
-//! in all.
+//! files, retention: twice the default fetch concurrency, so that store
+//! writes and name lookups seldom wait behind documents being parsed; more
+//! would only run CPU work the cores cannot run at once anyway), and the
+//! store's checkpoint thread: [`MAX_THREADS`] in all.
 
 /// Async worker threads at most (fewer on machines with fewer cores).
 pub const MAX_WORKERS: usize = 4;
 
 /// Blocking-pool threads at most.
-pub const MAX_BLOCKING: usize = 16;
+pub const MAX_BLOCKING: usize = 32;
 
 /// Threads of `tributary run` at most: main, workers, blocking pool and
 /// the store's checkpoint thread.
@@ -24,7 +25,7 @@ pub const MAX_THREADS: usize = 1 + MAX_WORKERS + MAX_BLOCKING + 1;
 
 // The unit's TasksMax=64 leaves room beyond the budget for `ExecReload`'s
 // check and commands run in the unit's cgroup.
-const _: () = assert!(MAX_THREADS <= 32);
+const _: () = assert!(MAX_THREADS <= 40);
 
 /// Worker threads for a machine with `cores` cores: one per core, at
 /// least one and at most [`MAX_WORKERS`].
