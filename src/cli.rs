@@ -210,10 +210,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run => {
             let path = config.path.clone();
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(crate::daemon::run(path, config))?;
+            let runtime = crate::daemon::threads::runtime()?;
+            let store = runtime.block_on(crate::daemon::run(path, config))?;
+            // Ends every task and waits for the blocking threads: after
+            // this no connection but the writer's is open.
+            drop(runtime);
+            crate::daemon::close_store(store);
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
@@ -245,6 +247,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Opens (and migrates) the configured store.
 pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::open(&config.store.path)
+    Store::open_with(&config.store.path, config.store.access)
         .with_context(|| format!("opening the store {}", config.store.path.display()))
 }

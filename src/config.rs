@@ -137,6 +137,9 @@ pub struct Config {
 pub struct StoreConfig {
     /// The database file (absolute, resolved against the config's folder).
     pub path: PathBuf,
+    /// Who may read the database and its backups: the owner, and the
+    /// group named by `group` if any (see [`crate::private_files`]).
+    pub access: crate::private_files::Access,
 }
 
 /// `[fetch]`
@@ -242,6 +245,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     path: Option<Spanned<String>>,
+    group: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -336,13 +340,22 @@ impl Config {
 
     fn from_raw(raw: RawConfig, at: &Locator<'_>) -> Result<Config, ConfigError> {
         let base = at.base_dir();
+        let (raw_path, raw_group) = raw.store.map_or((None, None), |s| (s.path, s.group));
         let store = StoreConfig {
-            path: match raw.store.and_then(|s| s.path) {
+            path: match raw_path {
                 Some(p) if p.get_ref().trim().is_empty() => {
                     return Err(at.error(p.span(), "store path is empty"))
                 }
                 Some(p) => lexical_clean(&base.join(p.get_ref())),
                 None => base.join("tributary.db"),
+            },
+            access: match raw_group {
+                None => crate::private_files::Access::OWNER,
+                Some(g) => crate::private_files::group_id(g.get_ref().trim())
+                    .map(crate::private_files::Access::group)
+                    .ok_or_else(|| {
+                        at.error(g.span(), &format!("no group named `{}`", g.get_ref()))
+                    })?,
             },
         };
 
@@ -687,7 +700,11 @@ impl fmt::Display for Config {
     /// The resolved configuration, as `tributary check` prints it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "config:      {}", self.path.display())?;
-        writeln!(f, "store:       {}", self.store.path.display())?;
+        write!(f, "store:       {}", self.store.path.display())?;
+        match self.store.access.gid() {
+            Some(gid) => writeln!(f, " (mode 0640, group {gid})")?,
+            None => writeln!(f, " (mode 0600)")?,
+        }
         let fc = &self.fetch;
         writeln!(f, "user agent:  {}", fc.user_agent)?;
         writeln!(
@@ -762,7 +779,11 @@ impl fmt::Display for Config {
         if let Some(n) = r.max_per_feed {
             keep.push(format!("the newest {n} of each feed"));
         }
-        let log = span(r.fetch_log_max_age);
+        let log = format!(
+            "{}; pruned entries' keys until unlisted for {}",
+            span(r.fetch_log_max_age),
+            span(r.tombstone_max_age)
+        );
         if keep.is_empty() {
             writeln!(
                 f,

@@ -18,6 +18,7 @@
 //! | [`dedup`] | identity of entries, articles and stories |
 //! | [`digest`] | digests: which articles, grouped and rendered (pure); email delivery |
 //! | [`store`] | the SQLite schema and every SQL statement |
+//! | [`private_files`] | files created readable by their owner (or a named group) only, whatever the umask |
 //! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
 //! | [`output`] | the republished feeds: config + store → channels, index page, static files |
 //! | [`metrics`] | live counters and the Prometheus text format |
@@ -59,6 +60,7 @@ pub mod model;
 pub mod opml;
 pub mod output;
 pub mod parse;
+pub mod private_files;
 pub mod publish;
 pub mod refresh;
 pub mod rules;

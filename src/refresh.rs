@@ -73,6 +73,13 @@ impl SharedStore {
         }))
     }
 
+    /// The store, unless another task still shares it.
+    pub fn into_inner(self) -> Option<Store> {
+        Arc::try_unwrap(self.0)
+            .ok()
+            .map(|s| s.store.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Runs `f` with the store on the blocking pool.
     pub async fn call<T, F>(&self, f: F) -> store::Result<T>
     where

@@ -5,7 +5,9 @@
 //! compacted) into a temporary file beside `PATH`, checked with `PRAGMA
 //! integrity_check`, and only then renamed to `PATH`, so `PATH` is never a
 //! half-written or broken copy. An existing `PATH` is replaced only with
-//! `--force`.
+//! `--force`. The copy is readable by its owner only, or also by the
+//! group `[store] group` names, like the database (see
+//! [`crate::private_files`]).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -32,6 +34,14 @@ pub(super) fn run(config: &Config, dest: &Path, force: bool) -> anyhow::Result<E
     let tmp = dest.with_file_name(format!(".{name}.{}.partial", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let result = (|| -> anyhow::Result<()> {
+        // Created empty with its mode (`VACUUM INTO` writes into an empty
+        // file as it finds it), so the copy is never readable by more
+        // than the database is.
+        config
+            .store
+            .access
+            .create_new(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
         store
             .vacuum_into(&tmp)
             .with_context(|| format!("writing {}", tmp.display()))?;

@@ -50,9 +50,7 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
         .filter_map(|f| rows.remove(&f.name).map(|r| (f.clone(), r)));
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let shared = SharedStore::new(store);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::daemon::threads::runtime()?;
     let stdout = std::io::stdout();
     let bar = progress_bar(total as u64, json);
     let (mut feeds, mut new, mut updated, mut failed) = (0, 0, 0, 0);

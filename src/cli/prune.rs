@@ -42,6 +42,11 @@ pub(super) fn run(config: &Config) -> anyhow::Result<ExitCode> {
         report.fetch_log,
         span(r.fetch_log_max_age)
     );
+    println!(
+        "forgot {} pruned entries their feeds stopped listing over {} ago",
+        report.tombstones,
+        span(r.tombstone_max_age)
+    );
     let c = &report.compaction;
     let vacuum = match c.vacuum {
         "full" => ", vacuumed (the file now gives space back incrementally)",

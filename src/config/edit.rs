@@ -9,10 +9,14 @@
 //! Comments above a table's header and after its last value are kept, since
 //! they may speak of more than that one feed. Before the file is replaced
 //! the new text is validated as a whole [`Config`], then written to a
-//! temporary file beside the original (same owner and mode) and renamed over
-//! it, so the file is never half-written and never invalid.
+//! temporary file beside the original and renamed over
+//! it, so the file is never half-written and never invalid. The temporary
+//! file is created readable by its owner only and given the original's
+//! owner and mode before the text is written; a config that writes a
+//! secret itself (a password or header value, a URL with a password) loses
+//! the bits that let other users read it (see
+//! [`crate::private_files::write_replacement`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, Item, Table};
@@ -210,23 +214,57 @@ impl ConfigFile {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "tributary.toml".into());
         let tmp = target.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(self.text.as_bytes())?;
-            f.sync_all()?;
-            if let Ok(md) = std::fs::metadata(&target) {
-                use std::os::unix::fs::MetadataExt;
-                std::fs::set_permissions(&tmp, md.permissions())?;
-                // Only root can give the file away; keeping our own is fine.
-                let _ = std::os::unix::fs::chown(&tmp, Some(md.uid()), Some(md.gid()));
-            }
-            std::fs::rename(&tmp, &target)
-        })();
+        let original = std::fs::metadata(&target).ok();
+        let secret = holds_inline_secrets(&self.text);
+        let result = crate::private_files::write_replacement(
+            &tmp,
+            original.as_ref(),
+            secret,
+            self.text.as_bytes(),
+        )
+        .and_then(|_| std::fs::rename(&tmp, &target));
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
         result.map_err(io)
     }
+}
+
+/// Whether `text` writes a secret itself rather than naming where to read
+/// it (`{ env = … }`, `{ file = … }`): a feed's `password` or a header
+/// value given as a string, a feed URL with a user name or password, a
+/// digest's SMTP `password` given as a string.
+fn holds_inline_secrets(text: &str) -> bool {
+    let Ok(doc) = toml_edit::Document::parse(text) else {
+        // Unreadable as TOML (never saved: it does not validate): assume so.
+        return true;
+    };
+    let tables = |key: &str| -> Vec<&Table> {
+        doc.as_table()
+            .get(key)
+            .and_then(Item::as_array_of_tables)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    };
+    let is_str = |i: Option<&Item>| i.is_some_and(|i| i.as_str().is_some());
+    let feeds = tables("feeds").into_iter().any(|f| {
+        let userinfo = f
+            .get("url")
+            .and_then(Item::as_str)
+            .and_then(|u| url::Url::parse(u).ok())
+            .is_some_and(|u| !u.username().is_empty() || u.password().is_some());
+        let headers = f
+            .get("headers")
+            .and_then(Item::as_table_like)
+            .is_some_and(|h| h.iter().any(|(_, v)| v.as_str().is_some()));
+        userinfo || headers || is_str(f.get("password"))
+    });
+    let mail = tables("digests").into_iter().any(|d| {
+        d.get("email")
+            .and_then(Item::as_table_like)
+            .is_some_and(|e| is_str(e.get("password")))
+    });
+    feeds || mail
 }
 
 /// The last byte any key, value or subtable header of `table` covers.

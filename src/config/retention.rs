@@ -3,7 +3,9 @@
 //! either every entry is kept forever. `fetch_log_max_age` limits the
 //! fetch log, one row per fetch, which would otherwise grow by thousands of
 //! rows a day whatever is kept of the entries: [`DEFAULT_FETCH_LOG_MAX_AGE`]
-//! unless set.
+//! unless set. `tombstone_max_age` says how long the key of a pruned entry
+//! is remembered once its feed no longer lists it:
+//! [`DEFAULT_TOMBSTONE_MAX_AGE`] unless set (see `store::retention`).
 
 use std::time::Duration;
 
@@ -15,6 +17,10 @@ use super::{count, duration, ConfigError, Locator};
 /// How long fetch-log rows are kept when `fetch_log_max_age` is not set.
 pub const DEFAULT_FETCH_LOG_MAX_AGE: Duration = Duration::from_secs(90 * 24 * 3600);
 
+/// How long a pruned entry's key is remembered after its feed stopped
+/// listing it, when `tombstone_max_age` is not set.
+pub const DEFAULT_TOMBSTONE_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// `[retention]`, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionConfig {
@@ -24,6 +30,9 @@ pub struct RetentionConfig {
     pub max_per_feed: Option<usize>,
     /// Fetch-log rows of fetches started longer ago than this are deleted.
     pub fetch_log_max_age: Duration,
+    /// Tombstones of entries their feed stopped listing longer ago than
+    /// this are deleted.
+    pub tombstone_max_age: Duration,
 }
 
 impl Default for RetentionConfig {
@@ -32,6 +41,7 @@ impl Default for RetentionConfig {
             max_age: None,
             max_per_feed: None,
             fetch_log_max_age: DEFAULT_FETCH_LOG_MAX_AGE,
+            tombstone_max_age: DEFAULT_TOMBSTONE_MAX_AGE,
         }
     }
 }
@@ -50,6 +60,7 @@ pub(super) struct RawRetention {
     max_age: Option<Spanned<String>>,
     max_per_feed: Option<Spanned<i64>>,
     fetch_log_max_age: Option<Spanned<String>>,
+    tombstone_max_age: Option<Spanned<String>>,
 }
 
 impl RetentionConfig {
@@ -73,6 +84,12 @@ impl RetentionConfig {
                 .map(|d| duration(at, d))
                 .transpose()?
                 .unwrap_or(DEFAULT_FETCH_LOG_MAX_AGE),
+            tombstone_max_age: raw
+                .tombstone_max_age
+                .as_ref()
+                .map(|d| duration(at, d))
+                .transpose()?
+                .unwrap_or(DEFAULT_TOMBSTONE_MAX_AGE),
         })
     }
 }
@@ -94,13 +111,14 @@ mod tests {
             let r = parse(text).unwrap().retention;
             assert!(r.keeps_every_entry());
             assert_eq!(r.fetch_log_max_age, Duration::from_secs(90 * 86_400));
+            assert_eq!(r.tombstone_max_age, Duration::from_secs(30 * 86_400));
         }
     }
 
     #[test]
     fn keys_are_read_and_checked() {
         let c = parse(
-            "[retention]\nmax_age = \"90d\"\nmax_per_feed = 1000\nfetch_log_max_age = \"2 weeks\"\n",
+            "[retention]\nmax_age = \"90d\"\nmax_per_feed = 1000\nfetch_log_max_age = \"2 weeks\"\ntombstone_max_age = \"1y\"\n",
         )
         .unwrap();
         assert_eq!(
@@ -108,6 +126,7 @@ mod tests {
             Duration::from_secs(14 * 24 * 3600)
         );
         assert!(!c.retention.keeps_every_entry());
+        assert_eq!(c.retention.tombstone_max_age.as_secs() / 86_400, 365);
         assert_eq!(
             c.retention.max_age,
             Some(Duration::from_secs(90 * 24 * 3600))

@@ -20,6 +20,7 @@ pub mod digests;
 mod notify;
 mod plan;
 mod retention;
+pub mod threads;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -124,10 +125,11 @@ const PRUNE_FIRST: chrono::Duration = chrono::Duration::minutes(10);
 const STATIC_INTERVAL: chrono::Duration = chrono::Duration::seconds(2);
 
 /// Runs the daemon until SIGTERM or SIGINT. Returns once everything in
-/// flight has finished or been cancelled.
-pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
+/// flight has finished or been cancelled, with the store, for
+/// [`close_store`] once the runtime has shut down.
+pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<SharedStore> {
     let notifier = Notifier::from_env();
-    let mut store = Store::open(&config.store.path)
+    let mut store = Store::open_with(&config.store.path, config.store.access)
         .with_context(|| format!("opening the store {}", config.store.path.display()))?;
     let now = Utc::now();
     let changes = store.reconcile(&feed_specs(&config), now)?;
@@ -260,7 +262,23 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<()> {
     }
     d.drain().await;
     info!("stopped");
-    Ok(())
+    Ok(d.store)
+}
+
+/// Closes the store [`run`] returned, once the runtime that ran it has shut
+/// down (no task, server connection or blocking thread holds a connection
+/// any more, so the writer's is the last): the WAL is checkpointed into the
+/// database and SQLite deletes the `-wal` and `-shm` files.
+pub fn close_store(store: SharedStore) {
+    match store.into_inner().map(Store::close) {
+        Some(Ok(())) => info!("store closed"),
+        Some(Err(e)) => {
+            warn!(error = %e, "closing the store failed; SQLite replays its WAL at the next start")
+        }
+        None => {
+            warn!("the store is still in use at exit; SQLite replays its WAL at the next start")
+        }
+    }
 }
 
 impl Daemon {
@@ -438,10 +456,10 @@ impl Daemon {
         }
         self.prune_due = now + PRUNE_INTERVAL;
         let retention = self.config.retention.clone();
-        let path = self.config.store.path.clone();
+        let store = self.config.store.clone();
         let digests: Vec<String> = self.config.digests.iter().map(|d| d.name.clone()).collect();
         self.prune_task = Some(tokio::task::spawn_blocking(move || {
-            if let Err(e) = prune_store(&path, &retention, &digests, Utc::now()) {
+            if let Err(e) = prune_store(&store, &retention, &digests, Utc::now()) {
                 error!(error = %e, "retention failed");
             }
         }));

@@ -8,12 +8,10 @@
 //! (each batch is one short transaction; SQLite's busy timeout orders the
 //! two writers). Call it on the blocking pool.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 use tracing::info;
 
-use crate::config::RetentionConfig;
+use crate::config::{RetentionConfig, StoreConfig};
 use crate::store::{self, PrunePolicy, PruneReport, Store};
 
 /// The store's pruning policy for `[retention]`, protecting everything
@@ -29,23 +27,25 @@ pub fn prune_policy(
         // The policy keeps what was first seen *after* the bound.
         keep_first_seen_after: protect_from.map(|t| t - chrono::Duration::seconds(1)),
         fetch_log_max_age: Some(retention.fetch_log_max_age),
+        tombstone_max_age: Some(retention.tombstone_max_age),
     }
 }
 
 /// Prunes the store at `path` as `[retention]` says and logs what went.
 pub fn prune_store(
-    path: &Path,
+    store: &StoreConfig,
     retention: &RetentionConfig,
     digests: &[String],
     now: DateTime<Utc>,
 ) -> store::Result<PruneReport> {
-    let mut store = Store::open(path)?;
+    let mut store = Store::open_with(&store.path, store.access)?;
     let protect = store.digest_protection(digests)?;
     let report = store.prune(&prune_policy(retention, protect), now)?;
     info!(
         entries = report.entries,
         articles = report.articles,
         fetch_log = report.fetch_log,
+        tombstones = report.tombstones,
         vacuum = report.compaction.vacuum,
         bytes_before = report.compaction.bytes_before,
         bytes_after = report.compaction.bytes_after,
@@ -64,12 +64,14 @@ mod tests {
             max_age: Some(std::time::Duration::from_secs(86_400)),
             max_per_feed: Some(7),
             fetch_log_max_age: std::time::Duration::from_secs(3_600),
+            tombstone_max_age: std::time::Duration::from_secs(7_200),
         };
         let at = Utc::now();
         let p = prune_policy(&r, Some(at));
         assert_eq!(p.max_age, r.max_age);
         assert_eq!(p.max_per_feed, Some(7));
         assert_eq!(p.fetch_log_max_age, Some(r.fetch_log_max_age));
+        assert_eq!(p.tombstone_max_age, Some(r.tombstone_max_age));
         assert_eq!(
             p.keep_first_seen_after,
             Some(at - chrono::Duration::seconds(1))

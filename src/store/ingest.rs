@@ -473,14 +473,17 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, index: usize, e: &Ent
     let existing = match existing {
         Some(x) => Some(x),
         None => {
+            // A pruned entry the feed still lists stays pruned, and its
+            // tombstone records that it was listed (retention keeps
+            // tombstones whose key is still listed).
             let tomb = w.has_tombstones
                 && tx
                     .prepare_cached(
-                        "SELECT 1 FROM entry_tombstones WHERE feed_id = ?1 AND entry_key = ?2",
+                        "UPDATE entry_tombstones SET last_listed_at = ?3
+                         WHERE feed_id = ?1 AND entry_key = ?2",
                     )?
-                    .query_row(params![feed, e.key], |_| Ok(true))
-                    .optional()?
-                    .unwrap_or(false);
+                    .execute(params![feed, e.key, w.now])?
+                    > 0;
             if tomb {
                 w.applied.tombstoned += 1;
                 return Ok(());

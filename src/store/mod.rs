@@ -42,6 +42,8 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, OpenFlags};
 
+use crate::private_files::Access;
+
 #[cfg(feature = "bench")]
 pub use bulk::BulkRow;
 pub use digests::{DigestArticle, DigestRow, DigestState, NewDigest};
@@ -100,6 +102,15 @@ pub enum Error {
     /// not start.
     #[error("{0}")]
     Group(String),
+    /// The database file's mode or group could not be set.
+    #[error("cannot set the access of {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database directory could not be created.
     #[error("cannot create {path}: {source}")]
     Dir {
@@ -109,6 +120,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// `path` with `suffix` appended to its file name (`x.db` → `x.db-wal`).
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// Store result.
@@ -125,14 +143,45 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, applies the
-    /// connection settings and runs pending migrations.
+    /// Opens (creating if needed) the database at `path`, readable by its
+    /// owner only, applies the connection settings and runs pending
+    /// migrations.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with(path, Access::OWNER)
+    }
+
+    /// [`Store::open`], the database and its `-wal` and `-shm` given
+    /// `access` (SQLite creates those two with the database's mode, and,
+    /// when run by root, its owner).
+    pub fn open_with(path: &Path, access: Access) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| Error::Dir {
                 path: dir.to_path_buf(),
                 source,
             })?;
+        }
+        let file_err = |source| Error::File {
+            path: path.to_path_buf(),
+            source,
+        };
+        // Created with its mode before SQLite opens it (SQLite would make
+        // it 0644 less the umask); an existing file is given it too.
+        // Someone other than its owner (with write access through a
+        // group) cannot change that, and is told so rather than refused.
+        match access.create_new(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                for p in [
+                    path.to_path_buf(),
+                    sidecar(path, "-wal"),
+                    sidecar(path, "-shm"),
+                ] {
+                    if let Err(e) = access.enforce(&p) {
+                        tracing::warn!(file = %p.display(), error = %e, "cannot make the database file private");
+                    }
+                }
+            }
+            Err(e) => return Err(file_err(e)),
         }
         let conn = Connection::open_with_flags(
             path,
@@ -165,6 +214,22 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Closes the store at a clean stop: stops the checkpoint thread,
+    /// copies the WAL into the database and truncates it
+    /// (`wal_checkpoint(TRUNCATE)`), and closes the connection, after which
+    /// SQLite deletes the `-wal` and `-shm` files, unless another
+    /// connection (someone's `sqlite3`) still has the database open. Call
+    /// it after every other connection of this process is closed: a
+    /// read-only connection closing last cannot delete them.
+    pub fn close(self) -> Result<()> {
+        let Store {
+            conn, checkpoints, ..
+        } = self;
+        drop(checkpoints);
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        conn.close().map_err(|(_, e)| Error::Sqlite(e))
     }
 
     /// After a commit of fetches: asks the checkpoint thread for a

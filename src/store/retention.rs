@@ -13,6 +13,21 @@
 //! of the articles that remain is evidence and is kept, even when it names
 //! a pruned article.
 //!
+//! # Tombstones
+//! A tombstone goes once the entry is no longer listed by its feed, for
+//! long enough: when the last fetch whose document listed the key (or the
+//! pruning, when none has since) is older than
+//! [`PrunePolicy::tombstone_max_age`], and a complete fetch of the feed
+//! (outcome `ok`, no note in the fetch log: the whole document was read)
+//! started after that. Every fetch that lists a tombstoned key records it
+//! (`last_listed_at`, in the fetch's transaction), so a feed that keeps
+//! listing an old entry keeps its tombstone however long it does; a feed
+//! that answers "not modified" still lists what it listed, and a feed that
+//! fails says nothing, so neither lets a tombstone go. Without the fetch
+//! log's evidence (its rows pruned, a feed no longer polled) tombstones
+//! stay. The table thus holds, per feed, at most the keys its documents
+//! listed within `tombstone_max_age`, plus those of feeds no longer polled.
+//!
 //! The fetch log loses the rows of fetches started longer ago than
 //! [`PrunePolicy::fetch_log_max_age`]. Its ids grow with time, so the
 //! oldest rows are deleted by id range, [`FETCH_LOG_BATCH`] at a time,
@@ -71,6 +86,9 @@ pub struct PrunePolicy {
     pub keep_first_seen_after: Option<DateTime<Utc>>,
     /// Fetch-log rows of fetches started longer ago than this go.
     pub fetch_log_max_age: Option<Duration>,
+    /// Tombstones of entries their feed stopped listing longer ago than
+    /// this go (see the module docs); `None` keeps every tombstone.
+    pub tombstone_max_age: Option<Duration>,
 }
 
 /// What pruning did.
@@ -85,6 +103,8 @@ pub struct PruneReport {
     pub stories_renamed: usize,
     /// Fetch-log rows deleted.
     pub fetch_log: usize,
+    /// Tombstones deleted: their entries are no longer listed.
+    pub tombstones: usize,
     /// What compaction did afterwards.
     pub compaction: Compaction,
 }
@@ -167,11 +187,42 @@ impl Store {
             }
             tx.commit()?;
         }
+        // Before the fetch log: its rows are the evidence.
+        if let Some(before) = policy.tombstone_max_age.and_then(|age| ago(now, age)) {
+            report.tombstones = self.prune_tombstones(&before)?;
+        }
         if let Some(before) = policy.fetch_log_max_age.and_then(|age| ago(now, age)) {
             report.fetch_log = self.prune_fetch_log(&before)?;
         }
         report.compaction = self.compact()?;
         Ok(report)
+    }
+
+    /// Deletes the tombstones whose key was last listed before `before` (a
+    /// stored timestamp) and before the start of the feed's latest
+    /// complete fetch (see the module docs), one feed per transaction.
+    fn prune_tombstones(&mut self, before: &str) -> Result<usize> {
+        let feeds: Vec<(i64, Option<String>)> = {
+            let mut st = self.conn.prepare(
+                "SELECT t.feed_id,
+                        (SELECT max(l.started_at) FROM fetch_log l
+                         WHERE l.feed_id = t.feed_id AND l.outcome = 'ok' AND l.error IS NULL)
+                 FROM (SELECT DISTINCT feed_id FROM entry_tombstones) t",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut deleted = 0;
+        for (feed, complete) in feeds {
+            let Some(complete) = complete else { continue };
+            deleted += self.conn.execute(
+                "DELETE FROM entry_tombstones
+                 WHERE feed_id = ?1 AND coalesce(last_listed_at, pruned_at) < ?2
+                   AND coalesce(last_listed_at, pruned_at) < ?3",
+                params![feed, before, complete],
+            )?;
+        }
+        Ok(deleted)
     }
 
     /// Deletes the fetch-log rows of fetches started before `before` (a

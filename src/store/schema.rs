@@ -450,5 +450,12 @@ CREATE TRIGGER content_generation_label_insert AFTER INSERT ON article_labels BE
 END;
 "#;
 
+/// Migration: tombstones remember when a fetch last listed their key
+/// (NULL: not since pruning, `pruned_at`), so that retention can delete
+/// those of entries their feed no longer lists (see `store::retention`).
+const TOMBSTONES_LISTED: &str = r#"
+ALTER TABLE entry_tombstones ADD COLUMN last_listed_at TEXT;
+"#;
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, RULES];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, RULES, TOMBSTONES_LISTED];
