@@ -28,7 +28,9 @@ fn norm(s: &str) -> String {
 #[test]
 fn corpus_conformance() {
     let Some(dir) = corpus_dir() else {
-        eprintln!("SKIPPED corpus_conformance: no corpus (set TRIBUTARY_CORPUS or place it at ../shared/corpus)");
+        crate::util::skip(
+            "corpus_conformance: no corpus (set TRIBUTARY_CORPUS or place it at ../shared/corpus)",
+        );
         return;
     };
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.jsonl")).unwrap();

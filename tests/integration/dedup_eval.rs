@@ -94,10 +94,10 @@ fn load() -> (Vec<Item>, Vec<HardNegative>) {
         Ok(page) => news_variants(&page)
             .into_iter()
             .for_each(|a| push(NEWS_ARTICLE, a)),
-        Err(_) => eprintln!(
-            "SKIPPED: news article variants ({} not found); evaluating the written set only",
+        Err(_) => crate::util::skip(&format!(
+            "news article variants ({} not found); evaluating the written set only",
             news.display()
-        ),
+        )),
     }
     (items, set.hard_negative)
 }

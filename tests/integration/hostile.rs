@@ -295,11 +295,7 @@ fn tool(program: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED in hostile content: `{program}` is not installed"
-        );
+        crate::util::skip(&format!("in hostile content: `{program}` is not installed"));
     }
     ok
 }

@@ -380,7 +380,7 @@ fn a_reader_process_succeeds_while_fetch_writes() {
         .arg("--version")
         .output()
     else {
-        eprintln!("SKIPPED a_reader_process_succeeds_while_fetch_writes: no sqlite3 command (apt-get install sqlite3)");
+        skip("a_reader_process_succeeds_while_fetch_writes: no sqlite3 command (apt-get install sqlite3)");
         return;
     };
     assert!(probe.status.success());

@@ -315,8 +315,8 @@ pub(crate) fn validators() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        note(&format!(
-            "SKIPPED: no validators folder at {} (set TRIBUTARY_VALIDATORS)",
+        crate::util::skip(&format!(
+            "no validators folder at {} (set TRIBUTARY_VALIDATORS)",
             dir.display()
         ));
         None
@@ -330,7 +330,7 @@ pub(crate) fn available(program: &str, probe: &[&str]) -> bool {
         .output()
         .is_ok_and(|out| out.status.success());
     if !runs {
-        note(&format!("SKIPPED: `{program}` is not installed"));
+        crate::util::skip(&format!("`{program}` is not installed"));
     }
     runs
 }
