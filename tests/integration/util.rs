@@ -85,7 +85,10 @@ pub struct Hit {
 #[derive(Default)]
 struct State {
     routes: HashMap<String, Route>,
+    /// Answered requests, recorded when the answer goes out (after any delay).
     hits: Vec<Hit>,
+    /// Paths of requests as they arrive, before any delay.
+    arrivals: Vec<String>,
 }
 
 /// A feed server on 127.0.0.1 with its own runtime thread; stops when dropped.
@@ -158,6 +161,13 @@ impl FeedServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// How many requests for `path` have arrived, answered or not (a
+    /// request still in its route's delay counts here, not in `hits`).
+    pub fn arrivals(&self, path: &str) -> usize {
+        let state = self.state.lock().unwrap();
+        state.arrivals.iter().filter(|p| *p == path).count()
+    }
+
     pub fn hits(&self, path: &str) -> Vec<Hit> {
         self.state
             .lock()
@@ -172,6 +182,7 @@ impl FeedServer {
 
 async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> {
     let path = req.uri().path().to_string();
+    state.lock().unwrap().arrivals.push(path.clone());
     let headers: &HeaderMap = req.headers();
     let get = |name: &str| {
         headers

@@ -177,7 +177,7 @@ fn hostile_documents_are_refused_or_capped() {
     let (_, log) = run_until_fetched(&s, &good, &names, 1);
 
     assert_eq!(integrity(&s), "ok");
-    assert_healthy(&good, &s, 5, Duration::from_secs(10));
+    assert_healthy(&good, &s, 5, Duration::from_secs(25));
     let table = feeds_json(&s);
     for (name, _, outcome, error, entries) in &cases {
         let rows = fetches(&s, name);
