@@ -168,6 +168,11 @@ impl FeedServer {
         state.arrivals.iter().filter(|p| *p == path).count()
     }
 
+    /// How many requests have arrived, for any path.
+    pub fn arrivals_total(&self) -> usize {
+        self.state.lock().unwrap().arrivals.len()
+    }
+
     pub fn hits(&self, path: &str) -> Vec<Hit> {
         self.state
             .lock()
