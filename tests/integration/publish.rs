@@ -302,11 +302,6 @@ fn every_atom_entry_has_an_author_and_content_or_link() {
 
 /// Prints `message` past the test harness's output capture (which only
 /// hooks `print!`/`eprint!`), so that a skipped check shows in every run.
-pub(crate) fn note(message: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "{message}");
-}
-
 /// The validators folder, or `None` (with a note) when it is absent.
 pub(crate) fn validators() -> Option<PathBuf> {
     let dir = std::env::var_os("TRIBUTARY_VALIDATORS")
