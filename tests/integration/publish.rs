@@ -300,8 +300,6 @@ fn every_atom_entry_has_an_author_and_content_or_link() {
     }
 }
 
-/// Prints `message` past the test harness's output capture (which only
-/// hooks `print!`/`eprint!`), so that a skipped check shows in every run.
 /// The validators folder, or `None` (with a note) when it is absent.
 pub(crate) fn validators() -> Option<PathBuf> {
     let dir = std::env::var_os("TRIBUTARY_VALIDATORS")
