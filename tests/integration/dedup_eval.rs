@@ -423,6 +423,7 @@ fn stories_in_store(items: &[Item], order: &[usize]) -> BTreeSet<BTreeSet<String
                     window: std::time::Duration::from_secs(7 * 86_400),
                 }),
                 permanent_redirect: None,
+                move_held: false,
                 retry_after_until: None,
                 now,
             })

@@ -213,6 +213,7 @@ fn file_feeds_read_regular_files_within_max_body() {
         );
     }
     assert_eq!(r["small"]["status"], "ok", "{}", r["small"]);
+}
 
 /// With the guard on, feeds with their own proxy (the loopback server
 /// plays the proxy, so names never resolve here): a feed on a name is left
