@@ -362,8 +362,8 @@ fn band_keys_find_every_accepted_pair() {
 /// and stored by `Store::record_fetch` with the default story policy (band
 /// lookups, the hot-key cap, the window), one second after the previous.
 fn stories_in_store(items: &[Item], order: &[usize]) -> BTreeSet<BTreeSet<String>> {
-    use tributary::model::{FeedSpec, IdentityMode};
-    use tributary::store::{FetchRecord, Outcome, Store, StoryPolicy};
+    use tributary::model::FeedSpec;
+    use tributary::store::{Store, StoryPolicy};
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("stories.db")).unwrap();
     let start = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
@@ -399,35 +399,19 @@ fn stories_in_store(items: &[Item], order: &[usize]) -> BTreeSet<BTreeSet<String
             html_escape::encode_text(&item.title),
             html_escape::encode_text(&body),
         );
-        let processed =
-            tributary::refresh::process(doc.as_bytes(), None, None, IdentityMode::Guid, now)
-                .unwrap();
-        let applied = store
-            .record_fetch(&FetchRecord {
-                feed_id: feeds[&format!("f{i}")],
-                started_at: now,
-                url: format!("https://outlet{i}.example/feed"),
-                final_url: None,
-                outcome: Outcome::Ok,
-                http_status: Some(200),
-                bytes: doc.len() as u64,
-                duration_ms: 1,
-                validators: None,
-                meta: Some(processed.meta),
-                entries: processed.entries,
-                kept: processed.kept,
-                error: None,
-                dedup: true,
-                story: Some(StoryPolicy {
-                    threshold: DEFAULT_THRESHOLD,
-                    window: std::time::Duration::from_secs(7 * 86_400),
-                }),
-                permanent_redirect: None,
-                move_held: false,
-                retry_after_until: None,
+        let record = tributary::store::FetchRecord {
+            story: Some(StoryPolicy {
+                threshold: DEFAULT_THRESHOLD,
+                window: std::time::Duration::from_secs(7 * 86_400),
+            }),
+            ..crate::util::fetch_record_of(
+                feeds[&format!("f{i}")],
+                &format!("outlet{i}"),
+                &doc,
                 now,
-            })
-            .unwrap();
+            )
+        };
+        let applied = store.record_fetch(&record).unwrap();
         assert_eq!(applied.new, 1, "{}", item.id);
     }
     let db = rusqlite::Connection::open(dir.path().join("stories.db")).unwrap();

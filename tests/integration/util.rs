@@ -373,7 +373,17 @@ pub fn fetch_record(
 ) -> tributary::store::FetchRecord {
     let items: Vec<(Option<&str>, Option<&str>, &str)> =
         titles.iter().map(|t| (Some(*t), None, *t)).collect();
-    let doc = rss(name, &items);
+    fetch_record_of(feed, name, &rss(name, &items), now)
+}
+
+/// A successful fetch of feed `feed` (named `name`) that brought `doc`,
+/// processed by `refresh::process` as of `now`.
+pub fn fetch_record_of(
+    feed: tributary::model::FeedId,
+    name: &str,
+    doc: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> tributary::store::FetchRecord {
     let processed = tributary::refresh::process(
         doc.as_bytes(),
         None,
