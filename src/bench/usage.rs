@@ -50,12 +50,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn readings_are_plausible() {
-        let (user, sys) = cpu_seconds();
-        assert!(user >= 0.0 && sys >= 0.0);
-        if std::path::Path::new("/proc/self/status").exists() {
-            assert!(peak_rss_bytes() >= rss_bytes());
-            assert!(rss_bytes() > 1 << 20);
+    fn readings_follow_the_work_done() {
+        // CPU: a loop that runs for at least 50 ms of wall time must show
+        // as user time (the clock ticks in microseconds).
+        let (user0, _) = cpu_seconds();
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < std::time::Duration::from_millis(50) {
+            for i in 0..10_000u64 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
         }
+        let (user1, sys1) = cpu_seconds();
+        assert!(user1 > user0, "user time did not move: {user0} → {user1}");
+        assert!(sys1 >= 0.0);
+        // Memory: 64 MiB touched raises the peak by about that much.
+        let before = peak_rss_bytes();
+        assert!(rss_bytes() > 1 << 20, "no VmRSS from /proc/self/status");
+        let block = std::hint::black_box(vec![1u8; 64 << 20]);
+        let after = peak_rss_bytes();
+        assert!(rss_bytes() <= after);
+        assert!(
+            after >= before + (48 << 20),
+            "peak {before} → {after} after touching 64 MiB"
+        );
+        drop(block);
     }
 }

@@ -483,6 +483,23 @@ mod tests {
     }
 
     #[test]
+    fn the_wal_is_bounded_by_its_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("t.db")).unwrap();
+        let pragma = |name: &str| -> i64 {
+            s.conn
+                .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        // Cut back to the limit when it starts over; checkpointed by the
+        // writer itself at four times the limit (in 4 KiB pages).
+        assert_eq!(pragma("journal_size_limit"), WAL_SIZE_LIMIT);
+        assert_eq!(pragma("wal_autocheckpoint"), 4 * WAL_SIZE_LIMIT / 4096);
+        assert_eq!(pragma("page_size"), 4096);
+        assert_eq!(s.checkpoints.every, WAL_SIZE_LIMIT / 4096);
+    }
+
+    #[test]
     fn newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.db");

@@ -59,13 +59,17 @@ impl Daemon {
     /// (peak, current) resident memory in KiB: `VmHWM` and `VmRSS`.
     pub fn memory_kib(&mut self) -> (u64, u64) {
         let pid = self.child().id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let field = |name: &str| {
-            status
+        // An unreadable `/proc` must not read as "no memory used".
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_else(|e| panic!("reading /proc/{pid}/status: {e}"));
+        let field = |name: &str| -> u64 {
+            let kib = status
                 .lines()
                 .find_map(|l| l.strip_prefix(name))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                .unwrap_or(0)
+                .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status:\n{status}"));
+            assert!(kib > 0, "{name} 0 kB in /proc/{pid}/status");
+            kib
         };
         (field("VmHWM:"), field("VmRSS:"))
     }

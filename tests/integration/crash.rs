@@ -94,6 +94,11 @@ fn stored(s: &Scratch) -> HashMap<usize, (usize, Option<String>)> {
     .collect()
 }
 
+/// Fetches recorded in the fetch log (each committed with its entries).
+fn fetches_logged(s: &Scratch) -> usize {
+    s.count_opt("SELECT count(*) FROM fetch_log").unwrap_or(0) as usize
+}
+
 #[test]
 fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     let seed = std::env::var("TRIBUTARY_CRASH_SEED")
@@ -129,12 +134,26 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
 
     // Every version a feed has served so far, by size.
     let mut versions: Vec<Vec<usize>> = vec![vec![ENTRIES]; FEEDS];
+    // Kills that landed while fetches were under way: requests had
+    // arrived at the server that no committed fetch accounts for.
+    let mut mid_write = 0;
     for round in 0..KILLS {
+        let (requested, logged) = (server.arrivals_total(), fetches_logged(&s));
         let daemon = Daemon::start(&s, "tributary=warn", &[]);
         let after = Duration::from_millis(300 + rng.below(2700));
         std::thread::sleep(after);
         let log = daemon.kill9();
         assert_eq!(integrity(&s), "ok", "after kill {round}:\n{log}");
+        let started = server.arrivals_total() - requested;
+        let committed = fetches_logged(&s) - logged;
+        assert!(
+            committed <= started,
+            "{committed} fetches logged of {started} made"
+        );
+        let in_flight = started - committed;
+        if committed > 0 && in_flight > 0 {
+            mid_write += 1;
+        }
         let now = stored(&s);
         let total: usize = now.values().map(|(n, _)| n).sum();
         for (f, (n, _)) in &now {
@@ -144,7 +163,8 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
             );
         }
         eprintln!(
-            "crash loop: kill {} after {} ms: {total} entries stored",
+            "crash loop: kill {} after {} ms: {total} entries stored; {started} fetches started, \
+             {committed} committed, {in_flight} cut off",
             round + 1,
             after.as_millis()
         );
@@ -157,6 +177,12 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         }
     }
 
+    // At least one kill landed in the middle of the ingest: after some
+    // fetches were committed and while others were still on their way.
+    assert!(
+        mid_write > 0,
+        "no kill landed while fetches were being written"
+    );
     let daemon = Daemon::start(&s, "tributary=warn", &[]);
     let expected = corpus.total();
     let done = wait_for(Duration::from_secs(90), || {

@@ -79,7 +79,7 @@ fn ingest(dir: &Path, paths: &[String], reversed: bool) -> Scratch {
 #[test]
 fn benchmark_corpus_merges_exactly_its_duplicates_in_any_order() {
     let Some(gen) = feedgen() else {
-        eprintln!("SKIPPED benchmark_corpus_merges_exactly_its_duplicates_in_any_order: no ../shared/bench/feedgen.py");
+        skip("benchmark_corpus_merges_exactly_its_duplicates_in_any_order: no ../shared/bench/feedgen.py");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -90,9 +90,7 @@ fn benchmark_corpus_merges_exactly_its_duplicates_in_any_order() {
         .args(["--feeds", "40", "--entries", "25", "--seed", "7"])
         .output();
     let Ok(out) = out else {
-        eprintln!(
-            "SKIPPED benchmark_corpus_merges_exactly_its_duplicates_in_any_order: no python3"
-        );
+        skip("benchmark_corpus_merges_exactly_its_duplicates_in_any_order: no python3");
         return;
     };
     assert!(

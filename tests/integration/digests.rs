@@ -301,9 +301,7 @@ fn wait(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 #[test]
 fn digest_email_reaches_a_real_smtp_server() {
     if !aiosmtpd_available() {
-        eprintln!(
-            "SKIPPED digest_email_reaches_a_real_smtp_server: python3 -m pip install aiosmtpd"
-        );
+        skip("digest_email_reaches_a_real_smtp_server: python3 -m pip install aiosmtpd");
         return;
     }
     let port = free_port();
@@ -369,7 +367,7 @@ fn digest_email_reaches_a_real_smtp_server() {
 #[test]
 fn digest_email_is_retried_until_the_server_takes_it() {
     if !aiosmtpd_available() {
-        eprintln!("SKIPPED digest_email_is_retried_until_the_server_takes_it: python3 -m pip install aiosmtpd");
+        skip("digest_email_is_retried_until_the_server_takes_it: python3 -m pip install aiosmtpd");
         return;
     }
     let port = free_port();

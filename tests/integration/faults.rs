@@ -56,17 +56,18 @@ fn healthy() -> (FeedServer, String) {
 }
 
 /// The healthy feeds were polled at least `min` times each, never more
-/// than `max_gap` apart, and hold their 5 entries each. (The gap allows
-/// for the test build: a debug daemon on two shared cores parses the
-/// hostile documents about ten times slower than a release build.)
+/// than `max_gap` apart, and hold their 5 entries each. (`run_until_fetched`
+/// gives them 40 s for their polls, so a healthy feed queued behind the
+/// faults' timeouts fails there; the gap, 10x the widest measured in a
+/// debug build on two shared cores, catches a long stall on top.)
 fn assert_healthy(server: &FeedServer, s: &Scratch, min: usize, max_gap: Duration) {
     for i in 1..=2 {
         let hits = server.hits(&format!("/h{i}.xml"));
         assert!(hits.len() >= min, "healthy-{i} polled {} times", hits.len());
-        for w in hits.windows(2) {
-            let gap = w[1].at - w[0].at;
-            assert!(gap < max_gap, "healthy-{i} waited {gap:?}");
-        }
+        let gaps = hits.windows(2).map(|w| w[1].at - w[0].at);
+        let widest = gaps.max().unwrap_or_default();
+        eprintln!("healthy-{i}: {} polls, widest gap {widest:?}", hits.len());
+        assert!(widest < max_gap, "healthy-{i} waited {widest:?}");
         assert_eq!(
             s.count(&format!("SELECT count(*) FROM entries e JOIN feeds f ON f.id = e.feed_id WHERE f.name = 'healthy-{i}'")),
             5
@@ -234,7 +235,8 @@ fn misbehaving_servers_leave_the_daemon_and_other_feeds_alone() {
     );
 
     // name, url, extra config, expected outcome, expected error text.
-    let bomb_time = "timeout = \"30s\"";
+    // A timeout no fault should reach but the two meant to.
+    let no_rush = "timeout = \"30s\"";
     let faults: Vec<(&str, String, &str, &str, &str)> = vec![
         (
             "never",
@@ -274,28 +276,28 @@ fn misbehaving_servers_leave_the_daemon_and_other_feeds_alone() {
         (
             "gzip-bomb",
             rogue.url("/gzip-bomb"),
-            bomb_time,
+            no_rush,
             "permanent",
             "body larger than the 16 MiB cap",
         ),
         (
             "deflate-bomb",
             rogue.url("/deflate-bomb"),
-            bomb_time,
+            no_rush,
             "permanent",
             "body larger than the 16 MiB cap",
         ),
         (
             "brotli-bomb",
             rogue.url("/brotli-bomb"),
-            bomb_time,
+            no_rush,
             "permanent",
             "body larger than the 16 MiB cap",
         ),
         (
             "chunked-50mb",
             rogue.url("/chunked-50mb"),
-            bomb_time,
+            no_rush,
             "permanent",
             "body larger than the 16 MiB cap",
         ),
@@ -370,7 +372,15 @@ fn misbehaving_servers_leave_the_daemon_and_other_feeds_alone() {
             "HTTP 429 Too Many Requests",
         ),
     ];
-    for (name, url, extra, _, _) in &faults {
+    for (name, url, extra, _, error) in &faults {
+        // Only the faults meant to cost the 2 s timeout keep it: on a
+        // loaded machine the others (16 MiB read to the cap, 11 redirects)
+        // could time out before reaching the error they are checked for.
+        let extra = if extra.is_empty() && !error.starts_with("timed out") {
+            no_rush
+        } else {
+            extra
+        };
         cfg.push_str(&feed(name, url, extra));
     }
     let s = Scratch::new();
@@ -379,7 +389,7 @@ fn misbehaving_servers_leave_the_daemon_and_other_feeds_alone() {
     let (_, log) = run_until_fetched(&s, &good, &names, 2);
 
     assert_eq!(integrity(&s), "ok");
-    assert_healthy(&good, &s, 5, Duration::from_secs(5));
+    assert_healthy(&good, &s, 5, Duration::from_secs(25));
     let table = feeds_json(&s);
     for (name, _, _, outcome, error) in &faults {
         let rows = fetches(&s, name);

@@ -173,7 +173,7 @@ fn bad_feeds_are_reported_and_the_others_ingested() {
     );
     server.set(
         "/slow.xml",
-        Route::feed(rss("S", &[(Some("s"), None, "Slow")])).delay(Duration::from_secs(5)),
+        Route::feed(rss("S", &[(Some("s"), None, "Slow")])).delay(Duration::from_secs(60)),
     );
     server.set(
         "/html",
@@ -202,9 +202,10 @@ fn bad_feeds_are_reported_and_the_others_ingested() {
         "exit 0 even when feeds fail: {}",
         stderr(&out)
     );
-    // The slow feed costs its own timeout, not more.
+    // The slow feed costs its own timeout (1 s), not the server's 60 s:
+    // the whole run takes about 1.5 s.
     assert!(
-        started.elapsed() < Duration::from_secs(4),
+        started.elapsed() < Duration::from_secs(30),
         "{:?}",
         started.elapsed()
     );
@@ -380,7 +381,7 @@ fn a_reader_process_succeeds_while_fetch_writes() {
         .arg("--version")
         .output()
     else {
-        eprintln!("SKIPPED a_reader_process_succeeds_while_fetch_writes: no sqlite3 command (apt-get install sqlite3)");
+        skip("a_reader_process_succeeds_while_fetch_writes: no sqlite3 command (apt-get install sqlite3)");
         return;
     };
     assert!(probe.status.success());

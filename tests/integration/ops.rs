@@ -502,7 +502,9 @@ fn man_page_and_completions_come_from_the_commands() {
                 "{text}"
             );
         }
-        _ => eprintln!("SKIPPED rendering with man -l: no man command here"),
+        // `man` ran and failed: the page does not render, which is a failure.
+        Ok(o) => panic!("man -l failed ({}) on the page:\n{}", o.status, stderr(&o)),
+        Err(_) => skip("rendering with man -l: no man command here"),
     }
     for shell in ["bash", "zsh", "fish"] {
         let out = run(&["completions", shell]);

@@ -271,7 +271,7 @@ fn corpus_dir() -> Option<PathBuf> {
 #[test]
 fn corpus_opml_files_import_or_are_refused_clearly() {
     let Some(dir) = corpus_dir() else {
-        eprintln!("SKIPPED corpus_opml_files_import_or_are_refused_clearly: no corpus (set TRIBUTARY_CORPUS or place it at ../shared/corpus)");
+        skip("corpus_opml_files_import_or_are_refused_clearly: no corpus (set TRIBUTARY_CORPUS or place it at ../shared/corpus)");
         return;
     };
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.jsonl")).unwrap();

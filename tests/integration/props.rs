@@ -95,9 +95,16 @@ proptest! {
     }
 
     #[test]
-    fn canonical_url_never_panics(text in "\\PC{0,40}") {
-        if let Ok(url) = Url::parse(&text) {
-            let _ = canonical_url(&url);
+    fn canonical_urls_exist_exactly_for_web_urls(text in prop_oneof![url_text(), "\\PC{0,40}"]) {
+        let Ok(url) = Url::parse(&text) else { return Ok(()) };
+        let web = matches!(url.scheme(), "http" | "https") && url.host_str().is_some();
+        let got = canonical_url(&url);
+        prop_assert_eq!(got.is_some(), web, "{} → {:?}", text, got);
+        if let Some(c) = got {
+            let parsed = Url::parse(&c).expect("a canonical URL parses");
+            prop_assert_eq!(parsed.scheme(), url.scheme());
+            prop_assert_eq!(parsed.host_str(), url.host_str());
+            prop_assert!(parsed.fragment().is_none(), "{}", c);
         }
     }
 }

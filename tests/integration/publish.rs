@@ -300,13 +300,6 @@ fn every_atom_entry_has_an_author_and_content_or_link() {
     }
 }
 
-/// Prints `message` past the test harness's output capture (which only
-/// hooks `print!`/`eprint!`), so that a skipped check shows in every run.
-pub(crate) fn note(message: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "{message}");
-}
-
 /// The validators folder, or `None` (with a note) when it is absent.
 pub(crate) fn validators() -> Option<PathBuf> {
     let dir = std::env::var_os("TRIBUTARY_VALIDATORS")
@@ -315,8 +308,8 @@ pub(crate) fn validators() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        note(&format!(
-            "SKIPPED: no validators folder at {} (set TRIBUTARY_VALIDATORS)",
+        crate::util::skip(&format!(
+            "no validators folder at {} (set TRIBUTARY_VALIDATORS)",
             dir.display()
         ));
         None
@@ -330,7 +323,7 @@ pub(crate) fn available(program: &str, probe: &[&str]) -> bool {
         .output()
         .is_ok_and(|out| out.status.success());
     if !runs {
-        note(&format!("SKIPPED: `{program}` is not installed"));
+        crate::util::skip(&format!("`{program}` is not installed"));
     }
     runs
 }
@@ -425,7 +418,9 @@ fn json_feed_is_valid_against_the_json_feed_1_1_schema() {
     )
     .0
     {
-        note("WARNING: check-jsonschema does not enforce the `uri` format (pip install rfc3986-validator)");
+        crate::util::skip(
+            "the `uri` format checks: check-jsonschema does not enforce them (pip install rfc3986-validator)",
+        );
     }
     let mut args: Vec<&std::ffi::OsStr> = vec!["--schemafile".as_ref(), schema.as_os_str()];
     args.extend(files.iter().map(|f| f.as_os_str()));

@@ -96,7 +96,7 @@ fn public_feeds_are_never_taken_into_loopback() {
         if std::env::var_os("TRIBUTARY_REQUIRE_NETNS").is_some() {
             panic!("cannot create a network namespace (needs root and iproute2)");
         }
-        eprintln!("SKIPPED public_feeds_are_never_taken_into_loopback: no network namespace (needs root and iproute2)");
+        skip("public_feeds_are_never_taken_into_loopback: no network namespace (needs root and iproute2)");
         return;
     };
     let server = FeedServer::start_in(Some(&ns.path()));

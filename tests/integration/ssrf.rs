@@ -214,3 +214,74 @@ fn file_feeds_read_regular_files_within_max_body() {
     }
     assert_eq!(r["small"]["status"], "ok", "{}", r["small"]);
 }
+
+/// With the guard on, feeds with their own proxy (the loopback server
+/// plays the proxy, so names never resolve here): a feed on a name is left
+/// to the proxy and fetched, one on a literal private IP is refused, and a
+/// redirect from an allowed first hop to a private address is refused at
+/// that later hop, while a redirect to another name is followed.
+#[test]
+fn a_later_redirect_hop_is_checked_and_proxied_names_are_left_to_the_proxy() {
+    let server = FeedServer::start();
+    let port = server.addr.port();
+    server.set("/b.xml", Route::feed(rss("B", &[(Some("b"), None, "B")])));
+    server.set("/a.xml", Route::feed(rss("A", &[(Some("a"), None, "A")])));
+    server.set(
+        "/start",
+        Route::feed("")
+            .status(302)
+            .header("location", &format!("http://127.0.0.1:{port}/a.xml")),
+    );
+    server.set(
+        "/onward",
+        Route::feed("")
+            .status(302)
+            .header("location", "http://other.example/b.xml"),
+    );
+    let proxy = format!("proxy = \"http://127.0.0.1:{port}\"");
+    let s = Scratch::new();
+    s.write_config(
+        &format!(
+            "[fetch]\nblock_private_addresses = true\nhost_gap = \"0s\"\n\
+             [[feeds]]\nname = \"hop\"\nurl = \"http://feeds.example/start\"\n{proxy}\n\
+             [[feeds]]\nname = \"onward\"\nurl = \"http://feeds.example/onward\"\n{proxy}\n\
+             [[feeds]]\nname = \"named\"\nurl = \"http://intranet.example/b.xml\"\n{proxy}\n\
+             [[feeds]]\nname = \"literal\"\nurl = \"http://10.0.0.1/b.xml\"\n{proxy}\n"
+        ),
+        &[],
+    );
+    let results: std::collections::HashMap<String, serde_json::Value> = run(&s)
+        .into_iter()
+        .map(|r| (r["name"].as_str().unwrap_or_default().to_string(), r))
+        .collect();
+    let result = |feed: &str| -> (String, String) {
+        let r = &results[feed];
+        let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+        (field("status"), field("error"))
+    };
+    // The first hop went out (through the proxy); the second never did.
+    assert_eq!(
+        result("hop"),
+        (
+            "permanent".into(),
+            "refused: 127.0.0.1 is a loopback address (block_private_addresses)".into()
+        ),
+        "{results:?}"
+    );
+    assert_eq!(server.hits("/start").len(), 1);
+    assert!(server.hits("/a.xml").is_empty());
+    // A hop to another name is followed.
+    assert_eq!(result("onward").0, "ok", "{results:?}");
+    // Names are the proxy's to resolve; literal private IPs are refused.
+    assert_eq!(result("named").0, "ok", "{results:?}");
+    assert_eq!(
+        result("literal"),
+        (
+            "permanent".into(),
+            "refused: 10.0.0.1 is a private address (block_private_addresses)".into()
+        ),
+        "{results:?}"
+    );
+    assert_eq!(server.hits("/b.xml").len(), 2);
+    assert_eq!(s.count("SELECT count(*) FROM entries"), 2);
+}

@@ -85,7 +85,10 @@ pub struct Hit {
 #[derive(Default)]
 struct State {
     routes: HashMap<String, Route>,
+    /// Answered requests, recorded when the answer goes out (after any delay).
     hits: Vec<Hit>,
+    /// Paths of requests as they arrive, before any delay.
+    arrivals: Vec<String>,
 }
 
 /// A feed server on 127.0.0.1 with its own runtime thread; stops when dropped.
@@ -158,6 +161,18 @@ impl FeedServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// How many requests for `path` have arrived, answered or not (a
+    /// request still in its route's delay counts here, not in `hits`).
+    pub fn arrivals(&self, path: &str) -> usize {
+        let state = self.state.lock().unwrap();
+        state.arrivals.iter().filter(|p| *p == path).count()
+    }
+
+    /// How many requests have arrived, for any path.
+    pub fn arrivals_total(&self) -> usize {
+        self.state.lock().unwrap().arrivals.len()
+    }
+
     pub fn hits(&self, path: &str) -> Vec<Hit> {
         self.state
             .lock()
@@ -172,6 +187,7 @@ impl FeedServer {
 
 async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> {
     let path = req.uri().path().to_string();
+    state.lock().unwrap().arrivals.push(path.clone());
     let headers: &HeaderMap = req.headers();
     let get = |name: &str| {
         headers
@@ -357,7 +373,17 @@ pub fn fetch_record(
 ) -> tributary::store::FetchRecord {
     let items: Vec<(Option<&str>, Option<&str>, &str)> =
         titles.iter().map(|t| (Some(*t), None, *t)).collect();
-    let doc = rss(name, &items);
+    fetch_record_of(feed, name, &rss(name, &items), now)
+}
+
+/// A successful fetch of feed `feed` (named `name`) that brought `doc`,
+/// processed by `refresh::process` as of `now`.
+pub fn fetch_record_of(
+    feed: tributary::model::FeedId,
+    name: &str,
+    doc: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> tributary::store::FetchRecord {
     let processed = tributary::refresh::process(
         doc.as_bytes(),
         None,
@@ -388,4 +414,18 @@ pub fn fetch_record(
         now,
         judged: Default::default(),
     }
+}
+
+/// A test that cannot run because something outside the repository is
+/// missing (`../shared`, a validator, a command): says `SKIPPED {what}` on
+/// stderr so a plain `cargo test` shows it, and fails instead when
+/// `TRIBUTARY_REQUIRE_SHARED=1` (CI sets it, so nothing it is meant to
+/// have can go missing in silence).
+pub fn skip(what: &str) {
+    use std::io::Write as _;
+    if std::env::var_os("TRIBUTARY_REQUIRE_SHARED").is_some_and(|v| v == "1") {
+        panic!("SKIPPED {what}, and TRIBUTARY_REQUIRE_SHARED=1 makes a skip a failure");
+    }
+    // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+    let _ = writeln!(std::io::stderr(), "SKIPPED {what}");
 }
