@@ -200,6 +200,8 @@ pub struct Document {
     /// Entries left out because the document had more than
     /// [`parse::MAX_ENTRIES`].
     pub entries_dropped: usize,
+    /// What cleaning left out to stay within the document's budget.
+    pub cleaning: crate::clean::CleanReport,
 }
 
 /// Parses, cleans and keys one document (pure CPU work: no I/O).
@@ -347,6 +349,7 @@ pub fn process_with(
             kept: left_out.into_iter().map(|k| k.key.clone()).collect(),
             keys,
             entries_dropped: parsed.entries_dropped,
+            cleaning: cleaner.report(),
         });
     }
 }
@@ -541,6 +544,9 @@ async fn refresh_inner(
                             "guid repeated inside the document; keyed by guid and link"
                         );
                     }
+                    // Notes on a successful fetch, in the fetch log and
+                    // the feed's last error.
+                    let mut notes = Vec::new();
                     if doc.entries_dropped > 0 {
                         let note = format!(
                             "only the first {} entries kept; {} more left out",
@@ -548,9 +554,18 @@ async fn refresh_inner(
                             doc.entries_dropped
                         );
                         warn!(dropped = doc.entries_dropped, "{note}");
-                        // A note on a successful fetch, in the fetch log
-                        // and the feed's last error.
-                        rec.error = Some(note);
+                        notes.push(note);
+                    }
+                    if let Some(note) = doc.cleaning.note() {
+                        warn!(
+                            urls_left_out = doc.cleaning.urls_left_out,
+                            bodies_as_text = doc.cleaning.bodies_as_text,
+                            "{note}"
+                        );
+                        notes.push(note);
+                    }
+                    if !notes.is_empty() {
+                        rec.error = Some(notes.join("; "));
                     }
                     rec.validators = Some(meta.validators.clone());
                     rec.meta = Some(doc.meta);
