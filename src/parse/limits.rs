@@ -341,10 +341,15 @@ mod tests {
     fn long_xml_base_over_many_links_is_refused() {
         let entries = "<entry><link href=\"x\"/></entry>".repeat(2000);
         let atom = |base: &str| {
-            format!("<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"{base}\">{entries}</feed>")
+            format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"{base}\">{entries}</feed>"
+            )
         };
         let long = format!("https://e.example/{}/", "a".repeat(8000));
-        assert!(matches!(xml(&atom(&long)), Err(ParseError::Malformed { .. })));
+        assert!(matches!(
+            xml(&atom(&long)),
+            Err(ParseError::Malformed { .. })
+        ));
         assert!(xml(&atom("https://e.example/blog/2024/")).is_ok());
         // Nested bases add up; a closed scope stops counting.
         let nested = format!(
