@@ -231,7 +231,7 @@ pub fn html_is_tame(html: &str) -> bool {
             run = formatting.len();
             if closing {
                 close(&mut stack, name);
-            } else if !is_one_of(name, FLAT) && !(foreign && tag.self_closing) {
+            } else if !(is_one_of(name, FLAT) || (foreign && tag.self_closing)) {
                 stack.push(name);
                 if !foreign && is_one_of(name, RAW_TEXT) {
                     let end = skip_raw_text(html, i, name);

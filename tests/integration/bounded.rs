@@ -213,6 +213,8 @@ proptest! {
 }
 
 /// Runs `tributary fetch` and returns its peak resident memory in KiB.
+// The child is reaped by `wait4`, which also reports its peak memory.
+#[allow(clippy::zombie_processes)]
 fn fetch_peak_kib(s: &Scratch) -> u64 {
     let child = Command::new(env!("CARGO_BIN_EXE_tributary"))
         .arg("--config")
