@@ -204,6 +204,46 @@ pub struct Document {
     pub cleaning: crate::clean::CleanReport,
 }
 
+impl Document {
+    /// Bytes of cleaned HTML (contents and summaries) its entries hold:
+    /// at most `HTML_GROWTH` times the decoded document, plus
+    /// `DOC_SLACK` and 7 bytes per body (see `clean::growth`).
+    pub fn html_bytes(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|e| {
+                e.content_html.as_deref().map_or(0, str::len)
+                    + e.summary_html.as_deref().map_or(0, str::len)
+            })
+            .sum()
+    }
+
+    /// Bytes of text its entries store: HTML, text, title, URLs, guid,
+    /// names and enclosure URLs.
+    pub fn stored_bytes(&self) -> usize {
+        self.html_bytes()
+            + self
+                .entries
+                .iter()
+                .map(|e| {
+                    e.title.len()
+                        + e.content_text.len()
+                        + [&e.url, &e.canonical_url, &e.guid]
+                            .into_iter()
+                            .flatten()
+                            .map(String::len)
+                            .sum::<usize>()
+                        + e.authors
+                            .iter()
+                            .chain(&e.categories)
+                            .map(String::len)
+                            .sum::<usize>()
+                        + e.enclosures.iter().map(|x| x.url.len()).sum::<usize>()
+                })
+                .sum::<usize>()
+    }
+}
+
 /// Parses, cleans and keys one document (pure CPU work: no I/O).
 /// `doc_url` is where it came from; `now` fills in missing dates.
 pub fn process(

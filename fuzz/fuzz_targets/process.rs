@@ -53,33 +53,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let decoded = tributary::parse::decode(body, content_type).len();
     let bodies = 2 * doc.entries.len();
-    let html: usize = doc
-        .entries
-        .iter()
-        .map(|e| {
-            e.content_html.as_deref().map_or(0, str::len)
-                + e.summary_html.as_deref().map_or(0, str::len)
-        })
-        .sum();
+    let html = doc.html_bytes();
     let html_bound = HTML_GROWTH * decoded + DOC_SLACK + 7 * bodies;
     assert!(
         html <= html_bound,
         "{html} bytes of HTML from {decoded} decoded bytes (bound {html_bound})"
     );
-    let stored: usize = html
-        + doc
-            .entries
-            .iter()
-            .map(|e| {
-                e.title.len()
-                    + e.content_text.len()
-                    + e.url.as_deref().map_or(0, str::len)
-                    + e.canonical_url.as_deref().map_or(0, str::len)
-                    + e.guid.as_deref().map_or(0, str::len)
-                    + e.authors.iter().chain(&e.categories).map(String::len).sum::<usize>()
-                    + e.enclosures.iter().map(|x| x.url.len()).sum::<usize>()
-            })
-            .sum::<usize>();
+    let stored = doc.stored_bytes();
     let stored_bound = 8 * decoded + 2 * DOC_SLACK + 256 * doc.entries.len();
     assert!(
         stored <= stored_bound,
