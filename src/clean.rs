@@ -12,11 +12,13 @@
 //! same page reached through several feeds.
 //!
 //! Every field is capped (see [`caps`]: titles, HTML bodies, URLs, guids,
-//! lists), and HTML whose shape would make the sanitizer's parser do
-//! unbounded work is kept as plain text instead.
+//! lists); what cleaning adds to a body or a document is bounded by its
+//! input (see [`growth`]); and HTML whose shape would make the sanitizer's
+//! parser do more than linear work is kept as plain text instead (see
+//! [`tame`]).
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 use url::Url;
@@ -25,11 +27,17 @@ use crate::model::{Entry, KeyKind};
 use crate::parse::RawEntry;
 
 pub mod caps;
+pub mod growth;
+pub mod tame;
 
 pub use caps::{
-    truncate_chars, MAX_DESCRIPTION_CHARS, MAX_GUID_BYTES, MAX_HTML_BYTES, MAX_HTML_DEPTH,
-    MAX_LIST_ITEMS, MAX_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_BYTES,
+    truncate_chars, MAX_DESCRIPTION_CHARS, MAX_GUID_BYTES, MAX_HTML_BYTES, MAX_LIST_ITEMS,
+    MAX_NAME_CHARS, MAX_TITLE_CHARS, MAX_URL_BYTES,
 };
+pub use growth::{CleanReport, DOC_SLACK, HTML_GROWTH, HTML_SLACK};
+pub use tame::MAX_HTML_DEPTH;
+
+use growth::Budget;
 
 /// Query parameters that only track the reader; removed from canonical URLs.
 /// Names are compared case-insensitively; `utm_*` is matched by prefix.
@@ -79,11 +87,12 @@ pub const TRACKING_PARAMS: &[&str] = &[
 /// How far in the future a publication date may be before it is clamped.
 pub const MAX_FUTURE: Duration = Duration::days(1);
 
-/// Sanitizes entry HTML; one per feed document (it remembers the base URL
-/// of the entry being cleaned, so it is not shared between threads).
+/// Sanitizes entry HTML; one per feed document (it keeps the document's
+/// budget and the base URL of the entry being cleaned, so it is not
+/// shared between threads or documents).
 pub struct Cleaner {
     builder: ammonia::Builder<'static>,
-    base: Arc<Mutex<Option<Url>>>,
+    budget: Arc<Mutex<Budget>>,
 }
 
 impl Default for Cleaner {
@@ -95,8 +104,9 @@ impl Default for Cleaner {
 impl Cleaner {
     /// A cleaner with Tributary's sanitizing policy.
     pub fn new() -> Cleaner {
-        let base: Arc<Mutex<Option<Url>>> = Arc::new(Mutex::new(None));
-        let for_eval = Arc::clone(&base);
+        let budget: Arc<Mutex<Budget>> = Arc::default();
+        let for_eval = Arc::clone(&budget);
+        let for_srcset = Arc::clone(&budget);
         let mut builder = ammonia::Builder::default();
         builder
             .add_tags([
@@ -116,32 +126,64 @@ impl Cleaner {
             .add_tag_attributes("img", ["srcset", "loading"])
             .add_tag_attributes("time", ["datetime"])
             .link_rel(Some("noopener noreferrer nofollow"))
-            .url_relative(ammonia::UrlRelative::Custom(Box::new(Resolver(for_eval))));
-        Cleaner { builder, base }
+            .url_relative(ammonia::UrlRelative::Custom(Box::new(Resolver(for_eval))))
+            .attribute_filter(move |_, attr, value| {
+                if attr != "srcset" {
+                    return Some(Cow::Borrowed(value));
+                }
+                let mut budget = lock(&for_srcset);
+                growth::srcset(value, |rel| budget.resolve(rel)).map(Cow::Owned)
+            });
+        Cleaner { builder, budget }
+    }
+
+    /// What cleaning left out so far to stay within the document's budget.
+    pub fn report(&self) -> CleanReport {
+        lock(&self.budget).report
     }
 
     /// Sanitized HTML of `html` (its first [`MAX_HTML_BYTES`]), relative
     /// URLs resolved against `base` (dropped when there is no usable
-    /// base). HTML that fails [`caps::html_is_tame`] comes back as its
-    /// plain text, escaped.
+    /// base, or past the budget: see [`growth`]). HTML that fails
+    /// [`tame::html_is_tame`], or that would grow past the budget, comes
+    /// back as its plain text, escaped.
     pub fn html(&self, html: &str, base: Option<&Url>) -> String {
         let html = caps::cut_bytes(html, MAX_HTML_BYTES);
-        if !caps::html_is_tame(html) {
+        let n = html.len();
+        if !tame::html_is_tame(html) {
+            lock(&self.budget).report.bodies_as_text += 1;
             return text_to_html(&html_to_text(html));
         }
-        *self.base.lock().unwrap_or_else(|p| p.into_inner()) = base.cloned();
+        let limit = {
+            let mut budget = lock(&self.budget);
+            budget.start_body(n, base);
+            budget.body_limit(n)
+        };
         // Serialized straight into one buffer (`to_string` would serialize
-        // into one and copy it into another).
-        let mut out = Vec::with_capacity(html.len() + html.len() / 8);
-        self.builder
-            .clean(html)
-            .write_to(&mut out)
-            .expect("writing to a Vec does not fail");
-        let out = String::from_utf8(out).expect("html5ever writes UTF-8");
+        // into one and copy it into another), which stops at the limit.
+        let mut out = growth::Bounded::new(limit, n + n / 8);
+        let written = self.builder.clean(html).write_to(&mut out);
+        let mut budget = lock(&self.budget);
+        if written.is_err() {
+            budget.end_body(n, 0);
+            budget.report.bodies_as_text += 1;
+            return text_to_html(&html_to_text(html));
+        }
+        budget.end_body(n, out.buf.len());
+        let out = String::from_utf8(out.buf).expect("html5ever writes UTF-8");
         match xml_safe(&out) {
             Cow::Borrowed(_) => out,
             Cow::Owned(safe) => safe,
         }
+    }
+
+    /// `href` made absolute against `base` ([`absolute`]), if what that
+    /// adds fits the document's budget.
+    fn url(&self, href: &str, base: Option<&Url>) -> Option<String> {
+        let url = absolute(href, base)?;
+        lock(&self.budget)
+            .charge_url(href.trim(), &url)
+            .then_some(url)
     }
 
     /// Turns one raw entry into a clean [`Entry`] (without identity: see
@@ -165,7 +207,7 @@ impl Cleaner {
         let link = raw
             .link
             .as_deref()
-            .and_then(|l| absolute(l, xml_base.as_ref().or(http_doc).or(site_url)));
+            .and_then(|l| self.url(l, xml_base.as_ref().or(http_doc).or(site_url)));
         let link_url = link.as_deref().and_then(|l| Url::parse(l).ok());
         let base = xml_base
             .as_ref()
@@ -224,7 +266,7 @@ impl Cleaner {
         let declared = raw
             .canonical_link
             .as_deref()
-            .and_then(|c| absolute(c, base))
+            .and_then(|c| self.url(c, base))
             .and_then(|c| Url::parse(&c).ok());
         let canonical = declared
             .as_ref()
@@ -252,7 +294,7 @@ impl Cleaner {
                 .enclosures
                 .into_iter()
                 .filter_map(|mut e| {
-                    e.url = absolute(&e.url, base)?;
+                    e.url = self.url(&e.url, base)?;
                     e.mime_type = e
                         .mime_type
                         .map(|m| truncate_chars(&one_line(caps::cut_bytes(&m, 1024)), 255));
@@ -267,15 +309,19 @@ impl Cleaner {
     }
 }
 
+/// The budget, whether or not a thread panicked holding it.
+fn lock(budget: &Mutex<Budget>) -> MutexGuard<'_, Budget> {
+    budget.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Resolves relative URLs in sanitized HTML against the current base;
-/// drops them when there is none or the result is not http(s).
-struct Resolver(Arc<Mutex<Option<Url>>>);
+/// drops them when there is none, the result is not http(s), or the
+/// body's budget is spent.
+struct Resolver(Arc<Mutex<Budget>>);
 
 impl<'a> ammonia::UrlRelativeEvaluate<'a> for Resolver {
     fn evaluate<'url>(&self, rel: &'url str) -> Option<Cow<'url, str>> {
-        let base = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let joined = base.as_ref()?.join(rel).ok()?;
-        matches!(joined.scheme(), "http" | "https").then(|| Cow::Owned(joined.into()))
+        lock(&self.0).resolve(rel).map(Cow::Owned)
     }
 }
 

@@ -207,6 +207,48 @@ pub struct Document {
     /// Entries left out because the document had more than
     /// [`parse::MAX_ENTRIES`].
     pub entries_dropped: usize,
+    /// What cleaning left out to stay within the document's budget.
+    pub cleaning: crate::clean::CleanReport,
+}
+
+impl Document {
+    /// Bytes of cleaned HTML (contents and summaries) its entries hold:
+    /// at most `HTML_GROWTH` times the decoded document, plus
+    /// `DOC_SLACK` and 7 bytes per body (see `clean::growth`).
+    pub fn html_bytes(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|e| {
+                e.content_html.as_deref().map_or(0, str::len)
+                    + e.summary_html.as_deref().map_or(0, str::len)
+            })
+            .sum()
+    }
+
+    /// Bytes of text its entries store: HTML, text, title, URLs, guid,
+    /// names and enclosure URLs.
+    pub fn stored_bytes(&self) -> usize {
+        self.html_bytes()
+            + self
+                .entries
+                .iter()
+                .map(|e| {
+                    e.title.len()
+                        + e.content_text.len()
+                        + [&e.url, &e.canonical_url, &e.guid]
+                            .into_iter()
+                            .flatten()
+                            .map(String::len)
+                            .sum::<usize>()
+                        + e.authors
+                            .iter()
+                            .chain(&e.categories)
+                            .map(String::len)
+                            .sum::<usize>()
+                        + e.enclosures.iter().map(|x| x.url.len()).sum::<usize>()
+                })
+                .sum::<usize>()
+    }
 }
 
 /// Parses, cleans and keys one document (pure CPU work: no I/O).
@@ -354,6 +396,7 @@ pub fn process_with(
             kept: left_out.into_iter().map(|k| k.key.clone()).collect(),
             keys,
             entries_dropped: parsed.entries_dropped,
+            cleaning: cleaner.report(),
         });
     }
 }
@@ -548,6 +591,9 @@ async fn refresh_inner(
                             "guid repeated inside the document; keyed by guid and link"
                         );
                     }
+                    // Notes on a successful fetch, in the fetch log and
+                    // the feed's last error.
+                    let mut notes = Vec::new();
                     if doc.entries_dropped > 0 {
                         let note = format!(
                             "only the first {} entries kept; {} more left out",
@@ -555,9 +601,18 @@ async fn refresh_inner(
                             doc.entries_dropped
                         );
                         warn!(dropped = doc.entries_dropped, "{note}");
-                        // A note on a successful fetch, in the fetch log
-                        // and the feed's last error.
-                        rec.error = Some(note);
+                        notes.push(note);
+                    }
+                    if let Some(note) = doc.cleaning.note() {
+                        warn!(
+                            urls_left_out = doc.cleaning.urls_left_out,
+                            bodies_as_text = doc.cleaning.bodies_as_text,
+                            "{note}"
+                        );
+                        notes.push(note);
+                    }
+                    if !notes.is_empty() {
+                        rec.error = Some(notes.join("; "));
                     }
                     rec.validators = Some(meta.validators.clone());
                     rec.meta = Some(doc.meta);

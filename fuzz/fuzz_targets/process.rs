@@ -1,10 +1,20 @@
 //! Arbitrary bytes through the whole pure pipeline: decode, parse, clean,
 //! key and fingerprint (`refresh::process`), then the invariants every
-//! stored entry must hold whatever the input was.
+//! stored entry must hold whatever the input was, and a resource oracle:
+//! - output: the cleaned HTML of the document is at most
+//!   `HTML_GROWTH` (5) times its decoded bytes plus `DOC_SLACK` (1 MiB) and
+//!   7 bytes per body; everything stored per entry at most 8 times the
+//!   decoded document plus twice `DOC_SLACK` and 256 bytes per entry;
+//! - time: at most 2 µs per input byte plus 50 ms (the pipeline runs at
+//!   well under 0.5 µs per byte even instrumented; a quadratic shape at
+//!   the fuzzer's lengths blows through it).
 #![no_main]
+
+use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
+use tributary::clean::{DOC_SLACK, HTML_GROWTH};
 use tributary::model::IdentityMode;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,9 +39,32 @@ fuzz_target!(|data: &[u8]| {
     };
     let url = url::Url::parse("https://feeds.example/dir/feed.xml").unwrap();
     let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let Ok(doc) = tributary::refresh::process(body, content_type, Some(&url), mode, now) else {
+    let started = Instant::now();
+    let result = tributary::refresh::process(body, content_type, Some(&url), mode, now);
+    let took = started.elapsed();
+    let allowed = Duration::from_micros(2 * body.len() as u64) + Duration::from_millis(50);
+    assert!(
+        took <= allowed,
+        "{} bytes took {took:?} (allowed {allowed:?})",
+        body.len()
+    );
+    let Ok(doc) = result else {
         return;
     };
+    let decoded = tributary::parse::decode(body, content_type).len();
+    let bodies = 2 * doc.entries.len();
+    let html = doc.html_bytes();
+    let html_bound = HTML_GROWTH * decoded + DOC_SLACK + 7 * bodies;
+    assert!(
+        html <= html_bound,
+        "{html} bytes of HTML from {decoded} decoded bytes (bound {html_bound})"
+    );
+    let stored = doc.stored_bytes();
+    let stored_bound = 8 * decoded + 2 * DOC_SLACK + 256 * doc.entries.len();
+    assert!(
+        stored <= stored_bound,
+        "{stored} bytes stored from {decoded} decoded bytes (bound {stored_bound})"
+    );
     for e in &doc.entries {
         assert!(!e.key.is_empty(), "every entry has a key");
         assert!(

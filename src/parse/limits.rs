@@ -13,6 +13,14 @@
 //!   newest first) are kept; the rest of the list is cut off before
 //!   parsing, and [`super::ParsedFeed::entries_dropped`] says how many.
 //!
+//! - **long `xml:base`**: feed-rs resolves every link against the
+//!   `xml:base` in scope, so a 200 KB base on the root and 200 entries
+//!   with two relative links each held 80 MB of links from a 215 KB
+//!   document. Each element inside an `xml:base` scope is counted as if
+//!   it held a link resolved against it; documents where that adds more
+//!   than [`MAX_BASE_GROWTH`] times their size (plus
+//!   [`BASE_GROWTH_SLACK`]) are refused.
+//!
 //! The scan never judges well-formedness: where it cannot read on, it
 //! stops and leaves the document as it was, for feed-rs to report.
 //!
@@ -33,6 +41,11 @@ pub const MAX_DEPTH: usize = 256;
 
 /// Entries kept from one document; later ones are dropped.
 pub const MAX_ENTRIES: usize = 5_000;
+
+/// Bytes links resolved against `xml:base` may add, per document byte.
+pub const MAX_BASE_GROWTH: usize = 4;
+/// Bytes links resolved against `xml:base` may add to any document.
+pub const BASE_GROWTH_SLACK: usize = 4 << 20;
 
 /// A document within the limits.
 #[derive(Debug)]
@@ -90,6 +103,12 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
     let mut open: Option<(usize, usize, Vec<Range<usize>>)> = None;
     let mut complete = false;
     let mut cut: Option<(usize, Vec<Vec<u8>>)> = None;
+    // The `xml:base` values in scope (the depth that set each, its
+    // length), their total length, and what links could add.
+    let mut bases: Vec<(usize, usize)> = Vec::new();
+    let mut base_len = 0usize;
+    let mut base_growth = 0usize;
+    let max_base_growth = MAX_BASE_GROWTH * doc.len() + BASE_GROWTH_SLACK;
     loop {
         let at = reader.buffer_position() as usize;
         let (start, empty) = match reader.read_event() {
@@ -97,6 +116,9 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
             Ok(Event::Empty(s)) => (s, true),
             Ok(Event::End(_)) => {
                 depth = depth.saturating_sub(1);
+                while bases.last().is_some_and(|(d, _)| *d > depth) {
+                    base_len -= bases.pop().map_or(0, |(_, len)| len);
+                }
                 if open.as_ref().is_some_and(|(_, d, _)| *d == depth) {
                     let (from, _, context) = open.take().expect("checked");
                     let to = reader.buffer_position() as usize;
@@ -114,6 +136,20 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
             Err(_) => break,
             Ok(_) => continue,
         };
+        let own_base = xml_base_len(&start);
+        base_growth = base_growth.saturating_add(base_len + own_base);
+        if base_growth > max_base_growth {
+            return Err(ParseError::Malformed {
+                format: "XML",
+                message: format!(
+                    "xml:base values would make links larger than {MAX_BASE_GROWTH} times the document"
+                ),
+            });
+        }
+        if !empty && own_base > 0 {
+            bases.push((depth + 1, own_base));
+            base_len += own_base;
+        }
         if open.is_none() && is_entry(start.local_name().as_ref(), depth) {
             entries += 1;
             if entries == MAX_ENTRIES + 1 {
@@ -171,6 +207,19 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
         entries: spans,
         items: None,
     })
+}
+
+/// The length of an element's `xml:base` value (0 without one).
+fn xml_base_len(start: &quick_xml::events::BytesStart<'_>) -> usize {
+    let raw: &[u8] = start.as_ref();
+    if !raw.windows(8).any(|w| w == b"xml:base") {
+        return 0;
+    }
+    start
+        .attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == b"xml:base")
+        .map_or(0, |a| a.value.len())
 }
 
 /// Checks the depth of a JSON document and cuts the top-level `items`
@@ -287,6 +336,28 @@ pub(super) fn json(doc: &str) -> Result<Bounded<'_>, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_xml_base_over_many_links_is_refused() {
+        let entries = "<entry><link href=\"x\"/></entry>".repeat(2000);
+        let atom = |base: &str| {
+            format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:base=\"{base}\">{entries}</feed>"
+            )
+        };
+        let long = format!("https://e.example/{}/", "a".repeat(8000));
+        assert!(matches!(
+            xml(&atom(&long)),
+            Err(ParseError::Malformed { .. })
+        ));
+        assert!(xml(&atom("https://e.example/blog/2024/")).is_ok());
+        // Nested bases add up; a closed scope stops counting.
+        let nested = format!(
+            "<feed xml:base=\"{long}\"><e xml:base=\"{long}\"/></feed>{}",
+            "<x/>".repeat(2000)
+        );
+        assert!(xml(&nested).is_ok());
+    }
 
     #[test]
     fn deep_xml_is_refused_and_shallow_passes() {

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real `tributary` binary against a
 //! real HTTP server on 127.0.0.1 and a real SQLite file.
 
+mod bounded;
 mod child;
 mod corpus;
 mod crash;

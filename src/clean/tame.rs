@@ -1,0 +1,584 @@
+//! The guard that keeps hostile HTML from making the sanitizer's parser
+//! do more than linear work.
+//!
+//! HTML parsers (html5ever, under ammonia) do work per tag that grows with
+//! the number of open elements, and re-open unclosed formatting elements
+//! (`<b>`, `<a>`, `<font>`, …) after every block: 20 KB of
+//! `<p><b id=1>…<b id=100>` followed by `<p>x` repeated became 3.5 MB and
+//! 11 s of work, 100,000 nested `<div>`s did not finish in 5 minutes, and
+//! 20,000 `<div></x>` (a stray end tag closes nothing) took 2.3 s.
+//! [`html_is_tame`] estimates both costs in one linear scan that reads
+//! tags the way the parser's tokenizer does (quoted attribute values,
+//! comments, the raw text of `<script>`, `<textarea>` and the like), and
+//! closes elements only where the parser would: an end tag closes the
+//! nearest open element of its name, unless an element that stops it
+//! (any "special" one for an ordinary end tag, a table or cell for a
+//! block's) comes first. HTML that fails it is kept as plain text.
+//!
+//! The same scan bounds the serializer's work: html5ever, escaping a text
+//! node or an attribute value, searches the rest of it for `<`, `>` (and
+//! `"`) again after each `&` or U+0080–U+00BF character, so 16,000 `&`
+//! in a row took 3.9 s (unoptimized), four times as many sixteen times
+//! as long. The scan adds up, for each such character, the bytes of text
+//! that may follow it in the same node, and that sum must stay within
+//! [`ESCAPE_WORK_PER_BYTE`] per input byte (plus a constant).
+//!
+//! The scan errs on the safe side: where it cannot tell, it counts an
+//! element as still open.
+
+/// Deepest element nesting sanitized as HTML; deeper HTML becomes text.
+pub const MAX_HTML_DEPTH: usize = 256;
+
+/// Bytes the serializer may search per input byte (see the module docs),
+/// beyond [`ESCAPE_WORK_SLACK`].
+pub const ESCAPE_WORK_PER_BYTE: usize = 256;
+/// Bytes the serializer may search in any body.
+pub const ESCAPE_WORK_SLACK: usize = 1 << 20;
+
+/// Elements an HTML parser re-opens after a block when left unclosed.
+const FORMATTING: &[&str] = &[
+    "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u",
+];
+
+/// Elements that never nest: void elements, and those whose end tag the
+/// next sibling implies.
+const FLAT: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead",
+    "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rp", "keygen", "basefont", "bgsound",
+    "frame",
+];
+
+/// Start tags that may not make an element where text goes (outside a
+/// table, or in one but outside its cells), so text around them may end
+/// up in one node.
+const MERGING: &[&str] = &[
+    "html", "body", "head", "frameset", "frame", "col", "colgroup", "tbody", "thead", "tfoot",
+    "tr", "td", "th", "caption", "form", "table",
+];
+
+/// Elements with no content, which close nothing.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// Elements whose content the tokenizer reads as text up to their end tag.
+const RAW_TEXT: &[&str] = &[
+    "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript",
+];
+
+/// The parser's "special" elements (besides the flat ones): an end tag of
+/// another name stops at them.
+const SPECIAL: &[&str] = &[
+    "address",
+    "applet",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "button",
+    "center",
+    "details",
+    "dir",
+    "div",
+    "dl",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "frameset",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hgroup",
+    "html",
+    "listing",
+    "main",
+    "marquee",
+    "menu",
+    "nav",
+    "object",
+    "ol",
+    "pre",
+    "search",
+    "section",
+    "select",
+    "summary",
+    "table",
+    "template",
+    "ul",
+    "svg",
+    "math",
+    "foreignobject",
+    "desc",
+    "mi",
+    "mo",
+    "mn",
+    "ms",
+    "mtext",
+];
+
+/// Elements an end tag of a special element does not look past (the
+/// parser's "scope" boundaries).
+const SCOPE: &[&str] = &[
+    "applet",
+    "html",
+    "marquee",
+    "object",
+    "table",
+    "template",
+    "foreignobject",
+    "desc",
+    "mi",
+    "mo",
+    "mn",
+    "ms",
+    "mtext",
+];
+
+fn is_one_of(name: &str, list: &[&str]) -> bool {
+    list.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Whether `html` can be given to the HTML parser: elements nested at
+/// most [`MAX_HTML_DEPTH`] deep, as many formatting elements left open,
+/// and re-opened formatting elements adding at most twice the input's
+/// bytes (plus 10,000). A parser re-opens the open formatting elements
+/// after any other tag that may close elements, so each such tag (all but
+/// void elements) counts them all, tags and attributes. Open formatting elements are kept
+/// the way parsers keep them (at most three identical ones, the "Noah's
+/// Ark" rule), but each one opened counts towards the depth until a tag
+/// that may close it. The serializer's work is bounded as the module
+/// docs say. Ordinary HTML, even sloppy, stays far inside all of these.
+pub fn html_is_tame(html: &str) -> bool {
+    let bytes = html.as_bytes();
+    let budget = 2 * html.len() + 10_000;
+    let escape_budget = ESCAPE_WORK_PER_BYTE * html.len() + ESCAPE_WORK_SLACK;
+    let mut escape = Escape::default();
+    let mut reopened = 0usize;
+    // Open elements other than formatting ones, as named in their tags.
+    let mut stack: Vec<&str> = Vec::new();
+    // Open formatting elements (whole tags), and their bytes.
+    let mut formatting: Vec<&str> = Vec::new();
+    let mut formatting_bytes = 0usize;
+    // Formatting elements opened since the last tag that may close them.
+    let mut run = 0usize;
+    let mut i = 0;
+    while let Some(found) = bytes[i..].iter().position(|&b| b == b'<') {
+        let lt = i + found;
+        escape.text(&bytes[i..lt]);
+        let Some(tag) = read_tag(html, lt) else {
+            break;
+        };
+        i = tag.end;
+        escape.work = escape.work.saturating_add(tag.attribute_work);
+        let (name, closing) = match tag.kind {
+            Kind::Text => {
+                if bytes.get(lt + 1).is_none_or(|b| *b != b'!' && *b != b'?') {
+                    // A `<` of text: the serializer's search stops there.
+                    escape.run = 0;
+                }
+                continue;
+            }
+            Kind::Start(name) => (name, false),
+            Kind::End(name) => (name, true),
+        };
+        let foreign = stack
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case("svg") || n.eq_ignore_ascii_case("math"));
+        let in_table = stack.iter().any(|n| n.eq_ignore_ascii_case("table"));
+        if !closing
+            && (!is_one_of(name, MERGING)
+                || (in_table && is_one_of(name, &["td", "th", "caption"])))
+        {
+            // Text after it goes into a new node.
+            escape.run = 0;
+        }
+        if is_one_of(name, FORMATTING) {
+            if closing {
+                if let Some(at) = formatting
+                    .iter()
+                    .rposition(|t| tag_name(t).eq_ignore_ascii_case(name))
+                {
+                    formatting_bytes -= formatting[at].len();
+                    formatting.remove(at);
+                }
+                run = run.saturating_sub(1);
+            } else {
+                let text = &html[lt..tag.end];
+                let mut same = formatting.iter().enumerate().filter(|(_, t)| **t == text);
+                if let Some((first, _)) = same.next() {
+                    if same.count() >= 2 {
+                        formatting_bytes -= formatting[first].len();
+                        formatting.remove(first);
+                    }
+                }
+                formatting.push(text);
+                formatting_bytes += text.len();
+                run += 1;
+            }
+        } else {
+            if closing || !is_one_of(name, VOID) {
+                reopened += formatting_bytes;
+            }
+            run = formatting.len();
+            if closing {
+                close(&mut stack, name);
+            } else if !(is_one_of(name, FLAT) || (foreign && tag.self_closing)) {
+                stack.push(name);
+                if !foreign && is_one_of(name, RAW_TEXT) {
+                    let end = skip_raw_text(html, i, name);
+                    escape.run = 0;
+                    escape.text(&bytes[i..end.unwrap_or(bytes.len())]);
+                    escape.run = 0;
+                    match end {
+                        Some(end) => i = end,
+                        None => {
+                            i = bytes.len();
+                            break;
+                        }
+                    }
+                } else if name.eq_ignore_ascii_case("plaintext") {
+                    break;
+                }
+            }
+        }
+        if stack.len() + run > MAX_HTML_DEPTH
+            || formatting.len() > MAX_HTML_DEPTH
+            || reopened > budget
+            || escape.work > escape_budget
+        {
+            return false;
+        }
+    }
+    escape.text(&bytes[i.min(bytes.len())..]);
+    escape.work <= escape_budget
+}
+
+/// An estimate of the serializer's escaping work (see the module docs).
+#[derive(Default)]
+struct Escape {
+    /// Characters in the current text node that make it search on.
+    run: usize,
+    /// Bytes searched so far.
+    work: usize,
+}
+
+impl Escape {
+    /// Text between tags (raw, before entities are decoded): each
+    /// character that makes the serializer search on searches up to the
+    /// next `<` or `>` (written as such or as a character reference).
+    fn text(&mut self, text: &[u8]) {
+        let mut from = 0;
+        for (i, &b) in text.iter().enumerate() {
+            if b == b'>' || (b == b'&' && is_angle_reference(&text[i + 1..])) {
+                self.add(i - from);
+                self.run = 0;
+                from = i;
+            } else if b == b'&' || b == 0xc2 {
+                self.run += 1;
+            }
+        }
+        self.add(text.len() - from);
+    }
+
+    fn add(&mut self, searched: usize) {
+        self.work = self.work.saturating_add(self.run.saturating_mul(searched));
+    }
+}
+
+/// Whether a character reference (after its `&`) stands for `<` or `>`.
+fn is_angle_reference(rest: &[u8]) -> bool {
+    let head = &rest[..rest.len().min(6)];
+    [&b"lt"[..], b"gt", b"#60", b"#62", b"#x3c", b"#x3e"]
+        .iter()
+        .any(|r| head.len() >= r.len() && head[..r.len()].eq_ignore_ascii_case(r))
+}
+
+/// Closes what an end tag named `name` closes: the nearest open element
+/// of that name and all above it, unless the parser would stop first.
+fn close(stack: &mut Vec<&str>, name: &str) {
+    let special = is_one_of(name, SPECIAL);
+    for at in (0..stack.len()).rev() {
+        let open = stack[at];
+        if open.eq_ignore_ascii_case(name) {
+            stack.truncate(at);
+            return;
+        }
+        let stops = if special {
+            is_one_of(open, SCOPE)
+        } else {
+            is_one_of(open, SPECIAL)
+        };
+        if stops {
+            return;
+        }
+    }
+}
+
+/// The tag name at the start of a formatting element's tag text.
+fn tag_name(tag: &str) -> &str {
+    let t = &tag[1..];
+    let len = t.bytes().take_while(|b| !is_tag_space(*b)).count();
+    &t[..len]
+}
+
+enum Kind<'a> {
+    /// Not a tag (a comment, a stray `<`): nothing opens or closes.
+    Text,
+    Start(&'a str),
+    End(&'a str),
+}
+
+struct Tag<'a> {
+    kind: Kind<'a>,
+    /// Where the scan goes on.
+    end: usize,
+    /// Written `<x/>` (which only foreign content honours).
+    self_closing: bool,
+    /// The serializer's escaping work on its attribute values.
+    attribute_work: usize,
+}
+
+fn is_tag_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c | b'/' | b'>')
+}
+
+/// Reads what starts at `html[lt]` (a `<`) as the tokenizer does; `None`
+/// when the document ends inside a tag or comment (the parser drops it).
+fn read_tag(html: &str, lt: usize) -> Option<Tag<'_>> {
+    let bytes = html.as_bytes();
+    let after = lt + 1;
+    let text = |end| Tag {
+        kind: Kind::Text,
+        end,
+        self_closing: false,
+        attribute_work: 0,
+    };
+    let find = |from: usize, needle: &[u8]| {
+        bytes[from.min(bytes.len())..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| from + p)
+    };
+    match bytes.get(after) {
+        Some(b'!') if bytes[after..].starts_with(b"!--") => {
+            // `<!-->` and `<!--->` are whole (empty) comments.
+            let from = after + 3;
+            if bytes[from..].starts_with(b">") {
+                return Some(text(from + 1));
+            }
+            if bytes[from..].starts_with(b"->") {
+                return Some(text(from + 2));
+            }
+            find(from, b"-->").map(|e| text(e + 3))
+        }
+        Some(b'!' | b'?') => find(after, b">").map(|e| text(e + 1)),
+        Some(b'/') => match bytes.get(after + 1) {
+            Some(b) if b.is_ascii_alphabetic() => {
+                let (name, end, _, _) = read_rest(html, after + 1)?;
+                Some(Tag {
+                    kind: Kind::End(name),
+                    end,
+                    self_closing: false,
+                    attribute_work: 0,
+                })
+            }
+            // `</>` is dropped; `</ x>` and the like are bogus comments.
+            Some(_) => find(after, b">").map(|e| text(e + 1)),
+            None => None,
+        },
+        Some(b) if b.is_ascii_alphabetic() => {
+            let (name, end, self_closing, attribute_work) = read_rest(html, after)?;
+            Some(Tag {
+                kind: Kind::Start(name),
+                end,
+                self_closing,
+                attribute_work,
+            })
+        }
+        _ => Some(text(after)),
+    }
+}
+
+/// Reads a tag's name (from `at`) and attributes up to its `>`: the name,
+/// where the tag ends, whether it ends in `/>`, and the serializer's
+/// escaping work on its attribute values.
+fn read_rest(html: &str, at: usize) -> Option<(&str, usize, bool, usize)> {
+    let bytes = html.as_bytes();
+    let name_end = at
+        + bytes[at..]
+            .iter()
+            .take_while(|b| !is_tag_space(**b))
+            .count();
+    let name = &html[at..name_end];
+    let mut i = name_end;
+    let mut slash = false;
+    let mut work = 0usize;
+    loop {
+        let b = *bytes.get(i)?;
+        match b {
+            b'>' => return Some((name, i + 1, slash, work)),
+            b'/' => {
+                slash = true;
+                i += 1;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => i += 1,
+            _ => {
+                slash = false;
+                // An attribute name, then perhaps `=` and a value.
+                i += 1;
+                while bytes
+                    .get(i)
+                    .is_some_and(|b| !is_tag_space(*b) && *b != b'=')
+                {
+                    i += 1;
+                }
+                while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                if bytes.get(i) != Some(&b'=') {
+                    continue;
+                }
+                i += 1;
+                while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                let value = match bytes.get(i) {
+                    Some(&q @ (b'"' | b'\'')) => {
+                        let close = bytes[i + 1..].iter().position(|&b| b == q)?;
+                        i += close + 2;
+                        &bytes[i - close - 1..i - 1]
+                    }
+                    _ => {
+                        let from = i;
+                        while bytes
+                            .get(i)
+                            .is_some_and(|b| !b.is_ascii_whitespace() && *b != b'>')
+                        {
+                            i += 1;
+                        }
+                        &bytes[from..i]
+                    }
+                };
+                let mut escape = Escape::default();
+                escape.text(value);
+                work = work.saturating_add(escape.work);
+            }
+        }
+    }
+}
+
+/// Where the raw text of element `name` (which started before `from`)
+/// ends: just after its end tag; `None` when it runs to the end.
+fn skip_raw_text(html: &str, from: usize, name: &str) -> Option<usize> {
+    let bytes = html.as_bytes();
+    let mut at = from;
+    while let Some(p) = bytes[at..].windows(2).position(|w| w == b"</") {
+        let start = at + p + 2;
+        let end = start + name.len();
+        if bytes
+            .get(start..end)
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+            && bytes.get(end).is_none_or(|b| is_tag_space(*b))
+        {
+            return Some(
+                bytes[end..]
+                    .iter()
+                    .position(|&b| b == b'>')
+                    .map_or(bytes.len(), |g| end + g + 1),
+            );
+        }
+        at = start;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_html_is_tame() {
+        // Long, and sloppy: an <i> left open in every paragraph.
+        let article =
+            "<p>Some <b>bold</b> and <a href=\"/x\">a link</a>.</p><ul><li>one<li>two</ul>\
+                       <p>unclosed <i>italic<p>next<br><img src=x><div>box</div>"
+                .repeat(5000);
+        assert!(html_is_tame(&article));
+        let nested = format!("{}x{}", "<div>".repeat(200), "</div>".repeat(200));
+        assert!(html_is_tame(&nested));
+        let table = "<table><tr><td>a<td>b</table>".repeat(5000);
+        assert!(html_is_tame(&table));
+        let svg = format!("<svg>{}</svg>", "<path d=\"M0 0\"/>".repeat(1000));
+        assert!(html_is_tame(&svg));
+        let script = format!("<script>{}</script>", "<div>".repeat(1000));
+        assert!(html_is_tame(&script));
+    }
+
+    #[test]
+    fn deep_or_reopening_html_is_not() {
+        let nested = format!("{}x{}", "<div>".repeat(300), "</div>".repeat(300));
+        assert!(!html_is_tame(&nested));
+        let mut reopen = String::from("<p>");
+        for i in 0..100 {
+            reopen.push_str(&format!("<b id={i}>"));
+        }
+        reopen.push_str(&"<p>x".repeat(5000));
+        assert!(!html_is_tame(&reopen));
+        let distinct: String = (0..300).map(|i| format!("<font size={i}>")).collect();
+        assert!(!html_is_tame(&distinct));
+        // Identical ones are kept three times, but each nests.
+        assert!(!html_is_tame(&"<b class=x>".repeat(300)));
+        // Three long identical tags re-opened: counted by their bytes.
+        let long = format!("<b title=\"{}\">", "t".repeat(1000)).repeat(3);
+        assert!(!html_is_tame(&format!("{long}{}", "<p>x".repeat(2000))));
+    }
+
+    #[test]
+    fn escaping_work_is_bounded() {
+        // Fine: many entities, in paragraphs, cells, or next to a `<`.
+        let prose = "<p>Tom &amp; Jerry &#8217;s caf\u{e9} \u{a9} 2024</p>".repeat(20_000);
+        assert!(html_is_tame(&prose));
+        let cells = "<table>".to_string() + &"<tr><td>a &amp; b<td>&copy;".repeat(20_000);
+        assert!(html_is_tame(&cells));
+        assert!(html_is_tame(&"&amp; &lt; ".repeat(2_000)));
+        // Not: one long node or value of them.
+        assert!(!html_is_tame(&"&amp; ".repeat(200_000)));
+        assert!(!html_is_tame(&"\u{a0}".repeat(200_000)));
+        assert!(
+            !html_is_tame(&"&</x>".repeat(200_000)),
+            "stray end tags merge text"
+        );
+        let attr = format!("<img alt=\"{}\">", "&amp;".repeat(200_000));
+        assert!(!html_is_tame(&attr));
+        let area = format!("<textarea>{}</textarea>", "&".repeat(200_000));
+        assert!(!html_is_tame(&area));
+    }
+
+    #[test]
+    fn end_tags_close_only_what_the_parser_closes() {
+        for piece in [
+            "<div></x>",
+            "<div/>",
+            "<div><i title=\"></div>\">",
+            "<div><textarea></div></textarea>",
+            "<div><!-- </div> -->",
+            "<span><div></span>",
+            "<div><table></div>",
+            "<div></ div>",
+        ] {
+            assert!(!html_is_tame(&piece.repeat(300)), "{piece}");
+        }
+        for piece in ["<div></div>", "<div><span></div>", "<ul><li>x</ul>"] {
+            assert!(html_is_tame(&piece.repeat(3000)), "{piece}");
+        }
+    }
+}
