@@ -244,6 +244,8 @@ fn channel_from_store(s: &Scratch) -> Channel {
             Ok(Item {
                 id: format!("tag:river.example,2026:{}", r.get::<_, i64>(0)?),
                 title: r.get(1)?,
+                title_derived: false,
+                language: None,
                 url: r.get(2)?,
                 content_html: r.get(3)?,
                 summary_text: r.get(4)?,
@@ -267,6 +269,7 @@ fn channel_from_store(s: &Scratch) -> Channel {
                     })
                     .collect(),
                 source: Source {
+                    id: None,
                     feed_name: r.get(9)?,
                     ..Source::default()
                 },

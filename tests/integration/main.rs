@@ -2,6 +2,7 @@
 //! real HTTP server on 127.0.0.1 and a real SQLite file.
 
 mod child;
+mod clients;
 mod corpus;
 mod crash;
 mod daemon;
