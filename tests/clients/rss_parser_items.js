@@ -7,7 +7,7 @@ const parser = new Parser({ customFields: { item: ['source', 'description'] } })
 
 function sourceName(s) {
   if (!s) return '';
-  if (typeof s === 'string') return '';            // RSS <source> without url
+  if (typeof s === 'string') return s;             // RSS <source>: rss-parser keeps only its text
   if (s._ !== undefined && s.$ && s.$.url) return String(s._);  // RSS
   if (s.title) {                                    // Atom <source>
     const t = Array.isArray(s.title) ? s.title[0] : s.title;

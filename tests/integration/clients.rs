@@ -202,15 +202,7 @@ fn newsboat(url: &str, dir: &Path) -> Document {
             let content: String = r.get(4)?;
             // newsboat shows no source field: the body's credit line
             // ("Via …") is where its reader sees the source.
-            let source = content
-                .rsplit_once("<p>Via ")
-                .map(|(_, credit)| {
-                    let name = credit.split(['.']).next().unwrap_or("");
-                    let name = name.rsplit_once('>').map_or(name, |(_, n)| n);
-                    let name = name.split("</a").next().unwrap_or(name);
-                    html_escape::decode_html_entities(name).into_owned()
-                })
-                .unwrap_or_default();
+            let source = credited(&content);
             Ok(Shown {
                 id: r.get(0)?,
                 title: r.get(1)?,
@@ -228,6 +220,25 @@ fn newsboat(url: &str, dir: &Path) -> Document {
         error: String::new(),
         items,
     }
+}
+
+/// The source a body's credit line names: `<p>Via <a href="…">Name</a>.`
+/// or `<p>Via Name.` (see `publish::body`).
+fn credited(html: &str) -> String {
+    let Some((_, credit)) = html.rsplit_once("<p>Via ") else {
+        return String::new();
+    };
+    let name = match credit.strip_prefix("<a ") {
+        Some(link) => link
+            .split_once('>')
+            .and_then(|(_, rest)| rest.split_once("</a>"))
+            .map_or("", |(name, _)| name),
+        None => credit
+            .split_once(". Also in: ")
+            .or_else(|| credit.rsplit_once(".</p>"))
+            .map_or("", |(name, _)| name),
+    };
+    html_escape::decode_html_entities(name).into_owned()
 }
 
 /// Elements with nothing inside (`<title></title>`, `<content …/>`);
@@ -255,6 +266,12 @@ fn check_river(label: &str, server: &Running, paths: &[String]) -> Vec<String> {
     let mut lines = Vec::new();
     let mut failures = Vec::new();
     let schemas = validators();
+    // What was published, read before the readers run (they take a while,
+    // and the server may close an idle connection meanwhile).
+    let expected: HashMap<&str, HashMap<String, Published>> = paths
+        .iter()
+        .map(|p| (p.as_str(), published(server, p)))
+        .collect();
     for path in paths {
         let doc = server.get(path);
         assert_eq!(doc.status, 200, "{path}");
@@ -275,13 +292,24 @@ fn check_river(label: &str, server: &Running, paths: &[String]) -> Vec<String> {
                             file.as_os_str(),
                         ],
                     );
-                    assert!(ok, "{label} {path}: {report}");
+                    if !ok {
+                        failures.push(format!("{path}: {report}"));
+                    }
                 }
             }
             continue;
         }
         let empty = empty_elements(&text);
-        assert!(empty.is_empty(), "{label} {path}: empty elements {empty:?}");
+        lines.push(format!("{label} {path}: {} empty elements", empty.len()));
+        if !empty.is_empty() {
+            let mut names = empty.clone();
+            names.sort();
+            names.dedup();
+            failures.push(format!(
+                "{path}: {} empty elements ({names:?})",
+                empty.len()
+            ));
+        }
         if path.ends_with(".atom") {
             if let Some(dir) = &schemas {
                 if available("xmllint", &["--version"]) {
@@ -295,7 +323,10 @@ fn check_river(label: &str, server: &Running, paths: &[String]) -> Vec<String> {
                             file.as_os_str(),
                         ],
                     );
-                    assert!(ok, "{label} {path}: {report}");
+                    if !ok {
+                        let report: String = report.lines().take(5).collect::<Vec<_>>().join("\n");
+                        failures.push(format!("{path}: not valid Atom: {report}"));
+                    }
                 }
             }
         }
@@ -336,8 +367,8 @@ fn check_river(label: &str, server: &Running, paths: &[String]) -> Vec<String> {
     for (reader, docs) in &readers {
         for doc in docs {
             let path = doc.url.trim_start_matches(&url(""));
-            let expected = published(server, path);
-            let t = tally(doc, &expected);
+            let expected = &expected[path];
+            let t = tally(doc, expected);
             lines.push(format!(
                 "{label} {reader:14} {path:28} items {:4}/{:4}  empty titles {}  other titles {}  \
                  no link {}  no date {}  no source {}  not HTML {}",
@@ -383,7 +414,11 @@ fn readers_show_every_item_of_the_samples_titled_and_credited() {
     let s = Scratch::new();
     write_config(
         &s,
-        &format!("[publish]\nlimit = 1000\n{DIGEST}"),
+        &format!(
+            "[publish]\nlimit = 1000\n\
+             [[outputs]]\nname = \"news\"\ntags = [\"news\"]\n\
+             [[outputs]]\nname = \"tech\"\ntags = [\"tech\"]\n{DIGEST}"
+        ),
         &samples(),
     );
     fetch(&s);
