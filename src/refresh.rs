@@ -633,8 +633,19 @@ async fn refresh_inner(
     } else if let Some(to) = &permanent_redirect {
         info!(to = %to, "permanent redirect seen");
     }
+    // Each fetch at `debug`; `info` only when it brought something, since
+    // thousands of unchanged fetches a minute would flood the journal (and
+    // trip its rate limit, which then drops errors too). The daemon logs a
+    // summary of each round at `info`.
     match &error {
-        None => info!(
+        None if applied.new > 0 || applied.updated > 0 => info!(
+            status = outcome.as_str(),
+            new = applied.new,
+            updated = applied.updated,
+            ms = duration_ms,
+            "fetched"
+        ),
+        None => debug!(
             status = outcome.as_str(),
             new = applied.new,
             updated = applied.updated,

@@ -13,6 +13,7 @@ mod faults;
 mod group_commit;
 mod hostile;
 mod ingest;
+mod logs;
 mod ops;
 mod ops_config;
 mod origins;
