@@ -376,3 +376,36 @@ fn hostile_feed_content_reaches_no_output() {
         "titles are shown escaped"
     );
 }
+
+#[test]
+fn items_first_seen_together_come_newest_first() {
+    let feeds = FeedServer::start();
+    // Listed newest first, as most feeds do; stored in one fetch, so they
+    // share their first-seen time.
+    let day = |d: u32| format!("Mon, {d:02} Nov 2026 10:00:00 GMT");
+    feeds.set(
+        "/batch.xml",
+        Route::feed(dated_rss(&[
+            ("b3", "Third of November", "c", &day(3)),
+            ("b9", "Ninth of November", "a", &day(9)),
+            ("b1", "First of November", "d", &day(1)),
+            ("b5", "Fifth of November", "b", &day(5)),
+        ])),
+    );
+    let s = Scratch::new();
+    write_config(&s, "", &[feed("batch", feeds.url("/batch.xml"), &[])]);
+    fetch(&s);
+    let server = Running::start(&s.config_path());
+    let first = server.get("/feed.json");
+    assert_eq!(
+        json_titles(&first),
+        [
+            "Ninth of November",
+            "Fifth of November",
+            "Third of November",
+            "First of November"
+        ]
+    );
+    // The same order, byte for byte, on every render.
+    assert_eq!(server.get("/feed.json").body, first.body);
+}
