@@ -123,7 +123,10 @@ fn atom_round_trips_through_a_feed_parser() {
         Some("https://lwn.example/")
     );
     let content = second.content.as_ref().unwrap().body.as_deref().unwrap();
-    assert_eq!(content, "<p>Only a summary &lt;here&gt;.</p>");
+    assert_eq!(
+        content,
+        "<p>Only a summary &lt;here&gt;.</p><p>Via <a href=\"https://lwn.example/\">LWN.net</a>.</p>"
+    );
 
     assert!(third.links.is_empty());
     assert!(
