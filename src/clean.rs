@@ -29,6 +29,7 @@ use crate::parse::RawEntry;
 pub mod caps;
 pub mod growth;
 pub mod tame;
+pub mod title;
 
 pub use caps::{
     truncate_chars, MAX_DESCRIPTION_CHARS, MAX_GUID_BYTES, MAX_HTML_BYTES, MAX_LIST_ITEMS,
@@ -272,7 +273,21 @@ impl Cleaner {
             .as_ref()
             .or(link_url.as_ref())
             .and_then(canonical_url);
+        // The hash covers the publisher's title only, so that deriving one
+        // never makes a stored entry look changed.
         let content_hash = content_hash_of_collapsed(&title, &content_text);
+        let title_original = raw
+            .title
+            .as_deref()
+            .map(|t| caps::cut_bytes(t.trim(), 16 * MAX_TITLE_CHARS))
+            .filter(|t| *t != title)
+            .map(|t| xml_safe(t).into_owned());
+        let derived = title
+            .is_empty()
+            .then(|| title::derive(&content_text, link.as_deref()))
+            .flatten();
+        let title_derived = derived.is_some();
+        let title = derived.unwrap_or(title);
         Entry {
             key: String::new(),
             key_kind: KeyKind::Hash,
@@ -280,6 +295,8 @@ impl Cleaner {
             url: link,
             canonical_url: canonical,
             title,
+            title_derived,
+            title_original,
             authors: short_list(&raw.authors),
             summary_html,
             content_html,

@@ -171,15 +171,19 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr. The daemon logs at `info` by default, commands at
-/// `warn` (`error` when `quiet`); `RUST_LOG` overrides. Under systemd (`JOURNAL_STREAM` set) the
-/// journal adds timestamps, so lines carry none and no colours.
+/// Logs to stderr. Tributary's own messages: the daemon's at `info` by
+/// default, commands' at `warn` (`error` when `quiet`). Libraries' at
+/// `error` only: their warnings are notes about their own internals
+/// (html5ever's "foster parenting not implemented" for every odd table in
+/// an article), which an operator can neither act on nor silence.
+/// `RUST_LOG` overrides. Under systemd (`JOURNAL_STREAM` set) the journal
+/// adds timestamps, so lines carry none and no colours.
 fn init_logging(daemon: bool, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (daemon, quiet) {
-        (true, _) => "info",
+        (true, _) => "error,tributary=info",
         (false, true) => "error",
-        (false, false) => "warn",
+        (false, false) => "error,tributary=warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();

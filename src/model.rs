@@ -115,8 +115,14 @@ pub struct Entry {
     /// `url` with tracking parameters, fragment and default port removed;
     /// the key that merges the same page seen through several feeds.
     pub canonical_url: Option<String>,
-    /// Plain-text title (entities decoded, tags removed).
+    /// Plain-text title (entities decoded, tags removed); when the feed
+    /// gave none, one derived from the text or link (`title_derived`).
     pub title: String,
+    /// True when `title` was derived by Tributary, not published.
+    pub title_derived: bool,
+    /// The title as the document had it (markup and entities included),
+    /// when that differs from `title`.
+    pub title_original: Option<String>,
     /// Author names, in feed order.
     pub authors: Vec<String>,
     /// Sanitized HTML summary, when the feed had one besides the content.
@@ -153,6 +159,19 @@ pub struct Entry {
     /// `parse::skim`); `None` when the document's entries could not be
     /// told apart by their bytes.
     pub item_hash: Option<u64>,
+}
+
+impl Entry {
+    /// The title as the publisher gave it (plain text): empty when
+    /// [`Entry::title`] was derived. Identity and likeness read this one,
+    /// so that deriving a title changes neither.
+    pub fn published_title(&self) -> &str {
+        if self.title_derived {
+            ""
+        } else {
+            &self.title
+        }
+    }
 }
 
 /// What a feed's store already holds, for a re-fetch to skip.
@@ -215,10 +234,14 @@ pub struct FeedMeta {
     pub description: Option<String>,
     /// Which format it was (`rss2`, `atom`, `json`, `rss1`, `rss0`).
     pub format: &'static str,
+    /// When the document says the feed was last updated.
+    pub updated: Option<DateTime<Utc>>,
     /// Polling hints.
     pub hints: FeedHints,
     /// The language the document declares (RSS `<language>`, Atom
-    /// `xml:lang`), as written; what rules match `language` on.
+    /// `xml:lang`, JSON Feed `language`), as written: what rules match
+    /// `language` on, and what the outputs carry (publishing checks its
+    /// shape).
     pub language: Option<String>,
 }
 

@@ -377,6 +377,7 @@ fn convert(feed: model::Feed, hints: FeedHints) -> ParsedFeed {
             .map(|d| d.content)
             .filter(|d| !d.trim().is_empty()),
         format,
+        updated: feed.updated,
         hints,
         language: feed
             .language

@@ -370,7 +370,7 @@ pub fn process_with(
             keys.exact_duplicates += before - entries.len();
         }
         for e in entries.iter_mut().filter(|e| !e.content_elided) {
-            let print = crate::dedup::story::fingerprint(&e.title, &e.content_text);
+            let print = crate::dedup::story::fingerprint(e.published_title(), &e.content_text);
             if print.words() >= crate::dedup::story::MIN_WORDS {
                 e.story_print = Some(print.to_bytes().to_vec());
             }
@@ -695,8 +695,19 @@ async fn refresh_inner(
     } else if let Some(to) = &permanent_redirect {
         info!(to = %to, "permanent redirect seen");
     }
+    // Each fetch at `debug`; `info` only when it brought something, since
+    // thousands of unchanged fetches a minute would flood the journal (and
+    // trip its rate limit, which then drops errors too). The daemon logs a
+    // summary of each round at `info`.
     match &error {
-        None => info!(
+        None if applied.new > 0 || applied.updated > 0 => info!(
+            status = outcome.as_str(),
+            new = applied.new,
+            updated = applied.updated,
+            ms = duration_ms,
+            "fetched"
+        ),
+        None => debug!(
             status = outcome.as_str(),
             new = applied.new,
             updated = applied.updated,

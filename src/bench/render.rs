@@ -165,6 +165,8 @@ fn synthetic_entry(seed: u64, aid: u64, feed: FeedId, html: String, seen: DateTi
         content_hash: crate::clean::content_hash(&title, &text),
         story_print: None,
         title,
+        title_derived: false,
+        title_original: None,
         authors: vec![prose::author(seed, aid)],
         summary_html: None,
         content_html: Some(html),

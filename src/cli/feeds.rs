@@ -1,6 +1,11 @@
 //! `tributary feeds`: every feed with its state, as a table that fits 120
 //! columns (times relative to now, long names and errors cut with `…`), or
 //! as JSON lines with exact times.
+//!
+//! The config is the source of truth: a feed just added (`add`,
+//! `import-opml`) is listed before any round has stored it, as never
+//! fetched and due at once (the daemon checks a new feed when it starts or
+//! reloads its config, `tributary fetch` on its next run).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,7 +23,7 @@ const WIDTH: usize = 120;
 /// Prints the feeds table (or JSON lines).
 pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(config)?;
-    let rows = store.feeds()?;
+    let rows = with_configured(store.feeds()?, config, Utc::now());
     let entries = store.entry_counts()?;
     let articles = store.article_counts()?;
     let now = Utc::now();
@@ -35,6 +40,7 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 "entries": entries.get(&f.id).copied().unwrap_or(0),
                 "articles": articles.get(&f.id).copied().unwrap_or(0),
                 "moved_to": f.moved_to, "retry_after_until": f.retry_after_until,
+                "never_fetched": f.last_fetch_at.is_none(),
             });
             writeln!(out, "{v}")?;
         }
@@ -51,7 +57,7 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
             "{:<20} {:<9} {:<8} {:<8} {:<22} {:>7} {:>8} {:>4}  {}",
             cut(&f.name, 20),
             status(f),
-            f.last_fetch_at.map_or("-".into(), |t| ago(t, now)),
+            f.last_fetch_at.map_or("never".into(), |t| ago(t, now)),
             f.last_new_entry_at.map_or("-".into(), |t| ago(t, now)),
             cut(&next_check(f, now), 22),
             entries.get(&f.id).copied().unwrap_or(0),
@@ -62,6 +68,42 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         writeln!(out, "{}", line.trim_end())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `rows` plus a row for each configured feed the store does not hold
+/// yet: never fetched, due `now` as a new feed. Sorted as the store sorts
+/// (active first, then by name).
+fn with_configured(mut rows: Vec<FeedRow>, config: &Config, now: DateTime<Utc>) -> Vec<FeedRow> {
+    let known: std::collections::HashSet<String> = rows.iter().map(|r| r.name.clone()).collect();
+    for feed in config.feeds.iter().filter(|f| !known.contains(&f.name)) {
+        rows.push(FeedRow {
+            id: crate::model::FeedId(0),
+            name: feed.name.clone(),
+            url: feed.url.to_string(),
+            active: true,
+            dedup: feed.dedup,
+            title: None,
+            site_url: None,
+            identity_mode: Default::default(),
+            validators: Default::default(),
+            final_url: None,
+            status: "new".into(),
+            last_fetch_at: None,
+            last_success_at: None,
+            last_new_entry_at: None,
+            last_http_status: None,
+            last_error: None,
+            consecutive_errors: 0,
+            next_check_at: Some(now),
+            next_check_reason: Some("new feed".into()),
+            tags: feed.tags.clone(),
+            moved_to: None,
+            hints: Default::default(),
+            retry_after_until: None,
+        });
+    }
+    rows.sort_by(|a, b| b.active.cmp(&a.active).then_with(|| a.name.cmp(&b.name)));
+    rows
 }
 
 fn status(f: &FeedRow) -> &str {

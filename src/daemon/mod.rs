@@ -20,6 +20,7 @@ pub mod digests;
 mod notify;
 mod plan;
 mod retention;
+mod round;
 pub mod threads;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -90,6 +91,8 @@ struct Daemon {
     tasks: JoinSet<(FeedConfig, FeedReport)>,
     progress: Arc<AtomicI64>,
     stats: Stats,
+    /// Counts for the next round summary.
+    round: round::Round,
     /// Next due time per digest.
     digest_due: BTreeMap<String, DateTime<Utc>>,
     /// When pending digest emails are next tried.
@@ -182,6 +185,7 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<SharedS
         tasks: JoinSet::new(),
         progress: Arc::new(AtomicI64::new(now.timestamp())),
         stats: Stats::default(),
+        round: round::Round::default(),
         digest_due: BTreeMap::new(),
         mail_due: Some(now),
         mail_task: None,
@@ -528,6 +532,9 @@ impl Daemon {
     /// A refresh ended: plan the feed's next check and store it.
     async fn finished(&mut self, feed: FeedConfig, report: FeedReport) {
         self.in_flight.remove(&feed.name);
+        self.round.record(&report);
+        self.round
+            .summarize_if_due(self.in_flight.is_empty(), std::time::Instant::now());
         self.stats.fetches += 1;
         self.stats.new_entries += report.new as u64;
         self.stats.last_done = Some(Utc::now());

@@ -111,6 +111,8 @@ mod tests {
             url: link.map(str::to_string),
             canonical_url: link.map(str::to_string),
             title: title.to_string(),
+            title_derived: false,
+            title_original: None,
             authors: vec![],
             summary_html: None,
             content_html: None,

@@ -58,6 +58,7 @@ impl Site {
             json_feed: url(Format::JsonFeed),
         };
         let source = Source {
+            id: Some(self.publish.ids.channel(&format!("digest/{name}"))),
             feed_name: name.to_string(),
             title: title.to_string(),
             site_url: Some(self.base_url.to_string()),
@@ -79,6 +80,8 @@ impl Site {
                 .iter()
                 .map(|r| Item {
                     id: self.publish.ids.digest(r.id),
+                    title_derived: false,
+                    language: None,
                     title: format!(
                         "{} — {}",
                         r.title,

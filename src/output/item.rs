@@ -33,6 +33,7 @@ pub fn item(ids: &TagUri, story: &OutputStory) -> Item {
         _ => None,
     };
     let source_sighting = source(story);
+    let feed_source = |feed: &FeedRef| feed_source(ids, feed);
     let source_name = source_sighting.map(|s| s.feed.name.as_str());
     let mut named: HashSet<&str> = source_name.into_iter().collect();
     let also_in = story
@@ -44,9 +45,16 @@ pub fn item(ids: &TagUri, story: &OutputStory) -> Item {
             url: s.url.clone().filter(|u| Some(u) != url.as_ref()),
         })
         .collect();
+    // Rows stored before titles were derived at ingest get theirs here,
+    // the same way.
+    let derived = (lead.title.trim().is_empty())
+        .then(|| clean::title::derive(&lead.content_text, url.as_deref()))
+        .flatten();
     Item {
         id: ids.item(lead.id.0),
-        title: lead.title.clone(),
+        title_derived: lead.title_derived || derived.is_some(),
+        title: derived.unwrap_or_else(|| lead.title.clone()),
+        language: source_sighting.and_then(|s| s.feed.language.clone()),
         url,
         content_html,
         summary_text,
@@ -111,13 +119,15 @@ pub fn last_change(story: &OutputStory) -> DateTime<Utc> {
         .fold(updated(story), DateTime::max)
 }
 
-fn feed_source(feed: &FeedRef) -> Source {
+fn feed_source(ids: &TagUri, feed: &FeedRef) -> Source {
+    let feed_url = public_feed_url(&feed.url);
     Source {
+        id: Some(feed_url.clone().unwrap_or_else(|| ids.source(&feed.name))),
         feed_name: feed.name.clone(),
         title: feed.title.clone().unwrap_or_default(),
         site_url: feed.site_url.clone(),
-        feed_url: public_feed_url(&feed.url),
-        updated: None,
+        feed_url,
+        updated: feed.updated,
     }
 }
 
@@ -173,6 +183,8 @@ mod tests {
                 title: Some(format!("The {feed}")),
                 site_url: Some(format!("https://{feed}.example/")),
                 url: format!("https://{feed}.example/feed"),
+                language: Some("en".into()),
+                updated: None,
             },
             url: Some(format!("https://{feed}.example/story?utm_source=x")),
             selected,
@@ -185,6 +197,7 @@ mod tests {
             lead: OutputArticle {
                 id: ArticleId(42),
                 title: "Bridge reopens".into(),
+                title_derived: false,
                 url: Some("https://news.example/bridge?utm_source=x".into()),
                 canonical_url: Some("https://news.example/bridge".into()),
                 authors: "Ann, Bo".into(),

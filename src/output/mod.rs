@@ -127,11 +127,15 @@ impl Site {
     /// The channel of `output` holding `stories` (pure).
     pub fn channel(&self, output: &OutputConfig, stories: &[OutputStory]) -> Channel {
         let url = |format| Some(self.feed_url(&output.name, format));
+        let items: Vec<_> = stories
+            .iter()
+            .map(|story| item::item(&self.publish.ids, story))
+            .collect();
         Channel {
             id: self.publish.ids.channel(&output.name),
             title: output.title.clone(),
             description: output.description.clone(),
-            language: None,
+            language: common_language(&items),
             home_page_url: Some(self.base_url.to_string()),
             feed_urls: FeedUrls {
                 atom: url(Format::Atom),
@@ -144,10 +148,7 @@ impl Site {
                 .max()
                 .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
             generator: Generator::tributary(),
-            items: stories
-                .iter()
-                .map(|story| item::item(&self.publish.ids, story))
-                .collect(),
+            items,
         }
     }
 
@@ -222,4 +223,19 @@ impl Site {
         out.extend(self.digest_documents(store)?);
         Ok(out)
     }
+}
+
+/// The language every item shares (compared without regard to case), if
+/// they all declare the same one: the channel's own (RSS `language`, the
+/// feed's `xml:lang`, JSON Feed `language`).
+fn common_language(items: &[publish::Item]) -> Option<String> {
+    let first = items.first()?.language.as_deref()?;
+    items
+        .iter()
+        .all(|i| {
+            i.language
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case(first))
+        })
+        .then(|| first.to_owned())
 }

@@ -46,6 +46,8 @@ impl Site {
                     Item {
                         id: self.publish.ids.item(h.article_id),
                         title: h.title.clone(),
+                        title_derived: false,
+                        language: None,
                         url: h.url.clone(),
                         content_html: Some(format!("<p>{}</p>", h.snippet_html())),
                         summary_text: Some(h.snippet_marked("", "")),
@@ -55,6 +57,7 @@ impl Site {
                         categories: Vec::new(),
                         enclosures: Vec::new(),
                         source: Source {
+                            id: Some(self.publish.ids.source(&feed)),
                             feed_name: feed.clone(),
                             title: feed,
                             site_url: None,

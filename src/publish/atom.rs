@@ -47,8 +47,9 @@ fn document(channel: &Channel, out: Vec<u8>) -> io::Result<Xml> {
         link(&mut xml, "alternate", Some("text/html"), &url)?;
     }
     generator(&mut xml, channel)?;
+    let language = channel.language.as_deref().and_then(text::language);
     for item in &channel.items {
-        entry(&mut xml, item)?;
+        entry(&mut xml, item, language.as_deref())?;
     }
     xml::close(&mut xml, "feed")?;
     Ok(xml)
@@ -68,10 +69,17 @@ fn generator(xml: &mut Xml, channel: &Channel) -> io::Result<()> {
     Ok(())
 }
 
-fn entry(xml: &mut Xml, item: &Item) -> io::Result<()> {
-    xml::open(xml, BytesStart::new("entry"))?;
+/// One entry; `xml:lang` where its language differs from the feed's
+/// (`language`).
+fn entry(xml: &mut Xml, item: &Item, language: Option<&str>) -> io::Result<()> {
+    let mut start = BytesStart::new("entry");
+    let own = item.language.as_deref().and_then(text::language);
+    if let Some(own) = own.as_deref().filter(|own| Some(*own) != language) {
+        start.push_attribute(("xml:lang", own));
+    }
+    xml::open(xml, start)?;
     xml::text_element(xml, "id", &item.id)?;
-    xml::text_element(xml, "title", &item.title)?;
+    xml::text_element(xml, "title", &item.shown_title())?;
     xml::text_element(xml, "updated", &date::rfc3339(item.updated))?;
     xml::text_element(xml, "published", &date::rfc3339(item.published))?;
     let url = item.url.as_deref().and_then(href::web_url);
@@ -107,14 +115,16 @@ fn entry(xml: &mut Xml, item: &Item) -> io::Result<()> {
         xml::text_element(xml, "summary", summary)?;
     }
     let body = body(item);
-    // An entry needs content or an alternate link; empty content is valid.
-    if url.is_none() || !body.main.is_empty() || !body.also_in.is_empty() {
+    if !body.is_empty() {
         xml.create_element("content")
             .with_attribute(("type", "html"))
             .write_inner_content(|xml| {
                 xml::write_clean_text(xml, &body.main)?;
                 xml::write_clean_text(xml, &body.also_in)
             })?;
+    } else if url.is_none() {
+        // An entry needs content or an alternate link: the title stands in.
+        xml::text_element(xml, "content", &item.shown_title())?;
     }
     source(xml, &item.source)?;
     xml::close(xml, "entry")
@@ -158,12 +168,18 @@ fn source(xml: &mut Xml, source: &Source) -> io::Result<()> {
     let feed_url = source.feed_url.as_deref().and_then(href::web_url);
     let site_url = source.site_url.as_deref().and_then(href::web_url);
     let title = text::short(source.display_name());
-    if feed_url.is_none() && site_url.is_none() && title.is_empty() {
+    let id = source
+        .id
+        .as_deref()
+        .map(text::short)
+        .filter(|id| !id.is_empty())
+        .or_else(|| feed_url.clone());
+    if id.is_none() && site_url.is_none() && title.is_empty() {
         return Ok(());
     }
     xml::open(xml, BytesStart::new("source"))?;
-    if let Some(url) = &feed_url {
-        xml::text_element(xml, "id", url)?;
+    if let Some(id) = &id {
+        xml::text_element(xml, "id", id)?;
     }
     if !title.is_empty() {
         xml::text_element(xml, "title", &title)?;

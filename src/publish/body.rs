@@ -1,15 +1,18 @@
 //! The HTML body of an item, the same in every format: the sanitized
-//! article HTML (or, without it, the summary as a paragraph), followed by an
-//! "Also in: …" paragraph naming the story's other sources.
+//! article HTML (or, without it, the summary as a paragraph), followed by a
+//! credit paragraph naming the feed it came from and the story's other
+//! sources: `<p>Via <a href="…">LWN.net</a>. Also in: …</p>`.
 //!
-//! Showing other sources inside the HTML is the one way every reader
-//! displays them; the formats' structured fields (`<link rel="related">`,
-//! the JSON `_tributary` object) carry the same facts for programs.
+//! Naming sources inside the HTML is the one way every reader displays
+//! them (a terminal reader shows neither `atom:source` nor RSS `source`);
+//! the formats' structured fields (`atom:source`, `<link rel="related">`,
+//! RSS `source`, the JSON `_tributary` object) carry the same facts for
+//! programs.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use super::channel::{Item, Mention};
+use super::channel::{Item, Mention, Source};
 use super::{href, text};
 
 /// An item's body in two parts, so that neither is copied into the other.
@@ -17,8 +20,16 @@ use super::{href, text};
 pub(crate) struct Body<'a> {
     /// Article HTML, or the summary as a paragraph, or empty.
     pub(crate) main: Cow<'a, str>,
-    /// The "Also in" paragraph, or empty.
+    /// The credit paragraph ("Via …. Also in: …."), or empty when there
+    /// is no source to name.
     pub(crate) also_in: String,
+}
+
+impl Body<'_> {
+    /// Whether there is nothing to show.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.main.is_empty() && self.also_in.is_empty()
+    }
 }
 
 impl fmt::Display for Body<'_> {
@@ -48,7 +59,7 @@ pub(crate) fn body(item: &Item) -> Body<'_> {
     };
     Body {
         main,
-        also_in: also_in(&item.also_in),
+        also_in: credit(&item.source, &item.also_in),
     }
 }
 
@@ -60,6 +71,42 @@ pub(crate) fn mention_url(mention: &Mention) -> Option<Cow<'_, str>> {
         .as_deref()
         .and_then(href::web_url)
         .or_else(|| mention.source.site_url.as_deref().and_then(href::web_url))
+}
+
+/// `<p>Via <a href="…">The Daily</a>. Also in: <a href="…">LWN.net</a>,
+/// Hacker News.</p>`; either sentence is left out when it has nothing to
+/// name, the paragraph when neither has.
+fn credit(source: &Source, mentions: &[Mention]) -> String {
+    let mut html = String::new();
+    let name = text::short(source.display_name());
+    if !name.is_empty() {
+        html.push_str("<p>Via ");
+        push_link(
+            &mut html,
+            &name,
+            source.site_url.as_deref().and_then(href::web_url),
+        );
+        html.push('.');
+    }
+    let also = also_in(mentions);
+    match (html.is_empty(), also.is_empty()) {
+        (true, _) => also,
+        (false, true) => html + "</p>",
+        (false, false) => html + " " + &also["<p>".len()..],
+    }
+}
+
+/// `<a href="url">label</a>`, or the label alone without a URL.
+fn push_link(html: &mut String, label: &str, url: Option<Cow<'_, str>>) {
+    if let Some(url) = &url {
+        html.push_str("<a href=\"");
+        html_escape::encode_double_quoted_attribute_to_string(url, html);
+        html.push_str("\">");
+        html_escape::encode_text_to_string(label, html);
+        html.push_str("</a>");
+    } else {
+        html_escape::encode_text_to_string(label, html);
+    }
 }
 
 /// `<p>Also in: <a href="…">LWN.net</a>, Hacker News.</p>`, or empty when
@@ -79,15 +126,8 @@ fn also_in(mentions: &[Mention]) -> String {
         } else {
             ", "
         });
-        if let Some(url) = &url {
-            html.push_str("<a href=\"");
-            html_escape::encode_double_quoted_attribute_to_string(url, &mut html);
-            html.push_str("\">");
-            html_escape::encode_text_to_string(label, &mut html);
-            html.push_str("</a>");
-        } else {
-            html_escape::encode_text_to_string(label, &mut html);
-        }
+        let label = label.to_owned();
+        push_link(&mut html, &label, url);
     }
     if !html.is_empty() {
         html.push_str(".</p>");
@@ -125,6 +165,24 @@ mod tests {
              <a href=\"https://c.example/\">&lt;C&gt;</a>, D.</p>"
         );
         assert_eq!(also_in(&[]), "");
+    }
+
+    #[test]
+    fn the_credit_names_the_source_then_the_others() {
+        let source = mention("The <Daily>", None, Some("https://daily.example/")).source;
+        assert_eq!(
+            credit(&source, &[]),
+            "<p>Via <a href=\"https://daily.example/\">The &lt;Daily&gt;</a>.</p>"
+        );
+        assert_eq!(
+            credit(&source, &[mention("B", None, None)]),
+            "<p>Via <a href=\"https://daily.example/\">The &lt;Daily&gt;</a>. Also in: B.</p>"
+        );
+        assert_eq!(
+            credit(&Source::default(), &[mention("B", None, None)]),
+            "<p>Also in: B.</p>"
+        );
+        assert_eq!(credit(&Source::default(), &[]), "");
     }
 
     #[test]

@@ -75,6 +75,8 @@ mod tests {
         Item {
             id: "tag:example.org,2026:item/1".into(),
             title: "t".into(),
+            title_derived: false,
+            language: None,
             url: None,
             content_html: None,
             summary_text: None,

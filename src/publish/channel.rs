@@ -99,8 +99,15 @@ pub struct Item {
     /// must not change when the item is edited, nor be reused; see
     /// [`TagUri::item`](super::TagUri::item).
     pub id: String,
-    /// Title (plain text, not HTML).
+    /// Title (plain text, not HTML). A blank one is never published: the
+    /// source feed's name stands in (see [`Item::shown_title`]).
     pub title: String,
+    /// Whether Tributary derived the title (the feed gave none); JSON Feed
+    /// says so in `_tributary`.
+    pub title_derived: bool,
+    /// Language tag of the item, if known; written where it differs from
+    /// the channel's.
+    pub language: Option<String>,
     /// Absolute URL of the article's page.
     pub url: Option<String>,
     /// The article body as HTML that has already been sanitized.
@@ -154,6 +161,10 @@ pub struct Enclosure {
 /// A subscribed feed, as named in an output item.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Source {
+    /// A stable URI for the feed (Atom `source/id`): its public URL, or a
+    /// `tag:` URI where that may not be published (see
+    /// [`TagUri::source`](super::TagUri::source)).
+    pub id: Option<String>,
     /// The feed's short, stable name in the configuration.
     pub feed_name: String,
     /// The feed's own title (plain text); `feed_name` stands in when blank.
@@ -166,6 +177,24 @@ pub struct Source {
     /// When the source feed itself says it was last updated, if it does.
     /// Not a fetch time: that would change the output on every fetch.
     pub updated: Option<DateTime<Utc>>,
+}
+
+impl Item {
+    /// The title as published: the item's own (cleaned, on one line), or,
+    /// when that is blank, `From {source}`, so that no reader shows an
+    /// empty row.
+    pub fn shown_title(&self) -> std::borrow::Cow<'_, str> {
+        let title = text::short(&self.title);
+        if !title.is_empty() {
+            return title;
+        }
+        let name = text::short(self.source.display_name());
+        if name.is_empty() {
+            std::borrow::Cow::Borrowed("Untitled")
+        } else {
+            std::borrow::Cow::Owned(format!("From {name}"))
+        }
+    }
 }
 
 impl Source {

@@ -46,7 +46,42 @@ pub(crate) fn is_web_url(s: &str) -> bool {
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
-    s.len() <= MAX_URL_LEN && is_authority(authority) && is_tail(tail)
+    s.len() <= MAX_URL_LEN
+        && is_authority(authority)
+        && is_tail(tail)
+        && (authority.starts_with('[') || is_real_host(authority_host(authority)))
+}
+
+/// The host of a `host[:port]` authority without brackets.
+fn authority_host(authority: &str) -> &str {
+    authority
+        .split_once(':')
+        .map_or(authority, |(host, _)| host)
+}
+
+/// Whether `host` (a name or an IPv4 address, not bracketed) could name a
+/// machine: `localhost`, or dot-separated labels of letters, digits, `-`
+/// and `_`, none empty, the last not all digits unless the whole is an
+/// IPv4 address. `http://purl/org/…` (a typo for `purl.org`) or
+/// `http://$$/` is not a link anyone can follow.
+pub(crate) fn is_real_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return true;
+    }
+    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels
+            .last()
+            .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `host[:port]` where host is a non-empty reg-name (which covers IPv4) or
@@ -107,6 +142,11 @@ pub(crate) fn web_url(raw: &str) -> Option<Cow<'_, str>> {
         return None;
     }
     let host = url.host_str()?;
+    if let Some(url::Host::Domain(name)) = url.host() {
+        if !is_real_host(name) {
+            return None;
+        }
+    }
     let mut out = String::with_capacity(raw.len() + 16);
     out.push_str(url.scheme());
     out.push_str("://");
@@ -205,8 +245,22 @@ mod tests {
             "http://",
             "http://[::1/x",
             "http://exa mple.org/",
+            "http://purl/org/rss/2.0/",
+            "https://$$$/",
+            "http://example..org/",
+            "http://-bad.example/",
+            "https://a.example%2Fb/",
         ] {
             assert_eq!(web_url(raw), None, "{raw:?}");
+        }
+        for real in [
+            "http://localhost:8080/x",
+            "http://127.0.0.1/",
+            "https://[::1]/",
+            "https://my_host.example.org./a",
+            "https://xn--caf-dma.example/",
+        ] {
+            assert!(web_url(real).is_some(), "{real:?}");
         }
         let long = format!("https://example.org/{}", "a".repeat(MAX_URL_LEN));
         assert_eq!(web_url(&long), None);

@@ -3,8 +3,11 @@
 //! produced one at a time while the array is written.
 //!
 //! Tributary's own data goes in the `_tributary` extension object of each
-//! item: `source` (the feed the item was taken from) and `also_in` (other
-//! feeds that carried the same story, each with the article `url` there).
+//! item (JSON Feed's rule for extensions: a key starting with `_`):
+//! `source` (the feed the item was taken from: `id`, `feed_name`, `title`,
+//! `site_url`, `feed_url`, `updated`), `also_in` (other feeds that carried
+//! the same story, each with the article `url` there) and `title_derived`
+//! (present when the feed gave no title and Tributary made one).
 
 use std::borrow::Cow;
 
@@ -32,7 +35,10 @@ pub(crate) fn write(channel: &Channel, mut out: Vec<u8>) -> Vec<u8> {
             .filter(|d| !text::is_blank(d))
             .map(|d| text::clean(d)),
         language: channel.language.as_deref().and_then(text::language),
-        items: Items(&channel.items),
+        items: Items(
+            &channel.items,
+            channel.language.as_deref().and_then(text::language),
+        ),
     };
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
@@ -59,12 +65,17 @@ struct Feed<'a> {
     items: Items<'a>,
 }
 
-/// The items, each turned into its JSON shape only while it is written.
-struct Items<'a>(&'a [Item]);
+/// The items, each turned into its JSON shape only while it is written,
+/// with the feed's language (items name theirs only where it differs).
+struct Items<'a>(&'a [Item], Option<Cow<'a, str>>);
 
 impl Serialize for Items<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(JsonItem::new))
+        serializer.collect_seq(
+            self.0
+                .iter()
+                .map(|item| JsonItem::new(item, self.1.as_deref())),
+        )
     }
 }
 
@@ -73,8 +84,7 @@ struct JsonItem<'a> {
     id: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    title: Option<Cow<'a, str>>,
+    title: Cow<'a, str>,
     content_html: Html<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<Cow<'a, str>>,
@@ -85,17 +95,19 @@ struct JsonItem<'a> {
     tags: Tags<'a>,
     #[serde(skip_serializing_if = "Attachments::is_empty")]
     attachments: Attachments<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<Cow<'a, str>>,
     #[serde(rename = "_tributary")]
     extension: Extension<'a>,
 }
 
 impl<'a> JsonItem<'a> {
-    fn new(item: &'a Item) -> JsonItem<'a> {
+    fn new(item: &'a Item, language: Option<&str>) -> JsonItem<'a> {
         let non_blank = |s: &'a str| (!text::is_blank(s)).then(|| text::clean(s));
         JsonItem {
             id: text::clean(&item.id),
             url: item.url.as_deref().and_then(href::web_url),
-            title: non_blank(&item.title),
+            title: item.shown_title(),
             content_html: Html(body(item)),
             summary: item.summary_text.as_deref().and_then(non_blank),
             date_published: Rfc3339(item.published),
@@ -103,7 +115,13 @@ impl<'a> JsonItem<'a> {
             authors: Authors(item),
             tags: Tags(&item.categories),
             attachments: Attachments(&item.enclosures),
+            language: item
+                .language
+                .as_deref()
+                .and_then(text::language)
+                .filter(|own| Some(own.as_ref()) != language),
             extension: Extension {
+                title_derived: item.title_derived,
                 source: JsonSource::new(&item.source, None),
                 also_in: Mentions(&item.also_in),
             },
@@ -213,6 +231,9 @@ struct JsonAttachment<'a> {
 
 #[derive(Serialize)]
 struct Extension<'a> {
+    /// Present (and true) when Tributary derived the title.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    title_derived: bool,
     source: JsonSource<'a>,
     #[serde(skip_serializing_if = "Mentions::is_empty")]
     also_in: Mentions<'a>,
@@ -239,6 +260,8 @@ impl Serialize for Mentions<'_> {
 /// A source feed; `url` is the story's article in that feed (mentions only).
 #[derive(Serialize)]
 struct JsonSource<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<Cow<'a, str>>,
     feed_name: Cow<'a, str>,
     title: Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -254,6 +277,7 @@ struct JsonSource<'a> {
 impl<'a> JsonSource<'a> {
     fn new(source: &'a Source, url: Option<&'a str>) -> JsonSource<'a> {
         JsonSource {
+            id: source.id.as_deref().map(text::short),
             feed_name: text::short(&source.feed_name),
             title: text::short(source.display_name()),
             site_url: source.site_url.as_deref().and_then(href::web_url),

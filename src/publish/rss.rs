@@ -86,7 +86,7 @@ fn generator(xml: &mut Xml, channel: &Channel) -> io::Result<()> {
 
 fn write_item(xml: &mut Xml, item: &Item) -> io::Result<()> {
     xml::open(xml, BytesStart::new("item"))?;
-    xml::text_element(xml, "title", &item.title)?;
+    xml::text_element(xml, "title", &item.shown_title())?;
     if let Some(url) = item.url.as_deref().and_then(href::web_url) {
         xml::text_element(xml, "link", &url)?;
     }
@@ -95,11 +95,13 @@ fn write_item(xml: &mut Xml, item: &Item) -> io::Result<()> {
         .write_text_content(xml::text(&item.id))?;
     xml::text_element(xml, "pubDate", &date::rfc2822(item.published))?;
     let body = body(item);
-    xml.create_element("description")
-        .write_inner_content(|xml| {
-            xml::write_clean_text(xml, &body.main)?;
-            xml::write_clean_text(xml, &body.also_in)
-        })?;
+    if !body.is_empty() {
+        xml.create_element("description")
+            .write_inner_content(|xml| {
+                xml::write_clean_text(xml, &body.main)?;
+                xml::write_clean_text(xml, &body.also_in)
+            })?;
+    }
     for byline in bylines(item) {
         if let Some(email) = byline.email {
             let author = format!("{email} ({})", byline.name);
@@ -114,10 +116,15 @@ fn write_item(xml: &mut Xml, item: &Item) -> io::Result<()> {
         }
     }
     enclosure(xml, item)?;
-    if let Some(url) = item.source.feed_url.as_deref().and_then(href::web_url) {
+    // `url` is required: the feed's own, or else its site.
+    let source = &item.source;
+    let url = source.feed_url.as_deref().and_then(href::web_url);
+    let url = url.or_else(|| source.site_url.as_deref().and_then(href::web_url));
+    let name = text::short(source.display_name());
+    if let Some(url) = url.filter(|_| !name.is_empty()) {
         xml.create_element("source")
             .with_attribute(("url", &*url))
-            .write_text_content(xml::text(&text::short(item.source.display_name())))?;
+            .write_text_content(xml::text(&name))?;
     }
     xml::close(xml, "item")
 }

@@ -58,11 +58,21 @@ impl TagUri {
         id
     }
 
+    /// The id of the subscribed feed called `name` (its configured name),
+    /// for an item's source when the feed's own URL may not be published.
+    pub fn source(&self, name: &str) -> String {
+        self.named("feed/", name)
+    }
+
     /// The id of the channel called `name` (its stable configured name);
     /// characters a tag URI cannot hold are percent-encoded.
     pub fn channel(&self, name: &str) -> String {
+        self.named("channel/", name)
+    }
+
+    fn named(&self, kind: &str, name: &str) -> String {
         let mut id = self.prefix.clone();
-        id.push_str("channel/");
+        id.push_str(kind);
         for &b in name.as_bytes() {
             if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b) {
                 id.push(char::from(b));

@@ -40,6 +40,8 @@ fn entry(title: &str, url: &str, html: &str) -> Entry {
         url: Some(url.to_string()),
         canonical_url: Some(url.to_string()),
         title: title.to_string(),
+        title_derived: false,
+        title_original: None,
         authors: vec!["Ann Author".into()],
         summary_html: None,
         content_html: Some(html.to_string()),

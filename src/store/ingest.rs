@@ -310,7 +310,9 @@ fn write_fetch<'a>(
                 consecutive_errors = 0,
                 last_new_entry_at = CASE WHEN ?11 > 0 THEN ?9 ELSE last_new_entry_at END,
                 identity_mode = CASE WHEN ?12 THEN 'link' ELSE identity_mode END,
-                retry_after_until = NULL
+                retry_after_until = NULL,
+                language = coalesce(?15, language),
+                source_updated_at = coalesce(?16, source_updated_at)
              WHERE id = ?1",
         )?
         .execute(params![
@@ -330,6 +332,9 @@ fn write_fetch<'a>(
             // a 304 keeps the note of the unchanged document it confirms.
             rec.error,
             rec.outcome == Outcome::NotModified,
+            m.language,
+            // Not after this fetch: a clock ahead would pin it.
+            m.updated.map(|u| ts(u.min(rec.started_at))),
         ])?;
         if let Some(m) = &rec.meta {
             let h = &m.hints;
@@ -615,7 +620,7 @@ fn rekeyed(
     doc_keys: &HashSet<&str>,
     applied: &mut Applied,
 ) -> Result<Option<(i64, String, i64)>> {
-    if e.key_kind != KeyKind::Guid || e.title.is_empty() {
+    if e.key_kind != KeyKind::Guid || e.published_title().is_empty() {
         return Ok(None);
     }
     let Some(url) = e.url.as_deref() else {
@@ -664,7 +669,7 @@ fn find_article(
             return Ok(Some((id, "canonical_url")));
         }
     }
-    if !e.title.is_empty() && !e.content_text.is_empty() {
+    if !e.published_title().is_empty() && !e.content_text.is_empty() {
         let sql = format!("SELECT a.id FROM articles a WHERE a.content_hash = ?1 AND {JOINABLE} ORDER BY a.id LIMIT 1");
         if let Some(id) = tx
             .prepare_cached(&sql)?
@@ -689,8 +694,8 @@ fn insert_article(
     tx.prepare_cached(
         "INSERT INTO articles (id, canonical_url, url, title, authors, summary_html, content_html, content_text,
              content_hash, published_at, updated_at, first_seen_at, categories, enclosures, fingerprint,
-             story_id, story_match_id, story_score)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             story_id, story_match_id, story_score, title_derived, title_original)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
         id,
@@ -711,6 +716,8 @@ fn insert_article(
         placed.story.unwrap_or(id),
         placed.matched.map(|(m, _)| m),
         placed.matched.map(|(_, score)| score),
+        e.title_derived,
+        e.title_original,
     ])?;
     Ok(())
 }
@@ -719,7 +726,8 @@ fn update_article(tx: &Transaction<'_>, id: i64, e: &Entry, hash: &str, now: &st
     tx.prepare_cached(
         "UPDATE articles SET title = ?2, authors = ?3, summary_html = ?4, content_html = ?5,
              content_text = ?6, content_hash = ?7, updated_at = coalesce(?8, updated_at),
-             changed_at = ?9, categories = ?10, enclosures = ?11
+             changed_at = ?9, categories = ?10, enclosures = ?11, title_derived = ?12,
+             title_original = ?13
          WHERE id = ?1",
     )?
     .execute(params![
@@ -734,6 +742,8 @@ fn update_article(tx: &Transaction<'_>, id: i64, e: &Entry, hash: &str, now: &st
         now,
         json_list(&e.categories),
         json_list(&e.enclosures),
+        e.title_derived,
+        e.title_original,
     ])?;
     Ok(())
 }

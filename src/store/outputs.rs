@@ -6,9 +6,11 @@
 //! An output selects feeds by name and by tag (either matching is enough;
 //! neither given means every feed). An article is in the selection when any
 //! of its entries comes from a selected feed. Articles are walked newest
-//! first by `first_seen_at` or `published_at`, with the row id breaking
-//! ties, using the `articles_by_first_seen` / `articles_by_published`
-//! indexes with keyset paging (never `OFFSET`).
+//! first by `first_seen_at` or `published_at`; ties are broken by the other
+//! of the two times, then by row id, so that articles first seen in one
+//! fetch come newest first and the order never changes between renders.
+//! The walk uses the `articles_by_first_seen` / `articles_by_published`
+//! indexes (both times and the id) with keyset paging (never `OFFSET`).
 //!
 //! # One item per story
 //! Articles sharing a `story_id` are one story. A story takes the place of
@@ -98,7 +100,7 @@ impl LabelQuery<'_> {
 /// (marks), each marked when one of its entries comes from the feeds in
 /// `?5` (with `all`, every article is): driven by `article_labels`, so it
 /// costs the size of the labelled set, however large the store. `?6` page.
-fn labelled_sql(column: &str, labels: &LabelQuery<'_>, all: bool) -> String {
+fn labelled_sql((column, tie): (&str, &str), labels: &LabelQuery<'_>, all: bool) -> String {
     let has = |kind: &str, param: &str, empty: bool| {
         if empty {
             format!("json_array_length({param}) = 0")
@@ -110,18 +112,18 @@ fn labelled_sql(column: &str, labels: &LabelQuery<'_>, all: bool) -> String {
         }
     };
     let selected = if all {
-        "?5 IS NOT NULL".to_string()
+        "?6 IS NOT NULL".to_string()
     } else {
         "EXISTS (SELECT 1 FROM entries e WHERE e.article_id = a.id
-                 AND e.feed_id IN (SELECT value FROM json_each(?5)))"
+                 AND e.feed_id IN (SELECT value FROM json_each(?6)))"
             .to_string()
     };
     format!(
-        "SELECT a.id, a.{column}, {selected} FROM articles a
-         WHERE {} AND {} AND (a.{column}, a.id) < (?1, ?2)
-         ORDER BY a.{column} DESC, a.id DESC LIMIT ?6",
-        has("tag", "?3", labels.rule_tags.is_empty()),
-        has("mark", "?4", labels.marks.is_empty()),
+        "SELECT a.id, a.{column}, a.{tie}, {selected} FROM articles a
+         WHERE {} AND {} AND (a.{column}, a.{tie}, a.id) < (?1, ?2, ?3)
+         ORDER BY a.{column} DESC, a.{tie} DESC, a.id DESC LIMIT ?7",
+        has("tag", "?4", labels.rule_tags.is_empty()),
+        has("mark", "?5", labels.marks.is_empty()),
     )
 }
 
@@ -142,42 +144,44 @@ impl Feeds {
     }
 }
 
-/// The SQL pieces of one order: the column and the index that sorts it.
-fn order_column(order: OutputOrder) -> &'static str {
+/// The SQL pieces of one order: the column sorted by and the one that
+/// breaks its ties (an index holds both, then the id).
+fn order_columns(order: OutputOrder) -> (&'static str, &'static str) {
     match order {
-        OutputOrder::FirstSeen => "first_seen_at",
-        OutputOrder::Published => "published_at",
+        OutputOrder::FirstSeen => ("first_seen_at", "published_at"),
+        OutputOrder::Published => ("published_at", "first_seen_at"),
     }
 }
 
-/// Every article, newest first from a cursor: `?1` key, `?2` id, `?3` page.
-fn latest_sql(column: &str) -> String {
+/// Every article, newest first from a cursor: `?1` key, `?2` tie, `?3` id,
+/// `?4` page.
+fn latest_sql((column, tie): (&str, &str)) -> String {
     format!(
-        "SELECT id, {column}, 1 FROM articles WHERE ({column}, id) < (?1, ?2)
-         ORDER BY {column} DESC, id DESC LIMIT ?3"
+        "SELECT id, {column}, {tie}, 1 FROM articles WHERE ({column}, {tie}, id) < (?1, ?2, ?3)
+         ORDER BY {column} DESC, {tie} DESC, id DESC LIMIT ?4"
     )
 }
 
 /// A page of the index walk, each article marked when one of its entries
-/// comes from the feeds in the JSON array `?3`; `?4` page size.
-fn selection_sql(column: &str) -> String {
+/// comes from the feeds in the JSON array `?4`; `?5` page size.
+fn selection_sql((column, tie): (&str, &str)) -> String {
     format!(
-        "SELECT a.id, a.{column},
+        "SELECT a.id, a.{column}, a.{tie},
                 EXISTS (SELECT 1 FROM entries e WHERE e.article_id = a.id
-                        AND e.feed_id IN (SELECT value FROM json_each(?3)))
-         FROM articles a WHERE (a.{column}, a.id) < (?1, ?2)
-         ORDER BY a.{column} DESC, a.id DESC LIMIT ?4"
+                        AND e.feed_id IN (SELECT value FROM json_each(?4)))
+         FROM articles a WHERE (a.{column}, a.{tie}, a.id) < (?1, ?2, ?3)
+         ORDER BY a.{column} DESC, a.{tie} DESC, a.id DESC LIMIT ?5"
     )
 }
 
 /// The selected feeds' articles, sorted: for sparse selections.
-fn sparse_selection_sql(column: &str) -> String {
+fn sparse_selection_sql((column, tie): (&str, &str)) -> String {
     format!(
-        "SELECT a.id, a.{column}, 1 FROM articles a
+        "SELECT a.id, a.{column}, a.{tie}, 1 FROM articles a
          WHERE a.id IN (SELECT e.article_id FROM entries e
-                        WHERE e.feed_id IN (SELECT value FROM json_each(?3)))
-           AND (a.{column}, a.id) < (?1, ?2)
-         ORDER BY a.{column} DESC, a.id DESC LIMIT ?4"
+                        WHERE e.feed_id IN (SELECT value FROM json_each(?4)))
+           AND (a.{column}, a.{tie}, a.id) < (?1, ?2, ?3)
+         ORDER BY a.{column} DESC, a.{tie} DESC, a.id DESC LIMIT ?5"
     )
 }
 
@@ -185,6 +189,9 @@ fn sparse_selection_sql(column: &str) -> String {
 const STORY_SQL: &str = "SELECT a.id, a.title, a.content_text, group_concat(e.feed_id)
      FROM articles a JOIN entries e ON e.article_id = a.id
      WHERE a.story_id = ?1 GROUP BY a.id ORDER BY a.id";
+
+/// One row of a page of the walk: id, sort key, tie key, selected.
+type Page = (i64, String, String, bool);
 
 /// What the walk needs to know of an article it passes.
 struct Candidate {
@@ -198,6 +205,7 @@ struct Candidate {
 #[derive(Debug, Clone)]
 struct Cursor {
     key: String,
+    tie: String,
     id: i64,
     /// The selection was too sparse for the index walk; read its entries.
     by_entries: bool,
@@ -211,6 +219,7 @@ impl Cursor {
     fn start(limit: usize) -> Cursor {
         Cursor {
             key: "~".into(),
+            tie: "~".into(),
             id: i64::MAX,
             by_entries: false,
             scanned: 0,
@@ -273,7 +282,7 @@ impl Store {
 
     fn walk(&self, query: &OutputQuery<'_>) -> Result<Vec<OutputStory>> {
         let feeds = self.selected_feeds(query.feeds, query.tags)?;
-        let column = order_column(query.order);
+        let column = order_columns(query.order);
         let mut cursor = Cursor::start(query.limit);
         let mut seen_stories: HashSet<i64> = HashSet::new();
         let mut leads: Vec<i64> = Vec::new();
@@ -338,27 +347,29 @@ impl Store {
     fn candidates(
         &self,
         feeds: &Feeds,
-        column: &str,
+        column: (&str, &str),
         cursor: &mut Cursor,
         limit: usize,
     ) -> Result<Option<Vec<i64>>> {
         let page = limit.clamp(1, SCAN_PAGE) as i64;
-        let (key, id) = (&cursor.key, cursor.id);
+        let (key, tie, id) = (&cursor.key, &cursor.tie, cursor.id);
         let rows = match feeds {
-            Feeds::All => self.page(&latest_sql(column), params![key, id, page])?,
-            Feeds::Some(list, _) if cursor.by_entries => {
-                self.page(&sparse_selection_sql(column), params![key, id, list, page])?
-            }
+            Feeds::All => self.page(&latest_sql(column), params![key, tie, id, page])?,
+            Feeds::Some(list, _) if cursor.by_entries => self.page(
+                &sparse_selection_sql(column),
+                params![key, tie, id, list, page],
+            )?,
             Feeds::Some(list, _) => {
                 let page = cursor.page as i64;
                 cursor.page = (cursor.page * 2).min(SCAN_PAGE);
-                self.page(&selection_sql(column), params![key, id, list, page])?
+                self.page(&selection_sql(column), params![key, tie, id, list, page])?
             }
         };
-        let Some((id, key, _)) = rows.last() else {
+        let Some((id, key, tie, _)) = rows.last() else {
             return Ok(None);
         };
         cursor.key.clone_from(key);
+        cursor.tie.clone_from(tie);
         cursor.id = *id;
         cursor.scanned += rows.len();
         if matches!(feeds, Feeds::Some(..)) && cursor.scanned >= SCAN_BUDGET {
@@ -366,7 +377,7 @@ impl Store {
         }
         Ok(Some(
             rows.into_iter()
-                .filter_map(|(id, _, selected)| selected.then_some(id))
+                .filter_map(|(id, _, _, selected)| selected.then_some(id))
                 .collect(),
         ))
     }
@@ -375,7 +386,7 @@ impl Store {
     fn labelled(
         &self,
         feeds: &Feeds,
-        column: &str,
+        column: (&str, &str),
         cursor: &mut Cursor,
         query: &OutputQuery<'_>,
     ) -> Result<Option<Vec<i64>>> {
@@ -389,6 +400,7 @@ impl Store {
             &sql,
             params![
                 cursor.key,
+                cursor.tie,
                 cursor.id,
                 json(query.labels.rule_tags),
                 json(query.labels.marks),
@@ -396,21 +408,22 @@ impl Store {
                 page
             ],
         )?;
-        let Some((id, key, _)) = rows.last() else {
+        let Some((id, key, tie, _)) = rows.last() else {
             return Ok(None);
         };
         cursor.key.clone_from(key);
+        cursor.tie.clone_from(tie);
         cursor.id = *id;
         Ok(Some(
             rows.into_iter()
-                .filter_map(|(id, _, selected)| selected.then_some(id))
+                .filter_map(|(id, _, _, selected)| selected.then_some(id))
                 .collect(),
         ))
     }
 
-    fn page(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<(i64, String, bool)>> {
+    fn page(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Page>> {
         let mut st = self.conn.prepare_cached(sql)?;
-        let rows = st.query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = st.query_map(params, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -476,7 +489,7 @@ impl Store {
     pub fn output_query_plans(&self) -> Result<Vec<String>> {
         let mut queries = Vec::new();
         for order in [OutputOrder::FirstSeen, OutputOrder::Published] {
-            let column = order_column(order);
+            let column = order_columns(order);
             queries.push(("latest", latest_sql(column)));
             queries.push(("selection", selection_sql(column)));
             queries.push(("sparse selection", sparse_selection_sql(column)));

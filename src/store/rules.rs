@@ -216,6 +216,8 @@ impl Store {
                 url: r.get(3)?,
                 canonical_url: r.get(4)?,
                 title: r.get(5)?,
+                title_derived: false,
+                title_original: None,
                 authors: authors
                     .split(", ")
                     .filter(|a| !a.is_empty())

@@ -457,5 +457,52 @@ const TOMBSTONES_LISTED: &str = r#"
 ALTER TABLE entry_tombstones ADD COLUMN last_listed_at TEXT;
 "#;
 
+/// Migration: what a reader of the published river sees.
+///
+/// - `articles.title_derived`: 1 when the feed gave the entry no title and
+///   `title` was made by Tributary from the text or link (see
+///   `clean::title`); 0 for the publisher's own. Older rows keep 0 (and
+///   their blank titles, which publishing derives the same way).
+/// - `articles.title_original`: the title as the document had it (markup,
+///   entities) when that differs from the plain-text `title`; else NULL.
+/// - `feeds.language`: the language the feed declares (RSS `language`,
+///   Atom `xml:lang`, JSON Feed `language`), carried into the outputs.
+/// - `feeds.source_updated_at`: when the feed document says it was last
+///   updated, as published in each item's `atom:source`.
+/// - The two order indexes gain the publication date: articles first seen
+///   at the same moment (one fetch) are listed newest first, not in the
+///   order the document happened to hold them.
+const READERS: &str = r#"
+ALTER TABLE articles ADD COLUMN title_derived INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE articles ADD COLUMN title_original TEXT;
+ALTER TABLE feeds ADD COLUMN language TEXT;
+ALTER TABLE feeds ADD COLUMN source_updated_at TEXT;
+DROP INDEX articles_by_first_seen;
+CREATE INDEX articles_by_first_seen ON articles(first_seen_at, published_at, id);
+DROP INDEX articles_by_published;
+CREATE INDEX articles_by_published ON articles(published_at, first_seen_at, id);
+DROP VIEW latest_articles;
+CREATE VIEW latest_articles AS
+SELECT a.id, a.title, a.url, a.published_at, a.first_seen_at,
+       (SELECT group_concat(name, ', ') FROM (
+            SELECT DISTINCT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
+            WHERE e.article_id = a.id ORDER BY e.id)) AS feeds,
+       a.authors, substr(a.content_text, 1, 200) AS excerpt, a.title_derived
+FROM articles a
+ORDER BY a.first_seen_at DESC, a.published_at DESC, a.id DESC;
+"#;
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, RULES, TOMBSTONES_LISTED];
+pub const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3,
+    V4,
+    V5,
+    V6,
+    V7,
+    V8,
+    RULES,
+    TOMBSTONES_LISTED,
+    READERS,
+];

@@ -671,7 +671,8 @@ pub(super) fn window_start(
     Ok(tx
         .prepare_cached(
             "SELECT coalesce(
-                 (SELECT id FROM articles WHERE first_seen_at >= ?1 ORDER BY first_seen_at, id LIMIT 1),
+                 (SELECT min(id) FROM articles WHERE first_seen_at =
+                     (SELECT min(first_seen_at) FROM articles WHERE first_seen_at >= ?1)),
                  (SELECT coalesce(max(id), 0) + 1 FROM articles))",
         )?
         .query_row([since], |r| r.get(0))?)
@@ -770,6 +771,8 @@ mod tests {
             canonical_url: Some(url.clone()),
             content_hash: crate::clean::content_hash(&title, text),
             title,
+            title_derived: false,
+            title_original: None,
             authors: vec![],
             summary_html: None,
             content_html: None,

@@ -17,7 +17,8 @@ pub struct Daemon {
 
 impl Daemon {
     /// Starts `tributary run` on the scratch config, logging at `rust_log`
-    /// into a fresh file in the scratch folder.
+    /// (the daemon's default levels when empty) into a fresh file in the
+    /// scratch folder.
     pub fn start(s: &Scratch, rust_log: &str, envs: &[(&str, &str)]) -> Daemon {
         let n = std::fs::read_dir(s.dir.path())
             .map(|d| d.count())
@@ -35,6 +36,9 @@ impl Daemon {
             .stderr(Stdio::from(file));
         for (k, v) in envs {
             cmd.env(k, v);
+        }
+        if rust_log.is_empty() {
+            cmd.env_remove("RUST_LOG");
         }
         Daemon {
             child: Some(cmd.spawn().expect("start tributary run")),

@@ -3,6 +3,7 @@
 
 mod bounded;
 mod child;
+mod clients;
 mod corpus;
 mod crash;
 mod daemon;
@@ -13,6 +14,7 @@ mod faults;
 mod group_commit;
 mod hostile;
 mod ingest;
+mod logs;
 mod ops;
 mod ops_config;
 mod origins;

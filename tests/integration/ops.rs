@@ -520,3 +520,49 @@ fn man_page_and_completions_come_from_the_commands() {
         "hidden commands show: {help}"
     );
 }
+
+#[test]
+fn feeds_lists_every_configured_feed_even_before_its_first_fetch() {
+    let server = FeedServer::start();
+    server.set("/a.xml", Route::feed(items("a", 2)));
+    let s = Scratch::new();
+    s.write_config("", &[("a", &server.url("/a.xml"))]);
+    // Before any round: the store does not exist yet.
+    let out = s.tributary(&["feeds"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = stdout(&out);
+    let a = a.lines().find(|l| l.starts_with("a ")).expect("a listed");
+    assert!(
+        a.contains(" new ") && a.contains("never") && a.contains("due new feed"),
+        "{a}"
+    );
+    assert!(s.tributary(&["fetch"]).status.success());
+    // A feed added to the config after the round.
+    s.write_config(
+        "",
+        &[
+            ("a", &server.url("/a.xml")),
+            ("later", &server.url("/later.xml")),
+        ],
+    );
+    let out = s.tributary(&["feeds"]);
+    let text = stdout(&out);
+    let a = text.lines().find(|l| l.starts_with("a ")).unwrap();
+    assert!(a.contains(" ok ") && !a.contains("never"), "{a}");
+    let later = text
+        .lines()
+        .find(|l| l.starts_with("later "))
+        .expect("later listed");
+    assert!(
+        later.contains("never") && later.contains("due new feed"),
+        "{later}"
+    );
+    let out = s.tributary(&["feeds", "--json"]);
+    let later: serde_json::Value = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["name"] == "later")
+        .unwrap();
+    assert_eq!(later["never_fetched"], true);
+    assert_eq!(later["status"], "new");
+}

@@ -376,3 +376,103 @@ fn hostile_feed_content_reaches_no_output() {
         "titles are shown escaped"
     );
 }
+
+#[test]
+fn items_first_seen_together_come_newest_first() {
+    let feeds = FeedServer::start();
+    // Listed newest first, as most feeds do; stored in one fetch, so they
+    // share their first-seen time.
+    let day = |d: u32| format!("Mon, {d:02} Nov 2026 10:00:00 GMT");
+    feeds.set(
+        "/batch.xml",
+        Route::feed(dated_rss(&[
+            ("b3", "Third of November", "c", &day(3)),
+            ("b9", "Ninth of November", "a", &day(9)),
+            ("b1", "First of November", "d", &day(1)),
+            ("b5", "Fifth of November", "b", &day(5)),
+        ])),
+    );
+    let s = Scratch::new();
+    write_config(&s, "", &[feed("batch", feeds.url("/batch.xml"), &[])]);
+    fetch(&s);
+    let server = Running::start(&s.config_path());
+    let first = server.get("/feed.json");
+    assert_eq!(
+        json_titles(&first),
+        [
+            "Ninth of November",
+            "Fifth of November",
+            "Third of November",
+            "First of November"
+        ]
+    );
+    // The same order, byte for byte, on every render.
+    assert_eq!(server.get("/feed.json").body, first.body);
+}
+
+#[test]
+fn untitled_entries_get_a_marked_title_and_the_feed_language_is_carried() {
+    let feeds = FeedServer::start();
+    feeds.set(
+        "/fr.xml",
+        Route::feed(
+            "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>Le Fil</title>\
+             <link>https://fil.example/</link><description>d</description><language>fr</language>\
+             <lastBuildDate>Mon, 23 Nov 2026 12:00:00 GMT</lastBuildDate>\
+             <item><guid>n1</guid><link>https://fil.example/n1</link>\
+             <description>Le pont rouvre aujourd'hui. La circulation reprend lundi.</description>\
+             <pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate></item>\
+             <item><guid>n2</guid><link>https://fil.example/n2</link>\
+             <title>&lt;b&gt;Gras&lt;/b&gt; &amp;amp; maigre</title><description>x</description>\
+             <pubDate>Mon, 23 Nov 2026 09:00:00 GMT</pubDate></item>\
+             </channel></rss>\n",
+        ),
+    );
+    let s = Scratch::new();
+    write_config(&s, "", &[feed("fil", feeds.url("/fr.xml"), &[])]);
+    fetch(&s);
+    let db = s.db();
+    let row = |guid: &str| -> (String, bool, Option<String>) {
+        db.query_row(
+            "SELECT a.title, a.title_derived, a.title_original FROM articles a
+             JOIN entries e ON e.article_id = a.id WHERE e.guid = ?1",
+            [guid],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(row("n1"), ("Le pont rouvre aujourd'hui".into(), true, None));
+    assert_eq!(
+        row("n2"),
+        (
+            "Gras & maigre".into(),
+            false,
+            Some("<b>Gras</b> &amp; maigre".into())
+        )
+    );
+
+    let server = Running::start(&s.config_path());
+    let json = server.get("/feed.json").json();
+    assert_eq!(json["language"], "fr");
+    let first = &json["items"][0];
+    assert_eq!(first["title"], "Le pont rouvre aujourd'hui");
+    assert_eq!(first["_tributary"]["title_derived"], true);
+    assert!(json["items"][1]["_tributary"]
+        .get("title_derived")
+        .is_none());
+    let rss = server.get("/feed.rss").text();
+    assert!(rss.contains("<language>fr</language>"), "{rss}");
+    assert!(rss.contains("<source url=\"http://127.0.0.1"), "{rss}");
+    let atom = server.get("/feed.atom").text();
+    assert!(atom.contains("xml:lang=\"fr\""), "{atom}");
+    let source = &atom[atom.find("<source>").unwrap()..atom.find("</source>").unwrap()];
+    for part in [
+        "<id>http://127.0.0.1",
+        "<title>Le Fil</title>",
+        "<updated>2026-11-23T12:00:00Z</updated>",
+        "rel=\"self\"",
+        "rel=\"alternate\" type=\"text/html\" href=\"https://fil.example/\"",
+    ] {
+        assert!(source.contains(part), "{part} in {source}");
+    }
+}

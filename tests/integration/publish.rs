@@ -103,10 +103,14 @@ fn atom_round_trips_through_a_feed_parser() {
         content.starts_with("<p>Hello <b>world</b> &amp; ]]> friends</p>"),
         "{content}"
     );
-    assert!(content.ends_with(
-        "<p>Also in: <a href=\"https://hn.example/item?id=9\">Hacker News</a>, \
-         <a href=\"https://blog.example/\">A Blog</a>.</p>"
-    ));
+    assert!(
+        content.ends_with(
+            "<p>Via <a href=\"https://lwn.example/\">LWN.net</a>. \
+             Also in: <a href=\"https://hn.example/item?id=9\">Hacker News</a>, \
+             <a href=\"https://blog.example/\">A Blog</a>.</p>"
+        ),
+        "{content}"
+    );
     assert_eq!(first.summary.as_ref().unwrap().content, "Rust in 2026.");
 
     assert_eq!(
@@ -119,7 +123,10 @@ fn atom_round_trips_through_a_feed_parser() {
         Some("https://lwn.example/")
     );
     let content = second.content.as_ref().unwrap().body.as_deref().unwrap();
-    assert_eq!(content, "<p>Only a summary &lt;here&gt;.</p>");
+    assert_eq!(
+        content,
+        "<p>Only a summary &lt;here&gt;.</p><p>Via <a href=\"https://lwn.example/\">LWN.net</a>.</p>"
+    );
 
     assert!(third.links.is_empty());
     assert!(

@@ -134,8 +134,11 @@ impl Running {
             });
         });
         let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        // No automatic decompression: tests see the bytes as sent.
+        // No automatic decompression: tests see the bytes as sent. No
+        // pooled connections: one the server closed while idle would fail
+        // the next request.
         let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
             .no_gzip()
             .no_brotli()
             .no_deflate()

@@ -27,6 +27,8 @@ pub struct OutputArticle {
     pub id: ArticleId,
     /// Plain-text title.
     pub title: String,
+    /// Whether Tributary derived the title (the feed gave none).
+    pub title_derived: bool,
     /// Link as first seen.
     pub url: Option<String>,
     /// Link without tracking parameters.
@@ -79,6 +81,11 @@ pub struct FeedRef {
     pub site_url: Option<String>,
     /// Where it is polled (after a confirmed permanent move, the new URL).
     pub url: String,
+    /// The language it declares.
+    pub language: Option<String>,
+    /// When the document last said it was updated, else when it last
+    /// brought a new entry.
+    pub updated: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -131,7 +138,7 @@ impl Store {
         let mut st = self.conn.prepare_cached(
             "SELECT id, title, url, canonical_url, authors, summary_html, content_html,
                     content_text, published_at, updated_at, first_seen_at, changed_at,
-                    categories, enclosures
+                    categories, enclosures, title_derived
              FROM articles WHERE id IN (SELECT value FROM json_each(?1))",
         )?;
         let time = |s: String| parse_ts(&s).unwrap_or(DateTime::UNIX_EPOCH);
@@ -154,6 +161,7 @@ impl Store {
                     changed_at: r.get::<_, Option<String>>(11)?.map(time),
                     categories: r.get(12)?,
                     enclosures: r.get(13)?,
+                    title_derived: r.get(14)?,
                 },
             ))
         })?;
@@ -165,7 +173,8 @@ impl Store {
     fn sightings(&self, ids: &[i64], feeds: &Feeds) -> Result<HashMap<i64, Vec<Sighting>>> {
         let mut st = self.conn.prepare_cached(
             "SELECT e.article_id, e.feed_id, e.url, e.first_seen_at,
-                    f.name, f.title, f.site_url, coalesce(f.moved_to, f.url)
+                    f.name, f.title, f.site_url, coalesce(f.moved_to, f.url), f.language,
+                    coalesce(f.source_updated_at, f.last_new_entry_at)
              FROM entries e JOIN feeds f ON f.id = e.feed_id
              WHERE e.article_id IN (SELECT value FROM json_each(?1))
              ORDER BY e.article_id, e.id",
@@ -186,6 +195,8 @@ impl Store {
                         title: r.get(5)?,
                         site_url: r.get(6)?,
                         url: r.get(7)?,
+                        language: r.get(8)?,
+                        updated: r.get::<_, Option<String>>(9)?.and_then(|t| parse_ts(&t)),
                     },
                 },
             ))

@@ -12,6 +12,7 @@ pub fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
 
 fn lwn() -> Source {
     Source {
+        id: None,
         feed_name: "lwn".into(),
         title: "LWN.net".into(),
         site_url: Some("https://lwn.example/".into()),
@@ -24,6 +25,8 @@ fn item(tag: &TagUri, number: i64, title: &str, when: DateTime<Utc>) -> Item {
     Item {
         id: tag.item(number),
         title: title.into(),
+        title_derived: false,
+        language: None,
         url: None,
         content_html: None,
         summary_text: None,
@@ -66,6 +69,7 @@ pub fn sample_channel() -> Channel {
         also_in: vec![
             Mention {
                 source: Source {
+                    id: None,
                     feed_name: "hn".into(),
                     title: "Hacker News".into(),
                     site_url: Some("https://hn.example/".into()),
@@ -76,6 +80,7 @@ pub fn sample_channel() -> Channel {
             },
             Mention {
                 source: Source {
+                    id: None,
                     feed_name: "blog".into(),
                     title: "A Blog".into(),
                     site_url: Some("https://blog.example/".into()),
@@ -94,6 +99,7 @@ pub fn sample_channel() -> Channel {
     let third = Item {
         authors: vec![Person::default()],
         source: Source {
+            id: None,
             feed_name: "bare".into(),
             ..Source::default()
         },
@@ -121,6 +127,7 @@ pub fn sample_channel() -> Channel {
 /// time: nothing here may break a document.
 pub fn hostile_channel() -> Channel {
     let evil_source = Source {
+        id: None,
         feed_name: "\u{0}".into(),
         title: "]]>".into(),
         site_url: Some("data:text/html,hi".into()),
@@ -130,6 +137,8 @@ pub fn hostile_channel() -> Channel {
     let evil = Item {
         id: "tag:x,2026:\u{0}]]>".into(),
         title: format!("]]>{}", "<script>\u{1}".repeat(20_000)),
+        title_derived: false,
+        language: None,
         url: Some("https://bad.example/a b|c".into()),
         content_html: Some(
             "<script>alert('x')</script>]]><![CDATA[ boom ]]>\u{0}\u{1b}[31m\u{ffff}".into(),
@@ -193,6 +202,8 @@ pub fn hostile_channel() -> Channel {
     let empty = Item {
         id: String::new(),
         title: String::new(),
+        title_derived: false,
+        language: None,
         url: Some(String::new()),
         content_html: Some(String::new()),
         summary_text: Some(String::new()),
