@@ -114,7 +114,7 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
             Err(_) => break,
             Ok(_) => continue,
         };
-        if open.is_none() && is_entry(start.local_name().as_ref(), depth) {
+        if open.is_none() && is_entry(start.local_name().into_inner().as_bytes(), depth) {
             entries += 1;
             if entries == MAX_ENTRIES + 1 {
                 cut = Some((
@@ -137,7 +137,7 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
             if depth < 2 {
                 outer.truncate(depth);
                 outer.push((
-                    start.name().as_ref().to_vec(),
+                    start.name().into_inner().as_bytes().to_vec(),
                     at..reader.buffer_position() as usize,
                 ));
             }
