@@ -135,6 +135,7 @@ impl Running {
         });
         let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
         // No automatic decompression: tests see the bytes as sent.
+        tributary::fetch::install_crypto_provider();
         let client = reqwest::Client::builder()
             .no_gzip()
             .no_brotli()
