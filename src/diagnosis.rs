@@ -443,7 +443,7 @@ fn xml_error(text: &str) -> Option<(usize, String)> {
             Ok(Event::Start(_)) => depth += 1,
             Ok(Event::End(_)) => depth = depth.saturating_sub(1),
             Ok(Event::GeneralRef(r)) => {
-                let name = String::from_utf8_lossy(r.as_ref()).into_owned();
+                let name = r.to_string();
                 let known = matches!(name.as_str(), "lt" | "gt" | "amp" | "apos" | "quot")
                     || name.starts_with('#');
                 if !known {

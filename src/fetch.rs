@@ -25,8 +25,10 @@ mod file;
 pub mod guard;
 mod hosts;
 pub mod redact;
+mod tls;
 
 pub use redact::{url_has_secret, Redactor};
+pub use tls::install_crypto_provider;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -290,6 +292,7 @@ fn build_client(
     public_only: bool,
 ) -> Result<reqwest::Client, FetchError> {
     {
+        install_crypto_provider();
         let mut headers = HeaderMap::new();
         headers.insert(
             header::ACCEPT,

@@ -1,42 +1,83 @@
-//! Counters the daemon keeps while it runs, and the Prometheus text format
-//! the server renders from them (plus gauges read from the store at scrape
-//! time: feeds by state, articles, stories, database size).
+//! Counters the daemon keeps while it runs, and the exposition the server
+//! renders from them (plus gauges read from the store at scrape time: feeds
+//! by state, articles, stories, database size), in the OpenMetrics text
+//! format that Prometheus scrapes, written by the Prometheus project's own
+//! client library (`prometheus-client`).
 //!
 //! Labels have bounded cardinality: a fetch is labelled by its result class
 //! (`ok`, `not_modified`, `transient`, `permanent`, `gone`) and its host
 //! group (the `[[fetch.host_groups]]` it belongs to, else `other`), never
 //! by feed or URL.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 /// Upper bounds (seconds) of the fetch-duration histogram's buckets.
 pub const DURATION_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
+/// The content type of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The labels of a fetch.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FetchLabels {
+    result: String,
+    host_group: String,
+}
+
+/// The label of a feed state.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+}
+
 /// Live counters, shared between the daemon (which writes) and the server
 /// (which reads).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    fetches: Mutex<BTreeMap<(String, String), u64>>,
-    bytes_fetched: AtomicU64,
-    bytes_saved: AtomicU64,
+    fetches: Family<FetchLabels, Counter>,
+    bytes_fetched: Counter,
+    bytes_saved: Counter,
     /// Body size of each feed's last full response (what a 304 saves).
     last_size: Mutex<HashMap<String, u64>>,
-    duration_buckets: [AtomicU64; DURATION_BUCKETS.len()],
-    duration_count: AtomicU64,
-    duration_sum_ms: AtomicU64,
-    new_entries: AtomicU64,
-    updated_entries: AtomicU64,
-    article_merges: AtomicU64,
+    duration: Histogram,
+    new_entries: Counter,
+    updated_entries: Counter,
+    article_merges: Counter,
     /// How late (ms) the latest fetch started after it was due.
     scheduler_lag_ms: AtomicI64,
     /// Unix time of the scheduler's last turn.
     scheduler_turn: AtomicI64,
     /// Whether the last write probe succeeded.
     store_writable: AtomicBool,
-    digests_made: AtomicU64,
+    digests_made: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            fetches: Family::default(),
+            bytes_fetched: Counter::default(),
+            bytes_saved: Counter::default(),
+            last_size: Mutex::default(),
+            duration: Histogram::new(DURATION_BUCKETS),
+            new_entries: Counter::default(),
+            updated_entries: Counter::default(),
+            article_merges: Counter::default(),
+            scheduler_lag_ms: AtomicI64::default(),
+            scheduler_turn: AtomicI64::default(),
+            store_writable: AtomicBool::default(),
+            digests_made: Counter::default(),
+        }
+    }
 }
 
 /// One finished fetch, as the metrics see it.
@@ -80,36 +121,26 @@ pub struct StoreGauges {
 impl Metrics {
     /// Records a finished fetch.
     pub fn fetched(&self, s: FetchSample<'_>) {
-        *self
-            .fetches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry((s.outcome.to_string(), s.host_group.to_string()))
-            .or_default() += 1;
-        self.bytes_fetched.fetch_add(s.bytes, Ordering::Relaxed);
+        self.fetches
+            .get_or_create(&FetchLabels {
+                result: s.outcome.to_string(),
+                host_group: s.host_group.to_string(),
+            })
+            .inc();
+        self.bytes_fetched.inc_by(s.bytes);
         {
             let mut sizes = self.last_size.lock().unwrap_or_else(|p| p.into_inner());
             if s.outcome == "not_modified" {
-                let saved = sizes.get(s.feed).copied().unwrap_or(0);
-                self.bytes_saved.fetch_add(saved, Ordering::Relaxed);
+                self.bytes_saved
+                    .inc_by(sizes.get(s.feed).copied().unwrap_or(0));
             } else if s.outcome == "ok" && s.bytes > 0 {
                 sizes.insert(s.feed.to_string(), s.bytes);
             }
         }
-        let secs = s.duration_ms as f64 / 1000.0;
-        for (i, bound) in DURATION_BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                self.duration_buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.duration_count.fetch_add(1, Ordering::Relaxed);
-        self.duration_sum_ms
-            .fetch_add(s.duration_ms, Ordering::Relaxed);
-        self.new_entries.fetch_add(s.new as u64, Ordering::Relaxed);
-        self.updated_entries
-            .fetch_add(s.updated as u64, Ordering::Relaxed);
-        self.article_merges
-            .fetch_add(s.merged as u64, Ordering::Relaxed);
+        self.duration.observe(s.duration_ms as f64 / 1000.0);
+        self.new_entries.inc_by(s.new as u64);
+        self.updated_entries.inc_by(s.updated as u64);
+        self.article_merges.inc_by(s.merged as u64);
     }
 
     /// Records how late a fetch started (`lag_ms` ≥ 0).
@@ -140,151 +171,119 @@ impl Metrics {
 
     /// Records a digest made.
     pub fn digest_made(&self) {
-        self.digests_made.fetch_add(1, Ordering::Relaxed);
+        self.digests_made.inc();
     }
 
-    /// The Prometheus text exposition (format 0.0.4).
+    /// The OpenMetrics text exposition ([`CONTENT_TYPE`]): the live
+    /// counters, and gauges made for this scrape from `g` and `now`.
     pub fn render(&self, g: &StoreGauges, now: i64) -> String {
-        let mut o = String::with_capacity(4096);
-        let mut family = |name: &str, kind: &str, help: &str| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        };
-        family(
-            "tributary_fetches_total",
-            "counter",
-            "Fetches by result class and host group.",
+        self.render_with(g, now, |_| {})
+    }
+
+    /// [`Metrics::render`], with the families `more` registers after ours
+    /// (the server's own figures).
+    pub fn render_with(
+        &self,
+        g: &StoreGauges,
+        now: i64,
+        more: impl FnOnce(&mut Registry),
+    ) -> String {
+        // A registry per scrape: the counters are shared handles, the
+        // gauges are this scrape's values (a feed state that is gone is
+        // gone from the output too).
+        let mut r = Registry::default();
+        r.register(
+            "tributary_fetches",
+            "Fetches by result class and host group",
+            self.fetches.clone(),
         );
-        for ((outcome, group), n) in self
-            .fetches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                o,
-                "tributary_fetches_total{{result=\"{}\",host_group=\"{}\"}} {n}",
-                label(outcome),
-                label(group)
-            );
-        }
-        let counter = |o: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
-        };
-        let gauge = |o: &mut String, name: &str, help: &str, v: String| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-        };
-        counter(
-            &mut o,
-            "tributary_fetched_bytes_total",
-            "Body bytes received (decompressed).",
-            self.bytes_fetched.load(Ordering::Relaxed),
+        r.register(
+            "tributary_fetched_bytes",
+            "Body bytes received (decompressed)",
+            self.bytes_fetched.clone(),
         );
-        counter(&mut o, "tributary_not_modified_saved_bytes_total", "Bytes not transferred thanks to 304 answers (the feed's last full body size each time).", self.bytes_saved.load(Ordering::Relaxed));
-        let _ = writeln!(o, "# HELP tributary_fetch_duration_seconds Wall time of fetches, parsing and storing included.\n# TYPE tributary_fetch_duration_seconds histogram");
-        for (i, bound) in DURATION_BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                o,
-                "tributary_fetch_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                self.duration_buckets[i].load(Ordering::Relaxed)
-            );
-        }
-        let count = self.duration_count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            o,
-            "tributary_fetch_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        r.register(
+            "tributary_not_modified_saved_bytes",
+            "Bytes not transferred thanks to 304 answers (the feed's last full body size each time)",
+            self.bytes_saved.clone(),
         );
-        let _ = writeln!(
-            o,
-            "tributary_fetch_duration_seconds_sum {}",
-            self.duration_sum_ms.load(Ordering::Relaxed) as f64 / 1000.0
+        r.register(
+            "tributary_fetch_duration_seconds",
+            "Wall time of fetches, parsing and storing included",
+            self.duration.clone(),
         );
-        let _ = writeln!(o, "tributary_fetch_duration_seconds_count {count}");
-        counter(
-            &mut o,
-            "tributary_new_entries_total",
-            "Entries added.",
-            self.new_entries.load(Ordering::Relaxed),
+        r.register(
+            "tributary_new_entries",
+            "Entries added",
+            self.new_entries.clone(),
         );
-        counter(
-            &mut o,
-            "tributary_updated_entries_total",
-            "Entries whose content changed.",
-            self.updated_entries.load(Ordering::Relaxed),
+        r.register(
+            "tributary_updated_entries",
+            "Entries whose content changed",
+            self.updated_entries.clone(),
         );
-        counter(
-            &mut o,
-            "tributary_article_merges_total",
-            "New entries that joined an article another feed or URL had.",
-            self.article_merges.load(Ordering::Relaxed),
+        r.register(
+            "tributary_article_merges",
+            "New entries that joined an article another feed or URL had",
+            self.article_merges.clone(),
         );
-        counter(
-            &mut o,
-            "tributary_digests_made_total",
-            "Digests made.",
-            self.digests_made.load(Ordering::Relaxed),
+        r.register(
+            "tributary_digests_made",
+            "Digests made",
+            self.digests_made.clone(),
         );
-        gauge(
-            &mut o,
+        let lag = Gauge::<f64, AtomicU64>::default();
+        lag.set(self.scheduler_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0);
+        r.register(
             "tributary_scheduler_lag_seconds",
-            "How late the latest fetch started after it was due.",
-            format!(
-                "{}",
-                self.scheduler_lag_ms.load(Ordering::Relaxed) as f64 / 1000.0
-            ),
+            "How late the latest fetch started after it was due",
+            lag,
         );
         let turn = self.last_turn();
-        gauge(
-            &mut o,
+        r.register(
             "tributary_scheduler_idle_seconds",
-            "Seconds since the scheduler's last turn.",
-            format!("{}", if turn == 0 { 0 } else { (now - turn).max(0) }),
+            "Seconds since the scheduler's last turn",
+            gauge(if turn == 0 { 0 } else { (now - turn).max(0) }),
         );
-        let _ = writeln!(
-            o,
-            "# HELP tributary_feeds Active feeds by state.\n# TYPE tributary_feeds gauge"
-        );
+        let feeds = Family::<StateLabels, Gauge>::default();
         for (state, n) in &g.feeds_by_state {
-            let _ = writeln!(o, "tributary_feeds{{state=\"{}\"}} {n}", label(state));
+            feeds
+                .get_or_create(&StateLabels {
+                    state: state.clone(),
+                })
+                .set(*n);
         }
-        gauge(
-            &mut o,
-            "tributary_articles",
-            "Articles stored.",
-            g.articles.to_string(),
-        );
-        gauge(
-            &mut o,
-            "tributary_entries",
-            "Entries stored.",
-            g.entries.to_string(),
-        );
-        gauge(
-            &mut o,
+        r.register("tributary_feeds", "Active feeds by state", feeds);
+        r.register("tributary_articles", "Articles stored", gauge(g.articles));
+        r.register("tributary_entries", "Entries stored", gauge(g.entries));
+        r.register(
             "tributary_stories_merged",
-            "Stories told by more than one article.",
-            g.merged_stories.to_string(),
+            "Stories told by more than one article",
+            gauge(g.merged_stories),
         );
-        gauge(
-            &mut o,
+        r.register(
             "tributary_story_merges",
-            "Articles that joined a story by similarity.",
-            g.story_merges.to_string(),
+            "Articles that joined a story by similarity",
+            gauge(g.story_merges),
         );
-        gauge(
-            &mut o,
+        r.register(
             "tributary_database_bytes",
-            "Size of the SQLite database file.",
-            g.database_bytes.to_string(),
+            "Size of the SQLite database file",
+            gauge(g.database_bytes),
         );
-        o
+        more(&mut r);
+        let mut out = String::with_capacity(4096);
+        prometheus_client::encoding::text::encode(&mut out, &r)
+            .expect("writing to a String does not fail");
+        out
     }
 }
 
-/// Escapes a label value.
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// A gauge holding `v`.
+pub fn gauge(v: i64) -> Gauge {
+    let g = Gauge::default();
+    g.set(v);
+    g
 }
 
 #[cfg(test)]
@@ -324,6 +323,58 @@ mod tests {
         );
         assert!(
             text.contains("tributary_fetch_duration_seconds_bucket{le=\"0.1\"} 0"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_sample_names_dashboards_read_are_kept() {
+        let m = Metrics::default();
+        m.fetched(FetchSample {
+            feed: "a",
+            outcome: "ok",
+            host_group: "other",
+            bytes: 10,
+            duration_ms: 3000,
+            new: 1,
+            updated: 0,
+            merged: 0,
+        });
+        let g = StoreGauges {
+            feeds_by_state: vec![("ok".into(), 1)],
+            ..StoreGauges::default()
+        };
+        let text = m.render(&g, 0);
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        let scrape =
+            prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+        let names: std::collections::BTreeSet<&str> =
+            scrape.samples.iter().map(|s| s.metric.as_str()).collect();
+        let want = [
+            "tributary_article_merges_total",
+            "tributary_articles",
+            "tributary_database_bytes",
+            "tributary_digests_made_total",
+            "tributary_entries",
+            "tributary_feeds",
+            "tributary_fetch_duration_seconds",
+            "tributary_fetch_duration_seconds_count",
+            "tributary_fetch_duration_seconds_sum",
+            "tributary_fetched_bytes_total",
+            "tributary_fetches_total",
+            "tributary_new_entries_total",
+            "tributary_not_modified_saved_bytes_total",
+            "tributary_scheduler_idle_seconds",
+            "tributary_scheduler_lag_seconds",
+            "tributary_stories_merged",
+            "tributary_story_merges",
+            "tributary_updated_entries_total",
+        ];
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), want, "{text}");
+        assert!(
+            text.contains("tributary_fetch_duration_seconds_bucket{le=\"2.5\"} 0")
+                && text.contains("tributary_fetch_duration_seconds_bucket{le=\"5.0\"} 1")
+                && text.contains("tributary_fetch_duration_seconds_sum 3.0"),
             "{text}"
         );
     }

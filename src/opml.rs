@@ -124,7 +124,7 @@ pub fn parse(bytes: &[u8]) -> Result<Opml, OpmlError> {
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).to_ascii_lowercase();
+                let name = e.local_name().into_inner().to_ascii_lowercase();
                 if !root_seen {
                     root_seen = true;
                     if name != "opml" {
@@ -180,21 +180,21 @@ pub fn parse(bytes: &[u8]) -> Result<Opml, OpmlError> {
                     _ => {}
                 }
             }
-            Event::End(ref e) => match e.local_name().as_ref().to_ascii_lowercase().as_slice() {
-                b"body" => in_body = false,
-                b"title" => in_head_title = false,
-                b"outline" if in_body => {
+            Event::End(ref e) => match e.local_name().into_inner().to_ascii_lowercase().as_str() {
+                "body" => in_body = false,
+                "title" => in_head_title = false,
+                "outline" if in_body => {
                     folders.pop();
                 }
                 _ => {}
             },
             Event::Text(ref t) if in_head_title => {
-                let s = String::from_utf8_lossy(t.as_ref());
+                let s: &str = t;
                 let title = out.title.get_or_insert_with(String::new);
                 title.push_str(&html_escape::decode_html_entities(&s));
             }
             Event::GeneralRef(ref r) if in_head_title => {
-                let s = format!("&{};", String::from_utf8_lossy(r.as_ref()));
+                let s = format!("&{};", &**r);
                 let title = out.title.get_or_insert_with(String::new);
                 title.push_str(&html_escape::decode_html_entities(&s));
             }
@@ -221,12 +221,11 @@ fn attributes(e: &BytesStart<'_>) -> Vec<(String, String)> {
         .with_checks(false)
         .flatten()
         .map(|a| {
-            let key = String::from_utf8_lossy(a.key.local_name().as_ref()).to_ascii_lowercase();
+            let key = a.key.local_name().into_inner().to_ascii_lowercase();
             let value = match a.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
                 Ok(v) => v.into_owned(),
                 // Unknown entities or a bare `&`: read it as a browser would.
-                Err(_) => html_escape::decode_html_entities(&String::from_utf8_lossy(&a.value))
-                    .into_owned(),
+                Err(_) => html_escape::decode_html_entities(&a.value).into_owned(),
             };
             (key, value)
         })

@@ -38,6 +38,7 @@ use regex::Regex;
 
 use crate::model::{Enclosure, FeedHints, FeedMeta};
 
+mod authors;
 mod decode;
 mod lenient;
 pub mod limits;
@@ -247,9 +248,23 @@ fn read(
         .id_generator(|_, _, _| String::new())
         .base_uri(base)
         .build();
-    let feed = parser
-        .parse(doc.as_bytes())
-        .map_err(|e| map_error(e, format))?;
+    let feed = if format == "XML" {
+        parser.parse(authors::spaced_xml(doc).as_bytes())
+    } else {
+        // A JSON Feed author name that crashes feed-rs: read again with
+        // the names spaced (see `parse/authors.rs`).
+        let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            parser.parse(doc.as_bytes())
+        }));
+        match first {
+            Ok(result) => result,
+            Err(panic) => match authors::spaced_json(doc) {
+                Some(spaced) => parser.parse(spaced.as_bytes()),
+                None => std::panic::resume_unwind(panic),
+            },
+        }
+    }
+    .map_err(|e| map_error(e, format))?;
     let hints = if format == "XML" {
         scan_hints(doc, feed.ttl)
     } else {
@@ -487,8 +502,7 @@ fn convert_entry(e: model::Entry) -> RawEntry {
         authors: e
             .authors
             .into_iter()
-            .map(|p| p.name.trim().to_string())
-            .filter(|n| !n.is_empty())
+            .filter_map(|p| authors::display_name(p.name, p.email))
             .collect(),
         summary,
         summary_is_text,

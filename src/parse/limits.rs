@@ -150,7 +150,7 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
             bases.push((depth + 1, own_base));
             base_len += own_base;
         }
-        if open.is_none() && is_entry(start.local_name().as_ref(), depth) {
+        if open.is_none() && is_entry(start.local_name().into_inner().as_bytes(), depth) {
             entries += 1;
             if entries == MAX_ENTRIES + 1 {
                 cut = Some((
@@ -173,7 +173,7 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
             if depth < 2 {
                 outer.truncate(depth);
                 outer.push((
-                    start.name().as_ref().to_vec(),
+                    start.name().into_inner().as_bytes().to_vec(),
                     at..reader.buffer_position() as usize,
                 ));
             }
@@ -211,14 +211,14 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
 
 /// The length of an element's `xml:base` value (0 without one).
 fn xml_base_len(start: &quick_xml::events::BytesStart<'_>) -> usize {
-    let raw: &[u8] = start.as_ref();
-    if !raw.windows(8).any(|w| w == b"xml:base") {
+    let raw: &str = start.as_ref();
+    if !raw.contains("xml:base") {
         return 0;
     }
     start
         .attributes()
         .flatten()
-        .find(|a| a.key.as_ref() == b"xml:base")
+        .find(|a| a.key.as_ref() == "xml:base")
         .map_or(0, |a| a.value.len())
 }
 

@@ -1,9 +1,12 @@
 //! The operational endpoints: `/healthz` (alive), `/readyz` (store
-//! writable, scheduler making progress), `/metrics` (Prometheus text, the
+//! writable, scheduler making progress), `/metrics` (OpenMetrics text, the
 //! server's own figures after the daemon's), `/opml` (the subscriptions).
 
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -52,23 +55,23 @@ pub async fn readyz(State(state): State<ServerState>) -> Response {
     }
 }
 
-/// `/metrics`: Prometheus text format.
+/// `/metrics`: the OpenMetrics text format Prometheus scrapes.
 pub async fn metrics(State(state): State<ServerState>) -> Response {
     let gauges = match state.cache.read(|s| s.gauges()).await {
         Ok(g) => g,
         Err(e) => return failure(e),
     };
-    let mut body = match &state.metrics {
-        Some(m) => m.render(&gauges, Utc::now().timestamp()),
-        None => crate::metrics::Metrics::default().render(&gauges, Utc::now().timestamp()),
+    let usage = state.cache.usage().await;
+    let server = |r: &mut Registry| server_metrics(r, &usage, &state);
+    let body = match &state.metrics {
+        Some(m) => m.render_with(&gauges, Utc::now().timestamp(), server),
+        None => {
+            crate::metrics::Metrics::default().render_with(&gauges, Utc::now().timestamp(), server)
+        }
     };
-    server_metrics(&mut body, &state).await;
     (
         StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         body,
     )
         .into_response()
@@ -89,41 +92,34 @@ pub async fn opml(State(state): State<ServerState>, headers: HeaderMap) -> Respo
 
 /// The server's own figures: what its cache holds and what became of
 /// searches.
-async fn server_metrics(o: &mut String, state: &ServerState) {
-    let usage = state.cache.usage().await;
-    let mut gauge = |name: &str, help: &str, v: usize| {
-        let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-    };
-    gauge(
+fn server_metrics(r: &mut Registry, usage: &super::cache::Usage, state: &ServerState) {
+    use crate::metrics::gauge;
+    r.register(
         "tributary_server_cache_documents",
-        "Rendered documents the server keeps.",
-        usage.documents,
+        "Rendered documents the server keeps",
+        gauge(usage.documents as i64),
     );
-    gauge(
+    r.register(
         "tributary_server_cache_document_bytes",
-        "Bytes of the rendered documents the server keeps.",
-        usage.document_bytes,
+        "Bytes of the rendered documents the server keeps",
+        gauge(usage.document_bytes as i64),
     );
-    gauge(
+    r.register(
         "tributary_server_cache_stamps",
-        "Paths whose validators the server keeps across re-renders.",
-        usage.stamps,
+        "Paths whose validators the server keeps across re-renders",
+        gauge(usage.stamps as i64),
     );
-    gauge(
+    r.register(
         "tributary_server_cache_stamp_bytes",
-        "Bytes of the paths and validators kept across re-renders.",
-        usage.stamp_bytes,
+        "Bytes of the paths and validators kept across re-renders",
+        gauge(usage.stamp_bytes as i64),
     );
-    gauge(
+    r.register(
         "tributary_searches_running",
-        "Searches running now.",
-        state.searches.running(),
+        "Searches running now",
+        gauge(state.searches.running() as i64),
     );
-    let name = "tributary_searches_total";
-    let _ = writeln!(
-        o,
-        "# HELP {name} Searches answered by the server, by result.\n# TYPE {name} counter"
-    );
+    let searches = Family::<Vec<(String, String)>, Counter>::default();
     let counts = &state.searches.counts;
     for (result, n) in [
         ("ok", &counts.ok),
@@ -131,10 +127,13 @@ async fn server_metrics(o: &mut String, state: &ServerState) {
         ("busy", &counts.busy),
         ("timed_out", &counts.timed_out),
     ] {
-        let _ = writeln!(
-            o,
-            "{name}{{result=\"{result}\"}} {}",
-            n.load(Ordering::Relaxed)
-        );
+        searches
+            .get_or_create(&vec![("result".to_string(), result.to_string())])
+            .inc_by(n.load(Ordering::Relaxed));
     }
+    r.register(
+        "tributary_searches",
+        "Searches answered by the server, by result",
+        searches,
+    );
 }

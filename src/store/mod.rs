@@ -58,7 +58,7 @@ pub use outputs::{
 pub use retention::{Compaction, PrunePolicy, PruneReport};
 pub use rules::{Dropped, DroppedRow, Judged, Labels};
 pub use search::{SearchError, SearchHit, SearchResults, MATCH_END, MATCH_START};
-pub use search_limits::{QueryRefused, QueryShape, SearchLimits, PROGRESS_OPS};
+pub use search_limits::{QueryRefused, QueryShape, SearchLimits};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

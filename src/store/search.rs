@@ -13,12 +13,12 @@
 //! it runs, and SQLite is interrupted when it runs past the time limit (the
 //! retry included).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::search_limits::{QueryRefused, SearchLimits, PROGRESS_OPS};
+use super::search_limits::{QueryRefused, SearchLimits};
 use super::{parse_ts, Store};
 
 /// Marks the start of a matched term inside [`SearchHit::snippet`]. A
@@ -121,11 +121,20 @@ impl Store {
                 retried_as: None,
             });
         }
-        let deadline = Instant::now() + limits.time_limit;
-        self.conn
-            .progress_handler(PROGRESS_OPS, Some(move || Instant::now() >= deadline));
+        // A watch thread interrupts SQLite at the time limit unless told
+        // the search is over (rusqlite 0.38+ sets a progress handler only
+        // through `&mut Connection`; the interrupt handle needs `&`).
+        let interrupt = self.conn.get_interrupt_handle();
+        let (over, wait) = std::sync::mpsc::channel::<()>();
+        let time_limit = limits.time_limit;
+        let watch = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(time_limit) {
+                interrupt.interrupt();
+            }
+        });
         let found = self.search_as_typed_then_quoted(query, limit);
-        self.conn.progress_handler(0, None::<fn() -> bool>);
+        drop(over);
+        let _ = watch.join();
         found.map_err(|e| match e {
             rusqlite::Error::SqliteFailure(f, _)
                 if f.code == rusqlite::ErrorCode::OperationInterrupted =>
@@ -386,7 +395,7 @@ mod tests {
         // phrase to score.
         let letters: Vec<String> = ('a'..='z').map(|c| format!("{c}*")).collect();
         let expensive = letters.join(" OR ");
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let full = s
             .search(&expensive, 50, &SearchLimits::COMMAND_LINE)
             .unwrap();
@@ -396,7 +405,7 @@ mod tests {
             time_limit: full_time / 10,
             ..SearchLimits::COMMAND_LINE
         };
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let stopped = s.search(&expensive, 50, &tight);
         let stopped_time = started.elapsed();
         eprintln!("whole search {full_time:?}, interrupted after {stopped_time:?}");

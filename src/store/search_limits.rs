@@ -7,15 +7,12 @@
 //! (`a*` reads a sizeable part of the index). That work grows with the
 //! number of terms, and with how short the prefixes are, so the shape is
 //! bounded first; after the matching, scoring and snippets run row by row,
-//! and there the time limit interrupts SQLite (a progress handler that
-//! checks a deadline every [`PROGRESS_OPS`] virtual-machine steps).
+//! and there the time limit interrupts SQLite (`sqlite3_interrupt`, from a
+//! watch thread that wakes at the deadline).
 //!
 //! Pure: the query's text in, its shape or the reason it is refused out.
 
 use std::time::Duration;
-
-/// Virtual-machine steps between two checks of a search's deadline.
-pub const PROGRESS_OPS: i32 = 1_000;
 
 /// What a search may cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -384,6 +384,7 @@ fn a_reader_subscribed_to_the_daemon_sees_new_items() {
         .enable_all()
         .build()
         .unwrap();
+    tributary::fetch::install_crypto_provider();
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/feed.atom");
     let get = |etag: Option<&str>| -> Option<(u16, Option<String>, String)> {
@@ -475,6 +476,7 @@ fn health_metrics_opml_and_search_endpoints() {
         .enable_all()
         .build()
         .unwrap();
+    tributary::fetch::install_crypto_provider();
     let get = |path: &str| -> (u16, String) {
         rt.block_on(async {
             match reqwest::get(format!("http://127.0.0.1:{port}{path}")).await {

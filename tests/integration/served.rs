@@ -137,6 +137,7 @@ impl Running {
         // No automatic decompression: tests see the bytes as sent. No
         // pooled connections: one the server closed while idle would fail
         // the next request.
+        tributary::fetch::install_crypto_provider();
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(0)
             .no_gzip()
