@@ -87,10 +87,12 @@ pub fn group_id(name: &str) -> Option<u32> {
     let cname = CString::new(name).ok()?;
     let mut buf = vec![0 as libc::c_char; 1 << 14];
     loop {
-        // SAFETY: `group` and `buf` outlive the call, `result` is written
-        // only by it, and the strings it points into are not read after.
+        // SAFETY: `libc::group` is plain data (integers and raw pointers),
+        // for which all-zero bytes are a valid value.
         let mut group: libc::group = unsafe { std::mem::zeroed() };
         let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: `group` and `buf` outlive the call, `result` is written
+        // only by it, and the strings it points into are not read after.
         let rc = unsafe {
             libc::getgrnam_r(
                 cname.as_ptr(),
