@@ -44,10 +44,14 @@ const FORMATTING: &[&str] = &[
 /// next sibling implies.
 const FLAT: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead",
-    "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rp", "keygen", "basefont", "bgsound",
-    "frame",
+    "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup",
+    "caption", "keygen", "basefont", "bgsound", "frame",
 ];
+
+/// Elements whose start tag closes an open one of them only when that one
+/// is the current node (`option`, `optgroup`), or only inside a `ruby`
+/// (`rb`, `rt`, `rp`, `rtc`): anywhere else they nest, however many come.
+const NESTING_SIBLINGS: &[&str] = &["option", "optgroup", "rb", "rt", "rp", "rtc"];
 
 /// Start tags that may not make an element where text goes (outside a
 /// table, or in one but outside its cells), so text around them may end
@@ -228,7 +232,11 @@ pub fn html_is_tame(html: &str) -> bool {
             if closing || !is_one_of(name, VOID) {
                 reopened += formatting_bytes;
             }
+            let nothing_opened_since = run == 0;
             run = formatting.len();
+            if !closing && is_one_of(name, NESTING_SIBLINGS) {
+                implied_close(&mut stack, name, nothing_opened_since);
+            }
             if closing {
                 close(&mut stack, name);
             } else if !(is_one_of(name, FLAT) || (foreign && tag.self_closing)) {
@@ -300,6 +308,29 @@ fn is_angle_reference(rest: &[u8]) -> bool {
     [&b"lt"[..], b"gt", b"#60", b"#62", b"#x3c", b"#x3e"]
         .iter()
         .any(|r| head.len() >= r.len() && head[..r.len()].eq_ignore_ascii_case(r))
+}
+
+/// What the start tag of one of [`NESTING_SIBLINGS`] closes before it is
+/// opened itself: an `option` that is the current node (no formatting
+/// element opened or re-opened since: `current`), or, inside a `ruby`,
+/// the ruby parts on top of the stack.
+fn implied_close(stack: &mut Vec<&str>, name: &str, current: bool) {
+    if is_one_of(name, &["option", "optgroup"]) {
+        if current
+            && stack
+                .last()
+                .is_some_and(|t| t.eq_ignore_ascii_case("option"))
+        {
+            stack.pop();
+        }
+    } else if stack.iter().any(|t| t.eq_ignore_ascii_case("ruby")) {
+        while stack
+            .last()
+            .is_some_and(|t| is_one_of(t, &["rb", "rt", "rp", "rtc"]))
+        {
+            stack.pop();
+        }
+    }
 }
 
 /// Closes what an end tag named `name` closes: the nearest open element
@@ -577,7 +608,18 @@ mod tests {
         ] {
             assert!(!html_is_tame(&piece.repeat(300)), "{piece}");
         }
-        for piece in ["<div></div>", "<div><span></div>", "<ul><li>x</ul>"] {
+        // Siblings that close each other only as the current node or in a
+        // ruby nest when formatting comes between them or no ruby is open.
+        for piece in ["<i class=a><option>", "<b><optgroup>", "<rb>", "<rt>x"] {
+            assert!(!html_is_tame(&piece.repeat(300)), "{piece}");
+        }
+        for piece in [
+            "<div></div>",
+            "<div><span></div>",
+            "<ul><li>x</ul>",
+            "<select><option>a<option>b<optgroup><option>c</select>",
+            "<ruby>a<rb>b<rt>c<rp>d</ruby>",
+        ] {
             assert!(html_is_tame(&piece.repeat(3000)), "{piece}");
         }
     }

@@ -126,6 +126,10 @@ const SHAPES: &[(&str, &str)] = &[
         "<img src=\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">",
     ),
     ("srcset candidates", "<img srcset=\"a 1x,b 2x,c 3x,d 4x\">"),
+    ("formatting before options", "<i class=a><option>"),
+    ("formatting before selects", "<i class=a><select>"),
+    ("ruby parts outside a ruby", "<rb>"),
+    ("ruby annotations with text", "<rt>x"),
 ];
 
 #[test]
