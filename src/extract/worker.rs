@@ -177,3 +177,48 @@ async fn attempt(
         .map(|(_, e)| e);
     (page.article_id, outcome(result, page.attempts, now))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::FetchError;
+
+    #[test]
+    fn transient_failures_are_retried_with_growing_delays_then_given_up() {
+        let now = Utc::now();
+        let timeout = || {
+            Err(PageError::Fetch(FetchError::Timeout(Duration::from_secs(
+                30,
+            ))))
+        };
+        let at = |attempts| match outcome(timeout(), attempts, now) {
+            ExtractOutcome::Retry { retry_at, error } => {
+                assert!(error.contains("timed out"), "{error}");
+                (retry_at - now).num_seconds()
+            }
+            o => panic!("{o:?}"),
+        };
+        assert_eq!(at(0), 600);
+        assert_eq!(at(1), 1200);
+        assert!(matches!(
+            outcome(timeout(), MAX_ATTEMPTS - 1, now),
+            ExtractOutcome::Failed { .. }
+        ));
+        // Permanent at once: a 404, a page that is not HTML.
+        let gone = Err(PageError::Fetch(FetchError::Status {
+            status: 404,
+            retry_after: None,
+            redirects: vec![],
+        }));
+        assert!(
+            matches!(outcome(gone, 0, now), ExtractOutcome::Failed { error } if error.contains("404"))
+        );
+        let pdf = Err(PageError::Extract(super::super::ExtractError::NotHtml(
+            "application/pdf".into(),
+        )));
+        assert!(matches!(
+            outcome(pdf, 0, now),
+            ExtractOutcome::Failed { .. }
+        ));
+    }
+}

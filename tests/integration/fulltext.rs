@@ -228,6 +228,32 @@ fn extraction_precision_and_recall() {
         strict.precision(),
         lenient.precision()
     );
+    // Speed of the pure extraction (no fetch) over the same pages, as
+    // built for this test (a debug build unless run with --release).
+    let bodies: Vec<String> = (0..10)
+        .flat_map(|t| (0..3).map(move |v| (t, v)))
+        .map(|(t, v)| pages::render(&article, t, v))
+        .collect();
+    let cleaner = tributary::clean::Cleaner::new();
+    let base = url::Url::parse("https://news.example/story.html").unwrap();
+    let start = std::time::Instant::now();
+    for b in &bodies {
+        let got = tributary::extract::extract(
+            b.as_bytes(),
+            Some("text/html"),
+            &base,
+            &Recipe::default(),
+            &cleaner,
+        );
+        assert!(got.is_ok());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "pure extraction: {:.0} pages/s ({} pages of {} KiB on average)",
+        bodies.len() as f64 / secs,
+        bodies.len(),
+        bodies.iter().map(String::len).sum::<usize>() / bodies.len() / 1024
+    );
     assert!(
         strict.recall() >= THRESHOLD,
         "recall {:.3}",
@@ -555,4 +581,48 @@ fn a_bad_full_text_selector_is_a_config_error_with_its_line() {
     let out = s.tributary(&["check"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("(full text)"), "{}", stdout(&out));
+}
+
+/// The queue is bounded: beyond `queue_max` waiting articles the oldest
+/// are dropped, keep the feed's text and say why; no page is fetched for
+/// them.
+#[test]
+fn a_full_queue_drops_the_oldest_and_says_so() {
+    let server = FeedServer::start();
+    let (a, b) = (server.url("/p/a.html"), server.url("/p/b.html"));
+    server.set("/p/a.html", html_route(own_page("canals")));
+    server.set("/p/b.html", html_route(own_page("locks")));
+    server.set(
+        "/f.xml",
+        Route::feed(rss(
+            "F",
+            &[
+                (Some("a"), Some(a.as_str()), "A"),
+                (Some("b"), Some(b.as_str()), "B"),
+            ],
+        )),
+    );
+    let s = Scratch::new();
+    s.write_config(
+        &format!(
+            "[fetch]\nhost_gap = \"0s\"\n[full_text]\nqueue_max = 1\n\
+             [[feeds]]\nname = \"f\"\nurl = \"{}\"\nfull_text = true\n",
+            server.url("/f.xml")
+        ),
+        &[],
+    );
+    let out = s.tributary(&["fetch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("full text: 1 extracted"),
+        "{}",
+        stdout(&out)
+    );
+    let full = s.count(
+        "SELECT count(*) FROM articles WHERE extract_error = 'not extracted: the queue was full' AND extracted_text IS NULL",
+    );
+    let done = s.count("SELECT count(*) FROM articles WHERE extracted_text IS NOT NULL");
+    assert_eq!((full, done), (1, 1));
+    let fetched = server.hits("/p/a.html").len() + server.hits("/p/b.html").len();
+    assert_eq!(fetched, 1);
 }
