@@ -25,7 +25,7 @@
 //!
 //! Bounds: a page over [`MAX_PAGE_BYTES`] is refused before parsing; a
 //! page whose nesting or formatting elements would make the tree
-//! expensive ([`caps::html_is_tame`]: depth at most
+//! expensive ([`tame::html_is_tame`]: depth at most
 //! [`crate::clean::MAX_HTML_DEPTH`]) is refused, and so is one of more
 //! than [`MAX_ELEMENTS`] elements. Parsing is linear in the page; the
 //! scoring walks each element's ancestors (at most the depth cap), so the
@@ -38,7 +38,7 @@ use dom_query::{Document, Matcher};
 use dom_smoothie::{Config as ReadabilityConfig, Readability};
 use url::Url;
 
-use crate::clean::{caps, html_to_text, Cleaner};
+use crate::clean::{html_to_text, tame, Cleaner};
 
 /// Largest page extracted (decoded bytes); larger pages are refused.
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -178,7 +178,7 @@ pub fn extract(
     }
     let text = crate::parse::decode(body, content_type);
     is_html(content_type, &text)?;
-    if !caps::html_is_tame(&text) {
+    if !tame::html_is_tame(&text) {
         return Err(ExtractError::TooComplex(format!(
             "nesting deeper than {} elements",
             crate::clean::MAX_HTML_DEPTH
