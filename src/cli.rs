@@ -19,6 +19,7 @@ mod completions;
 mod digest;
 mod doctor;
 mod explain;
+mod extract;
 mod feeds;
 mod fetch;
 mod man;
@@ -128,6 +129,21 @@ pub enum Command {
         /// One JSON object per result per line.
         #[arg(long)]
         json: bool,
+    },
+    /// Print what full-text extraction takes from one page (for choosing
+    /// `full_text` selectors): fetched like a feed, extracted, cleaned.
+    Extract {
+        /// The article page.
+        url: String,
+        /// Take the elements matching this CSS selector instead of running Readability.
+        #[arg(long, value_name = "CSS")]
+        selector: Option<String>,
+        /// Remove the elements matching this CSS selector first (repeatable).
+        #[arg(long, value_name = "CSS")]
+        remove: Vec<String>,
+        /// Print the cleaned HTML instead of its text.
+        #[arg(long)]
+        html: bool,
     },
     /// Apply the `[retention]` settings now, then give free space back.
     Prune,
@@ -241,6 +257,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search { query, limit, json } => {
             search::run(&config, &query.join(" "), limit, json)
         }
+        Command::Extract {
+            url,
+            selector,
+            remove,
+            html,
+        } => extract::run(&config, &url, selector, remove, html),
         Command::Prune => prune::run(&config),
         Command::Backup { path, force } => backup::run(&config, &path, force),
         Command::Completions { .. } | Command::Man => {

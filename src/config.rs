@@ -25,6 +25,7 @@ use crate::schedule::CronSchedule;
 mod dedup;
 mod digests;
 mod edit;
+mod full_text;
 mod polling;
 mod reach;
 mod retention;
@@ -40,6 +41,7 @@ pub use polling::{
     DEFAULT_SHUTDOWN_GRACE, DEFAULT_STARTUP_SPREAD,
 };
 mod publishing;
+pub use full_text::{FullTextConfig, DEFAULT_QUEUE_MAX};
 pub use publishing::{
     OutputConfig, PublishConfig, ServerConfig, DEFAULT_DESCRIPTION, DEFAULT_ID_DATE, DEFAULT_LIMIT,
     DEFAULT_LISTEN, DEFAULT_OUTPUT, DEFAULT_TITLE, MAX_LIMIT,
@@ -130,6 +132,8 @@ pub struct Config {
     /// `[[rules]]`, in file order (each feed has its own in
     /// [`FeedConfig::rules`]).
     pub rules: Vec<std::sync::Arc<crate::rules::Rule>>,
+    /// `[full_text]`: per-tag extraction settings, the queue's bound.
+    pub full_text: FullTextConfig,
 }
 
 /// `[store]`
@@ -217,6 +221,9 @@ pub struct FeedConfig {
     /// The rules that apply to this feed (global, its tags', its own), in
     /// file order.
     pub rules: crate::rules::Rules,
+    /// Full text in force (the feed's own `full_text`, else its tags'):
+    /// `None` when the feed's own text is kept as it is.
+    pub full_text: Option<crate::extract::Recipe>,
 }
 
 // ---- raw file shape -------------------------------------------------------
@@ -239,6 +246,7 @@ struct RawConfig {
     outputs: Vec<publishing::RawOutput>,
     #[serde(default)]
     rules: Vec<Spanned<rules::RawRule>>,
+    full_text: Option<full_text::RawSection>,
 }
 
 #[derive(Deserialize)]
@@ -287,6 +295,7 @@ struct RawFeed {
     headers: std::collections::BTreeMap<String, Spanned<polling::RawValue>>,
     proxy: Option<Spanned<String>>,
     internal: Option<bool>,
+    full_text: Option<Spanned<full_text::RawFullText>>,
 }
 
 /// A size written as a number of bytes or a string such as `"16 MiB"`.
@@ -403,6 +412,7 @@ impl Config {
         let schedule = ScheduleConfig::from_raw(raw.schedule, at)?;
         let dedup = DedupConfig::from_raw(raw.dedup, at)?;
         let retention = RetentionConfig::from_raw(raw.retention, at)?;
+        let full_text = full_text::from_raw(raw.full_text, at)?;
 
         let mut feeds = Vec::with_capacity(raw.feeds.len());
         let mut names: HashMap<String, Range<usize>> = HashMap::new();
@@ -439,6 +449,12 @@ impl Config {
                     tags.push(tag);
                 }
             }
+            let own_full_text = f
+                .full_text
+                .as_ref()
+                .map(|v| full_text::recipe(at, v))
+                .transpose()?;
+            let recipe = full_text.for_feed(own_full_text.as_ref(), &tags);
             feeds.push(FeedConfig {
                 name,
                 url,
@@ -458,6 +474,7 @@ impl Config {
                     .transpose()?,
                 http: feed_http(at, &f, &base)?,
                 rules: Vec::new(),
+                full_text: recipe,
             });
         }
         let rules = rules::rules(at, raw.rules, &feeds)?;
@@ -480,6 +497,7 @@ impl Config {
             server,
             publish,
             rules,
+            full_text,
         })
     }
 
@@ -818,6 +836,13 @@ impl fmt::Display for Config {
             }
             if feed.http.internal {
                 extra.push_str(" (internal)");
+            }
+            match &feed.full_text {
+                Some(r) if r.selector.is_some() || !r.remove.is_empty() => {
+                    extra.push_str(" (full text, selectors)")
+                }
+                Some(_) => extra.push_str(" (full text)"),
+                None => {}
             }
             let url =
                 crate::fetch::Redactor::new(&feed.http, &feed.url, &fc.url_secrets).url(&feed.url);

@@ -106,6 +106,7 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
             schedule: None,
             http: FeedHttp::default(),
             rules: Vec::new(),
+            full_text: None,
         });
     }
     let mut store = Store::open(db).context("opening the store")?;

@@ -101,6 +101,25 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
     if !json {
         println!("{feeds} feeds: {new} new, {updated} updated, {failed} failed");
     }
+    // Full text for the new articles of full-text feeds, after the round
+    // (so that no feed waits for another's pages).
+    if config.feeds.iter().any(|f| f.full_text.is_some()) {
+        match runtime.block_on(crate::extract::worker::pass(&shared, &fetcher, &config)) {
+            Ok(p) => {
+                let line = format!(
+                    "full text: {} extracted, {} failed, {} to retry later",
+                    p.done, p.failed, p.retried
+                );
+                // JSON output is one object per line: the summary goes aside.
+                if json {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "full-text extraction stopped"),
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -17,6 +17,7 @@
 //! store answers, so a stuck daemon is restarted rather than left hanging.
 
 pub mod digests;
+mod full_text;
 mod notify;
 mod plan;
 mod retention;
@@ -77,6 +78,8 @@ struct Stats {
 /// The running service's state, owned by the loop.
 struct Daemon {
     config_path: PathBuf,
+    /// The full-text task (works the extraction queue).
+    full_text: full_text::FullText,
     config: Config,
     /// Where each feed sits in `config.feeds`, by name; rebuilt whenever
     /// `config` is replaced (see [`Daemon::feed`]).
@@ -174,8 +177,10 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<SharedS
     };
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let limit = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
+    let full_text = full_text::FullText::spawn(store.clone(), fetcher.clone(), &config);
     let mut d = Daemon {
         config_path,
+        full_text,
         store,
         fetcher,
         notifier,
@@ -248,6 +253,7 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<SharedS
 
     d.notifier.stopping();
     watchdog.abort();
+    d.full_text.stop();
     if let Some(mail) = d.mail_task.take() {
         // An interrupted delivery stays pending and is retried next time.
         mail.abort();
@@ -537,6 +543,9 @@ impl Daemon {
             .summarize_if_due(self.in_flight.is_empty(), std::time::Instant::now());
         self.stats.fetches += 1;
         self.stats.new_entries += report.new as u64;
+        if report.new > 0 && feed.full_text.is_some() {
+            self.full_text.wake();
+        }
         self.stats.last_done = Some(Utc::now());
         if report.error.is_some() {
             self.stats.failures += 1;
@@ -683,6 +692,7 @@ impl Daemon {
             plan.insert(feed.name.clone(), at);
         }
         self.plan = plan;
+        self.full_text.reload(&self.config, &self.fetcher);
         if let Some(server) = &self.server {
             server.reload(&self.config).await;
         }

@@ -224,7 +224,7 @@ impl Store {
 
     fn articles_where(&self, cond: &str, p: impl rusqlite::Params) -> Result<Vec<DigestArticle>> {
         let sql = format!(
-            "SELECT a.id, a.story_id, a.title, coalesce(a.canonical_url, a.url), a.content_text,
+            "SELECT a.id, a.story_id, a.title, coalesce(a.canonical_url, a.url), {fuller},
                     a.published_at, a.first_seen_at,
                     (SELECT group_concat(f.name, char(31)) FROM (SELECT DISTINCT f.name, min(e.id) AS o FROM entries e
                         JOIN feeds f ON f.id = e.feed_id WHERE e.article_id = a.id GROUP BY f.name ORDER BY o) f),
@@ -234,7 +234,8 @@ impl Store {
                         JOIN feed_tags t ON t.feed_id = e.feed_id WHERE e.article_id = a.id ORDER BY t.tag)),
                     (SELECT group_concat(label, char(31)) FROM article_labels WHERE article_id = a.id AND kind = 'tag'),
                     (SELECT group_concat(label, char(31)) FROM article_labels WHERE article_id = a.id AND kind = 'mark')
-             FROM articles a WHERE {cond} ORDER BY a.id"
+             FROM articles a WHERE {cond} ORDER BY a.id",
+            fuller = super::extract::FULLER_TEXT
         );
         let mut st = self.conn.prepare(&sql)?;
         let rows = st.query_map(p, |r| {

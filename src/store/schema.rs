@@ -492,6 +492,39 @@ FROM articles a
 ORDER BY a.first_seen_at DESC, a.published_at DESC, a.id DESC;
 "#;
 
+/// Migration: full text (see `store::extract`).
+///
+/// `articles.extracted_html` / `extracted_text`: the article body taken
+/// from its page (sanitized like feed content), beside the feed's own
+/// `content_html` / `content_text`, which stay as the feed sent them.
+/// `extracted_at` is when extraction last finished, `extract_error` why it
+/// failed (NULL after a success).
+///
+/// `extract_queue`: articles waiting for extraction, one row per article
+/// however many feeds carry it; `feed_id` is the feed whose settings apply
+/// (the first that asked), `not_before` the earliest retry after a
+/// transient failure. `extract_scan.through` is the last entry looked at
+/// for new articles of full-text feeds; it starts at the newest entry, so
+/// that history is not extracted when the feature is turned on.
+const V_FULL_TEXT: &str = r#"
+ALTER TABLE articles ADD COLUMN extracted_html TEXT;
+ALTER TABLE articles ADD COLUMN extracted_text TEXT;
+ALTER TABLE articles ADD COLUMN extracted_at TEXT;
+ALTER TABLE articles ADD COLUMN extract_error TEXT;
+CREATE TABLE extract_queue (
+    article_id  INTEGER PRIMARY KEY,
+    feed_id     INTEGER NOT NULL,
+    queued_at   TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    not_before  TEXT
+);
+CREATE TABLE extract_scan (
+    only     INTEGER PRIMARY KEY CHECK (only = 1),
+    through  INTEGER NOT NULL
+);
+INSERT INTO extract_scan (only, through) SELECT 1, coalesce(max(id), 0) FROM entries;
+"#;
+
 /// Every migration, in order. Append only.
 pub const MIGRATIONS: &[&str] = &[
     V1,
@@ -505,4 +538,5 @@ pub const MIGRATIONS: &[&str] = &[
     RULES,
     TOMBSTONES_LISTED,
     READERS,
+    V_FULL_TEXT,
 ];

@@ -11,6 +11,7 @@ mod dedup_corpus;
 mod dedup_eval;
 mod digests;
 mod faults;
+mod fulltext;
 mod group_commit;
 mod hostile;
 mod ingest;

@@ -135,12 +135,16 @@ impl Store {
     }
 
     fn articles(&self, ids: &[i64]) -> Result<HashMap<i64, OutputArticle>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT id, title, url, canonical_url, authors, summary_html, content_html,
-                    content_text, published_at, updated_at, first_seen_at, changed_at,
+        // The fuller of the feed's text and the page's (full text).
+        let sql = format!(
+            "SELECT id, title, url, canonical_url, authors, summary_html, {},
+                    {}, published_at, updated_at, first_seen_at, changed_at,
                     categories, enclosures, title_derived
-             FROM articles WHERE id IN (SELECT value FROM json_each(?1))",
-        )?;
+             FROM articles a WHERE id IN (SELECT value FROM json_each(?1))",
+            crate::store::extract::FULLER_HTML,
+            crate::store::extract::FULLER_TEXT
+        );
+        let mut st = self.conn.prepare_cached(&sql)?;
         let time = |s: String| parse_ts(&s).unwrap_or(DateTime::UNIX_EPOCH);
         let rows = st.query_map([json(ids)], |r| {
             let id: i64 = r.get(0)?;

@@ -1,0 +1,105 @@
+//! One article page through the feeds' fetch path, then [`extract`].
+//!
+//! The page is fetched by the same [`Fetcher`] as feeds: its user agent,
+//! per-host limits, timeouts, redirect handling and address rules. The
+//! feed's credentials are never sent with page requests (they belong to
+//! the feed), and the feed's reach applies: a page linked from a feed on a
+//! public address must stay on public addresses through every redirect.
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::{extract, ExtractError, Extracted, Recipe, MAX_PAGE_BYTES};
+use crate::clean::Cleaner;
+use crate::config::FeedHttp;
+use crate::fetch::{FetchError, Fetched, Fetcher, Request};
+use crate::model::Validators;
+
+/// Where a page may go and how much it may cost.
+#[derive(Debug, Clone)]
+pub struct PageRequest<'a> {
+    /// The page.
+    pub url: &'a Url,
+    /// The feed's configured URL (or the page itself, from the command
+    /// line): its address bounds where the page's redirects may go.
+    pub configured: &'a Url,
+    /// The feed is marked `internal = true`.
+    pub internal: bool,
+    /// Limit on the whole exchange.
+    pub timeout: Duration,
+    /// Cap on the body (never above [`MAX_PAGE_BYTES`]).
+    pub max_body: u64,
+    /// `User-Agent` override (the feed's).
+    pub user_agent: Option<&'a str>,
+}
+
+/// Why a page gave no article.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The fetch failed.
+    #[error("fetching the page: {0}")]
+    Fetch(FetchError),
+    /// The page was fetched but yielded nothing.
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+}
+
+// By hand, not `#[from]`: that would make the fetch error the source too,
+// and chains of causes would print its message twice.
+impl From<FetchError> for PageError {
+    fn from(e: FetchError) -> Self {
+        PageError::Fetch(e)
+    }
+}
+
+/// Fetches `req.url` and extracts its article with `recipe`.
+pub async fn fetch_and_extract(
+    fetcher: &Fetcher,
+    req: &PageRequest<'_>,
+    recipe: &Recipe,
+) -> Result<(Url, Extracted), PageError> {
+    let validators = Validators::default();
+    // Only where the page may go comes from the feed; never credentials.
+    let http = FeedHttp {
+        internal: req.internal,
+        ..FeedHttp::default()
+    };
+    let fetch = Request {
+        url: req.url,
+        configured: req.configured,
+        validators: &validators,
+        timeout: req.timeout,
+        max_body: req.max_body.min(MAX_PAGE_BYTES as u64),
+        user_agent: req.user_agent,
+        http: &http,
+    };
+    let (body, content_type, meta) = match fetcher.fetch(&fetch).await? {
+        Fetched::Body {
+            body,
+            content_type,
+            meta,
+        } => (body, content_type, meta),
+        Fetched::NotModified { .. } => {
+            return Err(PageError::Fetch(FetchError::Response(
+                "304 Not Modified to an unconditional request".into(),
+            )))
+        }
+    };
+    let final_url = meta.final_url.unwrap_or_else(|| req.url.clone());
+    // Extraction is CPU work linear in the page: off the async threads.
+    let base = final_url.clone();
+    let recipe = recipe.clone();
+    let extracted = tokio::task::spawn_blocking(move || {
+        extract(
+            &body,
+            content_type.as_deref(),
+            &base,
+            &recipe,
+            &Cleaner::new(),
+        )
+    })
+    .await
+    .map_err(|e| ExtractError::NoArticle(format!(": extraction panicked: {e}")))??;
+    Ok((final_url, extracted))
+}

@@ -1,0 +1,215 @@
+//! The full-text queue and results: which articles wait for their page to
+//! be extracted, and what extraction found (`articles.extracted_*`).
+//!
+//! New articles of full-text feeds are found by scanning entries past
+//! `extract_scan.through` (one indexed range per scan), so nothing the
+//! ingest path writes has to know about extraction, and an article
+//! written while the worker was down is still found when it comes back.
+//! The queue holds one row per article (its primary key), so an article
+//! carried by several feeds is extracted once, and it is bounded: beyond
+//! `max` rows the oldest are dropped, recording why on the article.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+
+use super::{ts, Result, Store};
+use crate::model::FeedId;
+
+/// The article's HTML for outputs: the extracted body when its text is
+/// longer than the feed's (for an article aliased `a`).
+pub(super) const FULLER_HTML: &str =
+    "CASE WHEN length(coalesce(a.extracted_text, '')) > length(a.content_text) \
+     THEN a.extracted_html ELSE a.content_html END";
+
+/// The article's text for outputs and digests, chosen as [`FULLER_HTML`].
+pub(super) const FULLER_TEXT: &str =
+    "CASE WHEN length(coalesce(a.extracted_text, '')) > length(a.content_text) \
+     THEN a.extracted_text ELSE a.content_text END";
+
+/// One article waiting for extraction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedPage {
+    /// `articles.id`.
+    pub article_id: i64,
+    /// The feed whose settings apply.
+    pub feed_id: FeedId,
+    /// The page (the article's link as first seen).
+    pub url: String,
+    /// Failed attempts so far.
+    pub attempts: i64,
+}
+
+/// What became of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtractOutcome {
+    /// The article body, sanitized, and its text.
+    Done {
+        /// `extracted_html`.
+        html: String,
+        /// `extracted_text`.
+        text: String,
+    },
+    /// Worth trying again at `retry_at`.
+    Retry {
+        /// Why it failed this time.
+        error: String,
+        /// When to try again.
+        retry_at: DateTime<Utc>,
+    },
+    /// Given up: the feed's text stays, `error` says why.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+impl Store {
+    /// Queues the articles of new entries of `feeds` (entries past the
+    /// last scan) that have no extraction yet, then trims the queue to
+    /// `max` rows, oldest dropped. Returns (queued, dropped).
+    pub fn enqueue_new_articles(
+        &mut self,
+        feeds: &[FeedId],
+        max: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, usize)> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let through: i64 = tx.query_row("SELECT through FROM extract_scan", [], |r| r.get(0))?;
+        let newest: i64 =
+            tx.query_row("SELECT coalesce(max(id), 0) FROM entries", [], |r| r.get(0))?;
+        // In entry order: an article carried by several feeds takes the
+        // settings of the first feed that stored it.
+        let ids: Vec<i64> = feeds.iter().map(|f| f.0).collect();
+        let queued = tx.execute(
+            "INSERT OR IGNORE INTO extract_queue (article_id, feed_id, queued_at)
+             SELECT e.article_id, e.feed_id, ?4 FROM entries e
+             JOIN articles a ON a.id = e.article_id
+             WHERE e.id > ?2 AND e.id <= ?3
+               AND e.feed_id IN (SELECT value FROM json_each(?1))
+               AND a.extracted_at IS NULL AND a.url IS NOT NULL
+             ORDER BY e.id",
+            params![
+                serde_json::to_string(&ids).unwrap_or_default(),
+                through,
+                newest,
+                ts(now)
+            ],
+        )?;
+        tx.execute("UPDATE extract_scan SET through = ?1", [newest])?;
+        let len: i64 = tx.query_row("SELECT count(*) FROM extract_queue", [], |r| r.get(0))?;
+        let excess = (len - max as i64).max(0);
+        if excess > 0 {
+            tx.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS extract_dropped (article_id INTEGER PRIMARY KEY)",
+                [],
+            )?;
+            tx.execute("DELETE FROM temp.extract_dropped", [])?;
+            tx.execute(
+                "INSERT INTO temp.extract_dropped SELECT article_id FROM extract_queue
+                 ORDER BY queued_at, article_id LIMIT ?1",
+                [excess],
+            )?;
+            tx.execute(
+                "UPDATE articles SET extract_error = 'not extracted: the queue was full', extracted_at = ?1
+                 WHERE id IN (SELECT article_id FROM temp.extract_dropped)",
+                [ts(now)],
+            )?;
+            tx.execute(
+                "DELETE FROM extract_queue WHERE article_id IN (SELECT article_id FROM temp.extract_dropped)",
+                [],
+            )?;
+        }
+        tx.commit()?;
+        Ok((queued, excess as usize))
+    }
+
+    /// Up to `limit` queued articles due at `now`, oldest first.
+    pub fn due_pages(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedPage>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT q.article_id, q.feed_id, a.url, q.attempts FROM extract_queue q
+             JOIN articles a ON a.id = q.article_id
+             WHERE q.not_before IS NULL OR q.not_before <= ?1
+             ORDER BY q.queued_at, q.article_id LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![ts(now), limit as i64], |r| {
+            Ok(QueuedPage {
+                article_id: r.get(0)?,
+                feed_id: FeedId(r.get(1)?),
+                url: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                attempts: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of articles waiting.
+    pub fn queue_len(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM extract_queue", [], |r| r.get(0))?)
+    }
+
+    /// Records what one attempt gave and takes the article off the queue
+    /// (or pushes it back to `retry_at`).
+    pub fn record_extraction(
+        &mut self,
+        article_id: i64,
+        outcome: &ExtractOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        match outcome {
+            ExtractOutcome::Done { html, text } => {
+                tx.execute(
+                    "UPDATE articles SET extracted_html = ?2, extracted_text = ?3,
+                     extracted_at = ?4, extract_error = NULL WHERE id = ?1",
+                    params![article_id, html, text, ts(now)],
+                )?;
+                tx.execute(
+                    "DELETE FROM extract_queue WHERE article_id = ?1",
+                    [article_id],
+                )?;
+            }
+            ExtractOutcome::Retry { error, retry_at } => {
+                tx.execute(
+                    "UPDATE articles SET extract_error = ?2 WHERE id = ?1",
+                    params![article_id, error],
+                )?;
+                tx.execute(
+                    "UPDATE extract_queue SET attempts = attempts + 1, not_before = ?2
+                     WHERE article_id = ?1",
+                    params![article_id, ts(*retry_at)],
+                )?;
+            }
+            ExtractOutcome::Failed { error } => {
+                tx.execute(
+                    "UPDATE articles SET extract_error = ?2, extracted_at = ?3 WHERE id = ?1",
+                    params![article_id, error, ts(now)],
+                )?;
+                tx.execute(
+                    "DELETE FROM extract_queue WHERE article_id = ?1",
+                    [article_id],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The extraction of one article: (extracted_text, extract_error).
+    pub fn extraction_of(
+        &self,
+        article_id: i64,
+    ) -> Result<Option<(Option<String>, Option<String>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT extracted_text, extract_error FROM articles WHERE id = ?1",
+                [article_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+}
