@@ -130,6 +130,22 @@ const SHAPES: &[(&str, &str)] = &[
     ("formatting before selects", "<i class=a><select>"),
     ("ruby parts outside a ruby", "<rb>"),
     ("ruby annotations with text", "<rt>x"),
+    ("formatting across end tags that close nothing", "<b></div>"),
+    (
+        "formatting across blocks opened and closed",
+        "<b><div></div>",
+    ),
+    ("formatting across void elements", "<b><br>"),
+    ("formatting across cells outside a table", "<b><td>"),
+    (
+        "formatting across an end tag that opens a paragraph",
+        "<i></p>x",
+    ),
+    (
+        "formatting closed and re-opened by paragraphs",
+        "<p><b>x</p>\n",
+    ),
+    ("list items that stop at each other", "<dt><li><span></ul>"),
 ];
 
 #[test]
@@ -196,11 +212,29 @@ fn piece() -> impl Strategy<Value = &'static str> {
         "<pre>",
         "<h1>",
         "<form>",
+        "<li>",
+        "<dd>",
+        "<dt>",
+        "<nobr>",
+        "<caption>",
+        "<object>",
+        "</td>",
+        "</tr>",
+        "</li>",
+        "<button>",
+        "<math>",
+        "</math>",
     ])
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+    // 48 random shapes a run (about 15 s); `PROPTEST_CASES=2000` for a
+    // longer search.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_shapes_clean_in_linear_time(pieces in prop::collection::vec(piece(), 1..8)) {
