@@ -1,12 +1,14 @@
 //! A digest as HTML (for browsers and mail clients: inline styles, no
 //! scripts, no external assets), plain text, and Markdown.
 //!
-//! Everything that came from a feed is escaped for its format; links are
-//! only ever http(s).
+//! Everything that came from a feed is escaped for its format (the HTML
+//! by its template, which escapes whatever it is given); links are only
+//! ever http(s).
 
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
+use maud::{html, Markup, DOCTYPE};
 
 use super::{Digest, Item};
 
@@ -37,104 +39,69 @@ fn safe_url(u: &Option<String>) -> Option<&str> {
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
 }
 
-fn esc(s: &str) -> String {
-    html_escape::encode_text(s).into_owned()
-}
-
-fn attr(s: &str) -> String {
-    html_escape::encode_double_quoted_attribute(s).into_owned()
-}
-
-/// The HTML rendering: a complete document.
+/// The HTML rendering: a complete document. The template escapes every
+/// value it is given (maud), so nothing from a feed can become markup.
 pub fn html(d: &Digest) -> String {
-    let mut o = String::with_capacity(4096 + d.stories() * 600);
-    let _ = write!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title></head>\n\
-         <body style=\"margin:0;padding:24px;background:#f4f4f1;font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1d1d1b;\">\n\
-         <div style=\"max-width:680px;margin:0 auto;background:#ffffff;border-radius:8px;padding:28px 32px;\">\n\
-         <h1 style=\"font-size:24px;margin:0 0 4px;\">{title}</h1>\n\
-         <p style=\"margin:0 0 20px;color:#6b6b66;font-size:14px;\">{period} · {summary}</p>\n",
-        title = esc(&d.title),
-        period = esc(&period(d)),
-        summary = esc(&summary(d)),
-    );
-    if d.is_empty() {
-        o.push_str("<p style=\"color:#6b6b66;\">Nothing new arrived in this period.</p>\n");
-    }
-    for s in &d.sections {
-        if s.items.is_empty() {
-            continue;
+    const H2: &str = "font-size:17px;margin:28px 0 8px;padding-bottom:4px;border-bottom:2px solid #2a6f97;color:#2a6f97;";
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (d.title) }
+            }
+            body style="margin:0;padding:24px;background:#f4f4f1;font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1d1d1b;" {
+                div style="max-width:680px;margin:0 auto;background:#ffffff;border-radius:8px;padding:28px 32px;" {
+                    h1 style="font-size:24px;margin:0 0 4px;" { (d.title) }
+                    p style="margin:0 0 20px;color:#6b6b66;font-size:14px;" {
+                        (period(d)) " · " (summary(d))
+                    }
+                    @if d.is_empty() {
+                        p style="color:#6b6b66;" { "Nothing new arrived in this period." }
+                    }
+                    @for s in d.sections.iter().filter(|s| !s.items.is_empty()) {
+                        @if let Some(h) = &s.heading {
+                            h2 style=(H2) { (h) }
+                        }
+                        @for i in &s.items {
+                            (html_item(i))
+                        }
+                    }
+                    p style="margin:28px 0 0;color:#9a9a94;font-size:12px;" { "Made by Tributary." }
+                }
+            }
         }
-        if let Some(h) = &s.heading {
-            let _ = writeln!(
-                o,
-                "<h2 style=\"font-size:17px;margin:28px 0 8px;padding-bottom:4px;border-bottom:2px solid #2a6f97;color:#2a6f97;\">{}</h2>",
-                esc(h)
-            );
-        }
-        for i in &s.items {
-            html_item(&mut o, i);
-        }
-    }
-    o.push_str(
-        "<p style=\"margin:28px 0 0;color:#9a9a94;font-size:12px;\">Made by Tributary.</p>\n</div>\n</body></html>\n",
-    );
+    };
+    let mut o = page.into_string();
+    o.push('\n');
     o
 }
 
-fn html_item(o: &mut String, i: &Item) {
-    o.push_str("<div style=\"margin:0 0 18px;\">\n");
-    match safe_url(&i.url) {
-        Some(u) => {
-            let _ = writeln!(
-                o,
-                "<h3 style=\"font-size:16px;margin:0 0 2px;\"><a href=\"{}\" style=\"color:#1d1d1b;text-decoration:none;\">{}</a></h3>",
-                attr(u),
-                esc(&i.title)
-            );
-        }
-        None => {
-            let _ = writeln!(
-                o,
-                "<h3 style=\"font-size:16px;margin:0 0 2px;\">{}</h3>",
-                esc(&i.title)
-            );
-        }
-    }
-    let mut sources = String::new();
-    for (n, s) in i.sources.iter().enumerate() {
-        if n > 0 {
-            sources.push_str(", ");
-        }
-        match safe_url(&s.url) {
-            Some(u) => {
-                let _ = write!(
-                    sources,
-                    "<a href=\"{}\" style=\"color:#2a6f97;\">{}</a>",
-                    attr(u),
-                    esc(&s.feed)
-                );
+fn html_item(i: &Item) -> Markup {
+    html! {
+        div style="margin:0 0 18px;" {
+            h3 style="font-size:16px;margin:0 0 2px;" {
+                @match safe_url(&i.url) {
+                    Some(u) => a href=(u) style="color:#1d1d1b;text-decoration:none;" { (i.title) },
+                    None => (i.title),
+                }
             }
-            None => sources.push_str(&esc(&s.feed)),
+            p style="margin:0 0 4px;color:#6b6b66;font-size:13px;" {
+                @for (n, s) in i.sources.iter().enumerate() {
+                    @if n > 0 { ", " }
+                    @match safe_url(&s.url) {
+                        Some(u) => a href=(u) style="color:#2a6f97;" { (s.feed) },
+                        None => (s.feed),
+                    }
+                }
+                @if i.time.is_some() { " · " (when(i.time)) }
+            }
+            @if !i.excerpt.is_empty() {
+                p style="margin:0;font-size:14px;line-height:1.45;" { (i.excerpt) }
+            }
         }
     }
-    let _ = writeln!(
-        o,
-        "<p style=\"margin:0 0 4px;color:#6b6b66;font-size:13px;\">{sources}{sep}{time}</p>",
-        sep = if i.time.is_some() { " · " } else { "" },
-        time = esc(&when(i.time)),
-    );
-    if !i.excerpt.is_empty() {
-        let _ = writeln!(
-            o,
-            "<p style=\"margin:0;font-size:14px;line-height:1.45;\">{}</p>",
-            esc(&i.excerpt)
-        );
-    }
-    o.push_str("</div>\n");
 }
 
 /// The plain-text rendering.

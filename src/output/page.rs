@@ -1,16 +1,16 @@
 //! The HTML index page (pure): plain server-rendered HTML with a little
 //! inline CSS and no script.
 //!
-//! Everything that comes from a feed or the config is escaped for its
-//! place (text or double-quoted attribute) after the characters HTML
-//! forbids are dropped, and only absolute `http(s)` URLs become links, so
+//! The page is a maud template, which escapes every value it is given for
+//! its place (text or attribute): an unescaped field would have to be
+//! written `PreEscaped`, which only the page's own CSS is. Characters HTML
+//! forbids are dropped from what comes from a feed or the config, and
+//! only absolute `http(s)` URLs become links, so
 //! a hostile feed can neither inject markup nor a `javascript:` link. The
 //! server adds a `Content-Security-Policy` that forbids scripts anyway.
 
-use std::fmt::Write as _;
-
 use chrono::{DateTime, Utc};
-use html_escape::{encode_double_quoted_attribute, encode_text};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::Site;
 use crate::publish::{Format, Item};
@@ -25,148 +25,157 @@ ol{padding-left:1.5rem}li{margin:.4rem 0}.meta{color:#666;font-size:.875rem}\
 /// The index page of `site`, listing `latest` items and `feeds`.
 pub fn index(site: &Site, latest: &[Item], feeds: &[(FeedRow, i64)]) -> String {
     let all = site.default_output();
-    let mut html = String::with_capacity(16 * 1024);
-    html.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    html.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(html, "<title>{}</title>", text(&all.title));
-    for output in site.outputs() {
-        for format in Format::ALL {
-            let _ = writeln!(
-                html,
-                "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">",
-                format.media_type(),
-                attr(&format!("{} ({})", output.title, format_name(format))),
-                attr(&site.feed_url(&output.name, format)),
-            );
-        }
-    }
-    let _ = writeln!(html, "<style>{STYLE}</style>\n</head>\n<body>");
-    let _ = writeln!(html, "<header><h1>{}</h1>", text(&all.title));
-    if !all.description.is_empty() {
-        let _ = writeln!(html, "<p>{}</p>", text(&all.description));
-    }
-    html.push_str("</header>\n");
-    outputs(&mut html, site);
-    items(&mut html, latest);
-    sources(&mut html, feeds);
-    let _ = writeln!(
-        html,
-        "<footer class=\"meta\"><p>Tributary {}</p></footer>\n</body>\n</html>",
-        env!("CARGO_PKG_VERSION")
-    );
-    html
-}
-
-fn outputs(html: &mut String, site: &Site) {
-    html.push_str("<section id=\"subscribe\">\n<h2>Subscribe</h2>\n<table>\n");
-    html.push_str("<tr><th>Feed</th><th>Carries</th><th>Formats</th></tr>\n");
-    for output in site.outputs() {
-        let mut carries = Vec::new();
-        if !output.feeds.is_empty() {
-            carries.push(format!("feeds {}", output.feeds.join(", ")));
-        }
-        if !output.tags.is_empty() {
-            carries.push(format!("tags {}", output.tags.join(", ")));
-        }
-        if carries.is_empty() {
-            carries.push("every feed".to_owned());
-        }
-        if output.has_filter() {
-            carries.push("filtered".to_owned());
-        }
-        let _ = write!(
-            html,
-            "<tr><td><strong>{}</strong>{}</td><td>{}</td><td>",
-            text(&output.title),
-            if output.description.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "<br><span class=\"meta\">{}</span>",
-                    text(&output.description)
-                )
-            },
-            text(&carries.join("; ")),
-        );
-        let links: Vec<String> = Format::ALL
-            .into_iter()
-            .map(|format| {
-                format!(
-                    "<a href=\"{}\" type=\"{}\">{}</a>",
-                    attr(&site.feed_url(&output.name, format)),
-                    format.media_type(),
-                    format_name(format)
-                )
-            })
-            .collect();
-        let _ = writeln!(html, "{}</td></tr>", links.join(" · "));
-    }
-    html.push_str("</table>\n</section>\n");
-}
-
-fn items(html: &mut String, latest: &[Item]) {
-    html.push_str("<section id=\"latest\">\n<h2>Latest</h2>\n");
-    if latest.is_empty() {
-        html.push_str("<p>Nothing yet.</p>\n</section>\n");
-        return;
-    }
-    html.push_str("<ol>\n");
-    for item in latest {
-        let title = if item.title.trim().is_empty() {
-            "(untitled)"
-        } else {
-            &item.title
-        };
-        html.push_str("<li>");
-        match item.url.as_deref().and_then(web_url) {
-            Some(url) => {
-                let _ = write!(html, "<a href=\"{}\">{}</a>", attr(&url), text(title));
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (text(&all.title)) }
+                @for output in site.outputs() {
+                    @for format in Format::ALL {
+                        link rel="alternate" type=(format.media_type())
+                            title={ (text(&output.title)) " (" (format_name(format)) ")" }
+                            href=(site.feed_url(&output.name, format));
+                    }
+                }
+                style { (PreEscaped(STYLE)) }
             }
-            None => html.push_str(&text(title)),
+            body {
+                header {
+                    h1 { (text(&all.title)) }
+                    @if !all.description.is_empty() {
+                        p { (text(&all.description)) }
+                    }
+                }
+                (outputs(site))
+                (items(latest))
+                (sources(feeds))
+                footer.meta { p { "Tributary " (env!("CARGO_PKG_VERSION")) } }
+            }
         }
-        let _ = write!(
-            html,
-            "<br><span class=\"meta\">{} · {}",
-            text(item.source.display_name()),
-            time(item.published)
-        );
-        if !item.also_in.is_empty() {
-            let names: Vec<&str> = item
-                .also_in
-                .iter()
-                .map(|m| m.source.display_name())
-                .collect();
-            let _ = write!(html, " · also in {}", text(&names.join(", ")));
-        }
-        html.push_str("</span></li>\n");
-    }
-    html.push_str("</ol>\n</section>\n");
+    };
+    page.into_string()
 }
 
-fn sources(html: &mut String, feeds: &[(FeedRow, i64)]) {
-    html.push_str("<section id=\"feeds\">\n<h2>Sources</h2>\n<table>\n");
-    html.push_str("<tr><th>Feed</th><th>Status</th><th>Last success</th><th>Entries</th><th>Errors</th><th>Last error</th></tr>\n");
-    for (feed, entries) in feeds.iter().filter(|(f, _)| f.active) {
-        let title = feed.title.as_deref().filter(|t| !t.trim().is_empty());
-        let name = match (title, feed.site_url.as_deref().and_then(web_url)) {
-            (Some(t), Some(url)) => format!("<a href=\"{}\">{}</a>", attr(&url), text(t)),
-            (Some(t), None) => text(t),
-            (None, _) => text(&feed.name),
-        };
-        let status = class_name(&feed.status);
-        let _ = writeln!(
-            html,
-            "<tr><td>{name}<br><code>{}</code></td><td class=\"{status}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            text(&feed.name),
-            text(&feed.status),
-            feed.last_success_at.map(time).unwrap_or_else(|| "never".into()),
-            entries,
-            feed.consecutive_errors,
-            error_class(&feed.status, feed.last_error.as_deref(), feed.last_http_status),
-        );
+fn outputs(site: &Site) -> Markup {
+    html! {
+        section #subscribe {
+            h2 { "Subscribe" }
+            table {
+                tr { th { "Feed" } th { "Carries" } th { "Formats" } }
+                @for output in site.outputs() {
+                    tr {
+                        td {
+                            strong { (text(&output.title)) }
+                            @if !output.description.is_empty() {
+                                br; span.meta { (text(&output.description)) }
+                            }
+                        }
+                        td { (text(&carries(output).join("; "))) }
+                        td {
+                            @for (n, format) in Format::ALL.into_iter().enumerate() {
+                                @if n > 0 { " · " }
+                                a href=(site.feed_url(&output.name, format)) type=(format.media_type()) {
+                                    (format_name(format))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
-    html.push_str("</table>\n");
-    html.push_str("<p class=\"meta\">Errors are shown by kind; <code>tributary feeds</code> and <code>tributary doctor</code> on the server tell the details.</p>\n</section>\n");
+}
+
+/// What an output carries, in words.
+fn carries(output: &crate::config::OutputConfig) -> Vec<String> {
+    let mut carries = Vec::new();
+    if !output.feeds.is_empty() {
+        carries.push(format!("feeds {}", output.feeds.join(", ")));
+    }
+    if !output.tags.is_empty() {
+        carries.push(format!("tags {}", output.tags.join(", ")));
+    }
+    if carries.is_empty() {
+        carries.push("every feed".to_owned());
+    }
+    if output.has_filter() {
+        carries.push("filtered".to_owned());
+    }
+    carries
+}
+
+fn items(latest: &[Item]) -> Markup {
+    html! {
+        section #latest {
+            h2 { "Latest" }
+            @if latest.is_empty() {
+                p { "Nothing yet." }
+            } @else {
+                ol {
+                    @for item in latest {
+                        @let title = if item.title.trim().is_empty() { "(untitled)" } else { &item.title };
+                        li {
+                            @match item.url.as_deref().and_then(web_url) {
+                                Some(url) => a href=(url) { (text(title)) },
+                                None => (text(title)),
+                            }
+                            br;
+                            span.meta {
+                                (text(item.source.display_name())) " · " (time(item.published))
+                                @if !item.also_in.is_empty() {
+                                    @let names: Vec<&str> = item.also_in.iter().map(|m| m.source.display_name()).collect();
+                                    " · also in " (text(&names.join(", ")))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn sources(feeds: &[(FeedRow, i64)]) -> Markup {
+    html! {
+        section #feeds {
+            h2 { "Sources" }
+            table {
+                tr {
+                    th { "Feed" } th { "Status" } th { "Last success" } th { "Entries" }
+                    th { "Errors" } th { "Last error" }
+                }
+                @for (feed, entries) in feeds.iter().filter(|(f, _)| f.active) {
+                    @let title = feed.title.as_deref().filter(|t| !t.trim().is_empty());
+                    tr {
+                        td {
+                            @match (title, feed.site_url.as_deref().and_then(web_url)) {
+                                (Some(t), Some(url)) => a href=(url) { (text(t)) },
+                                (Some(t), None) => (text(t)),
+                                (None, _) => (text(&feed.name)),
+                            }
+                            br; code { (text(&feed.name)) }
+                        }
+                        td class=(class_name(&feed.status)) { (text(&feed.status)) }
+                        td {
+                            @match feed.last_success_at {
+                                Some(t) => (time(t)),
+                                None => "never",
+                            }
+                        }
+                        td { (entries) }
+                        td { (feed.consecutive_errors) }
+                        td { (error_class(&feed.status, feed.last_error.as_deref(), feed.last_http_status)) }
+                    }
+                }
+            }
+            p.meta {
+                "Errors are shown by kind; " code { "tributary feeds" } " and "
+                code { "tributary doctor" } " on the server tell the details."
+            }
+        }
+    }
 }
 
 /// The kind of a feed's last error, which is all the page shows of it: the
@@ -214,26 +223,15 @@ fn format_name(format: Format) -> &'static str {
     }
 }
 
-fn time(t: DateTime<Utc>) -> String {
-    format!(
-        "<time datetime=\"{}\">{}</time>",
-        t.format("%Y-%m-%dT%H:%M:%SZ"),
-        t.format("%Y-%m-%d %H:%M UTC")
-    )
+fn time(t: DateTime<Utc>) -> Markup {
+    html! {
+        time datetime=(t.format("%Y-%m-%dT%H:%M:%SZ")) { (t.format("%Y-%m-%d %H:%M UTC")) }
+    }
 }
 
 /// `s` without characters HTML forbids (controls other than whitespace,
-/// noncharacters), escaped for element content.
+/// noncharacters); the template escapes it for its place.
 fn text(s: &str) -> String {
-    encode_text(&printable(s)).into_owned()
-}
-
-/// `s` without forbidden characters, escaped for a double-quoted attribute.
-fn attr(s: &str) -> String {
-    encode_double_quoted_attribute(&printable(s)).into_owned()
-}
-
-fn printable(s: &str) -> String {
     s.chars()
         .filter(|&c| {
             let control = c.is_control() && !matches!(c, '\t' | '\n' | '\r');
@@ -265,8 +263,7 @@ mod tests {
 
     #[test]
     fn text_and_attributes_are_escaped_and_cleaned() {
-        assert_eq!(text("<b>&</b>\u{1}\u{7}x"), "&lt;b&gt;&amp;&lt;/b&gt;x");
-        assert_eq!(attr("a\"b<c"), "a&quot;b&lt;c");
+        assert_eq!(text("<b>&</b>\u{1}\u{7}x\u{fffe}"), "<b>&</b>x");
         assert_eq!(web_url("javascript:alert(1)"), None);
         assert_eq!(web_url("//evil.example/"), None);
         assert_eq!(web_url("https://u:p@a.example/"), None);
