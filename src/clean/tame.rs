@@ -195,8 +195,7 @@ pub fn html_is_tame(html: &str) -> bool {
             Kind::Start(name) => (name, false),
             Kind::End(name) => (name, true),
         };
-        let foreign = tree.has_open(&["svg", "math"]);
-        let in_table = tree.has_open(&["table"]);
+        let in_table = tree.tables > 0;
         if !closing
             && (!is_one_of(name, MERGING)
                 || (in_table && is_one_of(name, &["td", "th", "caption"])))
@@ -204,13 +203,26 @@ pub fn html_is_tame(html: &str) -> bool {
             // Text after it goes into a new node.
             escape.run = 0;
         }
+        let text = &html[lt..tag.end];
         if closing {
             tree.end_tag(name);
+        } else if tree.in_foreign() && !breaks_out(name, text) {
+            // An element of the SVG or MathML namespace.
+            if !tag.self_closing {
+                tree.push(name, None, true);
+            }
         } else if is_one_of(name, TABLE_PARTS) && !in_table {
             // Ignored by the parser outside a table.
         } else {
-            tree.start_tag(name, &html[lt..tag.end], foreign && tag.self_closing);
-            if !foreign && is_one_of(name, RAW_TEXT) {
+            // An HTML start tag in foreign content first closes the
+            // foreign elements around it.
+            while tree.in_foreign() {
+                tree.truncate(tree.stack.len() - 1);
+            }
+            tree.start_tag(name, text);
+            if tree.in_foreign() {
+                // `<svg>` or `<math>` just opened: nothing raw inside.
+            } else if is_one_of(name, RAW_TEXT) {
                 let end = skip_raw_text(html, i, name);
                 escape.run = 0;
                 escape.text(&bytes[i..end.unwrap_or(bytes.len())]);
@@ -295,11 +307,94 @@ const BLOCK: &[&str] = &[
     "table",
 ];
 
-/// An element on the stack of open elements: its name, and for a
-/// formatting element the id of its entry in the active list.
+/// An element on the stack of open elements: its name, for a formatting
+/// element the id of its entry in the active list, and whether it is of
+/// the SVG or MathML namespace.
 struct Open<'a> {
     name: &'a str,
     formatting: Option<u32>,
+    foreign: bool,
+}
+
+/// Foreign elements whose content is parsed as HTML ("integration
+/// points").
+const INTEGRATION_POINTS: &[&str] = &[
+    "mi",
+    "mo",
+    "mn",
+    "ms",
+    "mtext",
+    "annotation-xml",
+    "foreignobject",
+    "desc",
+    "title",
+];
+
+/// Start tags that, in foreign content, close the foreign elements and
+/// are HTML (`font` only with one of the attributes `color`, `face`,
+/// `size`).
+const BREAKOUT: &[&str] = &[
+    "b",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "center",
+    "code",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "listing",
+    "menu",
+    "meta",
+    "nobr",
+    "ol",
+    "p",
+    "pre",
+    "ruby",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "strike",
+    "sub",
+    "sup",
+    "table",
+    "tt",
+    "u",
+    "ul",
+    "var",
+];
+
+/// Whether start tag `name` (written `tag`) leaves foreign content.
+fn breaks_out(name: &str, tag: &str) -> bool {
+    if name.eq_ignore_ascii_case("font") {
+        let lower = tag.to_ascii_lowercase();
+        return ["color", "face", "size"].iter().any(|a| {
+            lower
+                .match_indices(a)
+                .any(|(at, _)| lower[..at].ends_with(is_tag_space_char))
+        });
+    }
+    is_one_of(name, BREAKOUT)
+}
+
+fn is_tag_space_char(c: char) -> bool {
+    c.is_ascii() && is_tag_space(c as u8)
 }
 
 /// An entry of the list of active formatting elements, or a marker (a
@@ -321,6 +416,8 @@ struct Tree<'a> {
     next_id: u32,
     /// Bytes of formatting tags re-opened so far.
     reopened: usize,
+    /// Open `table` elements.
+    tables: usize,
 }
 
 impl<'a> Tree<'a> {
@@ -328,13 +425,29 @@ impl<'a> Tree<'a> {
         self.stack.iter().any(|o| is_one_of(o.name, names))
     }
 
+    /// Whether the current node is a foreign element whose content is not
+    /// parsed as HTML.
+    fn in_foreign(&self) -> bool {
+        self.stack
+            .last()
+            .is_some_and(|o| o.foreign && !is_one_of(o.name, INTEGRATION_POINTS))
+    }
+
+    fn push(&mut self, name: &'a str, formatting: Option<u32>, foreign: bool) {
+        if !foreign && name.eq_ignore_ascii_case("table") {
+            self.tables += 1;
+        }
+        self.stack.push(Open {
+            name,
+            formatting,
+            foreign,
+        });
+    }
+
     fn push_formatting(&mut self, tag: &'a str) {
         let id = self.next_id;
         self.next_id += 1;
-        self.stack.push(Open {
-            name: tag_name(tag),
-            formatting: Some(id),
-        });
+        self.push(tag_name(tag), Some(id), false);
         self.active.push(Active {
             tag,
             id,
@@ -356,10 +469,7 @@ impl<'a> Tree<'a> {
             self.active[k].id = id;
             self.active[k].on_stack = true;
             self.reopened += tag.len();
-            self.stack.push(Open {
-                name: tag_name(tag),
-                formatting: Some(id),
-            });
+            self.push(tag_name(tag), Some(id), false);
         }
     }
 
@@ -367,6 +477,9 @@ impl<'a> Tree<'a> {
     fn truncate(&mut self, len: usize) {
         while self.stack.len() > len {
             let open = self.stack.pop().expect("longer than len");
+            if !open.foreign && open.name.eq_ignore_ascii_case("table") {
+                self.tables -= 1;
+            }
             if let Some(id) = open.formatting {
                 if let Some(a) = self
                     .active
@@ -398,7 +511,8 @@ impl<'a> Tree<'a> {
         None
     }
 
-    fn start_tag(&mut self, name: &'a str, tag: &'a str, self_closed: bool) {
+    /// An HTML start tag (outside foreign content).
+    fn start_tag(&mut self, name: &'a str, tag: &'a str) {
         if is_one_of(name, BLOCK) {
             if let Some(at) = self.in_scope(&["p"], |n| {
                 is_one_of(n, SCOPE) || n.eq_ignore_ascii_case("button")
@@ -478,13 +592,14 @@ impl<'a> Tree<'a> {
             self.push_formatting(tag);
             return;
         }
-        if is_one_of(name, VOID) || self_closed || name.eq_ignore_ascii_case("col") {
+        if is_one_of(name, VOID) || name.eq_ignore_ascii_case("col") {
             return;
         }
-        self.stack.push(Open {
-            name,
-            formatting: None,
-        });
+        let foreign = is_one_of(name, &["svg", "math"]);
+        if foreign && tag.trim_end_matches('>').ends_with('/') {
+            return;
+        }
+        self.push(name, None, foreign);
         if is_one_of(name, MARKERS) {
             self.active.push(Active {
                 tag: "",
@@ -535,6 +650,19 @@ impl<'a> Tree<'a> {
     /// nearest open element of that name and all above it, unless the
     /// parser would stop first.
     fn end_tag(&mut self, name: &str) {
+        if self.stack.last().is_some_and(|o| o.foreign) {
+            // Foreign content: the nearest element of the name among the
+            // foreign ones on top closes; past them, HTML rules apply.
+            for at in (0..self.stack.len()).rev() {
+                if !self.stack[at].foreign {
+                    break;
+                }
+                if self.stack[at].name.eq_ignore_ascii_case(name) {
+                    self.truncate(at);
+                    return;
+                }
+            }
+        }
         if is_one_of(name, FORMATTING) {
             let after = self
                 .active
@@ -574,7 +702,7 @@ impl<'a> Tree<'a> {
         };
         for at in (0..self.stack.len()).rev() {
             let open = self.stack[at].name;
-            if open.eq_ignore_ascii_case(name) {
+            if open.eq_ignore_ascii_case(name) && !self.stack[at].foreign {
                 self.truncate(at);
                 return;
             }
@@ -870,6 +998,7 @@ mod tests {
         assert!(html_is_tame(&format!("{long}{}", "<p>x".repeat(2000))));
         // Formatting left open across tags that close nothing nests.
         for piece in [
+            "<</math>\"<math><pre>\u{a0}<form>",
             "<b></div>",
             "<b><div></div>",
             "<b><br>",
@@ -927,6 +1056,8 @@ mod tests {
             "<ul><li>x</ul>",
             "<select><option>a<option>b<optgroup><option>c</select>",
             "<ruby>a<rb>b<rt>c<rp>d</ruby>",
+            "<svg><p></svg>",
+            "<math><mi><b>x</b></mi></math>",
         ] {
             assert!(html_is_tame(&piece.repeat(3000)), "{piece}");
         }

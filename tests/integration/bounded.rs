@@ -146,6 +146,10 @@ const SHAPES: &[(&str, &str)] = &[
         "<p><b>x</p>\n",
     ),
     ("list items that stop at each other", "<dt><li><span></ul>"),
+    (
+        "HTML breaking out of foreign content",
+        "<</math>\"<math><pre>\u{a0}<form>",
+    ),
 ];
 
 #[test]
