@@ -78,13 +78,12 @@ pub fn html_is_tame(html: &str) -> bool {
         escape.work = escape.work.saturating_add(tag.attribute_work);
         let (name, closing) = match tag.kind {
             Kind::Text => {
-                if bytes.get(lt + 1).is_none_or(|b| *b != b'!' && *b != b'?') {
-                    // A `<` of text: the serializer's search stops there.
-                    escape.run = 0;
-                    tree.reconstruct();
-                }
+                // A `<` of text: the serializer's search stops there.
+                escape.run = 0;
+                tree.reconstruct();
                 continue;
             }
+            Kind::Skip => continue,
             Kind::Start(name) => (name, false),
             Kind::End(name) => (name, true),
         };

@@ -150,6 +150,7 @@ const SHAPES: &[(&str, &str)] = &[
         "HTML breaking out of foreign content",
         "<</math>\"<math><pre>\u{a0}<form>",
     ),
+    ("ampersands across dropped end tags", "</>&"),
 ];
 
 #[test]

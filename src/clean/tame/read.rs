@@ -5,8 +5,11 @@
 use super::Escape;
 
 pub(super) enum Kind<'a> {
-    /// Not a tag (a comment, a stray `<`): nothing opens or closes.
+    /// A `<` that is text (not followed by a tag name, `/`, `!` or `?`).
     Text,
+    /// A comment, a bogus comment (`<!x>`, `<?x>`, `</ x>`) or `</>`:
+    /// nothing opens or closes, and no text is there.
+    Skip,
     Start(&'a str),
     End(&'a str),
 }
@@ -30,8 +33,8 @@ pub(super) fn is_tag_space(b: u8) -> bool {
 pub(super) fn read_tag(html: &str, lt: usize) -> Option<Tag<'_>> {
     let bytes = html.as_bytes();
     let after = lt + 1;
-    let text = |end| Tag {
-        kind: Kind::Text,
+    let skip = |end| Tag {
+        kind: Kind::Skip,
         end,
         self_closing: false,
         attribute_work: 0,
@@ -47,14 +50,14 @@ pub(super) fn read_tag(html: &str, lt: usize) -> Option<Tag<'_>> {
             // `<!-->` and `<!--->` are whole (empty) comments.
             let from = after + 3;
             if bytes[from..].starts_with(b">") {
-                return Some(text(from + 1));
+                return Some(skip(from + 1));
             }
             if bytes[from..].starts_with(b"->") {
-                return Some(text(from + 2));
+                return Some(skip(from + 2));
             }
-            find(from, b"-->").map(|e| text(e + 3))
+            find(from, b"-->").map(|e| skip(e + 3))
         }
-        Some(b'!' | b'?') => find(after, b">").map(|e| text(e + 1)),
+        Some(b'!' | b'?') => find(after, b">").map(|e| skip(e + 1)),
         Some(b'/') => match bytes.get(after + 1) {
             Some(b) if b.is_ascii_alphabetic() => {
                 let (name, end, _, _) = read_rest(html, after + 1)?;
@@ -66,7 +69,7 @@ pub(super) fn read_tag(html: &str, lt: usize) -> Option<Tag<'_>> {
                 })
             }
             // `</>` is dropped; `</ x>` and the like are bogus comments.
-            Some(_) => find(after, b">").map(|e| text(e + 1)),
+            Some(_) => find(after, b">").map(|e| skip(e + 1)),
             None => None,
         },
         Some(b) if b.is_ascii_alphabetic() => {
@@ -78,7 +81,12 @@ pub(super) fn read_tag(html: &str, lt: usize) -> Option<Tag<'_>> {
                 attribute_work,
             })
         }
-        _ => Some(text(after)),
+        _ => Some(Tag {
+            kind: Kind::Text,
+            end: after,
+            self_closing: false,
+            attribute_work: 0,
+        }),
     }
 }
 
