@@ -252,8 +252,10 @@ fn sigterm_during_fetches_exits_cleanly() {
     );
     server.set("/fast.xml", Route::feed(rss("F", &refs)));
     let s = Scratch::new();
+    // The fetch timeout is longer than the answer's delay, so only the
+    // grace (1 s) can end the slow fetch before its answer comes.
     s.write_config(
-        FAST,
+        &FAST.replace("timeout = \"10s\"", "timeout = \"120s\""),
         &[
             ("slow", &server.url("/slow.xml")),
             ("fast", &server.url("/fast.xml")),
@@ -276,6 +278,11 @@ fn sigterm_during_fetches_exits_cleanly() {
     assert!(
         server.hits("/slow.xml").is_empty(),
         "the slow fetch was answered"
+    );
+    // The grace ended it: it was cancelled, not left to time out.
+    assert!(
+        log.contains("grace period over: cancelling fetches in flight"),
+        "{log}"
     );
     // Grace is 1 s: the slow fetch is cancelled, not awaited for 60 s
     // (stopping takes about 1.5 s; `stop` gives up at 15 s).

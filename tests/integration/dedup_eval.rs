@@ -472,6 +472,71 @@ fn stories_do_not_depend_on_arrival_order() {
     );
     // Every labelled story is one stored story.
     assert_eq!(expected.len(), stories);
+
+    // The evaluation set's stories match pair by pair, so the store never
+    // has to merge two stories there. A bridge does: B is the same story
+    // as A and as C, which are not the same story as each other. When B
+    // comes last it matches two stories, which must become one; in every
+    // order the three are one story.
+    let bridge = bridge();
+    let same = |a: usize, b: usize| {
+        story::same_story(&bridge[a].print, &bridge[b].print, DEFAULT_THRESHOLD).is_some()
+    };
+    assert!(same(0, 1) && same(1, 2) && !same(0, 2), "not a bridge");
+    for order in [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ] {
+        let stored = stories_in_store(&bridge, &order);
+        assert_eq!(
+            stored.len(),
+            1,
+            "a bridge arriving as {order:?}: {stored:?}"
+        );
+    }
+}
+
+/// Three articles of one story: each shares three of its four paragraphs
+/// with the next, so A and B, and B and C, are the same story (about 0.6
+/// similar) while A and C (two paragraphs of six) are not.
+fn bridge() -> Vec<Item> {
+    // Six paragraphs of 25 made-up words each, no word in two of them.
+    let word = |n: usize| -> String {
+        let letters = b"bcdfghjklmnprstvz";
+        let mut w = String::from("q");
+        let mut n = n + letters.len();
+        while n > 0 {
+            w.push(letters[n % letters.len()] as char);
+            n /= letters.len();
+        }
+        w + "a"
+    };
+    let paragraph = |p: usize| -> String {
+        (0..25)
+            .map(|i| word(p * 25 + i))
+            .collect::<Vec<_>>()
+            .join(" ")
+            + "."
+    };
+    ["a", "b", "c"]
+        .iter()
+        .enumerate()
+        .map(|(k, id)| {
+            let title = format!("Bridge {}", word(1_000 + k));
+            let text = (k..k + 4).map(paragraph).collect::<Vec<_>>().join("\n\n");
+            Item {
+                id: format!("bridge-{id}"),
+                story: "bridge".into(),
+                print: story::fingerprint(&title, &text),
+                title,
+                text,
+            }
+        })
+        .collect()
 }
 
 fn gcd(a: usize, b: usize) -> usize {

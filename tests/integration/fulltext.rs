@@ -21,7 +21,7 @@ const THRESHOLD: f64 = 0.9;
 
 fn load_article(test: &str) -> Option<pages::Article> {
     let Ok(text) = std::fs::read_to_string(ARTICLE) else {
-        eprintln!("SKIPPED {test}: no {ARTICLE}");
+        crate::util::skip(&format!("{test}: no {ARTICLE}"));
         return None;
     };
     Some(pages::parse(&text).expect("the shared article has the expected parts"))

@@ -362,7 +362,12 @@ fn hostile_content_is_stored_and_published_inert() {
         }
     }
     let validators = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/validators");
-    if validators.is_dir() && tool("check-jsonschema") && tool("xmllint") {
+    if !validators.is_dir() {
+        crate::util::skip(&format!(
+            "hostile content against the schemas: no {}",
+            validators.display()
+        ));
+    } else if tool("check-jsonschema") && tool("xmllint") {
         let o = Command::new("xmllint")
             .args(["--noout", "--relaxng"])
             .arg(validators.join("atom.rng"))
