@@ -21,7 +21,7 @@
 //! Nothing here grows with the requests made, only with what is configured
 //! and stored: rendered outputs are kept by configured name only (an
 //! unknown name renders nothing and is not kept), and the validators kept
-//! across re-renders ([`Stamps`]) are for paths that name a document that
+//! across re-renders (`Stamps`) are for paths that name a document that
 //! exists, in its one canonical spelling, and at most [`MAX_STAMPS`] of
 //! them in at most [`MAX_STAMP_BYTES`], the least recently used forgotten
 //! first (a forgotten path's next version is dated when it is made).

@@ -7,7 +7,7 @@
 //! | `/feed.atom`, `/feed.rss`, `/feed.json` | the default output, `all` |
 //! | `/feeds/{name}.atom` / `.rss` / `.json` | the output called `name` |
 //! | `/digests/{name}.{ext}`, `/digests/{name}/{latest,id}.html` | a digest's feed and pages |
-//! | `/healthz`, `/readyz`, `/metrics`, `/opml` | operations ([`ops`]) |
+//! | `/healthz`, `/readyz`, `/metrics`, `/opml` | operations (`ops`) |
 //! | `/search?q=…` | a search as a feed ([`search`]) |
 //!
 //! Only these: a name is looked up among the configured outputs, never on
