@@ -465,5 +465,4 @@ fn xml_error(text: &str) -> Option<(usize, String)> {
 }
 
 #[cfg(test)]
-#[path = "diagnosis_tests.rs"]
 mod tests;

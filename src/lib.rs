@@ -32,6 +32,13 @@
 //! | [`cli`] | the commands |
 //! | `bench` | the benchmark command (feature `bench`): synthetic corpus, loopback server, phases |
 //!
+//! Conventions: a module with parts is `name.rs` beside a `name/` folder
+//! of its parts; unit tests sit in an inline `mod tests` at the end of the
+//! file, or, when they would make the file hard to read whole, in
+//! `name/tests.rs` (`#[cfg(test)] mod tests;`). Integration tests, which
+//! run the real binary against real servers and files, are in
+//! `tests/integration/`.
+//!
 //! # Glossary
 //! - **feed**: a source named in the config.
 //! - **entry**: what one feed published once; keyed by guid → link → hash.

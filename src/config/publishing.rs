@@ -457,5 +457,4 @@ impl fmt::Display for PublishConfig {
 }
 
 #[cfg(test)]
-#[path = "publishing_tests.rs"]
 mod tests;

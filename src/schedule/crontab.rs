@@ -424,5 +424,4 @@ fn value(field: Field, item: &str) -> Result<u32, FieldProblem> {
 }
 
 #[cfg(test)]
-#[path = "crontab_tests.rs"]
 mod tests;

@@ -363,5 +363,4 @@ impl Skipped {
 }
 
 #[cfg(test)]
-#[path = "timing_tests.rs"]
 mod tests;
