@@ -230,7 +230,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run => {
             let path = config.path.clone();
-            let runtime = crate::daemon::threads::runtime()?;
+            let runtime = crate::jobs::threads::runtime()?;
             let store = runtime.block_on(crate::daemon::run(path, config))?;
             // Ends every task and waits for the blocking threads: after
             // this no connection but the writer's is open.

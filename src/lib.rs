@@ -28,6 +28,7 @@
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
 //! | [`rules`] | the operator's drop / keep / tag / mark / rewrite rules, run on cleaned entries (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → rules → dedup → store |
+//! | [`jobs`] | what the commands and the daemon share: feeds as the store knows them, planning next checks, digests, retention, the runtime |
 //! | [`daemon`] | `tributary run`: the plan of due feeds, signals, sd_notify, shutdown |
 //! | [`cli`] | the commands |
 //! | `bench` | the benchmark command (feature `bench`): synthetic corpus, loopback server, phases |
@@ -64,6 +65,7 @@ pub mod digest;
 pub mod discover;
 pub mod extract;
 pub mod fetch;
+pub mod jobs;
 pub mod metrics;
 pub mod model;
 pub mod opml;

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::open_store;
 use crate::config::Config;
-use crate::daemon::digests;
 use crate::digest::{self, render, Digest};
+use crate::jobs::digests;
 use crate::refresh::SharedStore;
 
 /// The renderings `--print` can show.

@@ -13,8 +13,8 @@ use chrono::Utc;
 
 use super::open_store;
 use crate::config::{Config, FeedConfig};
-use crate::daemon::feed_specs;
 use crate::fetch::{Fetcher, ResponseMeta};
+use crate::jobs::feed_specs;
 use crate::refresh::{refresh_all, FeedReport, SharedStore};
 use crate::store::FeedRow;
 
@@ -50,7 +50,7 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
         .filter_map(|f| rows.remove(&f.name).map(|r| (f.clone(), r)));
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let shared = SharedStore::new(store);
-    let runtime = crate::daemon::threads::runtime()?;
+    let runtime = crate::jobs::threads::runtime()?;
     let stdout = std::io::stdout();
     let bar = progress_bar(total as u64, json);
     let (mut feeds, mut new, mut updated, mut failed) = (0, 0, 0, 0);
@@ -91,7 +91,7 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
         .into_iter()
         .filter_map(|(name, response)| Some(((*by_name.get(name.as_str())?).clone(), response)))
         .collect();
-    if let Err(e) = runtime.block_on(crate::daemon::store_next_checks(
+    if let Err(e) = runtime.block_on(crate::jobs::store_next_checks(
         &shared,
         refreshed,
         config.schedule.clone(),

@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use super::open_store;
 use crate::config::{span, Config};
-use crate::daemon::prune_policy;
+use crate::jobs::retention::prune_policy;
 
 /// Prunes what `[retention]` says and reports what went.
 pub(super) fn run(config: &Config) -> anyhow::Result<ExitCode> {

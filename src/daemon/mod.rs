@@ -1,7 +1,9 @@
 //! `tributary run`: the long-running service.
 //!
-//! Wiring only; the decisions live elsewhere (`schedule` says when,
-//! `refresh` does one feed, `store` remembers). One task owns the plan (a
+//! Wiring only: timers and signals. The decisions live elsewhere
+//! (`schedule` says when, `refresh` does one feed, `store` remembers), and
+//! the jobs it shares with the commands (planning the next check, digests,
+//! retention) in `jobs`. One task owns the plan (a
 //! map from feed to its next due time) and runs a loop that:
 //! - starts the refresh of every due feed (at most `[fetch] concurrency` at
 //!   once; per-host limits are the fetcher's), each in its own task;
@@ -16,13 +18,9 @@
 //! systemd watchdog is pinged only while those wake-ups keep coming and the
 //! store answers, so a stuck daemon is restarted rather than left hanging.
 
-pub mod digests;
 mod full_text;
 mod notify;
-mod plan;
-mod retention;
 mod round;
-pub mod threads;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -38,33 +36,19 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 pub use notify::Notifier;
-pub use plan::{jitter_seed, next_due, on_schedule, Due};
-pub use retention::{prune_policy, prune_store};
+
+use crate::jobs::plan::{on_schedule, Due};
+use crate::jobs::retention::prune_store;
+use crate::jobs::{digests, feed_specs, store_next_checks};
 
 use crate::config::{Config, FeedConfig};
-use crate::fetch::{Fetcher, Redactor};
-use crate::model::FeedSpec;
+use crate::fetch::Fetcher;
 use crate::refresh::{refresh_feed, FeedReport, SharedStore};
 use crate::schedule::spread_overdue;
 use crate::store::Store;
 
 /// The longest the loop sleeps before looking around again.
 const TICK: Duration = Duration::from_secs(1);
-
-/// Feeds in the config as the store should know them (URLs redacted: the
-/// store never holds a feed's secrets).
-pub fn feed_specs(config: &Config) -> Vec<FeedSpec> {
-    config
-        .feeds
-        .iter()
-        .map(|f| FeedSpec {
-            name: f.name.clone(),
-            url: Redactor::new(&f.http, &f.url, &config.fetch.url_secrets).url(&f.url),
-            tags: f.tags.clone(),
-            dedup: f.dedup,
-        })
-        .collect()
-}
 
 /// Counters for the status line.
 #[derive(Default)]
@@ -774,37 +758,6 @@ pub async fn store_next_check(
     let mut planned =
         store_next_checks(store, vec![(feed, report.response.clone())], schedule).await?;
     Ok(planned.pop().flatten())
-}
-
-/// [`store_next_check`] for the feeds of a whole round (`tributary
-/// fetch`), each with its response: one trip to the store and one
-/// transaction, not one of each per feed (1,000 commits were a third of an
-/// unchanged round of 1,000 feeds). One result per feed, in order.
-pub async fn store_next_checks(
-    store: &SharedStore,
-    refreshed: Vec<(FeedConfig, Option<crate::fetch::ResponseMeta>)>,
-    schedule: crate::config::ScheduleConfig,
-) -> crate::store::Result<Vec<Option<Due>>> {
-    store
-        .call(move |s| {
-            let now = Utc::now();
-            let mut planned = Vec::with_capacity(refreshed.len());
-            let mut writes = Vec::with_capacity(refreshed.len());
-            for (feed, response) in &refreshed {
-                let Some(row) = s.feed_by_name(&feed.name)? else {
-                    planned.push(None);
-                    continue;
-                };
-                let recent = s.recent_entry_times(row.id, plan::ADAPTIVE_SAMPLE)?;
-                let seed = jitter_seed(&feed.name, now);
-                let due = next_due(now, feed, &row, response.as_ref(), &recent, &schedule, seed);
-                writes.push((row.id, due.at, due.reason.clone()));
-                planned.push(Some(due));
-            }
-            s.set_next_checks(&writes)?;
-            Ok(planned)
-        })
-        .await
 }
 
 /// Each feed's position in `config.feeds`, by name.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use tributary::config::Config;
-use tributary::daemon::digests;
+use tributary::jobs::digests;
 use tributary::store::Store;
 
 use crate::util::*;
@@ -54,7 +54,7 @@ fn consecutive_digests_partition_the_articles_across_restarts() {
     let d = &cfg.digests[0];
     let sched = &cfg.schedule;
     let db = dir.path().join("t.db");
-    let specs = tributary::daemon::feed_specs(&cfg);
+    let specs = tributary::jobs::feed_specs(&cfg);
     let mut store = Store::open(&db).unwrap();
     store.reconcile(&specs, at(1, 0, 0)).unwrap();
     // The digest is configured on day 1 at 06:00: its first one covers one
@@ -492,7 +492,7 @@ fn retention_never_drops_what_a_digest_has_not_covered() {
     );
     let (d, sched) = (&cfg.digests[0], &cfg.schedule);
     let mut store = Store::open(&dir.path().join("t.db")).unwrap();
-    let specs = tributary::daemon::feed_specs(&cfg);
+    let specs = tributary::jobs::feed_specs(&cfg);
     store.reconcile(&specs, at(1, 0, 0)).unwrap();
     digests::state(&mut store, d, sched, at(1, 6, 0)).unwrap();
     ingest(&mut store, "a", &["Waiting for the digest"], at(1, 6, 30));
@@ -505,7 +505,7 @@ fn retention_never_drops_what_a_digest_has_not_covered() {
     let protect = store.digest_protection(&names).unwrap();
     let report = store
         .prune(
-            &tributary::daemon::prune_policy(&retention, protect),
+            &tributary::jobs::retention::prune_policy(&retention, protect),
             at(10, 12, 0),
         )
         .unwrap();
@@ -517,7 +517,7 @@ fn retention_never_drops_what_a_digest_has_not_covered() {
     assert_eq!(protect, None, "nothing waits any more");
     let report = store
         .prune(
-            &tributary::daemon::prune_policy(&retention, protect),
+            &tributary::jobs::retention::prune_policy(&retention, protect),
             at(10, 12, 0),
         )
         .unwrap();

@@ -29,7 +29,7 @@ fn a_group_keeps_each_fetch_apart_and_a_failure_alone() {
     .unwrap();
     let mut store = Store::open(&dir.path().join("t.db")).unwrap();
     store
-        .reconcile(&tributary::daemon::feed_specs(&cfg), now())
+        .reconcile(&tributary::jobs::feed_specs(&cfg), now())
         .unwrap();
     let a = store.feed_by_name("a").unwrap().unwrap().id;
     let b = store.feed_by_name("b").unwrap().unwrap().id;

@@ -700,7 +700,7 @@ fn known_entries_are_left_out_before_parsing_unless_that_could_change_the_rest()
     let mut store = tributary::store::Store::open(&dir.path().join("t.db")).unwrap();
     let now = chrono::Utc::now();
     store
-        .reconcile(&tributary::daemon::feed_specs(&cfg), now)
+        .reconcile(&tributary::jobs::feed_specs(&cfg), now)
         .unwrap();
     let feed = store.feed_by_name("f").unwrap().unwrap().id;
     let url = url::Url::parse("https://f.example/feed").unwrap();

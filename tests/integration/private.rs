@@ -103,13 +103,13 @@ fn the_database_and_its_wal_are_private_and_a_clean_stop_leaves_no_wal() {
         assert_eq!(mode(f), 0o600, "{}", f.display());
     }
     assert!(
-        peak > 2 && peak <= tributary::daemon::threads::MAX_THREADS,
+        peak > 2 && peak <= tributary::jobs::threads::MAX_THREADS,
         "peak threads {peak}, budget {}",
-        tributary::daemon::threads::MAX_THREADS
+        tributary::jobs::threads::MAX_THREADS
     );
     println!(
         "peak threads {peak} (budget {})",
-        tributary::daemon::threads::MAX_THREADS
+        tributary::jobs::threads::MAX_THREADS
     );
 
     assert!(Command::new("kill")

@@ -64,7 +64,7 @@ fn simulate(tombstone_max_age: Option<Duration>) -> [i64; 4] {
     .unwrap();
     let mut store = Store::open(&dir.path().join("t.db")).unwrap();
     store
-        .reconcile(&tributary::daemon::feed_specs(&cfg), day(-2))
+        .reconcile(&tributary::jobs::feed_specs(&cfg), day(-2))
         .unwrap();
     let id = |s: &Store, n: &str| s.feed_by_name(n).unwrap().unwrap().id;
     let (keeps, drops, quiet, noted) = (

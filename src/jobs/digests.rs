@@ -117,7 +117,7 @@ pub async fn deliver_pending(store: &SharedStore, config: &Config) -> store::Res
         let wait = backoff(
             attempts,
             &config.schedule.policy,
-            crate::daemon::jitter_seed(&row.name, now),
+            super::plan::jitter_seed(&row.name, now),
         )
         .unwrap_or(config.schedule.policy.backoff_base);
         let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(5));
