@@ -231,7 +231,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run => {
             let path = config.path.clone();
             let runtime = crate::jobs::threads::runtime()?;
-            let store = runtime.block_on(crate::daemon::run(path, config))?;
+            let store = runtime.block_on(crate::daemon::run_until_signalled(path, config))?;
             // Ends every task and waits for the blocking threads: after
             // this no connection but the writer's is open.
             drop(runtime);

@@ -1,6 +1,8 @@
 //! `tributary run`: the long-running service.
 //!
-//! Wiring only: timers and signals. The decisions live elsewhere
+//! Wiring only: timers and what it is told ([`run`] takes a [`Control`]
+//! channel, which [`run_until_signalled`] feeds from the signals, and a
+//! test can drive). The decisions live elsewhere
 //! (`schedule` says when, `refresh` does one feed, `store` remembers), and
 //! the jobs it shares with the commands (planning the next check, digests,
 //! retention) in `jobs`. One task owns the plan (a
@@ -114,10 +116,53 @@ const PRUNE_FIRST: chrono::Duration = chrono::Duration::minutes(10);
 /// How often the daemon looks whether the static copy needs writing.
 const STATIC_INTERVAL: chrono::Duration = chrono::Duration::seconds(2);
 
-/// Runs the daemon until SIGTERM or SIGINT. Returns once everything in
-/// flight has finished or been cancelled, with the store, for
-/// [`close_store`] once the runtime has shut down.
-pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<SharedStore> {
+/// What the daemon is told from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Read the config file again (SIGHUP).
+    Reload,
+    /// Stop taking work, finish or cancel what is in flight, and return
+    /// (SIGTERM, SIGINT).
+    Stop,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT, reloading on SIGHUP: [`run`]
+/// driven by the process's signals. The handlers are installed before
+/// anything starts, so a signal during start-up is not lost.
+pub async fn run_until_signalled(
+    config_path: PathBuf,
+    config: Config,
+) -> anyhow::Result<SharedStore> {
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let signals = tokio::spawn(async move {
+        loop {
+            let control = tokio::select! {
+                _ = hup.recv() => Control::Reload,
+                _ = term.recv() => { info!("SIGTERM: stopping"); Control::Stop }
+                _ = int.recv() => { info!("SIGINT: stopping"); Control::Stop }
+            };
+            if tx.send(control).await.is_err() {
+                return;
+            }
+        }
+    });
+    let result = run(config_path, config, rx).await;
+    signals.abort();
+    result
+}
+
+/// Runs the daemon until told to stop (or until every sender of
+/// `control` is gone). Returns once everything in flight has finished or
+/// been cancelled, with the store, for [`close_store`] once the runtime
+/// has shut down.
+pub async fn run(
+    config_path: PathBuf,
+    config: Config,
+    mut control: tokio::sync::mpsc::Receiver<Control>,
+) -> anyhow::Result<SharedStore> {
     let notifier = Notifier::from_env();
     let mut store = Store::open_with(&config.store.path, config.store.access)
         .with_context(|| format!("opening the store {}", config.store.path.display()))?;
@@ -192,9 +237,6 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<SharedS
     d.plan_from_store(&rows, now);
     d.plan_digests(now).await;
 
-    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let watchdog = d.spawn_watchdog();
 
     info!(feeds = d.plan.len(), store = %d.config.store.path.display(), "tributary running");
@@ -229,9 +271,10 @@ pub async fn run(config_path: PathBuf, config: Config) -> anyhow::Result<SharedS
                     Err(e) => error!(error = %e, "a refresh task failed"),
                 }
             }
-            _ = hup.recv() => d.reload().await,
-            _ = term.recv() => { info!("SIGTERM: stopping"); break; }
-            _ = int.recv() => { info!("SIGINT: stopping"); break; }
+            told = control.recv() => match told {
+                Some(Control::Reload) => d.reload().await,
+                Some(Control::Stop) | None => break,
+            },
         }
     }
 

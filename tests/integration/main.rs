@@ -10,6 +10,7 @@ mod daemon;
 mod dedup_corpus;
 mod dedup_eval;
 mod digests;
+mod driven;
 mod faults;
 mod fulltext;
 mod group_commit;
