@@ -2,6 +2,9 @@
 //! fetch-log row. Also [`refresh_all`], which does that for many feeds at
 //! once under the configured concurrency limit.
 //!
+//! The pure part, bytes to a cleaned and keyed [`Document`], is
+//! `process`; the rules the operator wrote run in `judge`.
+//!
 //! Parsing and cleaning run on the blocking thread pool (they are CPU work
 //! and must not stall the fetches in flight), inside the panic guard of
 //! `parse`, so one strange document cannot disturb another feed. Every
@@ -9,157 +12,27 @@
 //! [`FeedReport`].
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn, Instrument};
 use url::Url;
 
-use crate::clean::Cleaner;
 use crate::config::{DedupConfig, FeedConfig};
-use crate::dedup::entry::{assign_keys, KeyReport};
 use crate::fetch::credentials;
 use crate::fetch::{FetchError, Fetched, Fetcher, Redactor, Request, ResponseMeta, Stopwatch};
-use crate::model::{Entry, FeedMeta, IdentityMode, KnownEntries, KnownItem, Validators};
-
+use crate::model::{IdentityMode, KnownEntries, Validators};
 use crate::parse::{self, ParseError};
 use crate::schedule::hints::parse_retry_after;
-use crate::store::{self, FeedRow, FetchRecord, Outcome, Store, StoryPolicy};
+use crate::store::{self, FeedRow, FetchRecord, Outcome, StoryPolicy};
 
 mod judge;
+mod process;
 pub use judge::judge;
-
-/// The store behind a lock, shared by the tasks of a refresh round; writes
-/// run on the blocking pool one at a time (SQLite has one writer anyway).
-///
-/// Fetch results are written with group commit ([`SharedStore::record`]):
-/// each result joins a queue, and one writer task on the blocking pool
-/// writes everything queued in one transaction (a failing fetch is retried
-/// alone, see `Store::record_fetches`), then whatever gathered meanwhile,
-/// until the queue is empty. While one group commits, the next one
-/// gathers; nothing waits for a batch to fill, so a lone fetch is written
-/// at once. At most one writer task exists: a task per fetch made a round
-/// of 1,000 answers 304 wake 1,000 blocking threads, nearly all of which
-/// found their fetch already written.
-#[derive(Clone)]
-pub struct SharedStore(Arc<Shared>);
-
-struct Shared {
-    store: Mutex<Store>,
-    queue: Mutex<Queue>,
-}
-
-/// Fetch results waiting to be written.
-#[derive(Default)]
-struct Queue {
-    waiting: Vec<Queued>,
-    /// Whether a writer task exists that will take `waiting`.
-    writer: bool,
-}
-
-/// A fetch result waiting to be written, and where its outcome goes.
-type Queued = (
-    FetchRecord,
-    tokio::sync::oneshot::Sender<store::Result<store::Applied>>,
-);
-
-impl SharedStore {
-    /// Shares `store`.
-    pub fn new(store: Store) -> SharedStore {
-        SharedStore(Arc::new(Shared {
-            store: Mutex::new(store),
-            queue: Mutex::new(Queue::default()),
-        }))
-    }
-
-    /// The store, unless another task still shares it.
-    pub fn into_inner(self) -> Option<Store> {
-        Arc::try_unwrap(self.0)
-            .ok()
-            .map(|s| s.store.into_inner().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    /// Runs `f` with the store on the blocking pool.
-    pub async fn call<T, F>(&self, f: F) -> store::Result<T>
-    where
-        F: FnOnce(&mut Store) -> store::Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let inner = Arc::clone(&self.0);
-        tokio::task::spawn_blocking(move || f(&mut lock(&inner.store)))
-            .await
-            .expect("store task panicked")
-    }
-
-    /// Stores one fetch, possibly in one transaction with others queued at
-    /// the same time (see the type's docs).
-    pub async fn record(&self, rec: FetchRecord) -> store::Result<store::Applied> {
-        let (done, outcome) = tokio::sync::oneshot::channel();
-        let start_writer = {
-            let mut queue = lock(&self.0.queue);
-            queue.waiting.push((rec, done));
-            !std::mem::replace(&mut queue.writer, true)
-        };
-        if start_writer {
-            let inner = Arc::clone(&self.0);
-            // Not awaited: the outcome comes through `done`. Should the
-            // writer panic, the senders it held are dropped and their
-            // callers get an error (below).
-            tokio::task::spawn_blocking(move || write_queued(&inner));
-        }
-        outcome
-            .await
-            .unwrap_or_else(|_| Err(store::Error::Group("the store task ended early".into())))
-    }
-}
-
-/// The writer task: writes the queue group by group until it is empty.
-fn write_queued(inner: &Shared) {
-    /// Should the task panic: fails what is still queued (the callers get
-    /// an error rather than wait for a writer that is gone) and lets the
-    /// next fetch start a new writer.
-    struct Done<'a>(&'a Shared);
-    impl Drop for Done<'_> {
-        fn drop(&mut self) {
-            let mut queue = lock(&self.0.queue);
-            queue.writer = false;
-            queue.waiting.clear();
-        }
-    }
-    let done = Done(inner);
-    loop {
-        // The store is taken per group, so other users of it (reading a
-        // feed's known entries before processing a document) get their
-        // turn between groups.
-        let mut store = lock(&inner.store);
-        let group = {
-            let mut queue = lock(&inner.queue);
-            if queue.waiting.is_empty() {
-                // Under the queue's lock: a fetch queued after this sees
-                // no writer and starts one.
-                queue.writer = false;
-                std::mem::forget(done);
-                return;
-            }
-            std::mem::take(&mut queue.waiting)
-        };
-        let (recs, senders): (Vec<FetchRecord>, Vec<_>) = group.into_iter().unzip();
-        let results = store.record_fetches(&recs);
-        drop(store);
-        for (sender, result) in senders.into_iter().zip(results) {
-            // The caller may have gone (a cancelled refresh); the data is
-            // stored either way.
-            let _ = sender.send(result);
-        }
-    }
-}
-
-/// Locks `m`, even after a panic elsewhere (the store's state is SQLite's,
-/// which a panic cannot leave half-written).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+pub use process::{process, process_with, Document};
+// The shared store lives with the store; named here too for the callers
+// of a refresh.
+pub use crate::store::SharedStore;
 
 /// What happened to one feed, for the command line and the scheduler.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -190,254 +63,6 @@ pub struct FeedReport {
     /// The new URL, when this fetch confirmed a permanent move.
     #[serde(skip)]
     pub moved_to: Option<String>,
-}
-
-/// A parsed, cleaned, keyed document.
-#[derive(Debug, Clone)]
-pub struct Document {
-    /// Feed-level facts.
-    pub meta: FeedMeta,
-    /// Entries ready to store.
-    pub entries: Vec<Entry>,
-    /// Keys of the known entries left out before parsing (see
-    /// [`process_with`]): still in the document, unchanged.
-    pub kept: Vec<String>,
-    /// What key assignment noticed.
-    pub keys: KeyReport,
-    /// Entries left out because the document had more than
-    /// [`parse::MAX_ENTRIES`].
-    pub entries_dropped: usize,
-    /// What cleaning left out to stay within the document's budget.
-    pub cleaning: crate::clean::CleanReport,
-}
-
-impl Document {
-    /// Bytes of cleaned HTML (contents and summaries) its entries hold:
-    /// at most `HTML_GROWTH` times the decoded document, plus
-    /// `DOC_SLACK` and 7 bytes per body (see `clean::growth`).
-    pub fn html_bytes(&self) -> usize {
-        self.entries
-            .iter()
-            .map(|e| {
-                e.content_html.as_deref().map_or(0, str::len)
-                    + e.summary_html.as_deref().map_or(0, str::len)
-            })
-            .sum()
-    }
-
-    /// Bytes of text its entries store: HTML, text, title, URLs, guid,
-    /// names and enclosure URLs.
-    pub fn stored_bytes(&self) -> usize {
-        self.html_bytes()
-            + self
-                .entries
-                .iter()
-                .map(|e| {
-                    e.title.len()
-                        + e.content_text.len()
-                        + [&e.url, &e.canonical_url, &e.guid]
-                            .into_iter()
-                            .flatten()
-                            .map(String::len)
-                            .sum::<usize>()
-                        + e.authors
-                            .iter()
-                            .chain(&e.categories)
-                            .map(String::len)
-                            .sum::<usize>()
-                        + e.enclosures.iter().map(|x| x.url.len()).sum::<usize>()
-                })
-                .sum::<usize>()
-    }
-}
-
-/// Parses, cleans and keys one document (pure CPU work: no I/O).
-/// `doc_url` is where it came from; `now` fills in missing dates.
-pub fn process(
-    body: &[u8],
-    content_type: Option<&str>,
-    doc_url: Option<&Url>,
-    mode: IdentityMode,
-    now: DateTime<Utc>,
-) -> Result<Document, ParseError> {
-    process_with(
-        body,
-        content_type,
-        doc_url,
-        mode,
-        now,
-        &KnownEntries::default(),
-    )
-}
-
-/// Bumped whenever cleaning changes what it makes of the same raw entry,
-/// so that stored entries are cleaned again rather than skipped.
-const CLEAN_VERSION: u64 = 1;
-
-/// [`process`], skipping what the store holds already:
-/// - entries whose bytes it knows ([`KnownEntries::by_item`]) are left out
-///   before the document is parsed (see `parse::skim`); their keys come
-///   out in [`Document::kept`];
-/// - entries whose raw form it knows ([`KnownEntries::by_raw`]) skip the
-///   costly part of cleaning (sanitizing, text, fingerprint). They come
-///   out with [`Entry::content_elided`] set and the stored content hash,
-///   so they key exactly as before.
-///
-/// A changed feed typically has one or two new entries among dozens it
-/// had: this is most of the cost of re-fetching it.
-///
-/// Leaving entries out is undone (the document is read in full) where it
-/// could change what the rest become: when the site address the entries
-/// were cleaned against changed, or when a new entry shares a guid or a
-/// link with a left-out one (key assignment looks at repeats across the
-/// whole document).
-pub fn process_with(
-    body: &[u8],
-    content_type: Option<&str>,
-    doc_url: Option<&Url>,
-    mode: IdentityMode,
-    now: DateTime<Utc>,
-    known: &KnownEntries,
-) -> Result<Document, ParseError> {
-    let by_item = |h: u64| known.by_item.contains_key(&h);
-    let nothing = |_: u64| false;
-    let mut skipping = !known.by_item.is_empty();
-    loop {
-        let skim = parse::Skim {
-            // Keys depend on the identity mode: a switch reads all anew.
-            seed: CLEAN_VERSION ^ ((mode as u64) << 32),
-            known: if skipping { &by_item } else { &nothing },
-        };
-        let parsed =
-            parse::parse_skimming(body, content_type, doc_url.map(Url::as_str), Some(&skim))?;
-        let site = parsed
-            .meta
-            .site_url
-            .as_deref()
-            .and_then(|s| match doc_url {
-                Some(d) => d.join(s).ok(),
-                None => Url::parse(s).ok(),
-            })
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
-        // An entry repeated byte for byte is one entry, as in key
-        // assignment.
-        let mut seen = HashSet::new();
-        let left_out: Vec<&KnownItem> = parsed
-            .skipped
-            .iter()
-            .filter(|h| seen.insert(**h))
-            .filter_map(|h| known.by_item.get(h))
-            .collect();
-        if !left_out.is_empty() && site.as_ref().map(Url::as_str) != known.site_url.as_deref() {
-            skipping = false;
-            continue;
-        }
-        let cleaner = Cleaner::new();
-        let item_hashes = &parsed.item_hashes;
-        let mut entries: Vec<Entry> = parsed
-            .entries
-            .into_iter()
-            .enumerate()
-            .map(|(i, mut raw)| {
-                let raw_hash = raw_entry_hash(&raw, doc_url, site.as_ref());
-                let stored = known.by_raw.get(&raw_hash).copied();
-                if stored.is_some() {
-                    raw.summary = None;
-                    raw.content = None;
-                }
-                let mut e = cleaner.entry(raw, doc_url, site.as_ref(), now);
-                if let Some(content_hash) = stored {
-                    e.content_hash = content_hash;
-                    e.content_elided = true;
-                }
-                e.raw_hash = raw_hash;
-                e.item_hash = item_hashes.get(i).copied();
-                e
-            })
-            .collect();
-        if shares_identity(&entries, &left_out) {
-            skipping = false;
-            continue;
-        }
-        let mut keys = assign_keys(&mut entries, mode);
-        if !left_out.is_empty() {
-            // An exact repeat of a left-out entry (same key: for entries
-            // without guid or link, the same content) goes, as a repeat
-            // inside one document does.
-            let kept: HashSet<&str> = left_out.iter().map(|k| k.key.as_str()).collect();
-            let before = entries.len();
-            entries.retain(|e| !kept.contains(e.key.as_str()));
-            keys.exact_duplicates += before - entries.len();
-        }
-        for e in entries.iter_mut().filter(|e| !e.content_elided) {
-            let print = crate::dedup::story::fingerprint(e.published_title(), &e.content_text);
-            if print.words() >= crate::dedup::story::MIN_WORDS {
-                e.story_print = Some(print.to_bytes().to_vec());
-            }
-        }
-        let mut meta = parsed.meta;
-        let text = |s: &str, max: usize| {
-            let cut = crate::clean::caps::cut_bytes(s, 16 * max);
-            crate::clean::truncate_chars(&crate::clean::inline_text(cut), max)
-        };
-        meta.title = meta
-            .title
-            .map(|t| text(&t, crate::clean::MAX_TITLE_CHARS))
-            .filter(|t| !t.is_empty());
-        meta.description = meta
-            .description
-            .map(|d| text(&d, crate::clean::MAX_DESCRIPTION_CHARS));
-        meta.site_url = site
-            .map(String::from)
-            .filter(|s| s.len() <= crate::clean::MAX_URL_BYTES);
-        return Ok(Document {
-            meta,
-            entries,
-            kept: left_out.into_iter().map(|k| k.key.clone()).collect(),
-            keys,
-            entries_dropped: parsed.entries_dropped,
-            cleaning: cleaner.report(),
-        });
-    }
-}
-
-/// Whether a new entry shares a guid or a link with an entry left out
-/// (which, in the whole document, would have keyed both differently).
-fn shares_identity(entries: &[Entry], left_out: &[&KnownItem]) -> bool {
-    if left_out.is_empty() {
-        return false;
-    }
-    let guids: HashSet<&str> = left_out.iter().filter_map(|k| k.guid.as_deref()).collect();
-    let mut links: HashSet<String> = HashSet::new();
-    for url in left_out.iter().filter_map(|k| k.url.as_deref()) {
-        if let Some(c) = Url::parse(url)
-            .ok()
-            .as_ref()
-            .and_then(crate::clean::canonical_url)
-        {
-            links.insert(c);
-        }
-        links.insert(url.to_string());
-    }
-    entries.iter().any(|e| {
-        e.guid.as_deref().is_some_and(|g| guids.contains(g))
-            || [e.url.as_deref(), e.canonical_url.as_deref()]
-                .into_iter()
-                .flatten()
-                .any(|l| links.contains(l))
-    })
-}
-
-/// The hash of a raw entry together with what cleaning resolves it
-/// against: the same value means cleaning would make the same entry.
-fn raw_entry_hash(raw: &parse::RawEntry, doc_url: Option<&Url>, site: Option<&Url>) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    CLEAN_VERSION.hash(&mut h);
-    raw.hash(&mut h);
-    doc_url.map(Url::as_str).hash(&mut h);
-    site.map(Url::as_str).hash(&mut h);
-    h.finish()
 }
 
 /// Fetches, processes and stores one feed; never fails (failures are

@@ -35,6 +35,7 @@ mod rules;
 mod schema;
 mod search;
 mod search_limits;
+mod shared;
 mod story;
 
 use std::path::{Path, PathBuf};
@@ -61,6 +62,7 @@ pub use retention::{Compaction, PrunePolicy, PruneReport};
 pub use rules::{Dropped, DroppedRow, Judged, Labels};
 pub use search::{SearchError, SearchHit, SearchResults, MATCH_END, MATCH_START};
 pub use search_limits::{QueryRefused, QueryShape, SearchLimits};
+pub use shared::SharedStore;
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
