@@ -20,6 +20,7 @@
 //! loss, at the price of possibly losing the last transactions (which the
 //! next fetch brings back).
 
+mod articles;
 #[cfg(feature = "bench")]
 mod bulk;
 mod checkpoint;
@@ -29,7 +30,9 @@ pub(crate) mod extract;
 mod feeds;
 mod health;
 mod ingest;
+mod known;
 mod outputs;
+mod record;
 mod retention;
 mod rules;
 mod schema;
@@ -53,11 +56,11 @@ pub use explain::{EntryWhy, Explanation, StoryMember};
 pub use extract::{ExtractOutcome, QueuedPage};
 pub use feeds::{FeedRow, Reconciled};
 pub use health::{FetchLogRow, RedirectStreak};
-pub use ingest::{Applied, FetchRecord, Outcome, StoryPolicy};
 pub use outputs::{
     ArticleFilter, FeedRef, LabelQuery, OutputArticle, OutputQuery, OutputStory, Sighting,
     FILTER_BUDGET, SCAN_BUDGET, SCAN_PAGE,
 };
+pub use record::{Applied, FetchRecord, Outcome, StoryPolicy};
 pub use retention::{Compaction, PrunePolicy, PruneReport};
 pub use rules::{Dropped, DroppedRow, Judged, Labels};
 pub use search::{SearchError, SearchHit, SearchResults, MATCH_END, MATCH_START};

@@ -37,7 +37,7 @@ use super::{ts, Result};
 use crate::dedup::story::{band_keys, verdict, Fingerprint, Verdict};
 use crate::model::Entry;
 
-use super::ingest::StoryPolicy;
+use super::record::StoryPolicy;
 
 /// Band keys with more recent postings than this are not used to find
 /// candidates (see `place`): bounds the work of one insert whatever the

@@ -1,0 +1,116 @@
+//! Article rows: finding the article an entry belongs to (same canonical
+//! URL, or identical title and text), inserting and updating it.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{ts, Result};
+use crate::model::Entry;
+
+/// An article already stored for the same page: equal canonical URL, or
+/// identical title and text. Articles held only by feeds with dedup off
+/// are never joined.
+pub(super) fn find_article(
+    tx: &Transaction<'_>,
+    e: &Entry,
+    hash: &str,
+) -> Result<Option<(i64, &'static str)>> {
+    const JOINABLE: &str = "EXISTS (SELECT 1 FROM entries x JOIN feeds f ON f.id = x.feed_id
+                                    WHERE x.article_id = a.id AND f.dedup = 1)";
+    if let Some(c) = &e.canonical_url {
+        let sql = format!("SELECT a.id FROM articles a WHERE a.canonical_url = ?1 AND {JOINABLE} ORDER BY a.id LIMIT 1");
+        if let Some(id) = tx
+            .prepare_cached(&sql)?
+            .query_row([c], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(Some((id, "canonical_url")));
+        }
+    }
+    if !e.published_title().is_empty() && !e.content_text.is_empty() {
+        let sql = format!("SELECT a.id FROM articles a WHERE a.content_hash = ?1 AND {JOINABLE} ORDER BY a.id LIMIT 1");
+        if let Some(id) = tx
+            .prepare_cached(&sql)?
+            .query_row([hash], |r| r.get(0))
+            .optional()?
+        {
+            return Ok(Some((id, "content_hash")));
+        }
+    }
+    Ok(None)
+}
+
+pub(super) fn insert_article(
+    tx: &Transaction<'_>,
+    id: i64,
+    e: &Entry,
+    print: Option<&[u8]>,
+    hash: &str,
+    now: &str,
+    placed: &super::story::Placement,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO articles (id, canonical_url, url, title, authors, summary_html, content_html, content_text,
+             content_hash, published_at, updated_at, first_seen_at, categories, enclosures, fingerprint,
+             story_id, story_match_id, story_score, title_derived, title_original)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    )?
+    .execute(params![
+        id,
+        e.canonical_url,
+        e.url,
+        e.title,
+        e.authors.join(", "),
+        e.summary_html,
+        e.content_html,
+        e.content_text,
+        hash,
+        ts(e.published),
+        e.updated.map(ts),
+        now,
+        json_list(&e.categories),
+        json_list(&e.enclosures),
+        print,
+        placed.story.unwrap_or(id),
+        placed.matched.map(|(m, _)| m),
+        placed.matched.map(|(_, score)| score),
+        e.title_derived,
+        e.title_original,
+    ])?;
+    Ok(())
+}
+
+pub(super) fn update_article(
+    tx: &Transaction<'_>,
+    id: i64,
+    e: &Entry,
+    hash: &str,
+    now: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE articles SET title = ?2, authors = ?3, summary_html = ?4, content_html = ?5,
+             content_text = ?6, content_hash = ?7, updated_at = coalesce(?8, updated_at),
+             changed_at = ?9, categories = ?10, enclosures = ?11, title_derived = ?12,
+             title_original = ?13
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        e.title,
+        e.authors.join(", "),
+        e.summary_html,
+        e.content_html,
+        e.content_text,
+        hash,
+        e.updated.map(ts),
+        now,
+        json_list(&e.categories),
+        json_list(&e.enclosures),
+        e.title_derived,
+        e.title_original,
+    ])?;
+    Ok(())
+}
+
+fn json_list<T: serde::Serialize>(v: &[T]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
