@@ -452,7 +452,7 @@ impl Config {
             let own_full_text = f
                 .full_text
                 .as_ref()
-                .map(|v| full_text::recipe(at, v))
+                .map(|v| full_text::recipe(at, v, full_text.robots))
                 .transpose()?;
             let recipe = full_text.for_feed(own_full_text.as_ref(), &tags);
             feeds.push(FeedConfig {

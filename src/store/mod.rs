@@ -30,6 +30,7 @@ mod feeds;
 mod health;
 mod ingest;
 mod outputs;
+mod restory;
 mod retention;
 mod rules;
 mod schema;

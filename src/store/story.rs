@@ -35,7 +35,6 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ts, Result};
 use crate::dedup::story::{band_keys, verdict, Fingerprint, Verdict};
-use crate::model::Entry;
 
 use super::ingest::StoryPolicy;
 
@@ -245,26 +244,26 @@ pub(super) struct Placement {
     /// The most similar article and the score, when it joins a story.
     pub matched: Option<(i64, f64)>,
     /// Other stories it matched, to be merged into `story`.
-    merge: Vec<i64>,
+    pub merge: Vec<i64>,
     /// Its band keys, for the index.
-    keys: Vec<i64>,
+    pub keys: Vec<i64>,
 }
 
-/// Finds the story of a new article (id `id`, not inserted yet, made from
-/// `e`): an existing one when a recent article is similar enough, else its
+/// Finds the story of a new article (id `id`, not inserted yet, with
+/// fingerprint `story_print`): an existing one when a recent article is similar enough, else its
 /// own. `survey`, when the group was surveyed (see [`survey_group`]),
 /// holds what the store had to say before the group's writes; only the
 /// articles written since are looked up here.
 pub(super) fn place(
     tx: &Transaction<'_>,
     id: i64,
-    e: &Entry,
+    story_print: Option<&[u8]>,
     policy: Option<&StoryPolicy>,
     window_start: i64,
     recent: &RecentBands,
     survey: Option<&Survey>,
 ) -> Result<Placement> {
-    let (Some(policy), Some(bytes)) = (policy, e.story_print.as_deref()) else {
+    let (Some(policy), Some(bytes)) = (policy, story_print) else {
         return Ok(Placement::default());
     };
     let Ok(print) = Fingerprint::from_bytes(bytes) else {
@@ -711,7 +710,7 @@ mod tests {
 
     use super::*;
     use crate::dedup::story::{fingerprint, BANDS};
-    use crate::model::{FeedId, KeyKind};
+    use crate::model::{Entry, FeedId, KeyKind};
     use crate::store::{FetchRecord, Outcome, Store};
 
     const REPORT: &str = "The city council approved a new cycle route along the river on \

@@ -3,6 +3,8 @@
 //! real fetch path), `tributary extract`, and the failure paths.
 
 mod pages;
+mod revisit;
+mod robots;
 
 use std::time::Duration;
 
