@@ -275,5 +275,9 @@ fn fetch_honours_robots_txt_unless_turned_off() {
     s2.write_config("[full_text]\nrobots = \"no\"\n", &[]);
     let out = s2.tributary(&["check"]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stderr(&out).contains("robots"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("tributary.toml:4:") && err.contains("expected a boolean"),
+        "{err}"
+    );
 }
