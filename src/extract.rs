@@ -30,6 +30,10 @@
 //! than [`MAX_ELEMENTS`] elements. Parsing is linear in the page; the
 //! scoring walks each element's ancestors (at most the depth cap), so the
 //! whole is linear in the page's size times a constant.
+//!
+//! Around it: [`page`] fetches one page (conditionally when it was
+//! fetched before), [`robots`] says whether the site lets Tributary fetch
+//! it, and [`worker`] works the queue.
 
 pub mod page;
 pub mod robots;

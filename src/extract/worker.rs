@@ -272,4 +272,33 @@ mod tests {
             ExtractOutcome::Failed { .. }
         ));
     }
+
+    #[test]
+    fn robots_refusals_are_final_and_an_unreachable_file_is_retried() {
+        let now = Utc::now();
+        let refused = Err(PageError::Robots(Some("Disallow: /private/".into())));
+        assert_eq!(
+            outcome(refused, 0, now),
+            ExtractOutcome::Failed {
+                error: "refused by robots.txt (Disallow: /private/)".into()
+            }
+        );
+        let down = || {
+            Err(PageError::RobotsUnreachable(
+                "HTTP 503 Service Unavailable".into(),
+            ))
+        };
+        assert!(matches!(
+            outcome(down(), 0, now),
+            ExtractOutcome::Retry { error, .. } if error.starts_with("robots.txt unreachable")
+        ));
+        assert!(matches!(
+            outcome(down(), MAX_ATTEMPTS - 1, now),
+            ExtractOutcome::Failed { .. }
+        ));
+        assert_eq!(
+            outcome(Ok(Page::NotModified), 0, now),
+            ExtractOutcome::Unchanged
+        );
+    }
 }

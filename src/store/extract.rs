@@ -86,8 +86,10 @@ pub enum ExtractOutcome {
 
 impl Store {
     /// Queues the articles of new entries of `feeds` (entries past the
-    /// last scan) that have no extraction yet, then trims the queue to
-    /// `max` rows, oldest dropped. Returns (queued, dropped).
+    /// last scan) that have no extraction yet, and the articles of `feeds`
+    /// whose feed text changed since their last extraction attempt, then
+    /// trims the queue to `max` rows, oldest dropped. Returns (queued,
+    /// dropped).
     pub fn enqueue_new_articles(
         &mut self,
         feeds: &[FeedId],

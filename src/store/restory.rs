@@ -112,3 +112,54 @@ fn leave(tx: &Transaction<'_>, id: i64, story: i64) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::story::tests::{copy, fetch, flushing_at, now, query, story_of, OTHER};
+    use super::super::story::FLUSH_AT;
+    use crate::dedup::story::DEFAULT_THRESHOLD;
+    use crate::store::{ExtractOutcome, StoryPolicy};
+
+    /// An article whose page tells another story than its feed text leaves
+    /// its story (the one left keeps a story named by itself) and joins the
+    /// story of its fuller text, in either tier of the band index.
+    #[test]
+    fn an_extraction_moves_the_article_to_the_story_of_its_fuller_text() {
+        let policy = StoryPolicy {
+            threshold: DEFAULT_THRESHOLD,
+            window: std::time::Duration::from_secs(7 * 86_400),
+        };
+        for flush_at in [1, FLUSH_AT] {
+            let (_dir, mut s) = flushing_at(flush_at);
+            s.record_fetch(&fetch(1, "first", &copy(0), true)).unwrap();
+            s.record_fetch(&fetch(2, "second", &copy(1), true)).unwrap();
+            s.record_fetch(&fetch(3, "trees", OTHER, true)).unwrap();
+            assert_eq!(story_of(&s, "first"), 1);
+            assert_eq!(story_of(&s, "second"), 1);
+            assert_eq!(story_of(&s, "trees"), 3);
+            let page = |text: String| ExtractOutcome::Done {
+                html: String::new(),
+                text,
+                validators: Default::default(),
+            };
+            // No longer than the feed's text: nothing moves.
+            s.record_extraction(1, &page(OTHER.into()), Some(&policy), now())
+                .unwrap();
+            assert_eq!(story_of(&s, "second"), 1);
+            let longer = format!("{OTHER}{}", "\nAdvertisement".repeat(200));
+            s.record_extraction(1, &page(longer), Some(&policy), now())
+                .unwrap();
+            assert_eq!(story_of(&s, "second"), 2, "flush at {flush_at}");
+            assert_eq!(story_of(&s, "first"), 1);
+            assert_eq!(story_of(&s, "trees"), 1);
+            assert_eq!(
+                query(&s, "SELECT story_match_id FROM articles WHERE id = 1"),
+                3
+            );
+            // Its new keys find it: a later copy of the trees joins.
+            s.record_fetch(&fetch(4, "more-trees", OTHER, true))
+                .unwrap();
+            assert_eq!(story_of(&s, "more-trees"), 1);
+        }
+    }
+}
