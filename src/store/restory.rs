@@ -115,7 +115,9 @@ fn leave(tx: &Transaction<'_>, id: i64, story: i64) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::story::tests::{copy, fetch, flushing_at, now, query, story_of, OTHER};
+    use super::super::story::tests::{
+        copy, fetch, flushing_at, now, query, story_of, OTHER, THIRD,
+    };
     use super::super::story::FLUSH_AT;
     use crate::dedup::story::DEFAULT_THRESHOLD;
     use crate::store::{ExtractOutcome, StoryPolicy};
@@ -156,10 +158,15 @@ mod tests {
                 query(&s, "SELECT story_match_id FROM articles WHERE id = 1"),
                 3
             );
-            // Its new keys find it: a later copy of the trees joins.
-            s.record_fetch(&fetch(4, "more-trees", OTHER, true))
+            // The second's page tells a third story, of no other article:
+            // it stays alone, and its new band keys find it for a later
+            // copy.
+            let third = format!("{THIRD}{}", "\nAdvertisement".repeat(200));
+            s.record_extraction(2, &page(third), Some(&policy), now())
                 .unwrap();
-            assert_eq!(story_of(&s, "more-trees"), 1);
+            assert_eq!(story_of(&s, "second"), 2);
+            s.record_fetch(&fetch(4, "more", THIRD, true)).unwrap();
+            assert_eq!(story_of(&s, "more"), 2, "flush at {flush_at}");
         }
     }
 }
