@@ -1,6 +1,6 @@
 //! The full-text task: works the extraction queue beside polling (see
 //! `extract::worker`), so that no feed's poll waits for article pages.
-//! It wakes when a refresh stored something new, and every
+//! It wakes when a refresh stored something new or changed, and every
 //! [`FULL_TEXT_TICK`] for retries that have come due; a reload hands it the
 //! new config and HTTP client. The sites' robots.txt answers are kept for
 //! the life of the task (reloads included).
