@@ -252,6 +252,11 @@ fn fetch_honours_robots_txt_unless_turned_off() {
         )
         .unwrap();
     assert_eq!(error, "refused by robots.txt (Disallow: /private/)");
+    let check = stdout(&s.tributary(&["check"]));
+    assert!(
+        check.contains("(full text)") && check.contains("(full text, robots.txt ignored)"),
+        "{check}"
+    );
 
     // Off for every feed: the section's switch.
     let s2 = Scratch::new();
