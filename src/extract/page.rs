@@ -38,6 +38,9 @@ pub struct PageRequest<'a> {
 }
 
 /// What a page fetch found.
+// One value per page fetched, moved once: boxing the large variant would
+// save nothing worth an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Page {
     /// The page, extracted.
