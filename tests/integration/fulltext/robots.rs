@@ -286,3 +286,70 @@ fn fetch_honours_robots_txt_unless_turned_off() {
         "{err}"
     );
 }
+
+/// `Crawl-delay` spaces the page fetches to its host (here 1 s, with
+/// `host_gap = "0s"`: the larger of the two applies).
+#[test]
+fn crawl_delay_spaces_the_page_fetches_to_the_host() {
+    let server = FeedServer::start();
+    server.set(
+        "/robots.txt",
+        text_route("User-agent: tributary\nCrawl-delay: 1\nDisallow:\n"),
+    );
+    let (a, b) = (server.url("/p/a.html"), server.url("/p/b.html"));
+    server.set("/p/a.html", html_route(own_page("ferns")));
+    server.set("/p/b.html", html_route(own_page("mosses")));
+    server.set(
+        "/f.xml",
+        Route::feed(rss(
+            "F",
+            &[
+                (Some("a"), Some(a.as_str()), "A"),
+                (Some("b"), Some(b.as_str()), "B"),
+            ],
+        )),
+    );
+    let s = Scratch::new();
+    s.write_config(
+        &format!(
+            "[fetch]\nhost_gap = \"0s\"\n[[feeds]]\nname = \"f\"\nurl = \"{}\"\nfull_text = true\n",
+            server.url("/f.xml")
+        ),
+        &[],
+    );
+    let out = s.tributary(&["fetch"]);
+    assert!(
+        stdout(&out).contains("full text: 2 extracted"),
+        "{}",
+        stdout(&out)
+    );
+    let mut at: Vec<std::time::Instant> = ["/p/a.html", "/p/b.html"]
+        .iter()
+        .map(|p| server.hits(p)[0].at)
+        .collect();
+    at.sort();
+    let gap = at[1] - at[0];
+    assert!(gap >= Duration::from_millis(900), "{gap:?}");
+}
+
+/// `tributary extract` is the operator's own request: robots.txt does not
+/// stop it, and a note says the daemon would be refused.
+#[test]
+fn extract_notes_what_robots_txt_would_refuse() {
+    let server = FeedServer::start();
+    server.set(
+        "/robots.txt",
+        text_route("User-agent: *\nDisallow: /private/\n"),
+    );
+    server.set("/private/a.html", html_route(own_page("herons")));
+    let s = Scratch::new();
+    s.write_config("", &[]);
+    let out = s.tributary(&["extract", &server.url("/private/a.html")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Paragraph 2 about herons"));
+    assert!(
+        stderr(&out).contains("robots.txt refuses this page to the daemon (Disallow: /private/)"),
+        "{}",
+        stderr(&out)
+    );
+}
