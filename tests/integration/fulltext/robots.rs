@@ -353,3 +353,29 @@ fn extract_notes_what_robots_txt_would_refuse() {
         stderr(&out)
     );
 }
+
+/// A robots.txt over 500 KiB is read up to the cap (RFC 9309), not
+/// refused: the rules before the cap hold.
+#[test]
+fn a_huge_robots_txt_is_read_up_to_the_cap() {
+    let fetcher = Fetcher::new(&FetchConfig::default()).unwrap();
+    let cache = RobotsCache::default();
+    let server = FeedServer::start();
+    let filler = "# filler line of a very long robots.txt\n".repeat(20_000);
+    server.set(
+        "/robots.txt",
+        text_route(&format!(
+            "User-agent: *\nDisallow: /x/\n{filler}Disallow: /late/\n"
+        )),
+    );
+    let now = Utc::now();
+    assert_eq!(
+        ask(&cache, &fetcher, &server, "/x/a.html", now),
+        Verdict::Disallowed(Some("Disallow: /x/".into()))
+    );
+    // Past the cap: not read.
+    assert_eq!(
+        ask(&cache, &fetcher, &server, "/late/a.html", now),
+        Verdict::Allowed(Duration::ZERO)
+    );
+}
