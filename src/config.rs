@@ -452,7 +452,7 @@ impl Config {
             let own_full_text = f
                 .full_text
                 .as_ref()
-                .map(|v| full_text::recipe(at, v))
+                .map(|v| full_text::recipe(at, v, full_text.robots))
                 .transpose()?;
             let recipe = full_text.for_feed(own_full_text.as_ref(), &tags);
             feeds.push(FeedConfig {
@@ -837,12 +837,14 @@ impl fmt::Display for Config {
             if feed.http.internal {
                 extra.push_str(" (internal)");
             }
-            match &feed.full_text {
-                Some(r) if r.selector.is_some() || !r.remove.is_empty() => {
-                    extra.push_str(" (full text, selectors)")
-                }
-                Some(_) => extra.push_str(" (full text)"),
-                None => {}
+            if let Some(r) = &feed.full_text {
+                let selectors = r.selector.is_some() || !r.remove.is_empty();
+                extra.push_str(match (selectors, r.robots) {
+                    (true, true) => " (full text, selectors)",
+                    (true, false) => " (full text, selectors, robots.txt ignored)",
+                    (false, true) => " (full text)",
+                    (false, false) => " (full text, robots.txt ignored)",
+                });
             }
             let url =
                 crate::fetch::Redactor::new(&feed.http, &feed.url, &fc.url_secrets).url(&feed.url);

@@ -30,8 +30,13 @@
 //! than [`MAX_ELEMENTS`] elements. Parsing is linear in the page; the
 //! scoring walks each element's ancestors (at most the depth cap), so the
 //! whole is linear in the page's size times a constant.
+//!
+//! Around it: [`page`] fetches one page (conditionally when it was
+//! fetched before), [`robots`] says whether the site lets Tributary fetch
+//! it, and [`worker`] works the queue.
 
 pub mod page;
+pub mod robots;
 pub mod worker;
 
 use dom_query::{Document, Matcher};
@@ -50,14 +55,28 @@ pub const MAX_ELEMENTS: usize = 60_000;
 /// the extractor found navigation or a paywall stub, not the article.
 pub const MIN_TEXT_CHARS: usize = 140;
 
-/// How to find a page's article body (from the config's `full_text`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// How to fetch a page and find its article body (from the config's
+/// `full_text`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipe {
     /// Take the elements matching this CSS selector instead of running
     /// Readability.
     pub selector: Option<String>,
     /// Remove the elements matching these CSS selectors first.
     pub remove: Vec<String>,
+    /// Consult the site's robots.txt before fetching the page (see
+    /// [`robots`]); on unless the config turns it off.
+    pub robots: bool,
+}
+
+impl Default for Recipe {
+    fn default() -> Self {
+        Recipe {
+            selector: None,
+            remove: Vec::new(),
+            robots: true,
+        }
+    }
 }
 
 impl Recipe {

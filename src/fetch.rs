@@ -63,6 +63,13 @@ pub struct Request<'a> {
     pub user_agent: Option<&'a str>,
     /// Credentials, extra headers, proxy.
     pub http: &'a FeedHttp,
+    /// At least this long between the starts of two requests to the host
+    /// after this one (a `Crawl-delay`); the larger of it and
+    /// `[fetch] host_gap` applies. Zero: `host_gap` alone.
+    pub min_gap: Duration,
+    /// Keep the first `max_body` bytes of a larger body instead of failing
+    /// (robots.txt: RFC 9309 has crawlers read the first 500 KiB).
+    pub truncate: bool,
 }
 
 /// One hop of a redirect chain.
@@ -365,7 +372,7 @@ impl Fetcher {
         loop {
             // Every hop: a public server may redirect inwards.
             rules.check(&url).map_err(|b| FetchError::Blocked(b.0))?;
-            let _permit = self.hosts.acquire(&url).await;
+            let _permit = self.hosts.acquire(&url, req.min_gap).await;
             // User info is never sent in the URL; it is a credential, sent
             // (as the configured credentials are) only to the configured
             // origin.
@@ -455,13 +462,16 @@ impl Fetcher {
             let content_type = header_str(headers, header::CONTENT_TYPE);
             if let Some(len) = resp.content_length() {
                 // Only trust a declared length when nothing will be inflated.
-                if len > req.max_body && headers.get(header::CONTENT_ENCODING).is_none() {
+                if len > req.max_body
+                    && headers.get(header::CONTENT_ENCODING).is_none()
+                    && !req.truncate
+                {
                     return Err(FetchError::TooLarge {
                         limit: req.max_body,
                     });
                 }
             }
-            let body = read_capped(resp, req.max_body, req.timeout, rules).await?;
+            let body = read_capped(resp, req.max_body, req.truncate, req.timeout, rules).await?;
             return Ok(Fetched::Body {
                 body,
                 content_type,
@@ -474,6 +484,7 @@ impl Fetcher {
 async fn read_capped(
     mut resp: reqwest::Response,
     cap: u64,
+    truncate: bool,
     timeout: Duration,
     rules: Rules,
 ) -> Result<Vec<u8>, FetchError> {
@@ -483,6 +494,11 @@ async fn read_capped(
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 if (body.len() + chunk.len()) as u64 > cap {
+                    if truncate {
+                        let room = (cap as usize).saturating_sub(body.len());
+                        body.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                        return Ok(body);
+                    }
                     return Err(FetchError::TooLarge { limit: cap });
                 }
                 body.extend_from_slice(&chunk);

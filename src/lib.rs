@@ -15,7 +15,7 @@
 //! | [`clean`] | sanitized HTML, plain text, canonical URLs, dates |
 //! | [`diagnosis`] | why a feed is not working, in words, and what to do (pure) |
 //! | [`discover`] | a web page → the feeds it announces, and where else to look (pure) |
-//! | [`extract`] | full text: an article page → its body (Readability or a CSS selector), cleaned |
+//! | [`extract`] | full text: an article page → its body (Readability or a CSS selector), cleaned; robots.txt for page fetches; the queue's worker |
 //! | [`dedup`] | identity of entries, articles and stories |
 //! | [`digest`] | digests: which articles, grouped and rendered (pure); email delivery |
 //! | [`store`] | the SQLite schema and every SQL statement |

@@ -110,6 +110,8 @@ async fn refresh_inner(
         max_body: feed.max_body.unwrap_or(cfg.max_body),
         user_agent: feed.user_agent.as_deref(),
         http: &feed.http,
+        min_gap: std::time::Duration::ZERO,
+        truncate: false,
     };
     let merging = feed.dedup && dedup.enabled;
     let mut rec = FetchRecord {

@@ -15,7 +15,9 @@
 //!    `--rounds` repeats the last two, each time with other new entries),
 //!    each through [`refresh_all`](crate::refresh::refresh_all) on one
 //!    SQLite file ([`phase`]), and checks the stored rows against the truth.
-//! 4. Fills a second store with a million articles and times the default
+//! 4. With `--extract-pages N`, measures full-text extraction on N
+//!    generated article pages over loopback ([`extract`]).
+//! 5. Fills a second store with a million articles and times the default
 //!    output, read and rendered, and the output server's cached answer to
 //!    a conditional request for it ([`render`]).
 //!
@@ -35,6 +37,7 @@
 
 pub mod corpus;
 pub mod documents;
+pub mod extract;
 pub mod phase;
 pub mod process;
 pub mod prose;
@@ -91,6 +94,10 @@ pub struct Cli {
     /// Articles in the render store; 0 skips the render phase.
     #[arg(long, default_value_t = 1_000_000)]
     pub render_articles: u64,
+    /// Generated article pages for the extraction phase (pure extraction,
+    /// and the worker over loopback); 0 skips it.
+    #[arg(long, default_value_t = 0)]
+    pub extract_pages: usize,
     /// Iterations of the render per format.
     #[arg(long, default_value_t = 20)]
     pub render_iterations: usize,
@@ -172,6 +179,16 @@ pub enum Child {
         #[arg(long)]
         full_bodies: u64,
     },
+    /// Full-text extraction: ingest the feeds, time the worker.
+    #[command(hide = true)]
+    ChildExtract {
+        /// The store.
+        #[arg(long)]
+        db: PathBuf,
+        /// `name<TAB>url` lines.
+        #[arg(long)]
+        feed_list: PathBuf,
+    },
     /// Time the default output.
     #[command(hide = true)]
     ChildRender {
@@ -224,6 +241,9 @@ fn run_child(child: Child) -> anyhow::Result<()> {
             feeds,
             full_bodies,
         } => serde_json::to_string(&render::fill(&db, seed, articles, feeds, full_bodies)?)?,
+        Child::ChildExtract { db, feed_list } => {
+            serde_json::to_string(&extract::child(&db, &feed_list)?)?
+        }
         Child::ChildRender { db, iterations } => {
             serde_json::to_string(&render::render(&db, iterations)?)?
         }
@@ -428,6 +448,16 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
         phases.push(row);
     }
     drop(server);
+    let extract = if cli.extract_pages > 0 {
+        say(&format!("extraction of {} pages…", cli.extract_pages));
+        let cost = extract::run(cli.seed, cli.extract_pages, hosts, dir, |args| {
+            Ok(spawn::<extract::ExtractCost>(cli, "extract", args)?.0)
+        })?;
+        say(&cost.to_string());
+        Some(cost)
+    } else {
+        None
+    };
     let (fill, render) = if cli.render_articles > 0 {
         render_phase(cli, dir)?
     } else {
@@ -444,6 +474,7 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
         phases,
         fill,
         render,
+        extract,
     })
 }
 

@@ -124,6 +124,8 @@ pub struct Report {
     pub fill: Option<FillCost>,
     /// Rendering the default output, and the server's cached answers.
     pub render: Option<RenderCost>,
+    /// Full-text extraction (`--extract-pages`).
+    pub extract: Option<super::extract::ExtractCost>,
 }
 
 fn mb(bytes: u64) -> f64 {
@@ -293,6 +295,9 @@ impl Report {
                 "\noutput server, GET /feed.atom: first {:.2} ms; then {} conditional requests, {} answered 304, median {:.3} ms, p99 {:.3} ms",
                 c.first_ms, c.requests, c.not_modified, c.median_ms, c.p99_ms
             );
+        }
+        if let Some(x) = &self.extract {
+            let _ = writeln!(s, "\n{x}");
         }
         let _ = writeln!(s, "\ntargets (set for 1000 x 50 on 2 cores):");
         if (p.feeds, p.entries) != (1000, 50) {

@@ -155,6 +155,8 @@ async fn fetch_feed(
         max_body: config.fetch.max_body,
         user_agent: None,
         http: &http,
+        min_gap: std::time::Duration::ZERO,
+        truncate: false,
     };
     let (body, content_type, meta) = match fetcher
         .fetch(&req)

@@ -136,6 +136,8 @@ async fn probe(
         max_body: feed.max_body.unwrap_or(config.fetch.max_body),
         user_agent: feed.user_agent.as_deref(),
         http: &feed.http,
+        min_gap: std::time::Duration::ZERO,
+        truncate: false,
     };
     let (body, content_type, meta) = match fetcher.fetch(&req).await {
         Err(e) if what == Probe::Site => {

@@ -1,6 +1,8 @@
 //! `tributary extract URL`: what full-text extraction takes from one page,
 //! fetched through the same path as feeds (user agent, timeout, size cap,
-//! address rules), for choosing `full_text` selectors.
+//! address rules), for choosing `full_text` selectors. It is the
+//! operator's own request, so robots.txt does not stop it; when the
+//! daemon would be refused, a note on stderr says so.
 
 use std::process::ExitCode;
 
@@ -9,6 +11,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::extract::page::{fetch_and_extract, PageRequest};
+use crate::extract::robots::{self, RobotsCache};
 use crate::extract::Recipe;
 use crate::fetch::Fetcher;
 
@@ -25,7 +28,11 @@ pub fn run(
     if !matches!(url.scheme(), "http" | "https") {
         bail!("`{url}`: only http(s) pages can be extracted");
     }
-    let recipe = Recipe { selector, remove };
+    let recipe = Recipe {
+        selector,
+        remove,
+        ..Recipe::default()
+    };
     // A selector that does not parse is a wrong command line (exit 2).
     if let Err(e) = recipe.validate() {
         eprintln!("error: bad CSS selector {e}");
@@ -39,10 +46,35 @@ pub fn run(
         timeout: config.fetch.timeout,
         max_body: config.fetch.max_body,
         user_agent: None,
+        min_gap: std::time::Duration::ZERO,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if config.full_text.robots {
+        let asking = robots::Asking {
+            configured: &url,
+            internal: false,
+            timeout: config.fetch.timeout,
+            user_agent: None,
+        };
+        let verdict = runtime.block_on(RobotsCache::default().check(
+            &fetcher,
+            &url,
+            &asking,
+            chrono::Utc::now(),
+        ));
+        match verdict {
+            robots::Verdict::Disallowed(rule) => eprintln!(
+                "note: robots.txt refuses this page to the daemon{}; extracted anyway, as asked",
+                rule.map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+            robots::Verdict::Unreachable(why) => {
+                eprintln!("note: robots.txt is unreachable ({why}): the daemon would wait for it")
+            }
+            robots::Verdict::Allowed(_) => {}
+        }
+    }
     let (final_url, got) = runtime
         .block_on(fetch_and_extract(&fetcher, &req, &recipe))
         .with_context(|| format!("extracting {url}"))?;

@@ -104,11 +104,14 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
     // Full text for the new articles of full-text feeds, after the round
     // (so that no feed waits for another's pages).
     if config.feeds.iter().any(|f| f.full_text.is_some()) {
-        match runtime.block_on(crate::extract::worker::pass(&shared, &fetcher, &config)) {
+        let robots = crate::extract::robots::RobotsCache::default();
+        match runtime.block_on(crate::extract::worker::pass(
+            &shared, &fetcher, &config, &robots,
+        )) {
             Ok(p) => {
                 let line = format!(
-                    "full text: {} extracted, {} failed, {} to retry later",
-                    p.done, p.failed, p.retried
+                    "full text: {} extracted, {} failed, {} to retry later, {} unchanged (304)",
+                    p.done, p.failed, p.retried, p.unchanged
                 );
                 // JSON output is one object per line: the summary goes aside.
                 if json {

@@ -5,6 +5,11 @@
 //! tags' (`full_text = false` turns it off for one feed); among tags, the
 //! first of the feed's tags that has a setting. Selectors are parsed at
 //! load, so a bad one is a config error with its line.
+//!
+//! robots.txt is honoured for page fetches unless `[full_text] robots =
+//! false` (for every feed) or `robots = false` in a feed's or tag's table
+//! (`full_text = { robots = false }`); a table's own `robots` wins over
+//! the section's.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +30,9 @@ pub struct FullTextConfig {
     /// Most articles waiting for extraction; beyond it, the oldest waiting
     /// are dropped from the queue (they keep the feed's text).
     pub queue_max: usize,
+    /// Whether robots.txt is consulted before page fetches, where a feed's
+    /// or tag's own setting does not say.
+    pub robots: bool,
 }
 
 impl Default for FullTextConfig {
@@ -32,6 +40,7 @@ impl Default for FullTextConfig {
         FullTextConfig {
             tags: BTreeMap::new(),
             queue_max: DEFAULT_QUEUE_MAX,
+            robots: true,
         }
     }
 }
@@ -64,6 +73,7 @@ pub(super) struct RawRecipe {
     selector: Option<String>,
     #[serde(default)]
     remove: Vec<String>,
+    robots: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -72,19 +82,26 @@ pub(super) struct RawSection {
     #[serde(default)]
     tags: BTreeMap<String, Spanned<RawFullText>>,
     queue_max: Option<Spanned<i64>>,
+    robots: Option<bool>,
 }
 
-/// One `full_text` value: `None` for off, the recipe for on.
+/// One `full_text` value: `None` for off, the recipe for on. `robots`
+/// is the section's setting, for a value that does not say.
 pub(super) fn recipe(
     at: &Locator<'_>,
     v: &Spanned<RawFullText>,
+    robots: bool,
 ) -> Result<Option<Recipe>, ConfigError> {
     let recipe = match v.get_ref() {
         RawFullText::On(false) => return Ok(None),
-        RawFullText::On(true) => Recipe::default(),
+        RawFullText::On(true) => Recipe {
+            robots,
+            ..Recipe::default()
+        },
         RawFullText::Recipe(r) => Recipe {
             selector: r.selector.clone(),
             remove: r.remove.clone(),
+            robots: r.robots.unwrap_or(robots),
         },
     };
     recipe
@@ -102,8 +119,12 @@ pub(super) fn from_raw(
     let Some(raw) = raw else {
         return Ok(c);
     };
+    if let Some(robots) = raw.robots {
+        c.robots = robots;
+    }
     for (tag, v) in &raw.tags {
-        c.tags.insert(tag.trim().to_lowercase(), recipe(at, v)?);
+        c.tags
+            .insert(tag.trim().to_lowercase(), recipe(at, v, c.robots)?);
     }
     if let Some(n) = &raw.queue_max {
         c.queue_max = super::count(at, n, 1, 10_000_000)?;

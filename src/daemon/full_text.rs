@@ -1,8 +1,9 @@
 //! The full-text task: works the extraction queue beside polling (see
 //! `extract::worker`), so that no feed's poll waits for article pages.
-//! It wakes when a refresh stored something new, and every
+//! It wakes when a refresh stored something new or changed, and every
 //! [`FULL_TEXT_TICK`] for retries that have come due; a reload hands it the
-//! new config and HTTP client.
+//! new config and HTTP client. The sites' robots.txt answers are kept for
+//! the life of the task (reloads included).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::extract::robots::RobotsCache;
 use crate::extract::worker;
 use crate::fetch::Fetcher;
 use crate::refresh::SharedStore;
@@ -33,12 +35,14 @@ impl FullText {
         let wake = Arc::new(Notify::new());
         let woken = Arc::clone(&wake);
         let task = tokio::spawn(async move {
+            let robots = RobotsCache::default();
             loop {
                 let (config, fetcher) = rx.borrow_and_update().clone();
                 if config.feeds.iter().any(|f| f.full_text.is_some()) {
-                    match worker::pass(&store, &fetcher, &config).await {
-                        Ok(p) if p.done + p.failed + p.retried > 0 => info!(
+                    match worker::pass(&store, &fetcher, &config, &robots).await {
+                        Ok(p) if p.done + p.unchanged + p.failed + p.retried > 0 => info!(
                             extracted = p.done,
+                            unchanged = p.unchanged,
                             failed = p.failed,
                             retry = p.retried,
                             "full text"

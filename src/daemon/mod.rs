@@ -570,7 +570,8 @@ impl Daemon {
             .summarize_if_due(self.in_flight.is_empty(), std::time::Instant::now());
         self.stats.fetches += 1;
         self.stats.new_entries += report.new as u64;
-        if report.new > 0 && feed.full_text.is_some() {
+        // New articles to extract, or changed ones to look at again.
+        if report.new + report.updated > 0 && feed.full_text.is_some() {
             self.full_text.wake();
         }
         self.stats.last_done = Some(Utc::now());

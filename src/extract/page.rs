@@ -32,6 +32,28 @@ pub struct PageRequest<'a> {
     pub max_body: u64,
     /// `User-Agent` override (the feed's).
     pub user_agent: Option<&'a str>,
+    /// At least this long before the host's next request (robots.txt's
+    /// `Crawl-delay`; `[fetch] host_gap` when larger).
+    pub min_gap: Duration,
+}
+
+/// What a page fetch found.
+// One value per page fetched, moved once: boxing the large variant would
+// save nothing worth an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Page {
+    /// The page, extracted.
+    Extracted {
+        /// Where the page ended after redirects.
+        final_url: Url,
+        /// What extraction found.
+        extracted: Extracted,
+        /// The page's `ETag` / `Last-Modified`, for the next fetch.
+        validators: Validators,
+    },
+    /// 304: the page is as it was when `validators` were stored.
+    NotModified,
 }
 
 /// Why a page gave no article.
@@ -43,6 +65,12 @@ pub enum PageError {
     /// The page was fetched but yielded nothing.
     #[error(transparent)]
     Extract(#[from] ExtractError),
+    /// robots.txt refuses the page (the rule, when it can be named).
+    #[error("refused by robots.txt{}", .0.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Robots(Option<String>),
+    /// robots.txt could not be had: no page of its site is fetched for now.
+    #[error("robots.txt unreachable, retried later: {0}")]
+    RobotsUnreachable(String),
 }
 
 // By hand, not `#[from]`: that would make the fetch error the source too,
@@ -59,7 +87,26 @@ pub async fn fetch_and_extract(
     req: &PageRequest<'_>,
     recipe: &Recipe,
 ) -> Result<(Url, Extracted), PageError> {
-    let validators = Validators::default();
+    match fetch_page(fetcher, req, recipe, &Validators::default()).await? {
+        Page::Extracted {
+            final_url,
+            extracted,
+            ..
+        } => Ok((final_url, extracted)),
+        Page::NotModified => Err(PageError::Fetch(FetchError::Response(
+            "304 Not Modified to an unconditional request".into(),
+        ))),
+    }
+}
+
+/// Fetches `req.url`, conditionally when `validators` are known (a 304 is
+/// [`Page::NotModified`]), and extracts its article with `recipe`.
+pub async fn fetch_page(
+    fetcher: &Fetcher,
+    req: &PageRequest<'_>,
+    recipe: &Recipe,
+    validators: &Validators,
+) -> Result<Page, PageError> {
     // Only where the page may go comes from the feed; never credentials.
     let http = FeedHttp {
         internal: req.internal,
@@ -68,11 +115,13 @@ pub async fn fetch_and_extract(
     let fetch = Request {
         url: req.url,
         configured: req.configured,
-        validators: &validators,
+        validators,
         timeout: req.timeout,
         max_body: req.max_body.min(MAX_PAGE_BYTES as u64),
         user_agent: req.user_agent,
         http: &http,
+        min_gap: req.min_gap,
+        truncate: false,
     };
     let (body, content_type, meta) = match fetcher.fetch(&fetch).await? {
         Fetched::Body {
@@ -80,6 +129,7 @@ pub async fn fetch_and_extract(
             content_type,
             meta,
         } => (body, content_type, meta),
+        Fetched::NotModified { .. } if !validators.is_empty() => return Ok(Page::NotModified),
         Fetched::NotModified { .. } => {
             return Err(PageError::Fetch(FetchError::Response(
                 "304 Not Modified to an unconditional request".into(),
@@ -101,5 +151,9 @@ pub async fn fetch_and_extract(
     })
     .await
     .map_err(|e| ExtractError::NoArticle(format!(": extraction panicked: {e}")))??;
-    Ok((final_url, extracted))
+    Ok(Page::Extracted {
+        final_url,
+        extracted,
+        validators: meta.validators,
+    })
 }

@@ -72,6 +72,7 @@ fn a_selector_takes_the_outermost_matches_and_remove_goes_first() {
     let recipe = Recipe {
         selector: Some("div.body".into()),
         remove: vec![".ad".into()],
+        ..Recipe::default()
     };
     let got = run(&html, &recipe).unwrap();
     assert_eq!(
@@ -92,6 +93,7 @@ fn remove_applies_to_readability_too() {
     let recipe = Recipe {
         selector: None,
         remove: vec!["div.x".into()],
+        ..Recipe::default()
     };
     let got = run(&html, &recipe).unwrap();
     assert!(!got.text.contains("Paragraph 3 of"), "{}", got.text);
@@ -115,6 +117,7 @@ fn failures_are_named() {
     let bad = Recipe {
         selector: Some("div >".into()),
         remove: vec![],
+        ..Recipe::default()
     };
     assert!(matches!(
         err(Some("text/html"), html.as_bytes(), &bad),
@@ -124,6 +127,7 @@ fn failures_are_named() {
     let none = Recipe {
         selector: Some("main.nothing".into()),
         remove: vec![],
+        ..Recipe::default()
     };
     assert_eq!(
         err(Some("text/html"), html.as_bytes(), &none),

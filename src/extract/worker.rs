@@ -9,6 +9,14 @@
 //! connection, 5xx, 429) is retried up to [`MAX_ATTEMPTS`] times with a
 //! growing delay; any other failure is recorded on the article at once,
 //! and the article keeps the feed's own text.
+//!
+//! Before a page is fetched, its site's robots.txt is consulted (unless
+//! the feed's `full_text` turns it off; see [`super::robots`]): a refused
+//! page fails at once, naming the rule; an unreachable robots.txt counts
+//! as a transient failure. A page fetched before is asked for with its
+//! stored validators, and a 304 keeps the stored extraction. After a
+//! success, the article is placed again in its story on the fuller text
+//! when its feed takes part in story matching.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,12 +26,13 @@ use futures_util::stream::{self, StreamExt};
 use tracing::{debug, warn};
 use url::Url;
 
-use super::page::{fetch_and_extract, PageError, PageRequest};
+use super::page::{fetch_page, Page, PageError, PageRequest};
+use super::robots::{Asking, RobotsCache, Verdict};
 use crate::config::{Config, FeedConfig};
 use crate::fetch::{ErrorClass, Fetcher};
 use crate::model::FeedId;
 use crate::refresh::SharedStore;
-use crate::store::{self, ExtractOutcome, QueuedPage};
+use crate::store::{self, ExtractOutcome, QueuedPage, StoryPolicy};
 
 /// Attempts per article before a transient failure is final.
 pub const MAX_ATTEMPTS: i64 = 3;
@@ -43,6 +52,8 @@ pub struct Pass {
     pub dropped: usize,
     /// Extracted.
     pub done: usize,
+    /// Fetched again and unchanged (304): the extraction stays.
+    pub unchanged: usize,
     /// To be tried again later.
     pub retried: usize,
     /// Given up (the feed's text stays).
@@ -51,18 +62,27 @@ pub struct Pass {
 
 /// The outcome of one attempt, decided from its result (pure).
 pub fn outcome(
-    result: Result<super::Extracted, PageError>,
+    result: Result<Page, PageError>,
     attempts: i64,
     now: DateTime<Utc>,
 ) -> ExtractOutcome {
+    let transient = |e: &PageError| match e {
+        PageError::Fetch(e) => e.class() == ErrorClass::Transient,
+        PageError::RobotsUnreachable(_) => true,
+        PageError::Extract(_) | PageError::Robots(_) => false,
+    };
     match result {
-        Ok(e) => ExtractOutcome::Done {
-            html: e.html,
-            text: e.text,
+        Ok(Page::Extracted {
+            extracted,
+            validators,
+            ..
+        }) => ExtractOutcome::Done {
+            html: extracted.html,
+            text: extracted.text,
+            validators,
         },
-        Err(PageError::Fetch(e))
-            if e.class() == ErrorClass::Transient && attempts + 1 < MAX_ATTEMPTS =>
-        {
+        Ok(Page::NotModified) => ExtractOutcome::Unchanged,
+        Err(e) if transient(&e) && attempts + 1 < MAX_ATTEMPTS => {
             let delay = RETRY_BASE * 2u32.pow(attempts.clamp(0, 16) as u32);
             ExtractOutcome::Retry {
                 error: e.to_string(),
@@ -75,9 +95,15 @@ pub fn outcome(
     }
 }
 
-/// Queues the new articles of full-text feeds, then works through every
-/// page due now. Returns what it did.
-pub async fn pass(store: &SharedStore, fetcher: &Fetcher, config: &Config) -> store::Result<Pass> {
+/// Queues the new (and changed) articles of full-text feeds, then works
+/// through every page due now. `robots` keeps the sites' robots.txt
+/// between passes. Returns what it did.
+pub async fn pass(
+    store: &SharedStore,
+    fetcher: &Fetcher,
+    config: &Config,
+    robots: &RobotsCache,
+) -> store::Result<Pass> {
     let rows = store.call(|s| s.feeds()).await?;
     let by_name: HashMap<&str, &FeedConfig> =
         config.feeds.iter().map(|f| (f.name.as_str(), f)).collect();
@@ -112,70 +138,95 @@ pub async fn pass(store: &SharedStore, fetcher: &Fetcher, config: &Config) -> st
         if due.is_empty() {
             return Ok(report);
         }
-        let results: Vec<(i64, ExtractOutcome)> = stream::iter(due)
-            .map(|page| attempt(fetcher, config, &feeds, page))
+        let results: Vec<(i64, FeedId, ExtractOutcome)> = stream::iter(due)
+            .map(|page| attempt(fetcher, config, &feeds, robots, page))
             .buffer_unordered(config.fetch.concurrency.max(1))
             .collect()
             .await;
-        for (article_id, outcome) in results {
+        for (article_id, feed_id, outcome) in results {
             match &outcome {
                 ExtractOutcome::Done { .. } => report.done += 1,
+                ExtractOutcome::Unchanged => report.unchanged += 1,
                 ExtractOutcome::Retry { .. } => report.retried += 1,
                 ExtractOutcome::Failed { error } => {
                     debug!(article_id, %error, "full text not extracted");
                     report.failed += 1;
                 }
             }
+            let story = feeds
+                .get(&feed_id)
+                .filter(|f| f.dedup && config.dedup.enabled)
+                .map(|_| StoryPolicy {
+                    threshold: config.dedup.story_threshold,
+                    window: config.dedup.story_window,
+                });
             let now = Utc::now();
             store
-                .call(move |s| s.record_extraction(article_id, &outcome, now))
+                .call(move |s| s.record_extraction(article_id, &outcome, story.as_ref(), now))
                 .await?;
         }
     }
 }
 
-/// One page: fetched with its feed's settings, extracted with its recipe.
+/// One page: robots.txt consulted, fetched with its feed's settings,
+/// extracted with its recipe. Returns the article, its feed and the
+/// outcome.
 async fn attempt(
     fetcher: &Fetcher,
     config: &Config,
     feeds: &HashMap<FeedId, &FeedConfig>,
+    robots: &RobotsCache,
     page: QueuedPage,
-) -> (i64, ExtractOutcome) {
+) -> (i64, FeedId, ExtractOutcome) {
     let now = Utc::now();
-    let failed = |error: String| ExtractOutcome::Failed { error };
+    let done = |outcome| (page.article_id, page.feed_id, outcome);
+    let failed = |error: &str| {
+        done(ExtractOutcome::Failed {
+            error: error.into(),
+        })
+    };
     let Some(feed) = feeds.get(&page.feed_id) else {
-        return (
-            page.article_id,
-            failed("its feed is no longer in the config".into()),
-        );
+        return failed("its feed is no longer in the config");
     };
     let Some(recipe) = &feed.full_text else {
-        return (
-            page.article_id,
-            failed("full_text is off for its feed".into()),
-        );
+        return failed("full_text is off for its feed");
     };
     let url = match Url::parse(&page.url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => u,
-        _ => {
-            return (
-                page.article_id,
-                failed("the article has no http(s) link".into()),
-            )
-        }
+        _ => return failed("the article has no http(s) link"),
     };
+    let timeout = feed.timeout.unwrap_or(config.fetch.timeout);
+    let mut min_gap = Duration::ZERO;
+    if recipe.robots {
+        let asking = Asking {
+            configured: &feed.url,
+            internal: feed.http.internal,
+            timeout,
+            user_agent: feed.user_agent.as_deref(),
+        };
+        let refused = match robots.check(fetcher, &url, &asking, now).await {
+            Verdict::Allowed(delay) => {
+                min_gap = delay;
+                None
+            }
+            Verdict::Disallowed(rule) => Some(PageError::Robots(rule)),
+            Verdict::Unreachable(why) => Some(PageError::RobotsUnreachable(why)),
+        };
+        if let Some(e) = refused {
+            return done(outcome(Err(e), page.attempts, now));
+        }
+    }
     let req = PageRequest {
         url: &url,
         configured: &feed.url,
         internal: feed.http.internal,
-        timeout: feed.timeout.unwrap_or(config.fetch.timeout),
+        timeout,
         max_body: feed.max_body.unwrap_or(config.fetch.max_body),
         user_agent: feed.user_agent.as_deref(),
+        min_gap,
     };
-    let result = fetch_and_extract(fetcher, &req, recipe)
-        .await
-        .map(|(_, e)| e);
-    (page.article_id, outcome(result, page.attempts, now))
+    let result = fetch_page(fetcher, &req, recipe, &page.validators).await;
+    done(outcome(result, page.attempts, now))
 }
 
 #[cfg(test)]
@@ -220,5 +271,34 @@ mod tests {
             outcome(pdf, 0, now),
             ExtractOutcome::Failed { .. }
         ));
+    }
+
+    #[test]
+    fn robots_refusals_are_final_and_an_unreachable_file_is_retried() {
+        let now = Utc::now();
+        let refused = Err(PageError::Robots(Some("Disallow: /private/".into())));
+        assert_eq!(
+            outcome(refused, 0, now),
+            ExtractOutcome::Failed {
+                error: "refused by robots.txt (Disallow: /private/)".into()
+            }
+        );
+        let down = || {
+            Err(PageError::RobotsUnreachable(
+                "HTTP 503 Service Unavailable".into(),
+            ))
+        };
+        assert!(matches!(
+            outcome(down(), 0, now),
+            ExtractOutcome::Retry { error, .. } if error.starts_with("robots.txt unreachable")
+        ));
+        assert!(matches!(
+            outcome(down(), MAX_ATTEMPTS - 1, now),
+            ExtractOutcome::Failed { .. }
+        ));
+        assert_eq!(
+            outcome(Ok(Page::NotModified), 0, now),
+            ExtractOutcome::Unchanged
+        );
     }
 }

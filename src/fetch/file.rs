@@ -113,6 +113,8 @@ mod tests {
             max_body,
             user_agent: None,
             http: &http,
+            min_gap: Duration::ZERO,
+            truncate: false,
         };
         // Generous: the point is that these end at all.
         tokio::time::timeout(Duration::from_secs(20), fetch(&req))

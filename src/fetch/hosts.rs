@@ -36,7 +36,9 @@ impl HostLimits {
         }
     }
 
-    pub(super) async fn acquire(&self, url: &Url) -> OwnedSemaphorePermit {
+    /// Waits for a slot of `url`'s host and its turn; the next request to
+    /// the host then waits the larger of `[fetch] host_gap` and `min_gap`.
+    pub(super) async fn acquire(&self, url: &Url, min_gap: Duration) -> OwnedSemaphorePermit {
         let host = url.host_str().unwrap_or("").to_ascii_lowercase();
         let (key, limit) = match self.groups.iter().position(|g| g.matches(&host)) {
             Some(i) => (format!("group#{i}"), self.groups[i].limit),
@@ -63,13 +65,14 @@ impl HostLimits {
             .acquire_owned()
             .await
             .expect("host semaphore is never closed");
-        if !self.gap.is_zero() {
-            let mut next = slot.next_start.lock().await;
-            let now = Instant::now();
-            if *next > now {
-                tokio::time::sleep_until((*next).into()).await;
-            }
-            *next = Instant::now() + self.gap;
+        let gap = self.gap.max(min_gap);
+        let mut next = slot.next_start.lock().await;
+        let now = Instant::now();
+        if *next > now {
+            tokio::time::sleep_until((*next).into()).await;
+        }
+        if !gap.is_zero() {
+            *next = Instant::now() + gap;
         }
         permit
     }

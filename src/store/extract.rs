@@ -8,12 +8,25 @@
 //! The queue holds one row per article (its primary key), so an article
 //! carried by several feeds is extracted once, and it is bounded: beyond
 //! `max` rows the oldest are dropped, recording why on the article.
+//!
+//! An article is queued again when its feed text changes after its last
+//! extraction attempt (`articles.changed_at`, found through a partial
+//! index from `extract_scan.changed_since`, minus [`CHANGE_MARGIN`] for
+//! fetches that committed late). Its page is then fetched with the stored
+//! validators: a 304 keeps the extraction and records the check
+//! (`page_checked_at`). A successful extraction re-places the article in
+//! its story on the fuller text (see `restory`).
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
-use super::{ts, Result, Store};
-use crate::model::FeedId;
+use super::{ts, Result, Store, StoryPolicy};
+use crate::model::{FeedId, Validators};
+
+/// How far before the last scan changed articles are looked at again: a
+/// change is stamped with its fetch's start, which may precede a scan
+/// that ran before the fetch committed.
+pub const CHANGE_MARGIN: chrono::Duration = chrono::Duration::hours(1);
 
 /// The article's HTML for outputs: the extracted body when its text is
 /// longer than the feed's (for an article aliased `a`).
@@ -37,6 +50,9 @@ pub struct QueuedPage {
     pub url: String,
     /// Failed attempts so far.
     pub attempts: i64,
+    /// Validators of the page the stored extraction came from (empty when
+    /// there is none).
+    pub validators: Validators,
 }
 
 /// What became of one attempt.
@@ -48,7 +64,12 @@ pub enum ExtractOutcome {
         html: String,
         /// `extracted_text`.
         text: String,
+        /// The page's validators, for the next fetch.
+        validators: Validators,
     },
+    /// The page answered 304 to the stored validators: the extraction
+    /// stays, and the check is recorded.
+    Unchanged,
     /// Worth trying again at `retry_at`.
     Retry {
         /// Why it failed this time.
@@ -65,8 +86,10 @@ pub enum ExtractOutcome {
 
 impl Store {
     /// Queues the articles of new entries of `feeds` (entries past the
-    /// last scan) that have no extraction yet, then trims the queue to
-    /// `max` rows, oldest dropped. Returns (queued, dropped).
+    /// last scan) that have no extraction yet, and the articles of `feeds`
+    /// whose feed text changed since their last extraction attempt, then
+    /// trims the queue to `max` rows, oldest dropped. Returns (queued,
+    /// dropped).
     pub fn enqueue_new_articles(
         &mut self,
         feeds: &[FeedId],
@@ -97,7 +120,30 @@ impl Store {
                 ts(now)
             ],
         )?;
-        tx.execute("UPDATE extract_scan SET through = ?1", [newest])?;
+        // Articles that went through extraction and whose feed text
+        // changed since: queued again (their page is fetched
+        // conditionally).
+        let since: Option<String> =
+            tx.query_row("SELECT changed_since FROM extract_scan", [], |r| r.get(0))?;
+        let requeued = tx.execute(
+            "INSERT OR IGNORE INTO extract_queue (article_id, feed_id, queued_at)
+             SELECT a.id, e.feed_id, ?3 FROM articles a INDEXED BY articles_by_changed
+             JOIN entries e ON e.article_id = a.id
+             WHERE a.changed_at >= ?2 AND a.url IS NOT NULL AND a.extracted_at IS NOT NULL
+               AND a.changed_at >= max(a.extracted_at, coalesce(a.page_checked_at, ''))
+               AND e.feed_id IN (SELECT value FROM json_each(?1))
+             ORDER BY e.id",
+            params![
+                serde_json::to_string(&ids).unwrap_or_default(),
+                since.unwrap_or_default(),
+                ts(now)
+            ],
+        )?;
+        let queued = queued + requeued;
+        tx.execute(
+            "UPDATE extract_scan SET through = ?1, changed_since = ?2",
+            params![newest, ts(now - CHANGE_MARGIN)],
+        )?;
         let len: i64 = tx.query_row("SELECT count(*) FROM extract_queue", [], |r| r.get(0))?;
         let excess = (len - max as i64).max(0);
         if excess > 0 {
@@ -128,7 +174,10 @@ impl Store {
     /// Up to `limit` queued articles due at `now`, oldest first.
     pub fn due_pages(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<QueuedPage>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT q.article_id, q.feed_id, a.url, q.attempts FROM extract_queue q
+            "SELECT q.article_id, q.feed_id, a.url, q.attempts,
+                    CASE WHEN a.extracted_text IS NOT NULL THEN a.page_etag END,
+                    CASE WHEN a.extracted_text IS NOT NULL THEN a.page_last_modified END
+             FROM extract_queue q
              JOIN articles a ON a.id = q.article_id
              WHERE q.not_before IS NULL OR q.not_before <= ?1
              ORDER BY q.queued_at, q.article_id LIMIT ?2",
@@ -139,6 +188,10 @@ impl Store {
                 feed_id: FeedId(r.get(1)?),
                 url: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                 attempts: r.get(3)?,
+                validators: Validators {
+                    etag: r.get(4)?,
+                    last_modified: r.get(5)?,
+                },
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -152,50 +205,36 @@ impl Store {
     }
 
     /// Records what one attempt gave and takes the article off the queue
-    /// (or pushes it back to `retry_at`).
+    /// (or pushes it back to `retry_at`). After a success, an article of a
+    /// feed in story matching (`story`) is placed again in its story on
+    /// the fuller text.
     pub fn record_extraction(
         &mut self,
         article_id: i64,
         outcome: &ExtractOutcome,
+        story: Option<&StoryPolicy>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        match outcome {
-            ExtractOutcome::Done { html, text } => {
-                tx.execute(
-                    "UPDATE articles SET extracted_html = ?2, extracted_text = ?3,
-                     extracted_at = ?4, extract_error = NULL WHERE id = ?1",
-                    params![article_id, html, text, ts(now)],
-                )?;
-                tx.execute(
-                    "DELETE FROM extract_queue WHERE article_id = ?1",
-                    [article_id],
-                )?;
+        let result = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            write_outcome(&tx, article_id, outcome, now)?;
+            if let (ExtractOutcome::Done { .. }, Some(policy)) = (outcome, story) {
+                self.recent.sync(&tx)?;
+                super::restory::replace(&tx, article_id, policy, now, &self.recent)?;
             }
-            ExtractOutcome::Retry { error, retry_at } => {
-                tx.execute(
-                    "UPDATE articles SET extract_error = ?2 WHERE id = ?1",
-                    params![article_id, error],
-                )?;
-                tx.execute(
-                    "UPDATE extract_queue SET attempts = attempts + 1, not_before = ?2
-                     WHERE article_id = ?1",
-                    params![article_id, ts(*retry_at)],
-                )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        match &result {
+            Ok(()) => {
+                self.recent.committed();
+                self.after_commit();
             }
-            ExtractOutcome::Failed { error } => {
-                tx.execute(
-                    "UPDATE articles SET extract_error = ?2, extracted_at = ?3 WHERE id = ?1",
-                    params![article_id, error, ts(now)],
-                )?;
-                tx.execute(
-                    "DELETE FROM extract_queue WHERE article_id = ?1",
-                    [article_id],
-                )?;
-            }
+            Err(_) => self.recent.invalidate(),
         }
-        tx.commit()?;
-        Ok(())
+        result
     }
 
     /// The extraction of one article: (extracted_text, extract_error).
@@ -212,4 +251,70 @@ impl Store {
             )
             .optional()?)
     }
+}
+
+/// Writes one attempt's outcome on the article and the queue.
+fn write_outcome(
+    tx: &rusqlite::Transaction<'_>,
+    article_id: i64,
+    outcome: &ExtractOutcome,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match outcome {
+        ExtractOutcome::Done {
+            html,
+            text,
+            validators,
+        } => {
+            tx.execute(
+                "UPDATE articles SET extracted_html = ?2, extracted_text = ?3,
+                     extracted_at = ?4, extract_error = NULL, page_etag = ?5,
+                     page_last_modified = ?6, page_checked_at = ?4 WHERE id = ?1",
+                params![
+                    article_id,
+                    html,
+                    text,
+                    ts(now),
+                    validators.etag,
+                    validators.last_modified
+                ],
+            )?;
+            tx.execute(
+                "DELETE FROM extract_queue WHERE article_id = ?1",
+                [article_id],
+            )?;
+        }
+        ExtractOutcome::Unchanged => {
+            tx.execute(
+                "UPDATE articles SET page_checked_at = ?2, extract_error = NULL WHERE id = ?1",
+                params![article_id, ts(now)],
+            )?;
+            tx.execute(
+                "DELETE FROM extract_queue WHERE article_id = ?1",
+                [article_id],
+            )?;
+        }
+        ExtractOutcome::Retry { error, retry_at } => {
+            tx.execute(
+                "UPDATE articles SET extract_error = ?2 WHERE id = ?1",
+                params![article_id, error],
+            )?;
+            tx.execute(
+                "UPDATE extract_queue SET attempts = attempts + 1, not_before = ?2
+                     WHERE article_id = ?1",
+                params![article_id, ts(*retry_at)],
+            )?;
+        }
+        ExtractOutcome::Failed { error } => {
+            tx.execute(
+                "UPDATE articles SET extract_error = ?2, extracted_at = ?3 WHERE id = ?1",
+                params![article_id, error, ts(now)],
+            )?;
+            tx.execute(
+                "DELETE FROM extract_queue WHERE article_id = ?1",
+                [article_id],
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -428,7 +428,7 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, index: usize, e: &Ent
             let placed = super::story::place(
                 tx,
                 id,
-                e,
+                e.story_print.as_deref(),
                 rec.story.as_ref(),
                 w.window_start,
                 w.recent,

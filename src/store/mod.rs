@@ -33,6 +33,7 @@ mod ingest;
 mod known;
 mod outputs;
 mod record;
+mod restory;
 mod retention;
 mod rules;
 mod schema;

@@ -525,6 +525,24 @@ CREATE TABLE extract_scan (
 INSERT INTO extract_scan (only, through) SELECT 1, coalesce(max(id), 0) FROM entries;
 "#;
 
+/// Migration: revalidating article pages, and re-extraction.
+///
+/// `articles.page_etag` / `page_last_modified`: the validators of the page
+/// the stored extraction came from, sent when the page is fetched again
+/// (`If-None-Match` / `If-Modified-Since`); `page_checked_at` is when the
+/// page was last fetched or confirmed unchanged by a 304.
+/// `extract_scan.changed_since`: articles whose feed text changed at or
+/// after it are looked at for re-extraction (`articles_by_changed` finds
+/// them); it starts at the latest change already stored.
+const V_PAGE_VALIDATORS: &str = r#"
+ALTER TABLE articles ADD COLUMN page_etag TEXT;
+ALTER TABLE articles ADD COLUMN page_last_modified TEXT;
+ALTER TABLE articles ADD COLUMN page_checked_at TEXT;
+ALTER TABLE extract_scan ADD COLUMN changed_since TEXT;
+UPDATE extract_scan SET changed_since = (SELECT max(changed_at) FROM articles);
+CREATE INDEX articles_by_changed ON articles(changed_at) WHERE changed_at IS NOT NULL;
+"#;
+
 /// Every migration, in order. Append only.
 pub const MIGRATIONS: &[&str] = &[
     V1,
@@ -539,4 +557,5 @@ pub const MIGRATIONS: &[&str] = &[
     TOMBSTONES_LISTED,
     READERS,
     V_FULL_TEXT,
+    V_PAGE_VALIDATORS,
 ];

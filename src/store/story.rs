@@ -35,7 +35,6 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ts, Result};
 use crate::dedup::story::{band_keys, verdict, Fingerprint, Verdict};
-use crate::model::Entry;
 
 use super::record::StoryPolicy;
 
@@ -245,26 +244,26 @@ pub(super) struct Placement {
     /// The most similar article and the score, when it joins a story.
     pub matched: Option<(i64, f64)>,
     /// Other stories it matched, to be merged into `story`.
-    merge: Vec<i64>,
+    pub merge: Vec<i64>,
     /// Its band keys, for the index.
-    keys: Vec<i64>,
+    pub keys: Vec<i64>,
 }
 
-/// Finds the story of a new article (id `id`, not inserted yet, made from
-/// `e`): an existing one when a recent article is similar enough, else its
+/// Finds the story of a new article (id `id`, not inserted yet, with
+/// fingerprint `story_print`): an existing one when a recent article is similar enough, else its
 /// own. `survey`, when the group was surveyed (see [`survey_group`]),
 /// holds what the store had to say before the group's writes; only the
 /// articles written since are looked up here.
 pub(super) fn place(
     tx: &Transaction<'_>,
     id: i64,
-    e: &Entry,
+    story_print: Option<&[u8]>,
     policy: Option<&StoryPolicy>,
     window_start: i64,
     recent: &RecentBands,
     survey: Option<&Survey>,
 ) -> Result<Placement> {
-    let (Some(policy), Some(bytes)) = (policy, e.story_print.as_deref()) else {
+    let (Some(policy), Some(bytes)) = (policy, story_print) else {
         return Ok(Placement::default());
     };
     let Ok(print) = Fingerprint::from_bytes(bytes) else {
@@ -706,37 +705,40 @@ pub(super) fn prune_bands_if_due(
 pub(super) const PRUNE_EVERY: chrono::Duration = chrono::Duration::hours(1);
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use chrono::TimeZone;
 
     use super::*;
     use crate::dedup::story::{fingerprint, BANDS};
-    use crate::model::{FeedId, KeyKind};
+    use crate::model::{Entry, FeedId, KeyKind};
     use crate::store::{FetchRecord, Outcome, Store};
 
-    const REPORT: &str = "The city council approved a new cycle route along the river on \
+    pub(in crate::store) const REPORT: &str =
+        "The city council approved a new cycle route along the river on \
         Tuesday, after three years of consultation with residents and traders.\n\n\
         The route will run from the railway station to the university campus and is \
         expected to be paid for mostly by a government grant.\n\n\
         Work will start in the spring and should be finished within two years, the \
         council's transport chief told the meeting.";
 
-    const OTHER: &str = "Volunteers planted four hundred oak saplings on the hillside \
+    pub(in crate::store) const OTHER: &str =
+        "Volunteers planted four hundred oak saplings on the hillside \
         above the village at the weekend, the first step of a plan to restore the old \
         woodland that was cleared for grazing a century ago. Children from the primary \
         school labelled each tree, and the parish will water them through the summer.";
 
-    const THIRD: &str = "The regional orchestra will tour five coastal towns this \
+    pub(in crate::store) const THIRD: &str =
+        "The regional orchestra will tour five coastal towns this \
         winter with a programme of folk songs arranged for strings and brass, and \
         every concert will end with a short workshop where local musicians can join \
         the players on stage for the last piece of the evening.";
 
-    fn now() -> DateTime<Utc> {
+    pub(in crate::store) fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
     }
 
     /// A fresh store (see [`open`]) whose recent tier flushes at `flush_at`.
-    fn flushing_at(flush_at: usize) -> (tempfile::TempDir, Store) {
+    pub(in crate::store) fn flushing_at(flush_at: usize) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let mut s = open(&dir.path().join("t.db"));
         s.recent.flush_at = flush_at;
@@ -759,7 +761,7 @@ mod tests {
     }
 
     /// A fetch of `feed` holding one item (its own link) with `text`.
-    fn fetch(feed: i64, item: &str, text: &str, merging: bool) -> FetchRecord {
+    pub(in crate::store) fn fetch(feed: i64, item: &str, text: &str, merging: bool) -> FetchRecord {
         let url = format!("https://f{feed}.example/{item}");
         let title = "Cycle route approved".to_string();
         let print = fingerprint(&title, text);
@@ -816,18 +818,18 @@ mod tests {
 
     /// The same report with other page furniture: another article (its
     /// content hash differs), the same story.
-    fn copy(n: usize) -> String {
+    pub(in crate::store) fn copy(n: usize) -> String {
         format!(
             "{REPORT}\n\nShare this article{}",
             "\nAdvertisement".repeat(n)
         )
     }
 
-    fn query(s: &Store, sql: &str) -> i64 {
+    pub(in crate::store) fn query(s: &Store, sql: &str) -> i64 {
         s.conn.query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
-    fn story_of(s: &Store, item: &str) -> i64 {
+    pub(in crate::store) fn story_of(s: &Store, item: &str) -> i64 {
         s.conn
             .query_row(
                 "SELECT a.story_id FROM entries e JOIN articles a ON a.id = e.article_id

@@ -3,6 +3,8 @@
 //! real fetch path), `tributary extract`, and the failure paths.
 
 mod pages;
+mod revisit;
+mod robots;
 
 use std::time::Duration;
 
@@ -149,6 +151,7 @@ fn page_request(url: &url::Url) -> PageRequest<'_> {
         timeout: Duration::from_secs(10),
         max_body: 8 * 1024 * 1024,
         user_agent: None,
+        min_gap: Duration::ZERO,
     }
 }
 

@@ -79,6 +79,7 @@ pub struct Hit {
     pub if_modified_since: Option<String>,
     pub authorization: Option<String>,
     pub api_key: Option<String>,
+    pub user_agent: Option<String>,
     pub status: u16,
 }
 
@@ -199,6 +200,7 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
     let ims = get("if-modified-since");
     let authorization = get("authorization");
     let api_key = get("x-api-key");
+    let user_agent = get("user-agent");
     let route = state.lock().unwrap().routes.get(&path).cloned();
     let Some(route) = route else {
         state.lock().unwrap().hits.push(Hit {
@@ -208,6 +210,7 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
             if_modified_since: ims,
             authorization,
             api_key,
+            user_agent,
             status: 404,
         });
         return Response::builder()
@@ -231,6 +234,7 @@ async fn answer(state: Arc<Mutex<State>>, req: Request<Body>) -> Response<Body> 
         if_modified_since: ims,
         authorization,
         api_key,
+        user_agent,
         status,
     });
     let mut b = Response::builder().status(StatusCode::from_u16(status).unwrap());
