@@ -15,7 +15,7 @@ use chrono::Utc;
 use crate::config::{Config, FeedConfig};
 use crate::fetch::Redactor;
 use crate::model::FeedSpec;
-use crate::refresh::SharedStore;
+use crate::store::SharedStore;
 use plan::{jitter_seed, next_due, Due};
 
 /// Feeds in the config as the store should know them (URLs redacted: the

@@ -24,15 +24,12 @@ use crate::fetch::{FetchError, Fetched, Fetcher, Redactor, Request, ResponseMeta
 use crate::model::{IdentityMode, KnownEntries, Validators};
 use crate::parse::{self, ParseError};
 use crate::schedule::hints::parse_retry_after;
-use crate::store::{self, FeedRow, FetchRecord, Outcome, StoryPolicy};
+use crate::store::{self, FeedRow, FetchRecord, Outcome, SharedStore, StoryPolicy};
 
 mod judge;
 mod process;
 pub use judge::judge;
 pub use process::{process, process_with, Document};
-// The shared store lives with the store; named here too for the callers
-// of a refresh.
-pub use crate::store::SharedStore;
 
 /// What happened to one feed, for the command line and the scheduler.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -31,7 +31,8 @@ use crate::extract::robots::RobotsCache;
 use crate::extract::{extract, worker, Recipe};
 use crate::fetch::Fetcher;
 use crate::model::FeedSpec;
-use crate::refresh::{refresh_all, SharedStore};
+use crate::refresh::refresh_all;
+use crate::store::SharedStore;
 use crate::store::Store;
 
 /// Teasers per feed document.

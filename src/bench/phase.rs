@@ -19,7 +19,8 @@ use super::usage;
 use crate::config::{DedupConfig, FeedConfig, FeedHttp, FetchConfig};
 use crate::fetch::Fetcher;
 use crate::model::FeedSpec;
-use crate::refresh::{refresh_all, SharedStore};
+use crate::refresh::refresh_all;
+use crate::store::SharedStore;
 use crate::store::Store;
 
 /// How the child fetches.

@@ -10,7 +10,7 @@ use super::open_store;
 use crate::config::Config;
 use crate::digest::{self, render, Digest};
 use crate::jobs::digests;
-use crate::refresh::SharedStore;
+use crate::store::SharedStore;
 
 /// The renderings `--print` can show.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

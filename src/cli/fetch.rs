@@ -15,8 +15,9 @@ use super::open_store;
 use crate::config::{Config, FeedConfig};
 use crate::fetch::{Fetcher, ResponseMeta};
 use crate::jobs::feed_specs;
-use crate::refresh::{refresh_all, FeedReport, SharedStore};
+use crate::refresh::{refresh_all, FeedReport};
 use crate::store::FeedRow;
+use crate::store::SharedStore;
 
 /// Polls the feeds (all, or those named in `only`) once.
 pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result<ExitCode> {

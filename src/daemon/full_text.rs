@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::extract::robots::RobotsCache;
 use crate::extract::worker;
 use crate::fetch::Fetcher;
-use crate::refresh::SharedStore;
+use crate::store::SharedStore;
 
 /// Longest the task sleeps between passes over the queue.
 pub const FULL_TEXT_TICK: Duration = Duration::from_secs(60);

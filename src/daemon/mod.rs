@@ -45,8 +45,9 @@ use crate::jobs::{digests, feed_specs, store_next_checks};
 
 use crate::config::{Config, FeedConfig};
 use crate::fetch::Fetcher;
-use crate::refresh::{refresh_feed, FeedReport, SharedStore};
+use crate::refresh::{refresh_feed, FeedReport};
 use crate::schedule::spread_overdue;
+use crate::store::SharedStore;
 use crate::store::Store;
 
 /// The longest the loop sleeps before looking around again.

@@ -31,7 +31,7 @@ use super::robots::{Asking, RobotsCache, Verdict};
 use crate::config::{Config, FeedConfig};
 use crate::fetch::{ErrorClass, Fetcher};
 use crate::model::FeedId;
-use crate::refresh::SharedStore;
+use crate::store::SharedStore;
 use crate::store::{self, ExtractOutcome, QueuedPage, StoryPolicy};
 
 /// Attempts per article before a transient failure is final.

@@ -6,8 +6,8 @@ use tracing::{info, warn};
 
 use crate::config::{Config, DigestConfig, ScheduleConfig};
 use crate::digest::{self, email, render, Digest};
-use crate::refresh::SharedStore;
 use crate::schedule::timing::backoff;
+use crate::store::SharedStore;
 use crate::store::{self, NewDigest, Store};
 
 /// Makes the next digest of `cfg` now: every selected article since the
