@@ -22,6 +22,8 @@
 
 mod full_text;
 mod notify;
+mod periodic;
+mod reload;
 mod round;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -40,8 +42,7 @@ use tracing::{error, info, warn};
 pub use notify::Notifier;
 
 use crate::jobs::plan::{on_schedule, Due};
-use crate::jobs::retention::prune_store;
-use crate::jobs::{digests, feed_specs, store_next_checks};
+use crate::jobs::{feed_specs, store_next_checks};
 
 use crate::config::{Config, FeedConfig};
 use crate::fetch::Fetcher;
@@ -106,16 +107,6 @@ struct Daemon {
     /// The retention run in progress, if any.
     prune_task: Option<tokio::task::JoinHandle<()>>,
 }
-
-/// How often the store's writability is probed.
-const PROBE_INTERVAL: chrono::Duration = chrono::Duration::seconds(5);
-/// How often retention runs.
-const PRUNE_INTERVAL: chrono::Duration = chrono::Duration::hours(24);
-/// How long after start retention first runs (the first fetches go first).
-const PRUNE_FIRST: chrono::Duration = chrono::Duration::minutes(10);
-
-/// How often the daemon looks whether the static copy needs writing.
-const STATIC_INTERVAL: chrono::Duration = chrono::Duration::seconds(2);
 
 /// What the daemon is told from outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,7 +221,7 @@ pub async fn run(
         static_task: None,
         metrics,
         probe_due: now,
-        prune_due: now + PRUNE_FIRST,
+        prune_due: now + periodic::PRUNE_FIRST,
         prune_task: None,
         feed_at: feed_positions(&config),
         config,
@@ -352,168 +343,6 @@ impl Daemon {
         for (name, at) in overdue.into_iter().zip(times) {
             self.plan.insert(name, at);
         }
-    }
-
-    /// Each digest's next due time from where the store says it stands; a
-    /// digest that fell due while the daemon was down is due now (once).
-    async fn plan_digests(&mut self, now: DateTime<Utc>) {
-        self.digest_due.clear();
-        for cfg in self.config.digests.clone() {
-            let (c, sched) = (cfg.clone(), self.config.schedule.clone());
-            let state = self
-                .store
-                .call(move |s| digests::state(s, &c, &sched, now))
-                .await;
-            match state {
-                Ok(state) => {
-                    if let Some(at) = digests::next_due(&cfg, &state, &self.config.schedule) {
-                        if at <= now {
-                            info!(digest = %cfg.name, due = %at, "digest fell due while stopped: making it now");
-                        }
-                        self.digest_due.insert(cfg.name.clone(), at.max(now));
-                    }
-                }
-                Err(e) => error!(digest = %cfg.name, error = %e, "reading digest state failed"),
-            }
-        }
-    }
-
-    async fn make_due_digests(&mut self, now: DateTime<Utc>) {
-        let due: Vec<String> = self
-            .digest_due
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in due {
-            let Some(cfg) = self.config.digests.iter().find(|d| d.name == name).cloned() else {
-                self.digest_due.remove(&name);
-                continue;
-            };
-            let (c, sched) = (cfg.clone(), self.config.schedule.clone());
-            match self
-                .store
-                .call(move |s| digests::make(s, &c, &sched, now))
-                .await
-            {
-                Ok(Some((id, d))) => {
-                    info!(digest = %name, id, stories = d.stories(), "digest made");
-                    self.metrics.digest_made();
-                    if cfg.email.is_some() {
-                        self.mail_due = Some(now);
-                    }
-                }
-                Ok(None) => info!(digest = %name, "nothing new: no digest this time"),
-                Err(e) => error!(digest = %name, error = %e, "making the digest failed"),
-            }
-            match cfg.schedule.next_after(now, self.config.schedule.timezone) {
-                Some(at) => self.digest_due.insert(name, at),
-                None => self.digest_due.remove(&name),
-            };
-        }
-    }
-
-    /// Starts delivering pending digest emails when due (one delivery run
-    /// at a time, in the background).
-    async fn deliver_mail(&mut self, now: DateTime<Utc>) {
-        if let Some(task) = &self.mail_task {
-            if !task.is_finished() {
-                return;
-            }
-            self.mail_task = None;
-            self.mail_due = self
-                .store
-                .call(|s| s.next_email_try())
-                .await
-                .unwrap_or(None);
-        }
-        if self.mail_due.is_none_or(|at| at > now)
-            || self.config.digests.iter().all(|d| d.email.is_none())
-        {
-            return;
-        }
-        self.mail_due = None;
-        let store = self.store.clone();
-        let config = self.config.clone();
-        self.mail_task = Some(tokio::spawn(async move {
-            if let Err(e) = digests::deliver_pending(&store, &config).await {
-                error!(error = %e, "delivering digests failed");
-            }
-        }));
-    }
-
-    /// Rewrites the static copy in `[server] out_dir` when something
-    /// published changed (looked at every couple of seconds, one write at a
-    /// time, on the blocking pool with its own read connection).
-    async fn write_static(&mut self, now: DateTime<Utc>) {
-        let Some(out_dir) = self.config.server.out_dir.clone() else {
-            return;
-        };
-        if now < self.static_check || self.static_task.as_ref().is_some_and(|t| !t.is_finished()) {
-            return;
-        }
-        self.static_check = now + STATIC_INTERVAL;
-        let generation = match self.store.call(|s| s.content_generation()).await {
-            Ok(g) => g,
-            Err(e) => {
-                warn!(error = %e, "reading the content generation failed");
-                return;
-            }
-        };
-        if self.static_generation == Some(generation) {
-            return;
-        }
-        self.static_generation = Some(generation);
-        let site = crate::output::Site::new(&self.config);
-        let path = self.config.store.path.clone();
-        self.static_task = Some(tokio::task::spawn_blocking(move || {
-            let result = Store::open_read_only(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|reader| {
-                    crate::output::write_static(&site, &reader, &out_dir).map_err(|e| e.to_string())
-                });
-            match result {
-                Ok(written) => {
-                    let changed = written.iter().filter(|w| w.changed).count();
-                    if changed > 0 {
-                        info!(dir = %out_dir.display(), changed, "static outputs written");
-                    }
-                }
-                Err(e) => {
-                    error!(dir = %out_dir.display(), error = %e, "writing the static outputs failed")
-                }
-            }
-        }));
-    }
-
-    /// Daily retention, on the blocking pool with its own connection (the
-    /// fetches keep committing between its short batches).
-    fn prune(&mut self, now: DateTime<Utc>) {
-        if now < self.prune_due || self.prune_task.as_ref().is_some_and(|t| !t.is_finished()) {
-            return;
-        }
-        self.prune_due = now + PRUNE_INTERVAL;
-        let retention = self.config.retention.clone();
-        let store = self.config.store.clone();
-        let digests: Vec<String> = self.config.digests.iter().map(|d| d.name.clone()).collect();
-        self.prune_task = Some(tokio::task::spawn_blocking(move || {
-            if let Err(e) = prune_store(&store, &retention, &digests, Utc::now()) {
-                error!(error = %e, "retention failed");
-            }
-        }));
-    }
-
-    /// Every few seconds: can the store still be written? (for `/readyz`)
-    async fn probe_store(&mut self, now: DateTime<Utc>) {
-        if now < self.probe_due {
-            return;
-        }
-        self.probe_due = now + PROBE_INTERVAL;
-        let ok = self.store.call(|s| s.probe_write()).await;
-        if let Err(e) = &ok {
-            warn!(error = %e, "the store cannot be written");
-        }
-        self.metrics.set_store_writable(ok.is_ok());
     }
 
     /// The host-group label of a feed's URL (bounded: configured groups only).
@@ -643,97 +472,6 @@ impl Daemon {
             self.stats.failures,
             self.stats.new_entries
         )
-    }
-
-    /// SIGHUP: read the config again; apply it if valid, keep the old one if not.
-    async fn reload(&mut self) {
-        self.notifier.reloading();
-        info!(config = %self.config_path.display(), "SIGHUP: reloading the config");
-        let new = match Config::load(&self.config_path) {
-            Ok(c) => c,
-            Err(e) => {
-                error!("config reload refused, the previous config stays in force: {e}");
-                self.notifier.ready(&format!("reload refused: {e}"));
-                return;
-            }
-        };
-        if new.store.path != self.config.store.path {
-            warn!(
-                "[store] path changed to {}: a restart is needed for that; the rest of the config is applied",
-                new.store.path.display()
-            );
-        }
-        let specs = feed_specs(&new);
-        let now = Utc::now();
-        let reconciled = self.store.call(move |s| s.reconcile(&specs, now)).await;
-        match reconciled {
-            Ok(changes) => log_reconcile(&changes),
-            Err(e) => {
-                error!("config reload refused: updating the feeds table failed: {e}");
-                self.notifier.ready(&format!("reload refused: {e}"));
-                return;
-            }
-        }
-        if new.fetch != self.config.fetch {
-            match Fetcher::new(&new.fetch) {
-                Ok(f) => self.fetcher = f,
-                Err(e) => warn!("keeping the previous HTTP settings: {e}"),
-            }
-            if new.fetch.concurrency != self.config.fetch.concurrency {
-                self.limit = Arc::new(Semaphore::new(new.fetch.concurrency.max(1)));
-            }
-        }
-        let rows = self.store.call(|s| s.feeds()).await.unwrap_or_default();
-        let rows: HashMap<&str, &crate::store::FeedRow> =
-            rows.iter().map(|r| (r.name.as_str(), r)).collect();
-        let old: HashMap<String, FeedConfig> = self
-            .config
-            .feeds
-            .iter()
-            .map(|f| (f.name.clone(), f.clone()))
-            .collect();
-        let old_schedule = self.config.schedule.clone();
-        self.config = new;
-        self.feed_at = feed_positions(&self.config);
-        let mut plan = BTreeMap::new();
-        for feed in &self.config.feeds {
-            let row = rows.get(feed.name.as_str());
-            if row.is_some_and(|r| r.status == "gone") {
-                continue;
-            }
-            let same_feed = old.get(&feed.name).is_some_and(|o| o.url == feed.url);
-            let same_schedule = old.get(&feed.name).is_some_and(|o| {
-                old_schedule
-                    .for_feed(o.schedule.as_ref(), &o.tags)
-                    .to_string()
-                    == self
-                        .config
-                        .schedule
-                        .for_feed(feed.schedule.as_ref(), &feed.tags)
-                        .to_string()
-            }) && old_schedule.timezone == self.config.schedule.timezone;
-            let at = match self.plan.get(&feed.name) {
-                Some(at) if same_feed && same_schedule => *at,
-                // New, moved or rescheduled: its new schedule applies at once.
-                _ if !same_feed => now,
-                _ => on_schedule(now, feed, &self.config.schedule).unwrap_or(now),
-            };
-            plan.insert(feed.name.clone(), at);
-        }
-        self.plan = plan;
-        self.full_text.reload(&self.config, &self.fetcher);
-        if let Some(server) = &self.server {
-            server.reload(&self.config).await;
-        }
-        self.static_generation = None;
-        self.plan_digests(now).await;
-        self.mail_due = Some(now);
-        info!(
-            feeds = self.plan.len(),
-            digests = self.digest_due.len(),
-            "config reloaded"
-        );
-        self.notifier.ready(&self.status_line());
     }
 
     /// Waits up to the grace period for refreshes in flight, then cancels
