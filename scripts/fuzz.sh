@@ -81,7 +81,8 @@ if [ -z "$(ls -A "$seeds")" ]; then
 			done
 		fi
 	else
-		cp "$root"/config/tributary.toml "$root"/systemd/tributary.toml "$seeds/"
+		cp "$root/config/tributary.toml" "$seeds/config-tributary.toml"
+		cp "$root/systemd/tributary.toml" "$seeds/systemd-tributary.toml"
 		for f in "$root"/tests/fixtures/dedup/*.toml; do cp "$f" "$seeds/dedup-$(basename "$f")"; done
 		for f in "$root"/tests/fixtures/regressions/config-*; do
 			[ -e "$f" ] && cp "$f" "$seeds/"
