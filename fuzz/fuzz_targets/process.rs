@@ -7,10 +7,14 @@
 //!   decoded document plus twice `DOC_SLACK` and 256 bytes per entry;
 //! - time: at most 2 µs per input byte plus 50 ms (the pipeline runs at
 //!   well under 0.5 µs per byte even instrumented; a quadratic shape at
-//!   the fuzzer's lengths blows through it).
+//!   the fuzzer's lengths blows through it). Measured in the thread's CPU
+//!   time, not wall time: on a shared machine a preempted run of a
+//!   157-byte feed "took" 95 ms. An input over the bound is timed once
+//!   more and the shorter time counts: the first run of a path builds its
+//!   lazy statics (regexes, tables), one-time work that is not per byte.
 #![no_main]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
@@ -39,10 +43,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let url = url::Url::parse("https://feeds.example/dir/feed.xml").unwrap();
     let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    let started = Instant::now();
-    let result = tributary::refresh::process(body, content_type, Some(&url), mode, now);
-    let took = started.elapsed();
+    let run = || {
+        let started = thread_cpu();
+        let result = tributary::refresh::process(body, content_type, Some(&url), mode, now);
+        (result, thread_cpu() - started)
+    };
+    let (result, mut took) = run();
     let allowed = Duration::from_micros(2 * body.len() as u64) + Duration::from_millis(50);
+    if took > allowed {
+        took = took.min(run().1);
+    }
     assert!(
         took <= allowed,
         "{} bytes took {took:?} (allowed {allowed:?})",
@@ -83,3 +93,15 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// CPU time this thread has used.
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec for the call to write.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}

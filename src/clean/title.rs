@@ -100,7 +100,9 @@ fn from_link(link: &str) -> Option<String> {
         .rev()
         .find(|s| s.chars().any(char::is_alphabetic))
         .unwrap_or("");
-    let decoded = percent_decode(segment);
+    // Escapes decode to any character: controls (`%00`, `%0A`) become
+    // spaces or go, as in any title.
+    let decoded = super::one_line(&percent_decode(segment));
     let stem = decoded
         .rsplit_once('.')
         .filter(|(_, ext)| ext.len() <= 5 && ext.chars().all(|c| c.is_ascii_alphanumeric()))
@@ -197,6 +199,12 @@ mod tests {
         assert_eq!(
             derive("", Some("https://x.example/caf%C3%A9-cr%C3%A8me")).as_deref(),
             Some("Café crème (x.example)")
+        );
+        // Controls (which XML forbids) are not decoded into a title; the
+        // fuzzer found `<link>http\0\0…\x01le.com/</link>`.
+        assert_eq!(
+            derive("", Some("https://x.example/http%00%00%01le%0Ab")).as_deref(),
+            Some("Httple b (x.example)")
         );
         assert_eq!(derive("", Some("not a url")), None);
         assert_eq!(derive("", None), None);

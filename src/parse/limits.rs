@@ -21,6 +21,16 @@
 //!   than [`MAX_BASE_GROWTH`] times their size (plus
 //!   [`BASE_GROWTH_SLACK`]) are refused.
 //!
+//! - **XML declarations naming another encoding**: the text is UTF-8
+//!   by now (see `decode`), but feed-rs hands the encoding of every
+//!   declaration it meets to quick-xml, which decodes the rest with it
+//!   (mojibake) or, past the first 64 bytes, panics. A second declaration
+//!   inside the document (`<item><description>… <?xml version='1.0'
+//!   encoding='iso-8859-1'?>`, as a concatenating feed script makes), or a
+//!   first one whose label `decode` did not read (`encoding=" latin1 "`),
+//!   is turned into a processing instruction (`<?XML …?>`, same length),
+//!   which feed-rs ignores.
+//!
 //! The scan never judges well-formedness: where it cannot read on, it
 //! stops and leaves the document as it was, for feed-rs to report.
 //!
@@ -109,6 +119,8 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
     let mut base_len = 0usize;
     let mut base_growth = 0usize;
     let max_base_growth = MAX_BASE_GROWTH * doc.len() + BASE_GROWTH_SLACK;
+    // Where the declarations naming an encoding other than UTF-8 start.
+    let mut foreign_decls: Vec<usize> = Vec::new();
     loop {
         let at = reader.buffer_position() as usize;
         let (start, empty) = match reader.read_event() {
@@ -132,6 +144,16 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
             Ok(Event::Eof) => {
                 complete = true;
                 break;
+            }
+            Ok(Event::Decl(d)) => {
+                let label = d.encoding().and_then(Result::ok);
+                let other = label
+                    .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()))
+                    .is_some_and(|e| e != encoding_rs::UTF_8);
+                if other {
+                    foreign_decls.push(at);
+                }
+                continue;
             }
             Err(_) => break,
             Ok(_) => continue,
@@ -186,9 +208,10 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
     if !complete || open.is_some() {
         spans.clear();
     }
+    let doc = without_foreign_decls(doc, &foreign_decls);
     let Some((at, open)) = cut else {
         return Ok(Bounded {
-            doc: Cow::Borrowed(doc),
+            doc,
             dropped: 0,
             entries: spans,
             items: None,
@@ -207,6 +230,21 @@ pub(super) fn xml(doc: &str) -> Result<Bounded<'_>, ParseError> {
         entries: spans,
         items: None,
     })
+}
+
+/// `doc` with the XML declarations starting at `decls` turned into
+/// processing instructions (`<?xml` → `<?XML`), which feed-rs skips; the
+/// length and every offset stay as they were.
+fn without_foreign_decls<'a>(doc: &'a str, decls: &[usize]) -> Cow<'a, str> {
+    if decls.is_empty() {
+        return Cow::Borrowed(doc);
+    }
+    let mut bytes = doc.as_bytes().to_vec();
+    for &at in decls {
+        debug_assert_eq!(&bytes[at..at + 5], b"<?xml");
+        bytes[at + 2..at + 5].make_ascii_uppercase();
+    }
+    Cow::Owned(String::from_utf8(bytes).expect("ASCII letters replaced by ASCII letters"))
 }
 
 /// The length of an element's `xml:base` value (0 without one).
@@ -357,6 +395,27 @@ mod tests {
             "<x/>".repeat(2000)
         );
         assert!(xml(&nested).is_ok());
+    }
+
+    #[test]
+    fn declarations_naming_another_encoding_are_skipped() {
+        let doc = "<?xml version=\"1.0\" encoding=\" latin1 \"?>\n<rss><channel><item>\
+                   <description>a <?xml version='1.0' encoding='iso-8859-1'?> b</description>\
+                   </item><?xml version=\"1.0\" encoding=\"UTF-8\"?></channel></rss>";
+        let b = xml(doc).unwrap();
+        assert_eq!(b.doc.len(), doc.len());
+        assert_eq!(b.doc.matches("<?XML").count(), 2, "{}", b.doc);
+        assert_eq!(
+            b.doc
+                .matches("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+                .count(),
+            1
+        );
+        assert_eq!(b.entries.len(), 1);
+        // As text, in CDATA or a comment, it is left alone.
+        let text =
+            "<rss><![CDATA[<?xml encoding='latin1'?>]]><!-- <?xml encoding='latin1'?> --></rss>";
+        assert!(matches!(xml(text).unwrap().doc, Cow::Borrowed(_)));
     }
 
     #[test]

@@ -51,6 +51,13 @@ fn every_input_that_once_failed_now_passes() {
                 let bound = HTML_GROWTH * decoded + DOC_SLACK + 14 * doc.entries.len();
                 let mut html = 0;
                 for e in &doc.entries {
+                    for s in [&e.title, &e.content_text] {
+                        assert!(
+                            s.chars().all(|c| matches!(c, '\t' | '\n' | '\r')
+                                || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')),
+                            "{name}: a character XML forbids survived: {s:?}"
+                        );
+                    }
                     for h in [&e.content_html, &e.summary_html].into_iter().flatten() {
                         html += h.len();
                         assert!(
