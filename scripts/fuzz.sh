@@ -15,7 +15,7 @@
 # Working corpus: fuzz/corpus/TARGET (kept between runs, git-ignored),
 # seeded from fuzz/corpus/seeds-TARGET: the sample feeds and config, the
 # regression inputs, and a few hundred files of the shared corpus if
-# $CORPUS (default /work/shared/corpus) exists. Findings land in
+# $CORPUS (default ../shared/corpus beside this checkout) exists. Findings land in
 # fuzz/artifacts/TARGET/ (crash-*, timeout-*, oom-*); minimize one with
 #   fuzz/target/x86_64-unknown-linux-gnu/release/TARGET -minimize_crash=1 \
 #       -runs=10000 fuzz/artifacts/TARGET/crash-…
@@ -36,7 +36,7 @@ esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 fuzz=$root/fuzz
 triple=$(rustc -vV | sed -n 's/^host: //p')
-corpus_src=${CORPUS:-/work/shared/corpus}
+corpus_src=${CORPUS:-$root/../shared/corpus}
 
 # --target keeps these flags off build scripts and proc macros (they would
 # not link without libFuzzer), as cargo-fuzz does.

@@ -304,19 +304,19 @@ mod tests {
             (
                 "permanent",
                 None,
-                "malformed document at line 3, column 9: /srv/feeds/x.xml",
+                "malformed document at line 3, column 9: feeds/x.xml",
                 "parse error",
             ),
             (
                 "permanent",
                 None,
-                "cannot read /etc/tributary/private.xml: permission denied",
+                "cannot read private/feed.xml: permission denied",
                 "file error",
             ),
             (
                 "transient",
                 None,
-                "something nobody foresaw at /home/op/secret",
+                "something nobody foresaw at op/secret",
                 "error",
             ),
             (
