@@ -62,6 +62,15 @@ pub struct FeedReport {
     pub moved_to: Option<String>,
 }
 
+/// How the feed's new articles find their stories: `None` when merging is
+/// off, globally (`[dedup] enabled`) or for the feed (its `dedup`).
+pub fn story_policy(feed: &FeedConfig, dedup: &DedupConfig) -> Option<StoryPolicy> {
+    (feed.dedup && dedup.enabled).then_some(StoryPolicy {
+        threshold: dedup.story_threshold,
+        window: dedup.story_window,
+    })
+}
+
 /// Fetches, processes and stores one feed; never fails (failures are
 /// recorded and reported). `dedup` is the global `[dedup]` setting (the
 /// feed's own `dedup` can only turn merging off).
@@ -110,7 +119,8 @@ async fn refresh_inner(
         min_gap: std::time::Duration::ZERO,
         truncate: false,
     };
-    let merging = feed.dedup && dedup.enabled;
+    let story = story_policy(feed, dedup);
+    let merging = story.is_some();
     let mut rec = FetchRecord {
         feed_id: state.id,
         started_at,
@@ -126,10 +136,7 @@ async fn refresh_inner(
         kept: Vec::new(),
         error: None,
         dedup: merging,
-        story: merging.then_some(StoryPolicy {
-            threshold: dedup.story_threshold,
-            window: dedup.story_window,
-        }),
+        story,
         permanent_redirect: None,
         move_held: false,
         retry_after_until: None,

@@ -32,7 +32,7 @@ use crate::config::{Config, FeedConfig};
 use crate::fetch::{ErrorClass, Fetcher};
 use crate::model::FeedId;
 use crate::store::SharedStore;
-use crate::store::{self, ExtractOutcome, QueuedPage, StoryPolicy};
+use crate::store::{self, ExtractOutcome, QueuedPage};
 
 /// Attempts per article before a transient failure is final.
 pub const MAX_ATTEMPTS: i64 = 3;
@@ -155,11 +155,7 @@ pub async fn pass(
             }
             let story = feeds
                 .get(&feed_id)
-                .filter(|f| f.dedup && config.dedup.enabled)
-                .map(|_| StoryPolicy {
-                    threshold: config.dedup.story_threshold,
-                    window: config.dedup.story_window,
-                });
+                .and_then(|f| crate::refresh::story_policy(f, &config.dedup));
             let now = Utc::now();
             store
                 .call(move |s| s.record_extraction(article_id, &outcome, story.as_ref(), now))

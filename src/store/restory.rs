@@ -68,10 +68,7 @@ pub(super) fn replace(
     // The story is named by its smallest article id, this one included.
     let joined: Vec<i64> = placed.story.into_iter().chain(placed.merge).collect();
     let story = joined.iter().copied().chain([id]).min().unwrap_or(id);
-    for other in joined.iter().filter(|s| **s != story) {
-        tx.prepare_cached("UPDATE articles SET story_id = ?1 WHERE story_id = ?2")?
-            .execute(params![story, other])?;
-    }
+    story::merge(tx, story, &joined)?;
     tx.prepare_cached(
         "UPDATE articles SET fingerprint = ?2, story_id = ?3, story_match_id = ?4,
              story_score = ?5

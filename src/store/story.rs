@@ -466,10 +466,17 @@ pub(super) fn index(
 ) -> Result<()> {
     recent.add(id, &placed.keys);
     if let Some(story) = placed.story {
-        for other in &placed.merge {
-            tx.prepare_cached("UPDATE articles SET story_id = ?1 WHERE story_id = ?2")?
-                .execute(params![story, other])?;
-        }
+        merge(tx, story, &placed.merge)?;
+    }
+    Ok(())
+}
+
+/// Stories `others` join story `into` (every article of theirs takes its
+/// id).
+pub(super) fn merge(tx: &Transaction<'_>, into: i64, others: &[i64]) -> Result<()> {
+    let mut st = tx.prepare_cached("UPDATE articles SET story_id = ?1 WHERE story_id = ?2")?;
+    for other in others.iter().filter(|o| **o != into) {
+        st.execute(params![into, other])?;
     }
     Ok(())
 }

@@ -57,6 +57,14 @@ pub(super) struct Tree<'a> {
 }
 
 impl<'a> Tree<'a> {
+    /// Where the active entries after the last marker begin.
+    fn after_marker(&self) -> usize {
+        self.active
+            .iter()
+            .rposition(|a| a.tag.is_empty())
+            .map_or(0, |m| m + 1)
+    }
+
     pub(super) fn has_open(&self, names: &[&str]) -> bool {
         self.stack.iter().any(|o| is_one_of(o.name, names))
     }
@@ -195,11 +203,7 @@ impl<'a> Tree<'a> {
             self.reconstruct();
             // An `a` while one is active, a `nobr` while one is open,
             // first end that one.
-            let after = self
-                .active
-                .iter()
-                .rposition(|a| a.tag.is_empty())
-                .map_or(0, |m| m + 1);
+            let after = self.after_marker();
             if (name.eq_ignore_ascii_case("a")
                 && self.active[after..]
                     .iter()
@@ -214,16 +218,12 @@ impl<'a> Tree<'a> {
         if is_one_of(name, FORMATTING) {
             // Noah's Ark: at most three identical entries after the last
             // marker; the earliest goes from the list (not the stack).
-            let after = self
-                .active
-                .iter()
-                .rposition(|a| a.tag.is_empty())
-                .map_or(0, |m| m + 1);
-            let same: Vec<usize> = (after..self.active.len())
-                .filter(|&k| self.active[k].tag == tag)
-                .collect();
-            if same.len() >= 3 {
-                self.active.remove(same[0]);
+            let after = self.after_marker();
+            let mut same = (after..self.active.len()).filter(|&k| self.active[k].tag == tag);
+            if let Some(first) = same.next() {
+                if same.count() >= 2 {
+                    self.active.remove(first);
+                }
             }
             self.push_formatting(tag);
             return;
@@ -300,11 +300,7 @@ impl<'a> Tree<'a> {
             }
         }
         if is_one_of(name, FORMATTING) {
-            let after = self
-                .active
-                .iter()
-                .rposition(|a| a.tag.is_empty())
-                .map_or(0, |m| m + 1);
+            let after = self.after_marker();
             if let Some(k) = (after..self.active.len())
                 .rev()
                 .find(|&k| tag_name(self.active[k].tag).eq_ignore_ascii_case(name))
