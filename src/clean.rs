@@ -70,9 +70,26 @@ impl Default for Cleaner {
     }
 }
 
+/// Which attributes beyond the sanitizing policy's a [`Cleaner`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Attributes {
+    /// The policy's own: what is stored and republished.
+    #[default]
+    Policy,
+    /// The policy's plus `class` and `id`, for the rules' `remove`
+    /// selectors to match on; [`Cleaner::html`] with a [`Cleaner::new`]
+    /// takes them out again once the rules have run.
+    WithClassAndId,
+}
+
 impl Cleaner {
     /// A cleaner with Tributary's sanitizing policy.
     pub fn new() -> Cleaner {
+        Cleaner::keeping(Attributes::Policy)
+    }
+
+    /// A cleaner with Tributary's sanitizing policy, keeping `attributes`.
+    pub fn keeping(attributes: Attributes) -> Cleaner {
         let budget: Arc<Mutex<Budget>> = Arc::default();
         let for_eval = Arc::clone(&budget);
         let for_srcset = Arc::clone(&budget);
@@ -94,6 +111,10 @@ impl Cleaner {
             .add_tag_attributes("source", ["src", "type", "srcset", "media"])
             .add_tag_attributes("img", ["srcset", "loading"])
             .add_tag_attributes("time", ["datetime"])
+            .add_generic_attributes(match attributes {
+                Attributes::Policy => &[][..],
+                Attributes::WithClassAndId => &["class", "id"][..],
+            })
             .link_rel(Some("noopener noreferrer nofollow"))
             .url_relative(ammonia::UrlRelative::Custom(Box::new(Resolver(for_eval))))
             .attribute_filter(move |_, attr, value| {

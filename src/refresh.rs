@@ -23,6 +23,7 @@ use crate::fetch::credentials;
 use crate::fetch::{FetchError, Fetched, Fetcher, Redactor, Request, ResponseMeta, Stopwatch};
 use crate::model::{IdentityMode, KnownEntries, Validators};
 use crate::parse::{self, ParseError};
+use crate::rules;
 use crate::schedule::hints::parse_retry_after;
 use crate::store::{self, FeedRow, FetchRecord, Outcome, SharedStore, StoryPolicy};
 
@@ -189,6 +190,7 @@ async fn refresh_inner(
                     mode,
                     now,
                     &known,
+                    rules::attributes_needed(&rules),
                 )
                 .map(|mut doc| {
                     let judged = judge(&mut doc, &rules, &dropped_before, now);
@@ -400,12 +402,14 @@ async fn store_fetch(
         Err(store::Error::ContentElided { key }) => {
             debug!(entry = %key, "a skipped entry changed in the store; processing the document in full");
             let doc = tokio::task::spawn_blocking(move || {
-                process(
+                process_with(
                     &again.body,
                     again.content_type.as_deref(),
                     Some(&again.doc_url),
                     again.mode,
                     again.now,
+                    &KnownEntries::default(),
+                    rules::attributes_needed(&again.rules),
                 )
                 .map(|mut doc| {
                     let judged = judge(&mut doc, &again.rules, &again.dropped, again.now);

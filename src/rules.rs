@@ -205,6 +205,21 @@ pub fn apply(rules: &[Arc<Rule>], entry: &mut Entry, cx: &Context<'_>) -> Verdic
     v
 }
 
+/// What cleaning must keep for `rules` to see: `class` and `id` when a
+/// `remove` selector may match on them (the sanitizing policy drops them;
+/// `refresh::judge` takes them out again after the rules).
+pub fn attributes_needed(rules: &[Arc<Rule>]) -> crate::clean::Attributes {
+    let removes = rules.iter().any(|r| match &r.action {
+        Action::Rewrite(steps) => steps.iter().any(|s| matches!(s, Rewrite::Remove(_))),
+        _ => false,
+    });
+    if removes {
+        crate::clean::Attributes::WithClassAndId
+    } else {
+        crate::clean::Attributes::Policy
+    }
+}
+
 fn add_all(to: &mut Vec<(String, String)>, labels: &[String], rule: &str) {
     for l in labels {
         if !to.iter().any(|(have, _)| have == l) {

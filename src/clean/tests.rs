@@ -382,3 +382,19 @@ fn html_titles_become_text() {
         "Ben & Jerry's new flavour"
     );
 }
+
+#[test]
+fn class_and_id_are_kept_only_when_asked() {
+    let html = r#"<aside id="promo" class="ad wide" style="color:red"><p class=x>Hi</p></aside>"#;
+    let kept = Cleaner::keeping(Attributes::WithClassAndId).html(html, None);
+    assert_eq!(
+        kept,
+        r#"<aside id="promo" class="ad wide"><p class="x">Hi</p></aside>"#
+    );
+    assert_eq!(Cleaner::new().html(html, None), "<aside><p>Hi</p></aside>");
+    // Cleaning the kept form again with the policy gives the policy's form.
+    assert_eq!(
+        Cleaner::new().html(&kept, None),
+        Cleaner::new().html(html, None)
+    );
+}

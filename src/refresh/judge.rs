@@ -8,15 +8,44 @@ use chrono::{DateTime, Utc};
 use tracing::warn;
 
 use super::Document;
-use crate::clean::Cleaner;
+use crate::clean::{Attributes, Cleaner};
 use crate::rules::{self, Context, Rule};
 use crate::store::{Dropped, Judged, Labels};
 
 /// Runs `rules` on the entries of `doc` new to the store. Entries a rule
 /// dropped before (`dropped_before`, by key) leave the document unjudged;
 /// entries the store holds unchanged (their cleaning was skipped) are not
-/// judged again either.
+/// judged again either. HTML cleaned with `class` and `id` for the
+/// rules' selectors (see [`rules::attributes_needed`]) leaves without
+/// them, as the sanitizing policy has it.
 pub fn judge(
+    doc: &mut Document,
+    rules: &[std::sync::Arc<Rule>],
+    dropped_before: &HashSet<String>,
+    now: DateTime<Utc>,
+) -> Judged {
+    let judged = run_rules(doc, rules, dropped_before, now);
+    if doc.attributes != Attributes::Policy {
+        to_policy(doc);
+    }
+    judged
+}
+
+/// Cleans the HTML of `doc`'s entries again with the policy's attributes
+/// only.
+fn to_policy(doc: &mut Document) {
+    let cleaner = Cleaner::new();
+    for e in doc.entries.iter_mut().filter(|e| !e.content_elided) {
+        for field in [&mut e.content_html, &mut e.summary_html] {
+            if let Some(html) = field.as_deref() {
+                *field = Some(cleaner.html(html, None));
+            }
+        }
+    }
+    doc.attributes = Attributes::Policy;
+}
+
+fn run_rules(
     doc: &mut Document,
     rules: &[std::sync::Arc<Rule>],
     dropped_before: &HashSet<String>,
@@ -30,7 +59,9 @@ pub fn judge(
     if rules.is_empty() || doc.entries.iter().all(|e| e.content_elided) {
         return judged;
     }
-    let cleaner = Cleaner::new();
+    // Rewritten HTML keeps what the document's cleaning kept, so that
+    // each later selector sees `class` and `id` too.
+    let cleaner = Cleaner::keeping(doc.attributes);
     let cx = Context {
         language: doc.meta.language.as_deref(),
         now,

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::clean::Cleaner;
+use crate::clean::{Attributes, Cleaner};
 use crate::dedup::entry::{assign_keys, KeyReport};
 use crate::model::{Entry, FeedMeta, IdentityMode, KnownEntries, KnownItem};
 use crate::parse::{self, ParseError};
@@ -29,6 +29,10 @@ pub struct Document {
     pub entries_dropped: usize,
     /// What cleaning left out to stay within the document's budget.
     pub cleaning: crate::clean::CleanReport,
+    /// The attributes its HTML still carries beyond the sanitizing
+    /// policy's (`class` and `id` for the rules' selectors, until
+    /// `judge` has run the rules and takes them out).
+    pub attributes: Attributes,
 }
 
 impl Document {
@@ -87,6 +91,7 @@ pub fn process(
         mode,
         now,
         &KnownEntries::default(),
+        Attributes::Policy,
     )
 }
 
@@ -111,6 +116,9 @@ const CLEAN_VERSION: u64 = 1;
 /// were cleaned against changed, or when a new entry shares a guid or a
 /// link with a left-out one (key assignment looks at repeats across the
 /// whole document).
+///
+/// `attributes`: what the cleaned HTML keeps beyond the policy (see
+/// [`Document::attributes`]).
 pub fn process_with(
     body: &[u8],
     content_type: Option<&str>,
@@ -118,6 +126,7 @@ pub fn process_with(
     mode: IdentityMode,
     now: DateTime<Utc>,
     known: &KnownEntries,
+    attributes: Attributes,
 ) -> Result<Document, ParseError> {
     let by_item = |h: u64| known.by_item.contains_key(&h);
     let nothing = |_: u64| false;
@@ -152,7 +161,7 @@ pub fn process_with(
             skipping = false;
             continue;
         }
-        let cleaner = Cleaner::new();
+        let cleaner = Cleaner::keeping(attributes);
         let item_hashes = &parsed.item_hashes;
         let mut entries: Vec<Entry> = parsed
             .entries
@@ -217,6 +226,7 @@ pub fn process_with(
             keys,
             entries_dropped: parsed.entries_dropped,
             cleaning: cleaner.report(),
+            attributes,
         });
     }
 }

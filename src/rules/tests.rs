@@ -241,7 +241,8 @@ then.rewrite.text = { find = 'news', replace = '<script>x</script>' }
 #[test]
 fn remove_by_selector_cleans_again() {
     // Selectors see cleaned HTML: its elements and the attributes cleaning
-    // keeps (`class` and `id` are not among them).
+    // keeps (and `class` and `id`, which `refresh::judge` keeps for them:
+    // tests/integration/rules.rs).
     let r = rules_of(
         "[[rules]]\nthen.rewrite.remove = [\"a[href*='ads.example']\", \"p:last-child\"]\n",
         "a",

@@ -318,6 +318,7 @@ fn skims_the_same(
         IdentityMode::Guid,
         now,
         &known,
+        tributary::clean::Attributes::Policy,
     )
     .map_err(|e| format!("failed: {e}"))?;
     let mut keys: Vec<&str> = again

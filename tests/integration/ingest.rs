@@ -736,7 +736,16 @@ fn known_entries_are_left_out_before_parsing_unless_that_could_change_the_rest()
     assert_eq!(known.by_item.len(), 3);
 
     let reread = |doc: &str, mode, known: &tributary::model::KnownEntries| {
-        process_with(doc.as_bytes(), None, Some(&url), mode, now, known).unwrap()
+        process_with(
+            doc.as_bytes(),
+            None,
+            Some(&url),
+            mode,
+            now,
+            known,
+            tributary::clean::Attributes::Policy,
+        )
+        .unwrap()
     };
 
     // A new entry first, a changed head: only the new entry is parsed.

@@ -313,6 +313,85 @@ fn keep_rules_drop_everything_else_in_their_scope() {
     );
 }
 
+/// `remove` selectors see the content as published, `class` and `id`
+/// included, though what is stored has neither (the sanitizing policy
+/// drops them, with or without such a rule).
+#[test]
+fn remove_selectors_match_classes_and_ids_the_store_never_keeps() {
+    let server = FeedServer::start();
+    let html = "&lt;p class=\"lead\"&gt;The bridge reopens on Monday.&lt;/p&gt;\
+                &lt;div class=\"ad wide\"&gt;Buy the new phone&lt;/div&gt;\
+                &lt;aside id=\"promo\"&gt;Subscribe for more&lt;/aside&gt;\
+                &lt;p&gt;Repairs took &lt;span class=\"ad\"&gt;[advert]&lt;/span&gt;two years.&lt;/p&gt;";
+    server.set(
+        "/news.xml",
+        Route::feed(feed_doc(&[(
+            "n1",
+            "https://site.example/1",
+            "Bridge",
+            html,
+        )])),
+    );
+    server.set(
+        "/other.xml",
+        Route::feed(feed_doc(&[(
+            "o1",
+            "https://other.example/1",
+            "Bridge too",
+            html,
+        )])),
+    );
+    let s = Scratch::new();
+    write(
+        &s,
+        &server.url("/news.xml"),
+        &server.url("/other.xml"),
+        "[[rules]]\nname = \"tidy\"\nfeeds = [\"news\"]\n\
+         then.rewrite.remove = [\".ad\", \"aside#promo\"]\n",
+    );
+    let out = s.tributary(&["fetch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html_of = |guid: &str| {
+        rows(
+            &s,
+            &format!(
+                "SELECT coalesce(a.summary_html, '') || coalesce(a.content_html, '') \
+                 FROM articles a JOIN entries e ON e.article_id = a.id WHERE e.guid = '{guid}'"
+            ),
+        )
+        .remove(0)
+    };
+    let news = html_of("n1");
+    assert!(news.contains("The bridge reopens on Monday."), "{news}");
+    assert!(news.contains("two years."), "{news}");
+    for gone in ["Buy the new phone", "Subscribe for more", "[advert]"] {
+        assert!(!news.contains(gone), "{gone} left in {news}");
+    }
+    // The feed without the rule keeps everything; neither keeps the
+    // attributes.
+    let other = html_of("o1");
+    for kept in ["Buy the new phone", "Subscribe for more", "[advert]"] {
+        assert!(other.contains(kept), "{kept} missing from {other}");
+    }
+    for stored in [&news, &other] {
+        assert!(
+            !stored.contains("class=") && !stored.contains("id="),
+            "{stored}"
+        );
+    }
+    // The text (search, dedup) follows the removal.
+    let text = rows(
+        &s,
+        "SELECT a.content_text FROM articles a JOIN entries e ON e.article_id = a.id \
+         WHERE e.guid = 'n1'",
+    )
+    .remove(0);
+    assert!(
+        !text.contains("Buy the new phone") && text.contains("Monday"),
+        "{text}"
+    );
+}
+
 #[test]
 fn bad_rules_are_config_errors_with_file_and_line() {
     let s = Scratch::new();
