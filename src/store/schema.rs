@@ -543,6 +543,37 @@ UPDATE extract_scan SET changed_since = (SELECT max(changed_at) FROM articles);
 CREATE INDEX articles_by_changed ON articles(changed_at) WHERE changed_at IS NOT NULL;
 "#;
 
+/// Migration: the search index covers the extracted full text.
+///
+/// `articles_fts` gains the column `extracted_text` (external content,
+/// like the others: it indexes `articles.extracted_text` and stores no
+/// copy), so a search finds an article by its whole text where only a
+/// teaser came in the feed. The index is rebuilt once, from the articles.
+/// New articles enter it with their fetch (`index_articles_from`); an
+/// extraction, like any edit of an indexed column, re-indexes the article
+/// through the update trigger.
+const V_SEARCH_EXTRACTED: &str = r#"
+DROP TRIGGER articles_fts_delete;
+DROP TRIGGER articles_fts_update;
+DROP TABLE articles_fts;
+CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, content_text, extracted_text,
+    content = 'articles', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text, extracted_text)
+        VALUES ('delete', old.id, old.title, old.content_text, old.extracted_text);
+END;
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, content_text, extracted_text ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text, extracted_text)
+        VALUES ('delete', old.id, old.title, old.content_text, old.extracted_text);
+    INSERT INTO articles_fts(rowid, title, content_text, extracted_text)
+        VALUES (new.id, new.title, new.content_text, new.extracted_text);
+END;
+"#;
+
 /// Every migration, in order. Append only.
 pub const MIGRATIONS: &[&str] = &[
     V1,
@@ -558,4 +589,5 @@ pub const MIGRATIONS: &[&str] = &[
     READERS,
     V_FULL_TEXT,
     V_PAGE_VALIDATORS,
+    V_SEARCH_EXTRACTED,
 ];

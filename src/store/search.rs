@@ -98,7 +98,7 @@ const SEARCH_SQL: &str = "
                 SELECT DISTINCT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
                 WHERE e.article_id = a.id ORDER BY f.name)),
            snippet(articles_fts, -1, char(2), char(3), '…', 16),
-           bm25(articles_fts, 4.0, 1.0) AS score
+           bm25(articles_fts, 4.0, 1.0, 1.0) AS score
     FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
     WHERE articles_fts MATCH ?1
     ORDER BY score, a.first_seen_at DESC

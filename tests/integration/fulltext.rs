@@ -547,6 +547,17 @@ fn fetch_extracts_each_new_article_once() {
     assert!(json.contains("Paragraph 5 about ferries"), "{json}");
     assert!(json.contains("Body of Missing story."), "{json}");
 
+    // Search finds an article by its extracted text (the feed had only
+    // "Body of Shared story."), and only that article.
+    let out = s.tributary(&["search", "--json", "clauses ferries"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hits: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let urls: Vec<&str> = hits.iter().map(|h| h["url"].as_str().unwrap()).collect();
+    assert_eq!(urls, [shared.as_str()], "{hits:?}");
+
     // Nothing new: no page fetched again.
     let out = s.tributary(&["fetch"]);
     assert!(out.status.success(), "{}", stderr(&out));
