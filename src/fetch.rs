@@ -70,6 +70,20 @@ pub struct Request<'a> {
     /// Keep the first `max_body` bytes of a larger body instead of failing
     /// (robots.txt: RFC 9309 has crawlers read the first 500 KiB).
     pub truncate: bool,
+    /// Asked before each redirect is followed (article pages: the
+    /// target's robots.txt); `None` follows every hop the address rules
+    /// allow.
+    pub hops: Option<&'a dyn HopGate>,
+}
+
+/// Decides whether a redirect may be followed, before its target is
+/// requested.
+pub trait HopGate: Send + Sync + std::fmt::Debug {
+    /// `Err((class, why))` ends the chain with [`FetchError::HopRefused`].
+    fn allow<'a>(
+        &'a self,
+        to: &'a Url,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), (ErrorClass, String)>>;
 }
 
 /// One hop of a redirect chain.
@@ -190,6 +204,16 @@ pub enum FetchError {
     /// The URL cannot be fetched at all.
     #[error("unsupported url `{0}`")]
     Unsupported(String),
+    /// A redirect the request's [`HopGate`] refused to follow.
+    #[error("redirect to {to} refused: {why}")]
+    HopRefused {
+        /// Where the redirect pointed.
+        to: String,
+        /// Why it was not followed.
+        why: String,
+        /// Whether waiting may change the answer.
+        class: ErrorClass,
+    },
     /// An address the rules in force do not allow (the message names the
     /// rule: `block_private_addresses`, or a public feed's reach).
     #[error("refused: {0}")]
@@ -226,6 +250,7 @@ impl FetchError {
             | FetchError::Connect(_)
             | FetchError::Body(_)
             | FetchError::Response(_) => ErrorClass::Transient,
+            FetchError::HopRefused { class, .. } => *class,
             FetchError::Status { status, .. } => match status {
                 408 | 425 | 429 | 500..=599 => ErrorClass::Transient,
                 _ => ErrorClass::Permanent,
@@ -425,6 +450,15 @@ impl Fetcher {
                     return Err(FetchError::Redirects(format!(
                         "redirect to unsupported url {to}"
                     )));
+                }
+                if let Some(gate) = req.hops {
+                    gate.allow(&to)
+                        .await
+                        .map_err(|(class, why)| FetchError::HopRefused {
+                            to: to.to_string(),
+                            why,
+                            class,
+                        })?;
                 }
                 redirects.push(Redirect {
                     status: status.as_u16(),

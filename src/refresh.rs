@@ -119,6 +119,7 @@ async fn refresh_inner(
         http: &feed.http,
         min_gap: std::time::Duration::ZERO,
         truncate: false,
+        hops: None,
     };
     let story = story_policy(feed, dedup);
     let merging = story.is_some();

@@ -157,6 +157,7 @@ async fn fetch_feed(
         http: &http,
         min_gap: std::time::Duration::ZERO,
         truncate: false,
+        hops: None,
     };
     let (body, content_type, meta) = match fetcher
         .fetch(&req)

@@ -138,6 +138,7 @@ async fn probe(
         http: &feed.http,
         min_gap: std::time::Duration::ZERO,
         truncate: false,
+        hops: None,
     };
     let (body, content_type, meta) = match fetcher.fetch(&req).await {
         Err(e) if what == Probe::Site => {

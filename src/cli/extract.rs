@@ -47,6 +47,7 @@ pub fn run(
         max_body: config.fetch.max_body,
         user_agent: None,
         min_gap: std::time::Duration::ZERO,
+        hops: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -13,7 +13,7 @@ use url::Url;
 use super::{extract, ExtractError, Extracted, Recipe, MAX_PAGE_BYTES};
 use crate::clean::Cleaner;
 use crate::config::FeedHttp;
-use crate::fetch::{FetchError, Fetched, Fetcher, Request};
+use crate::fetch::{FetchError, Fetched, Fetcher, HopGate, Request};
 use crate::model::Validators;
 
 /// Where a page may go and how much it may cost.
@@ -35,6 +35,9 @@ pub struct PageRequest<'a> {
     /// At least this long before the host's next request (robots.txt's
     /// `Crawl-delay`; `[fetch] host_gap` when larger).
     pub min_gap: Duration,
+    /// Asked before each redirect is followed: the daemon's is the
+    /// target's robots.txt ([`super::robots::RobotsGate`]).
+    pub hops: Option<&'a dyn HopGate>,
 }
 
 /// What a page fetch found.
@@ -122,6 +125,7 @@ pub async fn fetch_page(
         http: &http,
         min_gap: req.min_gap,
         truncate: false,
+        hops: req.hops,
     };
     let (body, content_type, meta) = match fetcher.fetch(&fetch).await? {
         Fetched::Body {

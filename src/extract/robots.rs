@@ -38,8 +38,9 @@ use texting_robots::Robot;
 use url::Url;
 
 use crate::config::FeedHttp;
-use crate::fetch::{ErrorClass, FetchError, Fetched, Fetcher, Request};
+use crate::fetch::{ErrorClass, FetchError, Fetched, Fetcher, HopGate, Request};
 use crate::model::Validators;
+use futures_util::future::BoxFuture;
 
 /// The product token Tributary obeys in robots.txt.
 pub const AGENT: &str = "tributary";
@@ -302,6 +303,51 @@ pub struct Asking<'a> {
     pub user_agent: Option<&'a str>,
 }
 
+/// A redirect's target is followed only when its site's robots.txt allows
+/// it (through `cache`, so each origin's file is fetched once): a page may
+/// not reach a refused one by a redirect.
+pub struct RobotsGate<'a> {
+    /// The answers per origin.
+    pub cache: &'a RobotsCache,
+    /// Fetches robots.txt files not in the cache.
+    pub fetcher: &'a Fetcher,
+    /// Who asks, with which limits.
+    pub asking: Asking<'a>,
+    /// The cache's clock.
+    pub now: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for RobotsGate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RobotsGate")
+    }
+}
+
+impl HopGate for RobotsGate<'_> {
+    fn allow<'a>(&'a self, to: &'a Url) -> BoxFuture<'a, Result<(), (ErrorClass, String)>> {
+        Box::pin(async move {
+            match self
+                .cache
+                .check(self.fetcher, to, &self.asking, self.now)
+                .await
+            {
+                Verdict::Allowed(_) => Ok(()),
+                Verdict::Disallowed(rule) => Err((
+                    ErrorClass::Permanent,
+                    format!(
+                        "refused by robots.txt{}",
+                        rule.map(|r| format!(" ({r})")).unwrap_or_default()
+                    ),
+                )),
+                Verdict::Unreachable(why) => Err((
+                    ErrorClass::Transient,
+                    format!("robots.txt unreachable, retried later: {why}"),
+                )),
+            }
+        })
+    }
+}
+
 impl RobotsCache {
     /// A cache keeping answers for `ttl`, of at most `max` origins.
     pub fn new(ttl: Duration, max: usize) -> RobotsCache {
@@ -397,6 +443,7 @@ async fn fetch_policy(fetcher: &Fetcher, page: &Url, asking: &Asking<'_>) -> Pol
         http: &http,
         min_gap: Duration::ZERO,
         truncate: true,
+        hops: None,
     };
     Policy::from_fetch(fetcher.fetch(&req).await)
 }

@@ -27,8 +27,9 @@ use tracing::{debug, warn};
 use url::Url;
 
 use super::page::{fetch_page, Page, PageError, PageRequest};
-use super::robots::{Asking, RobotsCache, Verdict};
+use super::robots::{Asking, RobotsCache, RobotsGate, Verdict};
 use crate::config::{Config, FeedConfig};
+use crate::fetch::HopGate;
 use crate::fetch::{ErrorClass, Fetcher};
 use crate::model::FeedId;
 use crate::store::SharedStore;
@@ -192,15 +193,15 @@ async fn attempt(
         _ => return failed("the article has no http(s) link"),
     };
     let timeout = feed.timeout.unwrap_or(config.fetch.timeout);
+    let asking = || Asking {
+        configured: &feed.url,
+        internal: feed.http.internal,
+        timeout,
+        user_agent: feed.user_agent.as_deref(),
+    };
     let mut min_gap = Duration::ZERO;
     if recipe.robots {
-        let asking = Asking {
-            configured: &feed.url,
-            internal: feed.http.internal,
-            timeout,
-            user_agent: feed.user_agent.as_deref(),
-        };
-        let refused = match robots.check(fetcher, &url, &asking, now).await {
+        let refused = match robots.check(fetcher, &url, &asking(), now).await {
             Verdict::Allowed(delay) => {
                 min_gap = delay;
                 None
@@ -212,6 +213,13 @@ async fn attempt(
             return done(outcome(Err(e), page.attempts, now));
         }
     }
+    // A redirect's target must be allowed by its own site's robots.txt.
+    let gate = recipe.robots.then(|| RobotsGate {
+        cache: robots,
+        fetcher,
+        asking: asking(),
+        now,
+    });
     let req = PageRequest {
         url: &url,
         configured: &feed.url,
@@ -220,6 +228,7 @@ async fn attempt(
         max_body: feed.max_body.unwrap_or(config.fetch.max_body),
         user_agent: feed.user_agent.as_deref(),
         min_gap,
+        hops: gate.as_ref().map(|g| g as &dyn HopGate),
     };
     let result = fetch_page(fetcher, &req, recipe, &page.validators).await;
     done(outcome(result, page.attempts, now))

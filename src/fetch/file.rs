@@ -115,6 +115,7 @@ mod tests {
             http: &http,
             min_gap: Duration::ZERO,
             truncate: false,
+            hops: None,
         };
         // Generous: the point is that these end at all.
         tokio::time::timeout(Duration::from_secs(20), fetch(&req))

@@ -152,6 +152,7 @@ fn page_request(url: &url::Url) -> PageRequest<'_> {
         max_body: 8 * 1024 * 1024,
         user_agent: None,
         min_gap: Duration::ZERO,
+        hops: None,
     }
 }
 

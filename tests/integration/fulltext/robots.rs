@@ -287,6 +287,92 @@ fn fetch_honours_robots_txt_unless_turned_off() {
     );
 }
 
+/// A page that redirects to a page its robots.txt refuses (on another
+/// site, or on its own) is not followed there: the target is never
+/// requested, and the failure names the redirect and the rule. A redirect
+/// to an allowed page is followed as before.
+#[test]
+fn redirects_are_followed_only_where_robots_txt_allows() {
+    let news = FeedServer::start();
+    let elsewhere = FeedServer::start();
+    news.set(
+        "/robots.txt",
+        text_route("User-agent: *\nDisallow: /members/\n"),
+    );
+    elsewhere.set("/robots.txt", text_route("User-agent: *\nDisallow: /\n"));
+    let away = elsewhere.url("/story.html");
+    let inside = news.url("/members/story.html");
+    let fine = news.url("/open/story.html");
+    elsewhere.set("/story.html", html_route(own_page("harbours")));
+    news.set("/members/story.html", html_route(own_page("meadows")));
+    news.set("/open/story.html", html_route(own_page("canyons")));
+    news.set(
+        "/a.html",
+        html_route("").status(302).header("Location", &away),
+    );
+    news.set(
+        "/b.html",
+        html_route("").status(301).header("Location", &inside),
+    );
+    news.set(
+        "/c.html",
+        html_route("").status(302).header("Location", &fine),
+    );
+    let links = [
+        news.url("/a.html"),
+        news.url("/b.html"),
+        news.url("/c.html"),
+    ];
+    news.set(
+        "/feed.xml",
+        Route::feed(rss(
+            "News",
+            &[
+                (Some("a"), Some(links[0].as_str()), "Away"),
+                (Some("b"), Some(links[1].as_str()), "Inside"),
+                (Some("c"), Some(links[2].as_str()), "Fine"),
+            ],
+        )),
+    );
+    let s = Scratch::new();
+    s.write_config(
+        &format!(
+            "[fetch]\nhost_gap = \"0s\"\n\
+             [[feeds]]\nname = \"news\"\nurl = \"{}\"\nfull_text = true\n",
+            news.url("/feed.xml"),
+        ),
+        &[],
+    );
+    let out = s.tributary(&["fetch"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("full text: 1 extracted, 2 failed, 0 to retry later"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(elsewhere.hits("/story.html").len(), 0);
+    assert_eq!(elsewhere.hits("/robots.txt").len(), 1);
+    assert_eq!(news.hits("/members/story.html").len(), 0);
+    assert_eq!(news.hits("/open/story.html").len(), 1);
+    let error = |link: &str| -> Option<String> {
+        s.db()
+            .query_row(
+                "SELECT extract_error FROM articles WHERE url = ?1",
+                [link],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let a = error(&links[0]).unwrap();
+    assert!(
+        a.contains(&format!("redirect to {away} refused")) && a.contains("(Disallow: /)"),
+        "{a}"
+    );
+    let b = error(&links[1]).unwrap();
+    assert!(b.contains("(Disallow: /members/)"), "{b}");
+    assert_eq!(error(&links[2]), None);
+}
+
 /// `Crawl-delay` spaces the page fetches to its host (here 1 s, with
 /// `host_gap = "0s"`: the larger of the two applies).
 #[test]
