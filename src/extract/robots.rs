@@ -26,6 +26,10 @@
 //! to [`MAX_CRAWL_DELAY`], as a gap between requests to the host (the
 //! larger of it and `[fetch] host_gap`).
 //!
+//! A page's redirects are followed only where the target's own
+//! robots.txt allows it ([`RobotsGate`], asked by the fetcher before each
+//! hop is requested).
+//!
 //! The cache's clock is the caller's `now`, so tests move time without
 //! sleeping.
 
