@@ -410,7 +410,7 @@ impl Daemon {
         }
         self.metrics.fetched(crate::metrics::FetchSample {
             feed: &feed.name,
-            outcome: report.status,
+            outcome: report.status.as_str(),
             host_group: &self.host_group(&feed),
             bytes: report.bytes,
             duration_ms: report.duration_ms,
@@ -557,7 +557,7 @@ fn failed_report(feed: &FeedConfig, error: &str) -> FeedReport {
     FeedReport {
         name: feed.name.clone(),
         url: feed.url.to_string(),
-        status: "transient",
+        status: crate::store::Outcome::Transient,
         http_status: None,
         new: 0,
         updated: 0,

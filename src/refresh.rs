@@ -2,8 +2,16 @@
 //! fetch-log row. Also [`refresh_all`], which does that for many feeds at
 //! once under the configured concurrency limit.
 //!
-//! The pure part, bytes to a cleaned and keyed [`Document`], is
-//! `process`; the rules the operator wrote run in `judge`.
+//! The parts:
+//! - `process` (pure): bytes to a cleaned and keyed [`Document`];
+//! - `judge` (pure): the rules the operator wrote, run on a document;
+//! - `response` (pure): what a fetch's result makes of its fetch record
+//!   (a 304, a failure's outcome, notes, a permanent move);
+//! - `document`: a fetched document into the record and the record into
+//!   the store (the known entries looked up, processing on the blocking
+//!   pool, the second pass when the store refuses a skipped entry);
+//! - this file: one feed's fetch, its log line and [`FeedReport`], and
+//!   [`refresh_all`].
 //!
 //! Parsing and cleaning run on the blocking thread pool (they are CPU work
 //! and must not stall the fetches in flight), inside the panic guard of
@@ -11,24 +19,19 @@
 //! outcome, failures included, ends as one fetch-log row and one
 //! [`FeedReport`].
 
-use std::collections::HashSet;
-
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn, Instrument};
-use url::Url;
 
 use crate::config::{DedupConfig, FeedConfig};
 use crate::fetch::credentials;
-use crate::fetch::{FetchError, Fetched, Fetcher, Redactor, Request, ResponseMeta, Stopwatch};
-use crate::model::{IdentityMode, KnownEntries, Validators};
-use crate::parse::{self, ParseError};
-use crate::rules;
-use crate::schedule::hints::parse_retry_after;
-use crate::store::{self, FeedRow, FetchRecord, Outcome, SharedStore, StoryPolicy};
+use crate::fetch::{Fetched, Fetcher, Redactor, Request, ResponseMeta, Stopwatch};
+use crate::store::{FeedRow, Outcome, SharedStore, StoryPolicy};
 
+mod document;
 mod judge;
 mod process;
+mod response;
 pub use judge::judge;
 pub use process::{process, process_with, Document};
 
@@ -39,8 +42,9 @@ pub struct FeedReport {
     pub name: String,
     /// Configured URL.
     pub url: String,
-    /// `ok`, `not_modified`, `transient` or `permanent`.
-    pub status: &'static str,
+    /// How the fetch ended (`permanent` too when its result could not be
+    /// stored).
+    pub status: Outcome,
     /// HTTP status, when there was one.
     pub http_status: Option<u16>,
     /// Entries added.
@@ -98,7 +102,6 @@ async fn refresh_inner(
     let started_at = Utc::now();
     let watch = Stopwatch::start();
     let cfg = fetcher.config();
-    let validators = state.validators.clone();
     // Every URL and message kept or logged goes through it.
     let redactor = Redactor::new(&feed.http, &feed.url, &cfg.url_secrets);
     // After a confirmed permanent redirect the new URL is polled, when
@@ -112,7 +115,7 @@ async fn refresh_inner(
     let req = Request {
         url: &url,
         configured: &feed.url,
-        validators: &validators,
+        validators: &state.validators,
         timeout: feed.timeout.unwrap_or(cfg.timeout),
         max_body: feed.max_body.unwrap_or(cfg.max_body),
         user_agent: feed.user_agent.as_deref(),
@@ -122,333 +125,96 @@ async fn refresh_inner(
         hops: None,
     };
     let story = story_policy(feed, dedup);
-    let merging = story.is_some();
-    let mut rec = FetchRecord {
-        feed_id: state.id,
-        started_at,
-        url: redactor.url(&url),
-        final_url: None,
-        outcome: Outcome::Ok,
-        http_status: None,
-        bytes: 0,
-        duration_ms: 0,
-        validators: None,
-        meta: None,
-        entries: Vec::new(),
-        kept: Vec::new(),
-        error: None,
-        dedup: merging,
-        story,
-        permanent_redirect: None,
-        move_held: false,
-        retry_after_until: None,
-        now: started_at,
-        judged: Default::default(),
-    };
-    let mut response = None;
+    let mut rec = response::new_record(state.id, redactor.url(&url), story, started_at);
+    let mut meta = None;
     let mut full_pass = None;
     match fetcher.fetch(&req).await {
-        Ok(Fetched::NotModified { meta }) => {
+        Ok(Fetched::NotModified { meta: m }) => {
             debug!("not modified");
-            rec.outcome = Outcome::NotModified;
-            rec.http_status = http_status(meta.status);
-            rec.final_url = meta.final_url.as_ref().map(|u| redactor.url(u));
-            rec.validators = Some(merge_validators(&validators, &meta.validators));
-            response = Some(meta);
+            response::not_modified(&mut rec, &m, &state.validators, &redactor);
+            meta = Some(m);
         }
         Ok(Fetched::Body {
             body,
             content_type,
-            meta,
+            meta: m,
         }) => {
-            rec.http_status = http_status(meta.status);
-            rec.bytes = body.len() as u64;
-            rec.final_url = meta.final_url.as_ref().map(|u| redactor.url(u));
-            let doc_url = meta.final_url.clone().unwrap_or_else(|| feed.url.clone());
-            let mode = state.identity_mode;
-            let now = started_at;
-            // Entries the store holds unchanged are not cleaned again
-            // (a feed fetched before; nothing to skip on a first fetch).
-            let known = match state.last_success_at {
-                Some(_) => {
-                    let id = state.id;
-                    store
-                        .call(move |s| s.known_entries(id))
-                        .await
-                        .unwrap_or_default()
-                }
-                None => KnownEntries::default(),
-            };
-            let skipping = !known.is_empty();
-            let rules = feed.rules.clone();
-            let dropped_before = known.dropped.clone();
-            let (rules_again, dropped_again) = (rules.clone(), dropped_before.clone());
-            let processed = tokio::task::spawn_blocking(move || {
-                let doc = process_with(
-                    &body,
-                    content_type.as_deref(),
-                    Some(&doc_url),
-                    mode,
-                    now,
-                    &known,
-                    rules::attributes_needed(&rules),
-                )
-                .map(|mut doc| {
-                    let judged = judge(&mut doc, &rules, &dropped_before, now);
-                    (doc, judged)
-                });
-                // Kept for a second, full pass should the store refuse an
-                // entry it no longer holds as it was.
-                (doc, skipping.then_some((body, content_type, doc_url)))
-            })
-            .await
-            .unwrap_or_else(|e| (Err(ParseError::Panic(e.to_string())), None));
-            let (processed, kept) = processed;
-            full_pass = kept.map(|(body, content_type, doc_url)| Reprocess {
-                body,
-                content_type,
-                doc_url,
-                mode,
-                now,
-                rules: rules_again,
-                dropped: dropped_again,
-            });
-            match processed {
-                Ok((doc, judged)) => {
-                    if !judged.dropped.is_empty() {
-                        debug!(dropped = judged.dropped.len(), "entries dropped by rules");
-                    }
-                    rec.judged = judged;
-                    if doc.keys.repeated_guids > 0 {
-                        warn!(
-                            entries = doc.keys.repeated_guids,
-                            "guid repeated inside the document; keyed by guid and link"
-                        );
-                    }
-                    // Notes on a successful fetch, in the fetch log and
-                    // the feed's last error.
-                    let mut notes = Vec::new();
-                    if doc.entries_dropped > 0 {
-                        let note = format!(
-                            "only the first {} entries kept; {} more left out",
-                            parse::MAX_ENTRIES,
-                            doc.entries_dropped
-                        );
-                        warn!(dropped = doc.entries_dropped, "{note}");
-                        notes.push(note);
-                    }
-                    if let Some(note) = doc.cleaning.note() {
-                        warn!(
-                            urls_left_out = doc.cleaning.urls_left_out,
-                            bodies_as_text = doc.cleaning.bodies_as_text,
-                            "{note}"
-                        );
-                        notes.push(note);
-                    }
-                    if !notes.is_empty() {
-                        rec.error = Some(notes.join("; "));
-                    }
-                    rec.validators = Some(meta.validators.clone());
-                    rec.meta = Some(doc.meta);
-                    rec.entries = doc.entries;
-                    rec.kept = doc.kept;
-                }
-                Err(e) => {
-                    rec.outcome = Outcome::Permanent;
-                    rec.error = Some(e.to_string());
-                }
-            }
-            response = Some(meta);
+            response::received(&mut rec, &m, body.len(), &redactor);
+            let doc_url = m.final_url.clone().unwrap_or_else(|| feed.url.clone());
+            let fetched = (body, content_type, doc_url);
+            full_pass =
+                document::process_into(&mut rec, store, feed, state, fetched, m.validators.clone())
+                    .await;
+            meta = Some(m);
         }
-        Err(e) => {
-            rec.outcome = match e.class() {
-                _ if e.http_status() == Some(410) => Outcome::Gone,
-                crate::fetch::ErrorClass::Transient => Outcome::Transient,
-                crate::fetch::ErrorClass::Permanent => Outcome::Permanent,
-            };
-            rec.http_status = e.http_status();
-            if let FetchError::Status {
-                retry_after: Some(ra),
-                status: 429 | 503,
-                ..
-            } = &e
-            {
-                // Seconds count from the answer, not from the start of
-                // the request (which may have queued or taken long).
-                rec.retry_after_until = parse_retry_after(ra, Utc::now());
-            }
-            rec.error = Some(match credentials::stranded(&feed.url, &feed.http, &e) {
-                Some(to) => format!(
-                    "{e} at {to}, where a redirect led and the feed's credentials are not sent: if the feed moved, change its url in the config"
-                ),
-                None => e.to_string(),
-            });
-        }
+        // Seconds of a `Retry-After` count from the answer, not from the
+        // start of the request (which may have queued or taken long).
+        Err(e) => response::failed(&mut rec, &e, feed, Utc::now()),
     }
-    let moved = response.as_ref().and_then(permanent_target);
-    if let Some(to) = moved {
-        let shown = redactor.url(&to);
-        rec.permanent_redirect = Some(shown.clone());
-        if let Some(why) = credentials::move_held(&feed.url, &feed.http, &to, &cfg.url_secrets) {
-            // Tracked, never followed: the operator decides.
-            rec.move_held = true;
-            let note = format!(
-                "permanently redirected to {shown}, not followed ({why}): to move the feed, change its url in the config"
-            );
-            warn!(to = %shown, "{note}");
-            rec.error = Some(match rec.error.take() {
-                Some(e) => format!("{e}; {note}"),
-                None => note,
-            });
-        }
-    }
-    // A careless server may echo credentials into an error's URL.
-    if let Some(text) = rec.error.as_deref() {
-        if let std::borrow::Cow::Owned(clean) = redactor.text(text) {
-            rec.error = Some(clean);
-        }
-    }
+    response::permanent_move(&mut rec, meta.as_ref(), feed, &redactor, &cfg.url_secrets);
+    response::redact_error(&mut rec, &redactor);
     rec.duration_ms = watch.millis();
-    let outcome = rec.outcome;
-    let (http, bytes, duration_ms) = (rec.http_status, rec.bytes, rec.duration_ms);
-    // A note on a successful fetch is not a failure.
-    let mut error = rec
-        .error
-        .clone()
-        .filter(|_| rec.outcome != store::Outcome::Ok);
-    let permanent_redirect = rec.permanent_redirect.clone();
-    let applied = match store_fetch(store, rec, full_pass).await {
-        Ok(a) => a,
-        Err(e) => {
-            error = Some(format!("storing failed: {e}"));
-            Default::default()
-        }
+    let mut report = FeedReport {
+        name: feed.name.clone(),
+        url: redactor.url(&feed.url),
+        status: rec.outcome,
+        http_status: rec.http_status,
+        new: 0,
+        updated: 0,
+        merged: 0,
+        // A note on a successful fetch is not a failure.
+        error: rec.error.clone().filter(|_| rec.outcome != Outcome::Ok),
+        bytes: rec.bytes,
+        duration_ms: rec.duration_ms,
+        response: meta,
+        moved_to: None,
     };
-    if let Some(to) = &applied.moved_to {
+    let permanent_redirect = rec.permanent_redirect.clone();
+    match document::store_fetch(store, rec, full_pass).await {
+        Ok(applied) => {
+            report.new = applied.new;
+            report.updated = applied.updated;
+            report.merged = applied.merged;
+            report.moved_to = applied.moved_to;
+            log_fetch(&report, applied.dropped);
+        }
+        Err(e) => {
+            report.error = Some(format!("storing failed: {e}"));
+            report.status = response::report_status(report.status, false);
+            log_fetch(&report, 0);
+        }
+    }
+    if let Some(to) = &report.moved_to {
         warn!(from = %redactor.url(&url), to = %to, "feed moved permanently (3 fetches in a row): now polling the new URL; update the config");
     } else if let Some(to) = &permanent_redirect {
         info!(to = %to, "permanent redirect seen");
     }
-    // Each fetch at `debug`; `info` only when it brought something, since
-    // thousands of unchanged fetches a minute would flood the journal (and
-    // trip its rate limit, which then drops errors too). The daemon logs a
-    // summary of each round at `info`.
-    match &error {
-        None if applied.new > 0 || applied.updated > 0 => info!(
-            status = outcome.as_str(),
-            new = applied.new,
-            updated = applied.updated,
-            ms = duration_ms,
+    report
+}
+
+/// Each fetch at `debug`; `info` only when it brought something, since
+/// thousands of unchanged fetches a minute would flood the journal (and
+/// trip its rate limit, which then drops errors too). The daemon logs a
+/// summary of each round at `info`.
+fn log_fetch(r: &FeedReport, dropped: usize) {
+    let status = r.status.as_str();
+    match &r.error {
+        None if r.new > 0 || r.updated > 0 => info!(
+            status,
+            new = r.new,
+            updated = r.updated,
+            ms = r.duration_ms,
             "fetched"
         ),
         None => debug!(
-            status = outcome.as_str(),
-            new = applied.new,
-            updated = applied.updated,
-            dropped = applied.dropped,
-            ms = duration_ms,
+            status,
+            new = r.new,
+            updated = r.updated,
+            dropped,
+            ms = r.duration_ms,
             "fetched"
         ),
-        Some(err) => warn!(status = outcome.as_str(), http = http, error = %err, "fetch failed"),
-    }
-    FeedReport {
-        name: feed.name.clone(),
-        url: redactor.url(&feed.url),
-        status: if error.is_some() && outcome.as_str() == "ok" {
-            "permanent"
-        } else {
-            outcome.as_str()
-        },
-        http_status: http,
-        new: applied.new,
-        updated: applied.updated,
-        merged: applied.merged,
-        error,
-        bytes,
-        duration_ms,
-        response,
-        moved_to: applied.moved_to,
-    }
-}
-
-/// A fetched document, kept for processing again in full.
-struct Reprocess {
-    body: Vec<u8>,
-    content_type: Option<String>,
-    doc_url: Url,
-    mode: IdentityMode,
-    now: DateTime<Utc>,
-    rules: crate::rules::Rules,
-    dropped: HashSet<String>,
-}
-
-/// Stores `rec`. When the store refuses an entry whose cleaning was skipped
-/// (it no longer holds it as it was), the document is processed again in
-/// full, from `full_pass`, and stored again.
-async fn store_fetch(
-    store: &SharedStore,
-    mut rec: FetchRecord,
-    full_pass: Option<Reprocess>,
-) -> store::Result<store::Applied> {
-    let skipped =
-        |rec: &FetchRecord| !rec.kept.is_empty() || rec.entries.iter().any(|e| e.content_elided);
-    let Some(again) = full_pass.filter(|_| skipped(&rec)) else {
-        return store.record(rec).await;
-    };
-    // The record without its entries, cheap to copy, for the second try.
-    let entries = std::mem::take(&mut rec.entries);
-    let mut second = rec.clone();
-    rec.entries = entries;
-    match store.record(rec).await {
-        Err(store::Error::ContentElided { key }) => {
-            debug!(entry = %key, "a skipped entry changed in the store; processing the document in full");
-            let doc = tokio::task::spawn_blocking(move || {
-                process_with(
-                    &again.body,
-                    again.content_type.as_deref(),
-                    Some(&again.doc_url),
-                    again.mode,
-                    again.now,
-                    &KnownEntries::default(),
-                    rules::attributes_needed(&again.rules),
-                )
-                .map(|mut doc| {
-                    let judged = judge(&mut doc, &again.rules, &again.dropped, again.now);
-                    (doc, judged)
-                })
-            })
-            .await
-            .map_err(|e| store::Error::Group(format!("processing again failed: {e}")))?
-            .map_err(|e| store::Error::Group(format!("processing again failed: {e}")))?;
-            let (doc, judged) = doc;
-            second.entries = doc.entries;
-            second.kept = doc.kept;
-            second.judged = judged;
-            store.record(second).await
-        }
-        other => other,
-    }
-}
-
-/// Where a chain of only permanent redirects (301/308) ended.
-fn permanent_target(meta: &ResponseMeta) -> Option<Url> {
-    meta.permanently_moved()
-        .then(|| meta.final_url.clone())
-        .flatten()
-}
-
-fn http_status(s: u16) -> Option<u16> {
-    (s != 0).then_some(s)
-}
-
-/// A 304 may omit validators; keep the old ones then.
-fn merge_validators(old: &Validators, new: &Validators) -> Validators {
-    Validators {
-        etag: new.etag.clone().or_else(|| old.etag.clone()),
-        last_modified: new
-            .last_modified
-            .clone()
-            .or_else(|| old.last_modified.clone()),
+        Some(err) => warn!(status, http = r.http_status, error = %err, "fetch failed"),
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use tracing::info;
 
 use crate::refresh::FeedReport;
+use crate::store::Outcome;
 
 /// Least time between two summaries.
 pub(super) const SUMMARY_EVERY: Duration = Duration::from_secs(60);
@@ -32,7 +33,7 @@ impl Round {
     /// Counts a finished fetch.
     pub(super) fn record(&mut self, report: &FeedReport) {
         self.fetches += 1;
-        self.unchanged += u64::from(report.status == "not_modified");
+        self.unchanged += u64::from(report.status == Outcome::NotModified);
         self.failed += u64::from(report.error.is_some());
         self.new += report.new as u64;
         self.updated += report.updated as u64;
@@ -70,7 +71,7 @@ impl Round {
 mod tests {
     use super::*;
 
-    fn report(status: &'static str, new: usize, error: bool) -> FeedReport {
+    fn report(status: Outcome, new: usize, error: bool) -> FeedReport {
         FeedReport {
             name: "f".into(),
             url: "https://f.example/".into(),
@@ -92,10 +93,10 @@ mod tests {
         let start = Instant::now();
         let mut round = Round::default();
         for _ in 0..1000 {
-            round.record(&report("not_modified", 0, false));
+            round.record(&report(Outcome::NotModified, 0, false));
         }
-        round.record(&report("ok", 3, false));
-        round.record(&report("transient", 0, true));
+        round.record(&report(Outcome::Ok, 3, false));
+        round.record(&report(Outcome::Transient, 0, true));
         assert!(!round.summarize_if_due(false, start), "fetches in flight");
         assert_eq!(
             (round.fetches, round.unchanged, round.failed, round.new),
@@ -103,7 +104,7 @@ mod tests {
         );
         assert!(round.summarize_if_due(true, start));
         assert_eq!(round.fetches, 0);
-        round.record(&report("ok", 0, false));
+        round.record(&report(Outcome::Ok, 0, false));
         assert!(!round.summarize_if_due(true, start + Duration::from_secs(30)));
         assert_eq!(round.fetches, 1, "kept for the next summary");
         assert!(round.summarize_if_due(true, start + SUMMARY_EVERY));

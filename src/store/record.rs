@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use crate::model::{Entry, FeedId, FeedMeta, Validators};
 
 /// How a fetch ended, as the fetch log and the feed status record it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// A document was fetched and parsed.
     Ok,
@@ -34,6 +35,12 @@ impl Outcome {
 
     pub(super) fn is_success(self) -> bool {
         matches!(self, Outcome::Ok | Outcome::NotModified)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -1,0 +1,150 @@
+//! A fetched document into its fetch's record, and the record into the
+//! store: the I/O around `process` and `judge`. The entries the store holds
+//! unchanged are looked up first (so that they are not cleaned again);
+//! processing runs on the blocking pool, inside `parse`'s panic guard; and
+//! when the store finds that an entry whose cleaning was skipped changed
+//! meanwhile, the document is processed again in full and stored again.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use tracing::debug;
+use url::Url;
+
+use super::{judge, process_with, response};
+use crate::config::FeedConfig;
+use crate::model::{IdentityMode, KnownEntries, Validators};
+use crate::parse::ParseError;
+use crate::rules;
+use crate::store::{self, FeedRow, FetchRecord, Judged, SharedStore};
+
+/// A fetched document, kept for processing again in full.
+pub(super) struct Reprocess {
+    body: Vec<u8>,
+    content_type: Option<String>,
+    doc_url: Url,
+    mode: IdentityMode,
+    now: DateTime<Utc>,
+    rules: rules::Rules,
+    dropped: HashSet<String>,
+}
+
+impl Reprocess {
+    /// Processes the document in full (nothing skipped) and judges it.
+    fn run(self) -> Result<(super::Document, Judged), ParseError> {
+        let mut doc = process_with(
+            &self.body,
+            self.content_type.as_deref(),
+            Some(&self.doc_url),
+            self.mode,
+            self.now,
+            &KnownEntries::default(),
+            rules::attributes_needed(&self.rules),
+        )?;
+        let judged = judge(&mut doc, &self.rules, &self.dropped, self.now);
+        Ok((doc, judged))
+    }
+}
+
+/// Processes `body` (from `doc_url`) for `feed`, whose stored state is
+/// `state`, into `rec`, at `rec.now`: its entries and notes, or why it
+/// could not be read. `validators` are those of the response. Returns the
+/// document, when entries were skipped as known, for [`store_fetch`]'s
+/// second pass.
+pub(super) async fn process_into(
+    rec: &mut FetchRecord,
+    store: &SharedStore,
+    feed: &FeedConfig,
+    state: &FeedRow,
+    fetched: (Vec<u8>, Option<String>, Url),
+    validators: Validators,
+) -> Option<Reprocess> {
+    let (body, content_type, doc_url) = fetched;
+    let (mode, now) = (state.identity_mode, rec.now);
+    // Entries the store holds unchanged are not cleaned again (a feed
+    // fetched before; nothing to skip on a first fetch).
+    let known = match state.last_success_at {
+        Some(_) => {
+            let id = state.id;
+            store
+                .call(move |s| s.known_entries(id))
+                .await
+                .unwrap_or_default()
+        }
+        None => KnownEntries::default(),
+    };
+    let again = Reprocess {
+        body,
+        content_type,
+        doc_url,
+        mode,
+        now,
+        rules: feed.rules.clone(),
+        dropped: known.dropped.clone(),
+    };
+    let skipping = !known.is_empty();
+    let (processed, again) = tokio::task::spawn_blocking(move || {
+        let processed = process_with(
+            &again.body,
+            again.content_type.as_deref(),
+            Some(&again.doc_url),
+            mode,
+            now,
+            &known,
+            rules::attributes_needed(&again.rules),
+        )
+        .map(|mut doc| {
+            let judged = judge(&mut doc, &again.rules, &again.dropped, now);
+            (doc, judged)
+        });
+        // Kept for a second, full pass should the store refuse an entry
+        // it no longer holds as it was.
+        (processed, skipping.then_some(again))
+    })
+    .await
+    .unwrap_or_else(|e| (Err(ParseError::Panic(e.to_string())), None));
+    match processed {
+        Ok((doc, judged)) => {
+            if !judged.dropped.is_empty() {
+                debug!(dropped = judged.dropped.len(), "entries dropped by rules");
+            }
+            response::document(rec, doc, judged, validators);
+        }
+        Err(e) => response::unreadable(rec, &e),
+    }
+    again
+}
+
+/// Stores `rec`. When the store refuses an entry whose cleaning was skipped
+/// (it no longer holds it as it was), the document is processed again in
+/// full, from `full_pass`, and stored again.
+pub(super) async fn store_fetch(
+    store: &SharedStore,
+    mut rec: FetchRecord,
+    full_pass: Option<Reprocess>,
+) -> store::Result<store::Applied> {
+    let skipped =
+        |rec: &FetchRecord| !rec.kept.is_empty() || rec.entries.iter().any(|e| e.content_elided);
+    let Some(again) = full_pass.filter(|_| skipped(&rec)) else {
+        return store.record(rec).await;
+    };
+    // The record without its entries, cheap to copy, for the second try.
+    let entries = std::mem::take(&mut rec.entries);
+    let mut second = rec.clone();
+    rec.entries = entries;
+    match store.record(rec).await {
+        Err(store::Error::ContentElided { key }) => {
+            debug!(entry = %key, "a skipped entry changed in the store; processing the document in full");
+            let failed = |e: String| store::Error::Group(format!("processing again failed: {e}"));
+            let (doc, judged) = tokio::task::spawn_blocking(move || again.run())
+                .await
+                .map_err(|e| failed(e.to_string()))?
+                .map_err(|e| failed(e.to_string()))?;
+            second.entries = doc.entries;
+            second.kept = doc.kept;
+            second.judged = judged;
+            store.record(second).await
+        }
+        other => other,
+    }
+}
