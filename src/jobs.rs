@@ -1,13 +1,15 @@
 //! Jobs that the command line and the daemon share: the feeds as the
-//! store should know them, planning each feed's next check after a fetch
-//! (`plan`), making and delivering digests (`digests`), applying the
+//! store should know them, a round over every feed (`round`), planning
+//! each feed's next check after a fetch (`plan`), making and delivering digests (`digests`), applying the
 //! retention settings (`retention`), and the runtime both run on
 //! (`threads`). The daemon owns only its timers and signals and calls
-//! these; `tributary fetch`, `digest` and `prune` call the same ones.
+//! these; `tributary fetch`, `digest` and `prune` call the same ones, and
+//! the benchmark's ingest phase runs the same round.
 
 pub mod digests;
 pub mod plan;
 pub mod retention;
+pub mod round;
 pub mod threads;
 
 use chrono::Utc;

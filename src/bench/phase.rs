@@ -1,14 +1,13 @@
 //! One ingest phase, run in a child process: what `tributary fetch` does
 //! for every feed — open the store, reconcile the feeds table, fetch,
-//! parse, clean, identify and store through [`refresh_all`] — and what it
-//! cost.
+//! parse, clean, identify and store, plan the next checks: the round of
+//! `jobs::round` — and what it cost.
 //!
 //! The child reads its feed list from a file (`name<TAB>url` per line) and
 //! prints one JSON [`PhaseCost`] on stdout. Wall time runs from the child's
-//! start of work to the last feed stored; the store's row counts are read
-//! after the clock stops.
+//! start of work to the feeds' next checks stored; the store's row counts
+//! are read after the clock stops.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -16,10 +15,10 @@ use anyhow::Context;
 use chrono::Utc;
 
 use super::usage;
-use crate::config::{DedupConfig, FeedConfig, FeedHttp, FetchConfig};
+use crate::config::{DedupConfig, FeedConfig, FeedHttp, FetchConfig, ScheduleConfig};
 use crate::fetch::Fetcher;
+use crate::jobs::round::{self, Round};
 use crate::model::FeedSpec;
-use crate::refresh::refresh_all;
 use crate::store::SharedStore;
 use crate::store::Store;
 
@@ -111,17 +110,8 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
         });
     }
     let mut store = Store::open(db).context("opening the store")?;
-    store.reconcile(&specs, Utc::now())?;
-    let mut rows: HashMap<String, _> = store
-        .feeds()?
-        .into_iter()
-        .map(|r| (r.name.clone(), r))
-        .collect();
+    let rows = round::feed_rows(&mut store, &specs, Utc::now())?;
     drop(specs);
-    // Paired as the round draws them, as `tributary fetch` does.
-    let work = configs
-        .into_iter()
-        .filter_map(|c| rows.remove(&c.name).map(|r| (c, r)));
     let fetch = FetchConfig {
         concurrency: knobs.concurrency,
         per_host: knobs.per_host,
@@ -139,21 +129,33 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
         enabled: knobs.dedup,
         ..DedupConfig::default()
     };
+    let schedule = ScheduleConfig::default();
+    let settings = Round {
+        configs: &configs,
+        dedup: &dedup,
+        schedule: &schedule,
+    };
     let mut cost = PhaseCost::default();
-    runtime.block_on(refresh_all(&fetcher, &shared, work, &dedup, |r| {
-        cost.feeds += 1;
-        cost.new_entries += r.new as u64;
-        cost.updated_entries += r.updated as u64;
-        cost.merged += r.merged as u64;
-        cost.body_bytes += r.bytes;
-        if let Some(e) = &r.error {
-            cost.failed += 1;
-            if cost.errors.len() < 5 {
-                cost.errors.push(format!("{}: {e}", r.name));
+    runtime.block_on(round::run(
+        &fetcher,
+        &shared,
+        settings,
+        rows,
+        |_| true,
+        |r| {
+            cost.feeds += 1;
+            cost.new_entries += r.new as u64;
+            cost.updated_entries += r.updated as u64;
+            cost.merged += r.merged as u64;
+            cost.body_bytes += r.bytes;
+            if let Some(e) = &r.error {
+                cost.failed += 1;
+                if cost.errors.len() < 5 {
+                    cost.errors.push(format!("{}: {e}", r.name));
+                }
             }
-        }
-    }));
-    drop(rows);
+        },
+    ));
     cost.wall_s = started.elapsed().as_secs_f64();
     (cost.user_s, cost.sys_s) = usage::cpu_seconds();
     cost.peak_rss = usage::peak_rss_bytes();

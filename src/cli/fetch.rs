@@ -4,7 +4,6 @@
 //! feeds done out of all, the rate and the failures so far; the per-feed
 //! lines print above it. Piped or redirected, there is no bar at all.
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -13,10 +12,10 @@ use chrono::Utc;
 
 use super::open_store;
 use crate::config::{Config, FeedConfig};
-use crate::fetch::{Fetcher, ResponseMeta};
+use crate::fetch::Fetcher;
 use crate::jobs::feed_specs;
-use crate::refresh::{refresh_all, FeedReport};
-use crate::store::FeedRow;
+use crate::jobs::round::{self, Round};
+use crate::refresh::FeedReport;
 use crate::store::SharedStore;
 
 /// Polls the feeds (all, or those named in `only`) once.
@@ -28,42 +27,31 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
         }
     }
     let mut store = open_store(&config)?;
-    store.reconcile(&feed_specs(&config), Utc::now())?;
-    // By name, once: a search per feed was quadratic in the feed count.
-    let mut rows: HashMap<String, FeedRow> = store
-        .feeds()?
-        .into_iter()
-        .map(|r| (r.name.clone(), r))
-        .collect();
-    let chosen = |f: &&FeedConfig| only.is_empty() || only.contains(&f.name);
+    let rows = round::feed_rows(&mut store, &feed_specs(&config), Utc::now())?;
+    let chosen = |f: &FeedConfig| only.is_empty() || only.contains(&f.name);
     let total = config
         .feeds
         .iter()
-        .filter(chosen)
-        .filter(|f| rows.contains_key(&f.name))
+        .filter(|f| chosen(f) && rows.contains_key(&f.name))
         .count();
-    // Paired as the round draws them, not collected first: a list of every
-    // feed's config and row was the largest allocation of a round.
-    let work = config
-        .feeds
-        .iter()
-        .filter(chosen)
-        .filter_map(|f| rows.remove(&f.name).map(|r| (f.clone(), r)));
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let shared = SharedStore::new(store);
     let runtime = crate::jobs::threads::runtime()?;
     let stdout = std::io::stdout();
     let bar = progress_bar(total as u64, json);
     let (mut feeds, mut new, mut updated, mut failed) = (0, 0, 0, 0);
-    // What planning needs of each report: the feed and its response.
-    let mut responses: Vec<(String, Option<ResponseMeta>)> = Vec::with_capacity(total);
-    runtime.block_on(refresh_all(&fetcher, &shared, work, &config.dedup, |r| {
+    let settings = Round {
+        configs: &config.feeds,
+        dedup: &config.dedup,
+        schedule: &config.schedule,
+    };
+    runtime.block_on(round::run(&fetcher, &shared, settings, rows, chosen, |r| {
         let print = || {
             let mut out = stdout.lock();
             let _ = if json {
-                print_json(&mut out, &r)
+                print_json(&mut out, r)
             } else {
-                print_line(&mut out, &r)
+                print_line(&mut out, r)
             };
         };
         feeds += 1;
@@ -78,26 +66,9 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
             }
             None => print(),
         }
-        responses.push((r.name, r.response));
     }));
-    drop(rows);
     if let Some(bar) = bar {
         bar.finish_and_clear();
-    }
-    // Plan each feed's next check, so `tributary feeds` and a daemon started
-    // later agree on when it is due.
-    let by_name: HashMap<&str, &FeedConfig> =
-        config.feeds.iter().map(|f| (f.name.as_str(), f)).collect();
-    let refreshed = responses
-        .into_iter()
-        .filter_map(|(name, response)| Some(((*by_name.get(name.as_str())?).clone(), response)))
-        .collect();
-    if let Err(e) = runtime.block_on(crate::jobs::store_next_checks(
-        &shared,
-        refreshed,
-        config.schedule.clone(),
-    )) {
-        tracing::warn!(error = %e, "storing the feeds' next checks failed");
     }
     if !json {
         println!("{feeds} feeds: {new} new, {updated} updated, {failed} failed");
