@@ -34,6 +34,7 @@ mod process;
 mod response;
 pub use judge::judge;
 pub use process::{process, process_with, Document};
+pub use response::REDIRECTS_TO_MOVE;
 
 /// What happened to one feed, for the command line and the scheduler.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -185,7 +186,12 @@ async fn refresh_inner(
         }
     }
     if let Some(to) = &report.moved_to {
-        warn!(from = %redactor.url(&url), to = %to, "feed moved permanently (3 fetches in a row): now polling the new URL; update the config");
+        warn!(
+            from = %redactor.url(&url),
+            to = %to,
+            "feed moved permanently ({} fetches in a row): now polling the new URL; update the config",
+            response::REDIRECTS_TO_MOVE
+        );
     } else if let Some(to) = &permanent_redirect {
         info!(to = %to, "permanent redirect seen");
     }

@@ -8,7 +8,8 @@
 //!   distinct items stay distinct and the key is still stable across fetches;
 //! - guids that change on every fetch: detected by the store (a new guid
 //!   with a known link and title) which then switches the feed to
-//!   [`IdentityMode::Link`], where the ladder starts at the link.
+//!   [`IdentityMode::Link`], where the ladder starts at the link, once
+//!   [`switches_to_links`] says the changes are many enough.
 //!
 //! A link repeated inside one document (every item pointing at the home
 //! page) likewise gets the content hash appended.
@@ -16,6 +17,18 @@
 use std::collections::HashMap;
 
 use crate::model::{Entry, IdentityMode, KeyKind};
+
+/// Entries of one fetch seen under new guids (same link and title as a
+/// stored entry) that switch the feed to link identity: one could be a
+/// publisher's correction, two in one fetch is a feed that regenerates
+/// its guids.
+pub const GUID_CHANGES_TO_SWITCH: usize = 2;
+
+/// Whether a fetch in which `guid_changes` entries changed guid switches
+/// its feed to [`IdentityMode::Link`].
+pub fn switches_to_links(guid_changes: usize) -> bool {
+    guid_changes >= GUID_CHANGES_TO_SWITCH
+}
 
 /// What key assignment noticed about a document.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

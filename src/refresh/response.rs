@@ -16,6 +16,10 @@ use crate::parse;
 use crate::schedule::hints::parse_retry_after;
 use crate::store::{FetchRecord, Judged, Outcome, StoryPolicy};
 
+/// Fetches in a row that must end in the same permanent redirect before
+/// the feed's URL is moved: one could be a mistake being fixed.
+pub const REDIRECTS_TO_MOVE: u32 = 3;
+
 /// The record of a fetch of feed `feed_id` from `url` (redacted), before
 /// anything is known of its result.
 pub(super) fn new_record(
@@ -42,6 +46,7 @@ pub(super) fn new_record(
         story,
         permanent_redirect: None,
         move_held: false,
+        moves_after: REDIRECTS_TO_MOVE,
         retry_after_until: None,
         now: started_at,
         judged: Judged::default(),

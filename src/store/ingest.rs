@@ -10,14 +10,6 @@ use super::record::{Applied, FetchRecord, Outcome};
 use super::{ts, ts_ceil, Result, Store};
 use crate::model::{Entry, KeyKind};
 
-/// Fetches in a row that must end in the same permanent redirect before
-/// the feed's URL is updated.
-pub const REDIRECTS_TO_MOVE: i64 = 3;
-
-/// After this many entries of one fetch are seen under new guids, the feed
-/// is switched to link identity.
-const GUID_CHANGES_TO_SWITCH: usize = 2;
-
 impl Store {
     /// Stores one fetch in one transaction (see the module docs of `store`).
     pub fn record_fetch(&mut self, rec: &FetchRecord) -> Result<Applied> {
@@ -212,7 +204,7 @@ fn write_fetch<'a>(
             now,
             rec.http_status,
             applied.new,
-            applied.guid_changes >= GUID_CHANGES_TO_SWITCH,
+            crate::dedup::entry::switches_to_links(applied.guid_changes),
             // A note on a successful fetch (entries left out), else NULL;
             // a 304 keeps the note of the unchanged document it confirms.
             rec.error,
@@ -277,8 +269,8 @@ fn write_fetch<'a>(
     Ok(applied)
 }
 
-/// Counts permanent redirects to the same target; the third in a row moves
-/// the feed. Any other outcome that reached the server resets the count.
+/// Counts permanent redirects to the same target; the record's
+/// `moves_after`-th in a row moves the feed. Any other outcome that reached the server resets the count.
 fn track_redirects(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Option<String>> {
     let feed = rec.feed_id.0;
     let Some(target) = &rec.permanent_redirect else {
@@ -301,7 +293,7 @@ fn track_redirects(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Option<Str
         1
     };
     let newly_moved =
-        !rec.move_held && streak >= REDIRECTS_TO_MOVE && moved.as_deref() != Some(target);
+        !rec.move_held && streak >= i64::from(rec.moves_after) && moved.as_deref() != Some(target);
     tx.prepare_cached(
         "UPDATE feeds SET redirect_streak = ?2, redirect_target = ?3,
              moved_to = CASE WHEN ?4 THEN ?3 ELSE moved_to END

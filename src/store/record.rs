@@ -87,6 +87,10 @@ pub struct FetchRecord {
     /// (it carries credentials bound to another origin, or the target
     /// carries a secret): the streak is counted, `moved_to` never set.
     pub move_held: bool,
+    /// Fetches in a row that must end in the same permanent redirect
+    /// before the feed's URL is moved (the refresh stage's policy:
+    /// `refresh::REDIRECTS_TO_MOVE`).
+    pub moves_after: u32,
     /// A server's `Retry-After`, as an absolute time.
     pub retry_after_until: Option<DateTime<Utc>>,
     /// The time to record as "now" (first-seen times).

@@ -172,6 +172,7 @@ fn corpus_conformance() {
                         }),
                         permanent_redirect: None,
                         move_held: false,
+                        moves_after: 3,
                         retry_after_until: None,
                         now,
                         judged: Default::default(),

@@ -414,6 +414,7 @@ pub fn fetch_record_of(
         story: None,
         permanent_redirect: None,
         move_held: false,
+        moves_after: 3,
         retry_after_until: None,
         now,
         judged: Default::default(),

@@ -102,6 +102,7 @@ pub(in crate::store) fn fetch(feed: i64, item: &str, text: &str, merging: bool) 
         }),
         permanent_redirect: None,
         move_held: false,
+        moves_after: 3,
         retry_after_until: None,
         now: now(),
         judged: Default::default(),
