@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::config::{DigestConfig, GroupBy};
+use crate::model::DigestHead;
 use crate::store::DigestArticle;
 
 /// Characters of plain text in an item's excerpt.
@@ -61,18 +62,8 @@ pub struct Section {
 /// A digest ready to render and store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Digest {
-    /// Digest name.
-    pub name: String,
-    /// Heading.
-    pub title: String,
-    /// When it was made.
-    pub made_at: DateTime<Utc>,
-    /// Start of the period (the previous digest), when there was one.
-    pub period_start: Option<DateTime<Utc>>,
-    /// End of the period.
-    pub period_end: DateTime<Utc>,
-    /// The last article id covered.
-    pub last_article_id: i64,
+    /// Which digest, when made, the period covered.
+    pub head: DigestHead,
     /// The content.
     pub sections: Vec<Section>,
     /// Stories left out by `max_items`.
@@ -192,12 +183,14 @@ pub fn build(
         }
     };
     Digest {
-        name: cfg.name.clone(),
-        title: cfg.title.clone(),
-        made_at: now,
-        period_start,
-        period_end: now,
-        last_article_id,
+        head: DigestHead {
+            name: cfg.name.clone(),
+            title: cfg.title.clone(),
+            made_at: now,
+            period_start,
+            period_end: now,
+            last_article_id,
+        },
         sections,
         omitted,
     }

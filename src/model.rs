@@ -245,6 +245,26 @@ pub struct FeedMeta {
     pub language: Option<String>,
 }
 
+/// What a digest is: which one, when it was made and the period it
+/// covers. The digest as built (`digest::Digest`) and as stored
+/// (`store::NewDigest`) both carry it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestHead {
+    /// Digest name.
+    pub name: String,
+    /// Heading.
+    pub title: String,
+    /// When it was made.
+    pub made_at: DateTime<Utc>,
+    /// Start of the period (the previous digest), when there was one.
+    pub period_start: Option<DateTime<Utc>>,
+    /// End of the period.
+    pub period_end: DateTime<Utc>,
+    /// The last article id the period covers (the next digest starts
+    /// after it).
+    pub last_article_id: i64,
+}
+
 /// A feed as the configuration defines it: what the store reconciles its
 /// feeds table to.
 #[derive(Debug, Clone, PartialEq, Eq)]

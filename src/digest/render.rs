@@ -18,9 +18,9 @@ fn when(t: Option<DateTime<Utc>>) -> String {
 }
 
 fn period(d: &Digest) -> String {
-    match d.period_start {
-        Some(s) => format!("{} – {}", when(Some(s)), when(Some(d.period_end))),
-        None => format!("until {}", when(Some(d.period_end))),
+    match d.head.period_start {
+        Some(s) => format!("{} – {}", when(Some(s)), when(Some(d.head.period_end))),
+        None => format!("until {}", when(Some(d.head.period_end))),
     }
 }
 
@@ -49,11 +49,11 @@ pub fn html(d: &Digest) -> String {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (d.title) }
+                title { (d.head.title) }
             }
             body style="margin:0;padding:24px;background:#f4f4f1;font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1d1d1b;" {
                 div style="max-width:680px;margin:0 auto;background:#ffffff;border-radius:8px;padding:28px 32px;" {
-                    h1 style="font-size:24px;margin:0 0 4px;" { (d.title) }
+                    h1 style="font-size:24px;margin:0 0 4px;" { (d.head.title) }
                     p style="margin:0 0 20px;color:#6b6b66;font-size:14px;" {
                         (period(d)) " · " (summary(d))
                     }
@@ -110,8 +110,8 @@ pub fn text(d: &Digest) -> String {
     let _ = writeln!(
         o,
         "{}\n{}\n{} · {}\n",
-        d.title,
-        "=".repeat(d.title.chars().count().max(3)),
+        d.head.title,
+        "=".repeat(d.head.title.chars().count().max(3)),
         period(d),
         summary(d)
     );
@@ -189,7 +189,7 @@ pub fn markdown(d: &Digest) -> String {
     let _ = writeln!(
         o,
         "# {}\n\n_{} · {}_\n",
-        md(&d.title),
+        md(&d.head.title),
         md(&period(d)),
         md(&summary(d))
     );
@@ -237,12 +237,14 @@ mod tests {
 
     fn digest(title: &str, url: Option<&str>) -> Digest {
         Digest {
-            name: "d".into(),
-            title: "Daily <b>news</b>".into(),
-            made_at: Utc::now(),
-            period_start: None,
-            period_end: Utc::now(),
-            last_article_id: 1,
+            head: crate::model::DigestHead {
+                name: "d".into(),
+                title: "Daily <b>news</b>".into(),
+                made_at: Utc::now(),
+                period_start: None,
+                period_end: Utc::now(),
+                last_article_id: 1,
+            },
             sections: vec![Section {
                 heading: Some("Feed & co".into()),
                 items: vec![Item {

@@ -28,12 +28,7 @@ pub fn make(
         return Ok(None);
     }
     let id = store.save_digest(&NewDigest {
-        name: cfg.name.clone(),
-        title: cfg.title.clone(),
-        made_at: now,
-        period_start: d.period_start,
-        period_end: d.period_end,
-        last_article_id: upto,
+        head: d.head.clone(),
         items: d.articles(),
         stories: d.stories(),
         html: render::html(&d),

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
 use super::{parse_ts, ts, Result, Store};
+use crate::model::DigestHead;
 
 /// An article as a digest sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,18 +50,8 @@ pub struct DigestState {
 /// A digest to store.
 #[derive(Debug, Clone)]
 pub struct NewDigest {
-    /// Digest name.
-    pub name: String,
-    /// Heading.
-    pub title: String,
-    /// When made.
-    pub made_at: DateTime<Utc>,
-    /// Start of the period (the previous digest's time).
-    pub period_start: Option<DateTime<Utc>>,
-    /// End of the period.
-    pub period_end: DateTime<Utc>,
-    /// The last article id the period covers (the next digest starts after).
-    pub last_article_id: i64,
+    /// Which digest, when made, the period covered.
+    pub head: DigestHead,
     /// `(article_id, story_id)` in display order.
     pub items: Vec<(i64, i64)>,
     /// Stories shown.
@@ -268,13 +259,13 @@ impl Store {
                  last_article_id, items, articles, html, text, markdown, email_status)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
-                d.name,
-                d.title,
-                ts(d.made_at),
-                d.period_start.map(ts),
-                ts(d.period_end),
+                d.head.name,
+                d.head.title,
+                ts(d.head.made_at),
+                d.head.period_start.map(ts),
+                ts(d.head.period_end),
                 d.items.iter().map(|(a, _)| *a).min(),
-                d.last_article_id,
+                d.head.last_article_id,
                 d.stories as i64,
                 d.items.len() as i64,
                 d.html,
@@ -294,7 +285,7 @@ impl Store {
         }
         tx.execute(
             "UPDATE digest_state SET last_article_id = max(last_article_id, ?2), last_made_at = ?3 WHERE name = ?1",
-            params![d.name, d.last_article_id, ts(d.made_at)],
+            params![d.head.name, d.head.last_article_id, ts(d.head.made_at)],
         )?;
         tx.commit()?;
         Ok(id)
