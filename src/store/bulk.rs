@@ -4,12 +4,15 @@
 //! This skips what ingest does per entry (the identity lookups, cross-feed
 //! merging, tombstones, the fetch log), so it is only for filling a store
 //! whose content is known to be distinct — a synthetic one — quickly. The
-//! rows it writes are the same shape ingest writes, and each batch enters
-//! the search index as ingest's do, so the store is a real one afterwards.
+//! rows are written by ingest's own statements (each article a story of
+//! its own, without a fingerprint), and each batch enters the search index
+//! as ingest's do, so the store is a real one afterwards.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 
+use super::articles::insert_article;
+use super::ingest::{insert_entry, NewEntry};
+use super::story::Placement;
 use super::{ts, Result, Store};
 use crate::model::{Entry, FeedId};
 
@@ -42,52 +45,24 @@ impl Store {
                 tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM articles", [], |r| {
                     r.get(0)
                 })?;
-            {
-                let mut article = tx.prepare_cached(
-                    "INSERT INTO articles (canonical_url, url, title, authors, summary_html,
-                         content_html, content_text, content_hash, published_at, updated_at,
-                         first_seen_at, categories, enclosures)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )?;
-                let mut entry = tx.prepare_cached(
-                    "INSERT INTO entries (feed_id, entry_key, key_kind, guid, url, article_id,
-                         match_reason, title, content_hash, published_at, first_seen_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'new', ?7, ?8, ?9, ?10)",
-                )?;
-                for row in rows.by_ref().take(batch.max(1)) {
-                    let e = &row.entry;
-                    let hash = format!("{:016x}", e.content_hash);
-                    let seen = ts(row.first_seen);
-                    let published = ts(e.published);
-                    let id = article.insert(params![
-                        e.canonical_url,
-                        e.url,
-                        e.title,
-                        e.authors.join(", "),
-                        e.summary_html,
-                        e.content_html,
-                        e.content_text,
-                        hash,
-                        published,
-                        e.updated.map(ts),
-                        seen,
-                        serde_json::to_string(&e.categories).unwrap_or_else(|_| "[]".into()),
-                        serde_json::to_string(&e.enclosures).unwrap_or_else(|_| "[]".into()),
-                    ])?;
-                    entry.execute(params![
-                        row.feed.0,
-                        e.key,
-                        e.key_kind.as_str(),
-                        e.guid,
-                        e.url,
-                        id,
-                        e.title,
-                        hash,
-                        published,
-                        seen,
-                    ])?;
-                    written += 1;
-                }
+            for (id, row) in (first..).zip(rows.by_ref().take(batch.max(1))) {
+                let e = &row.entry;
+                let hash = format!("{:016x}", e.content_hash);
+                let seen = ts(row.first_seen);
+                // A story of its own: the content is distinct.
+                let alone = Placement::default();
+                insert_article(&tx, id, e, None, &hash, &seen, &alone)?;
+                let new = NewEntry {
+                    feed: row.feed.0,
+                    article_id: id,
+                    reason: "new",
+                    hash: &hash,
+                    now: &seen,
+                    raw_hash: e.raw_hash as i64,
+                    item_hash: None,
+                };
+                insert_entry(&tx, e, &new)?;
+                written += 1;
             }
             super::ingest::index_articles_from(&tx, first)?;
             tx.commit()?;

@@ -439,27 +439,57 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, index: usize, e: &Ent
             (id, "new")
         }
     };
+    let row = NewEntry {
+        feed,
+        article_id,
+        reason,
+        hash: &hash,
+        now: &w.now,
+        raw_hash,
+        item_hash,
+    };
+    insert_entry(tx, e, &row)?;
+    w.applied.new += 1;
+    Ok(())
+}
+
+/// What an entry's row holds besides the entry itself.
+pub(super) struct NewEntry<'a> {
+    pub feed: i64,
+    pub article_id: i64,
+    /// `match_reason`: how it joined its article.
+    pub reason: &'a str,
+    /// The content hash, as stored (hex).
+    pub hash: &'a str,
+    /// `first_seen_at`, as stored.
+    pub now: &'a str,
+    pub raw_hash: i64,
+    pub item_hash: Option<i64>,
+}
+
+/// Inserts `e`'s row (the one statement that writes new entries, ingest's
+/// and the bulk loader's).
+pub(super) fn insert_entry(tx: &Transaction<'_>, e: &Entry, row: &NewEntry<'_>) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO entries (feed_id, entry_key, key_kind, guid, url, article_id, match_reason, title,
              content_hash, published_at, first_seen_at, raw_hash, item_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
-        feed,
+        row.feed,
         e.key,
         e.key_kind.as_str(),
         e.guid,
         e.url,
-        article_id,
-        reason,
+        row.article_id,
+        row.reason,
         e.title,
-        hash,
+        row.hash,
         ts(e.published),
-        w.now,
-        raw_hash,
-        item_hash,
+        row.now,
+        row.raw_hash,
+        row.item_hash,
     ])?;
-    w.applied.new += 1;
     Ok(())
 }
 
