@@ -20,7 +20,7 @@
 //! | [`digest`] | digests: which articles, grouped and rendered (pure); email delivery |
 //! | [`store`] | the SQLite schema and every SQL statement |
 //! | [`private_files`] | files created readable by their owner (or a named group) only, whatever the umask |
-//! | [`publish`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
+//! | [`syndication`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
 //! | [`output`] | the republished feeds: config + store → channels, index page, static files |
 //! | [`metrics`] | live counters and the Prometheus text format |
 //! | [`server`] | HTTP: the outputs with ETag/304 and gzip, the index page |
@@ -34,7 +34,9 @@
 //! | `bench` | the benchmark command (feature `bench`): synthetic corpus, loopback server, phases |
 //!
 //! Conventions: a module with parts is `name.rs` beside a `name/` folder
-//! of its parts; unit tests sit in an inline `mod tests` at the end of the
+//! of its parts; a module whose callers branch on its failures has one
+//! error enum, named for it (`FetchError`, `ParseError`, `StoreError`,
+//! `ConfigError`, …), and commands wrap errors in `anyhow` at the edge; unit tests sit in an inline `mod tests` at the end of the
 //! file, or, when they would make the file hard to read whole, in
 //! `name/tests.rs` (`#[cfg(test)] mod tests;`). Integration tests, which
 //! run the real binary against real servers and files, are in
@@ -72,9 +74,9 @@ pub mod opml;
 pub mod output;
 pub mod parse;
 pub mod private_files;
-pub mod publish;
 pub mod refresh;
 pub mod rules;
 pub mod schedule;
 pub mod server;
 pub mod store;
+pub mod syndication;

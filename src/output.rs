@@ -1,5 +1,5 @@
 //! Outputs: the combined feeds Tributary republishes, built from the
-//! configuration and the store and rendered by [`crate::publish`].
+//! configuration and the store and rendered by [`crate::syndication`].
 //!
 //! # Owns
 //! - [`Site`]: the configured outputs, where each is published
@@ -36,12 +36,12 @@ mod search;
 use chrono::{DateTime, Utc};
 use url::Url;
 
-pub use files::{write_static, Error, Written};
+pub use files::{write_static, WriteError, Written};
 pub use item::public_feed_url;
 
 use crate::config::{Config, OutputConfig, PublishConfig, DEFAULT_OUTPUT};
-use crate::publish::{self, Channel, FeedUrls, Format, Generator};
 use crate::store::{self, LabelQuery, OutputQuery, OutputStory, Store};
+use crate::syndication::{self, Channel, FeedUrls, Format, Generator};
 
 /// Items of the default output listed on the index page.
 pub const INDEX_ITEMS: usize = 30;
@@ -59,9 +59,10 @@ pub struct Site {
     pub subscriptions: Vec<crate::opml::Subscription>,
 }
 
-/// A document and where it goes, relative to the site's root.
+/// A file of the static site: a document and where it goes, relative to
+/// the site's root.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Document {
+pub struct SiteFile {
     /// Path under the root, `/`-separated (`feeds/tech.atom`, `index.html`).
     pub path: String,
     /// The document.
@@ -176,7 +177,7 @@ impl Site {
     /// `output` in every format, in the order of [`Format::ALL`].
     pub fn render(&self, store: &Store, output: &OutputConfig) -> store::Result<[Vec<u8>; 3]> {
         let channel = self.load(store, output)?;
-        Ok(Format::ALL.map(|format| publish::render(&channel, format)))
+        Ok(Format::ALL.map(|format| syndication::render(&channel, format)))
     }
 
     /// The HTML index page: the outputs with their subscribe links, the
@@ -199,28 +200,28 @@ impl Site {
 
     /// Every document of the site: each output in each format (the default
     /// one also under `feeds/all.*`), and `index.html`.
-    pub fn documents(&self, store: &Store) -> store::Result<Vec<Document>> {
+    pub fn files(&self, store: &Store) -> store::Result<Vec<SiteFile>> {
         let mut out = Vec::new();
         for output in self.outputs() {
             let rendered = self.render(store, output)?;
             for (format, bytes) in Format::ALL.into_iter().zip(rendered) {
                 if output.name == DEFAULT_OUTPUT {
-                    out.push(Document {
+                    out.push(SiteFile {
                         path: format!("feeds/{DEFAULT_OUTPUT}.{}", format.extension()),
                         bytes: bytes.clone(),
                     });
                 }
-                out.push(Document {
+                out.push(SiteFile {
                     path: Site::feed_path(&output.name, format),
                     bytes,
                 });
             }
         }
-        out.push(Document {
+        out.push(SiteFile {
             path: "index.html".into(),
             bytes: self.index(store)?,
         });
-        out.extend(self.digest_documents(store)?);
+        out.extend(self.digest_files(store)?);
         Ok(out)
     }
 }
@@ -228,7 +229,7 @@ impl Site {
 /// The language every item shares (compared without regard to case), if
 /// they all declare the same one: the channel's own (RSS `language`, the
 /// feed's `xml:lang`, JSON Feed `language`).
-fn common_language(items: &[publish::Item]) -> Option<String> {
+fn common_language(items: &[syndication::Item]) -> Option<String> {
     let first = items.first()?.language.as_deref()?;
     items
         .iter()

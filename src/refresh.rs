@@ -3,7 +3,7 @@
 //! once under the configured concurrency limit.
 //!
 //! The parts:
-//! - `process` (pure): bytes to a cleaned and keyed [`Document`];
+//! - `process` (pure): bytes to a cleaned and keyed [`Processed`] document;
 //! - `judge` (pure): the rules the operator wrote, run on a document;
 //! - `response` (pure): what a fetch's result makes of its fetch record
 //!   (a 304, a failure's outcome, notes, a permanent move);
@@ -33,7 +33,7 @@ mod judge;
 mod process;
 mod response;
 pub use judge::judge;
-pub use process::{process, process_with, Document};
+pub use process::{process, process_with, Processed};
 pub use response::REDIRECTS_TO_MOVE;
 
 /// What happened to one feed, for the command line and the scheduler.

@@ -66,9 +66,9 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, DEFAULT_OUTPUT};
 use crate::output::Site;
-use crate::publish::Format;
 use crate::store::{self, SearchLimits, Store};
-use cache::{Cache, Document, RenderError};
+use crate::syndication::Format;
+use cache::{Cache, RenderError, Rendered};
 use search::Searches;
 
 /// Time a client has to send a whole request head.
@@ -104,10 +104,10 @@ pub struct ServerState {
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum ServerError {
     /// The store could not be opened for reading.
     #[error("opening the store for the server: {0}")]
-    Store(#[from] store::Error),
+    Store(#[from] store::StoreError),
     /// The listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -126,7 +126,7 @@ impl ServerState {
     /// The state for `config`: its site, and a read-only connection of its
     /// own to the store, which must exist and be migrated (open the
     /// writing [`Store`] first).
-    pub fn new(config: &Config) -> Result<ServerState, store::Error> {
+    pub fn new(config: &Config) -> Result<ServerState, store::StoreError> {
         let reader = Store::open_read_only(&config.store.path)?;
         Ok(ServerState::with_reader(Site::new(config), reader))
     }
@@ -168,12 +168,12 @@ impl ServerState {
 pub async fn run(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
+) -> Result<(), ServerError> {
     let state = ServerState::new(config)?;
     let address = config.server.listen;
     let listener = TcpListener::bind(address)
         .await
-        .map_err(|source| Error::Bind { address, source })?;
+        .map_err(|source| ServerError::Bind { address, source })?;
     info!(%address, base_url = %config.server.base_url, "serving outputs");
     Ok(serve(listener, state, shutdown).await?)
 }
@@ -384,7 +384,7 @@ fn failure(e: RenderError) -> Response {
 /// is current, the validators and caching headers either way.
 fn answer(
     headers: &HeaderMap,
-    document: &Document,
+    document: &Rendered,
     cache_control: &'static str,
     policy: Option<&'static str>,
 ) -> Response {

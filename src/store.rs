@@ -83,7 +83,7 @@ pub const CACHE_SIZE: i64 = 8 * 1024 * 1024;
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum StoreError {
     /// SQLite said no.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -138,7 +138,7 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Store result.
-pub type Result<T> = std::result::Result<T, Error>;
+pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// An open, migrated database.
 pub struct Store {
@@ -163,12 +163,12 @@ impl Store {
     /// when run by root, its owner).
     pub fn open_with(path: &Path, access: Access) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Dir {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
-        let file_err = |source| Error::File {
+        let file_err = |source| StoreError::File {
             path: path.to_path_buf(),
             source,
         };
@@ -237,7 +237,7 @@ impl Store {
         } = self;
         drop(checkpoints);
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        conn.close().map_err(|(_, e)| Error::Sqlite(e))
+        conn.close().map_err(|(_, e)| StoreError::Sqlite(e))
     }
 
     /// After a commit of fetches: asks the checkpoint thread for a
@@ -291,7 +291,7 @@ impl Store {
         let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let supported = schema::MIGRATIONS.len() as i64;
         if version > supported {
-            return Err(Error::NewerSchema {
+            return Err(StoreError::NewerSchema {
                 found: version,
                 supported,
             });
@@ -517,7 +517,7 @@ mod tests {
         drop(c);
         assert!(matches!(
             Store::open(&p),
-            Err(Error::NewerSchema { found: 999, .. })
+            Err(StoreError::NewerSchema { found: 999, .. })
         ));
     }
 

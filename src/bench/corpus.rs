@@ -55,10 +55,10 @@ impl Params {
     }
 }
 
-/// A feed document format.
+/// The format of a synthetic feed document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Format {
+pub enum SourceFormat {
     /// RSS 2.0.
     Rss,
     /// Atom 1.0.
@@ -67,22 +67,22 @@ pub enum Format {
     Json,
 }
 
-impl Format {
+impl SourceFormat {
     /// File name extension, as the Python generator names files.
     pub fn extension(self) -> &'static str {
         match self {
-            Format::Rss => "xml",
-            Format::Atom => "atom",
-            Format::Json => "json",
+            SourceFormat::Rss => "xml",
+            SourceFormat::Atom => "atom",
+            SourceFormat::Json => "json",
         }
     }
 
     /// The `Content-Type` the server sends.
     pub fn content_type(self) -> &'static str {
         match self {
-            Format::Rss => "application/rss+xml; charset=utf-8",
-            Format::Atom => "application/atom+xml; charset=utf-8",
-            Format::Json => "application/feed+json; charset=utf-8",
+            SourceFormat::Rss => "application/rss+xml; charset=utf-8",
+            SourceFormat::Atom => "application/atom+xml; charset=utf-8",
+            SourceFormat::Json => "application/feed+json; charset=utf-8",
         }
     }
 }
@@ -121,7 +121,7 @@ pub struct PlannedFeed {
     /// 1-based number; `f00001`.
     pub idx: u64,
     /// Document format.
-    pub format: Format,
+    pub format: SourceFormat,
     /// Title, site, guid habits.
     pub traits: FeedTraits,
     /// Entries, newest first.
@@ -177,10 +177,10 @@ impl Corpus {
         let n = params.feeds;
         let n_json = (n as f64 * params.json_frac).round() as usize;
         let n_atom = (n as f64 * params.atom_frac).round() as usize;
-        let mut formats: Vec<Format> = std::iter::repeat_n(Format::Json, n_json)
-            .chain(std::iter::repeat_n(Format::Atom, n_atom))
+        let mut formats: Vec<SourceFormat> = std::iter::repeat_n(SourceFormat::Json, n_json)
+            .chain(std::iter::repeat_n(SourceFormat::Atom, n_atom))
             .chain(std::iter::repeat_n(
-                Format::Rss,
+                SourceFormat::Rss,
                 n.saturating_sub(n_json + n_atom),
             ))
             .collect();

@@ -7,15 +7,15 @@
 
 use chrono::DateTime;
 
-use super::corpus::{Format, PlannedEntry, PlannedFeed};
+use super::corpus::{PlannedEntry, PlannedFeed, SourceFormat};
 use super::prose;
 
 /// The document for `feed`.
 pub fn render(seed: u64, feed: &PlannedFeed) -> String {
     match feed.format {
-        Format::Rss => rss(seed, feed),
-        Format::Atom => atom(seed, feed),
-        Format::Json => json(seed, feed),
+        SourceFormat::Rss => rss(seed, feed),
+        SourceFormat::Atom => atom(seed, feed),
+        SourceFormat::Json => json(seed, feed),
     }
 }
 
@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn every_format_parses_with_all_its_entries() {
         let c = Corpus::plan(Params::new(3, 20, 8));
-        for format in [Format::Rss, Format::Atom, Format::Json] {
+        for format in [SourceFormat::Rss, SourceFormat::Atom, SourceFormat::Json] {
             let feed = c.feeds.iter().find(|f| f.format == format).unwrap();
             let doc = render(3, feed);
             let parsed = crate::parse::parse(doc.as_bytes(), None, None).unwrap();

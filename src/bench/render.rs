@@ -1,7 +1,7 @@
 //! The render phase: a store of a million articles, the time to produce
 //! the default output from it — its stories read by
 //! [`Site::stories`](crate::output::Site::stories), made a channel and
-//! rendered by [`publish::render`] — and the time the output server takes
+//! rendered by [`syndication::render`] — and the time the output server takes
 //! to answer a conditional request for it from its cache.
 //!
 //! Filling and rendering run in separate child processes, so the render's
@@ -24,9 +24,9 @@ use super::{prose, usage};
 use crate::config::Config;
 use crate::model::{Entry, FeedId, FeedSpec, KeyKind};
 use crate::output::Site;
-use crate::publish::{self, Format};
 use crate::server::{self, ServerState};
 use crate::store::{BulkRow, Store};
+use crate::syndication::{self, Format};
 
 /// Conditional requests timed against the output server.
 const CONDITIONAL_REQUESTS: usize = 200;
@@ -59,7 +59,7 @@ pub struct FormatTiming {
     pub max_ms: f64,
     /// Median time of the store read alone, ms.
     pub query_ms: f64,
-    /// Median time of `publish::render` alone, ms.
+    /// Median time of `syndication::render` alone, ms.
     pub render_ms: f64,
     /// Document size in bytes.
     pub bytes: u64,
@@ -228,7 +228,7 @@ pub fn render(db: &Path, iterations: usize) -> anyhow::Result<RenderCost> {
             let t1 = Instant::now();
             let channel = site.channel(&output, &stories);
             let t2 = Instant::now();
-            let doc = publish::render(&channel, format);
+            let doc = syndication::render(&channel, format);
             let t3 = Instant::now();
             let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
             if i == 0 {

@@ -14,7 +14,7 @@ use crate::store::SharedStore;
 
 /// The renderings `--print` can show.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
+pub enum Rendering {
     /// A complete HTML document.
     Html,
     /// Plain text.
@@ -31,7 +31,7 @@ pub struct Args {
     pub name: Option<String>,
     /// Print the digest in this format.
     #[arg(long, value_enum)]
-    pub print: Option<Format>,
+    pub print: Option<Rendering>,
     /// Send it by email now (as configured for the digest).
     #[arg(long)]
     pub send: bool,
@@ -55,11 +55,11 @@ fn parse_since(s: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
     Ok(now - chrono::Duration::from_std(d)?)
 }
 
-fn print(d: &Digest, format: Format) {
+fn print(d: &Digest, format: Rendering) {
     let out = match format {
-        Format::Html => render::html(d),
-        Format::Text => render::text(d),
-        Format::Markdown => render::markdown(d),
+        Rendering::Html => render::html(d),
+        Rendering::Text => render::text(d),
+        Rendering::Markdown => render::markdown(d),
     };
     print!("{out}");
 }
@@ -111,7 +111,7 @@ pub(super) fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
         let articles = store.articles_since(since)?;
         let upto = articles.last().map_or(0, |a| a.id);
         let d = digest::build(&cfg, &articles, Some(since), now, upto);
-        print(&d, args.print.unwrap_or(Format::Text));
+        print(&d, args.print.unwrap_or(Rendering::Text));
         if args.send {
             let mail = cfg.email.as_ref().expect("checked above");
             let (text, html) = (render::text(&d), render::html(&d));

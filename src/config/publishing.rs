@@ -20,7 +20,7 @@ use url::Url;
 
 use super::{count, lexical_clean, ConfigError, FeedConfig, Locator};
 use crate::model::OutputOrder;
-use crate::publish::TagUri;
+use crate::syndication::TagUri;
 
 /// Where the server listens unless told otherwise: this machine only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -281,7 +281,7 @@ fn ids(
         ),
     };
     TagUri::new(&authority, date).map_err(|e| {
-        let date_error = matches!(e, crate::publish::InvalidTag::Date(_));
+        let date_error = matches!(e, crate::syndication::InvalidTag::Date(_));
         let span = match &publish.id_date {
             Some(d) if date_error => d.span(),
             _ => span,

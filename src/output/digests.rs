@@ -7,9 +7,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Document, Site};
-use crate::publish::{self, Channel, FeedUrls, Format, Generator, Item, Source};
+use super::{Site, SiteFile};
 use crate::store::{self, DigestRow, Store};
+use crate::syndication::{self, Channel, FeedUrls, Format, Generator, Item, Source};
 
 /// Digests shown in a digest feed.
 pub const DIGEST_FEED_ITEMS: usize = 20;
@@ -110,7 +110,7 @@ impl Site {
         let rows = store.digests(Some(name), DIGEST_FEED_ITEMS)?;
         let channel = self.digest_channel(name, title, &rows);
         Ok(Some(
-            Format::ALL.map(|format| publish::render(&channel, format)),
+            Format::ALL.map(|format| syndication::render(&channel, format)),
         ))
     }
 
@@ -139,25 +139,25 @@ impl Site {
 
     /// Every digest document: feeds, the latest page, and the pages of the
     /// digests the feeds list.
-    pub fn digest_documents(&self, store: &Store) -> store::Result<Vec<Document>> {
+    pub fn digest_files(&self, store: &Store) -> store::Result<Vec<SiteFile>> {
         let mut out = Vec::new();
         for (name, title) in &self.digests {
             let rows = store.digests(Some(name), DIGEST_FEED_ITEMS)?;
             let channel = self.digest_channel(name, title, &rows);
             for format in Format::ALL {
-                out.push(Document {
+                out.push(SiteFile {
                     path: Site::digest_feed_path(name, format),
-                    bytes: publish::render(&channel, format),
+                    bytes: syndication::render(&channel, format),
                 });
             }
             if let Some(latest) = rows.first() {
-                out.push(Document {
+                out.push(SiteFile {
                     path: Site::digest_page_path(name, "latest"),
                     bytes: latest.html.clone().into_bytes(),
                 });
             }
             for r in &rows {
-                out.push(Document {
+                out.push(SiteFile {
                     path: Site::digest_page_path(name, &r.id.to_string()),
                     bytes: r.html.clone().into_bytes(),
                 });

@@ -31,10 +31,10 @@ pub struct Written {
 
 /// Why the static copy could not be written.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum WriteError {
     /// Reading the store failed.
     #[error(transparent)]
-    Store(#[from] store::Error),
+    Store(#[from] store::StoreError),
     /// A file could not be written.
     #[error("writing {path}: {source}")]
     Io {
@@ -48,15 +48,19 @@ pub enum Error {
 
 /// Renders every document of `site` from `store` into `out_dir` (created if
 /// missing), replacing changed files atomically and leaving the others.
-pub fn write_static(site: &Site, store: &Store, out_dir: &Path) -> Result<Vec<Written>, Error> {
-    let documents = site.documents(store)?;
+pub fn write_static(
+    site: &Site,
+    store: &Store,
+    out_dir: &Path,
+) -> Result<Vec<Written>, WriteError> {
+    let documents = site.files(store)?;
     let mut written = Vec::with_capacity(documents.len());
     for document in documents {
         let path = document
             .path
             .split('/')
             .fold(out_dir.to_path_buf(), |p, part| p.join(part));
-        let changed = replace(&path, &document.bytes).map_err(|source| Error::Io {
+        let changed = replace(&path, &document.bytes).map_err(|source| WriteError::Io {
             path: path.clone(),
             source,
         })?;

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 use crate::clean;
 use crate::model;
-use crate::publish::{Enclosure, Item, Mention, Person, Source, TagUri};
 use crate::store::{FeedRef, OutputStory, Sighting};
+use crate::syndication::{Enclosure, Item, Mention, Person, Source, TagUri};
 
 /// The published item for `story`; its id comes from the lead article's
 /// row id, which never changes (see [`TagUri::item`]).

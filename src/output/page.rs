@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::Site;
-use crate::publish::{Format, Item};
 use crate::store::FeedRow;
+use crate::syndication::{Format, Item};
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
 h1{margin-bottom:0}h2{margin-top:2rem;border-bottom:1px solid #ddd}\

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::Site;
-use crate::publish::{Channel, FeedUrls, Generator, Item, Source};
 use crate::store::SearchHit;
+use crate::syndication::{Channel, FeedUrls, Generator, Item, Source};
 
 impl Site {
     /// The channel of the search `query` with `hits` (pure).

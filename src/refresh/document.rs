@@ -31,7 +31,7 @@ pub(super) struct Reprocess {
 
 impl Reprocess {
     /// Processes the document in full (nothing skipped) and judges it.
-    fn run(self) -> Result<(super::Document, Judged), ParseError> {
+    fn run(self) -> Result<(super::Processed, Judged), ParseError> {
         let mut doc = process_with(
             &self.body,
             self.content_type.as_deref(),
@@ -133,9 +133,10 @@ pub(super) async fn store_fetch(
     let mut second = rec.clone();
     rec.entries = entries;
     match store.record(rec).await {
-        Err(store::Error::ContentElided { key }) => {
+        Err(store::StoreError::ContentElided { key }) => {
             debug!(entry = %key, "a skipped entry changed in the store; processing the document in full");
-            let failed = |e: String| store::Error::Group(format!("processing again failed: {e}"));
+            let failed =
+                |e: String| store::StoreError::Group(format!("processing again failed: {e}"));
             let (doc, judged) = tokio::task::spawn_blocking(move || again.run())
                 .await
                 .map_err(|e| failed(e.to_string()))?

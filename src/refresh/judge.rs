@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use tracing::warn;
 
-use super::Document;
+use super::Processed;
 use crate::clean::{Attributes, Cleaner};
 use crate::rules::{self, Context, Rule};
 use crate::store::{Dropped, Judged, Labels};
@@ -19,7 +19,7 @@ use crate::store::{Dropped, Judged, Labels};
 /// rules' selectors (see [`rules::attributes_needed`]) leaves without
 /// them, as the sanitizing policy has it.
 pub fn judge(
-    doc: &mut Document,
+    doc: &mut Processed,
     rules: &[std::sync::Arc<Rule>],
     dropped_before: &HashSet<String>,
     now: DateTime<Utc>,
@@ -33,7 +33,7 @@ pub fn judge(
 
 /// Cleans the HTML of `doc`'s entries again with the policy's attributes
 /// only.
-fn to_policy(doc: &mut Document) {
+fn to_policy(doc: &mut Processed) {
     let cleaner = Cleaner::new();
     for e in doc.entries.iter_mut().filter(|e| !e.content_elided) {
         for field in [&mut e.content_html, &mut e.summary_html] {
@@ -46,7 +46,7 @@ fn to_policy(doc: &mut Document) {
 }
 
 fn run_rules(
-    doc: &mut Document,
+    doc: &mut Processed,
     rules: &[std::sync::Arc<Rule>],
     dropped_before: &HashSet<String>,
     now: DateTime<Utc>,

@@ -1,4 +1,4 @@
-//! The pure core of a refresh: a document's bytes → a [`Document`] of
+//! The pure core of a refresh: a document's bytes → a [`Processed`] document of
 //! cleaned, keyed entries (decode, parse, clean, key), skipping what the
 //! store already holds. No I/O: it takes the bytes and `now`.
 
@@ -14,7 +14,7 @@ use crate::parse::{self, ParseError};
 
 /// A parsed, cleaned, keyed document.
 #[derive(Debug, Clone)]
-pub struct Document {
+pub struct Processed {
     /// Feed-level facts.
     pub meta: FeedMeta,
     /// Entries ready to store.
@@ -35,7 +35,7 @@ pub struct Document {
     pub attributes: Attributes,
 }
 
-impl Document {
+impl Processed {
     /// Bytes of cleaned HTML (contents and summaries) its entries hold:
     /// at most `HTML_GROWTH` times the decoded document, plus
     /// `DOC_SLACK` and 7 bytes per body (see `clean::growth`).
@@ -83,7 +83,7 @@ pub fn process(
     doc_url: Option<&Url>,
     mode: IdentityMode,
     now: DateTime<Utc>,
-) -> Result<Document, ParseError> {
+) -> Result<Processed, ParseError> {
     process_with(
         body,
         content_type,
@@ -102,7 +102,7 @@ const CLEAN_VERSION: u64 = 1;
 /// [`process`], skipping what the store holds already:
 /// - entries whose bytes it knows ([`KnownEntries::by_item`]) are left out
 ///   before the document is parsed (see `parse::skim`); their keys come
-///   out in [`Document::kept`];
+///   out in [`Processed::kept`];
 /// - entries whose raw form it knows ([`KnownEntries::by_raw`]) skip the
 ///   costly part of cleaning (sanitizing, text, fingerprint). They come
 ///   out with [`Entry::content_elided`] set and the stored content hash,
@@ -118,7 +118,7 @@ const CLEAN_VERSION: u64 = 1;
 /// whole document).
 ///
 /// `attributes`: what the cleaned HTML keeps beyond the policy (see
-/// [`Document::attributes`]).
+/// [`Processed::attributes`]).
 pub fn process_with(
     body: &[u8],
     content_type: Option<&str>,
@@ -127,7 +127,7 @@ pub fn process_with(
     now: DateTime<Utc>,
     known: &KnownEntries,
     attributes: Attributes,
-) -> Result<Document, ParseError> {
+) -> Result<Processed, ParseError> {
     let by_item = |h: u64| known.by_item.contains_key(&h);
     let nothing = |_: u64| false;
     let mut skipping = !known.by_item.is_empty();
@@ -219,7 +219,7 @@ pub fn process_with(
         meta.site_url = site
             .map(String::from)
             .filter(|s| s.len() <= crate::clean::MAX_URL_BYTES);
-        return Ok(Document {
+        return Ok(Processed {
             meta,
             entries,
             kept: left_out.into_iter().map(|k| k.key.clone()).collect(),

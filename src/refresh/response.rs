@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tracing::warn;
 use url::Url;
 
-use super::Document;
+use super::Processed;
 use crate::config::{FeedConfig, UrlSecrets};
 use crate::fetch::{credentials, ErrorClass, FetchError, Redactor, ResponseMeta};
 use crate::model::{FeedId, Validators};
@@ -92,7 +92,7 @@ pub(super) fn received(
 /// the feed's last error, on a successful fetch).
 pub(super) fn document(
     rec: &mut FetchRecord,
-    doc: Document,
+    doc: Processed,
     judged: Judged,
     validators: Validators,
 ) {

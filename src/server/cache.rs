@@ -36,8 +36,8 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use tracing::{debug, warn};
 
 use crate::output::Site;
-use crate::publish::Format;
 use crate::store::{self, Store};
+use crate::syndication::Format;
 
 /// Longest time a change in the store takes to reach the served documents.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(500);
@@ -50,7 +50,7 @@ pub const MAX_STAMP_BYTES: usize = 256 * 1024;
 
 /// One rendered document and everything needed to answer for it.
 #[derive(Debug)]
-pub struct Document {
+pub struct Rendered {
     /// The document.
     pub body: Bytes,
     /// Its gzip encoding, when that is smaller.
@@ -70,7 +70,7 @@ pub struct Document {
 pub enum RenderError {
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] store::Error),
+    Store(#[from] store::StoreError),
     /// The rendering task panicked or was cancelled.
     #[error("rendering failed: {0}")]
     Task(String),
@@ -91,8 +91,8 @@ struct State {
     generation: Option<i64>,
     checked_at: Option<Instant>,
     /// Rendered outputs by name, one document per format.
-    outputs: HashMap<String, Arc<[Arc<Document>; 3]>>,
-    index: Option<(Instant, Arc<Document>)>,
+    outputs: HashMap<String, Arc<[Arc<Rendered>; 3]>>,
+    index: Option<(Instant, Arc<Rendered>)>,
     /// Validators of the last version of each document, by path, kept
     /// across invalidations so that identical bytes keep their date.
     stamps: Stamps,
@@ -142,7 +142,7 @@ impl Cache {
         &self,
         name: &str,
         format: Format,
-    ) -> Result<Option<Arc<Document>>, RenderError> {
+    ) -> Result<Option<Arc<Rendered>>, RenderError> {
         let mut state = self.state.lock().await;
         self.check(&mut state).await;
         if let Some(rendered) = state.outputs.get(name) {
@@ -166,7 +166,7 @@ impl Cache {
             let document = stamp(&mut state.stamps, path, bytes, format.content_type(), now);
             documents.push(Arc::new(document));
         }
-        let documents: [Arc<Document>; 3] = documents.try_into().expect("one document per format");
+        let documents: [Arc<Rendered>; 3] = documents.try_into().expect("one document per format");
         let documents = Arc::new(documents);
         state
             .outputs
@@ -182,7 +182,7 @@ impl Cache {
         &self,
         name: &str,
         format: Format,
-    ) -> Result<Option<Arc<Document>>, RenderError> {
+    ) -> Result<Option<Arc<Rendered>>, RenderError> {
         let site = Arc::clone(&self.state.lock().await.site);
         let wanted = name.to_owned();
         let Some(rendered) = self
@@ -211,7 +211,7 @@ impl Cache {
         &self,
         name: &str,
         page: &str,
-    ) -> Result<Option<Arc<Document>>, RenderError> {
+    ) -> Result<Option<Arc<Rendered>>, RenderError> {
         let site = Arc::clone(&self.state.lock().await.site);
         let (n, p) = (name.to_owned(), page.to_owned());
         let Some(bytes) = self
@@ -246,7 +246,7 @@ impl Cache {
         path: &str,
         bytes: Vec<u8>,
         content_type: &'static str,
-    ) -> Document {
+    ) -> Rendered {
         let mut state = self.state.lock().await;
         stamp(
             &mut state.stamps,
@@ -268,7 +268,7 @@ impl Cache {
         &self,
         query: &str,
         hits: &[crate::store::SearchHit],
-    ) -> crate::publish::Channel {
+    ) -> crate::syndication::Channel {
         let site = Arc::clone(&self.state.lock().await.site);
         site.search_channel(query, hits)
     }
@@ -295,7 +295,7 @@ impl Cache {
     }
 
     /// The HTML index page.
-    pub async fn index(&self) -> Result<Arc<Document>, RenderError> {
+    pub async fn index(&self) -> Result<Arc<Rendered>, RenderError> {
         let mut state = self.state.lock().await;
         self.check(&mut state).await;
         if let Some((at, document)) = &state.index {
@@ -372,7 +372,7 @@ fn stamp(
     bytes: Vec<u8>,
     content_type: &'static str,
     now: DateTime<Utc>,
-) -> Document {
+) -> Rendered {
     let mut document = document(bytes, content_type, now);
     let now = document.last_modified;
     document.last_modified = match stamps.get(&path) {
@@ -386,10 +386,10 @@ fn stamp(
 
 /// `bytes` as a document dated `now` (whole seconds), with its hash and
 /// its gzip encoding when that is smaller; remembers nothing.
-pub fn document(bytes: Vec<u8>, content_type: &'static str, now: DateTime<Utc>) -> Document {
+pub fn document(bytes: Vec<u8>, content_type: &'static str, now: DateTime<Utc>) -> Rendered {
     let hash = xxhash_rust::xxh3::xxh3_128(&bytes);
     let gzip = gzip(&bytes).filter(|z| z.len() < bytes.len());
-    Document {
+    Rendered {
         body: Bytes::from(bytes),
         gzip: gzip.map(Bytes::from),
         gzip_etag: format!("\"{hash:032x}-gzip\""),

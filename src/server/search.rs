@@ -27,8 +27,8 @@ use tracing::{debug, warn};
 
 use super::cache::document;
 use super::{answer, ServerState, FEED_CACHE_CONTROL};
-use crate::publish::{self, Format};
 use crate::store::{self, SearchError, SearchLimits, SearchResults, Store};
+use crate::syndication::{self, Format};
 
 /// Most results a search feed holds.
 pub const SEARCH_LIMIT: usize = 50;
@@ -135,7 +135,11 @@ impl Searches {
             store.search(&query, SEARCH_LIMIT, &limits)
         })
         .await;
-        Some(ran.unwrap_or_else(|e| Err(store::Error::Group(format!("search task: {e}")).into())))
+        Some(
+            ran.unwrap_or_else(|e| {
+                Err(store::StoreError::Group(format!("search task: {e}")).into())
+            }),
+        )
     }
 }
 
@@ -215,7 +219,7 @@ pub async fn search(State(state): State<ServerState>, uri: Uri, headers: HeaderM
     searches.counts.ok.fetch_add(1, Ordering::Relaxed);
     let channel = state.cache.search_channel(&q, &results.hits).await;
     let document = document(
-        publish::render(&channel, format),
+        syndication::render(&channel, format),
         format.content_type(),
         Utc::now(),
     );

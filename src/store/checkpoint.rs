@@ -114,7 +114,9 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("store-checkpoint".into())
             .spawn(move || run(&conn, &theirs))
-            .map_err(|e| super::Error::Group(format!("starting the checkpoint thread: {e}")))?;
+            .map_err(|e| {
+                super::StoreError::Group(format!("starting the checkpoint thread: {e}"))
+            })?;
         Ok(Checkpointer {
             shared,
             thread: Some(thread),

@@ -166,7 +166,7 @@ fn write_fetch<'a>(
             tx.prepare_cached("SELECT 1 FROM entries WHERE feed_id = ?1 AND entry_key = ?2")?;
         for key in &rec.kept {
             if !here.exists(params![rec.feed_id.0, key])? {
-                return Err(super::Error::ContentElided { key: key.clone() });
+                return Err(super::StoreError::ContentElided { key: key.clone() });
             }
         }
     }
@@ -377,7 +377,7 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, index: usize, e: &Ent
             }
         }
     };
-    let elided = || super::Error::ContentElided { key: e.key.clone() };
+    let elided = || super::StoreError::ContentElided { key: e.key.clone() };
     if let Some((entry_id, old_hash, article_id)) = existing {
         if old_hash != hash && e.content_elided {
             return Err(elided());

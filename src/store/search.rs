@@ -79,7 +79,7 @@ pub enum SearchError {
     TimedOut(Duration),
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] super::Error),
+    Store(#[from] super::StoreError),
 }
 
 /// What a search found, and how the query was read.

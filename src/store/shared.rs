@@ -85,9 +85,11 @@ impl SharedStore {
             // callers get an error (below).
             tokio::task::spawn_blocking(move || write_queued(&inner));
         }
-        outcome
-            .await
-            .unwrap_or_else(|_| Err(super::Error::Group("the store task ended early".into())))
+        outcome.await.unwrap_or_else(|_| {
+            Err(super::StoreError::Group(
+                "the store task ended early".into(),
+            ))
+        })
     }
 }
 

@@ -224,7 +224,7 @@ fn newsboat(url: &str, dir: &Path) -> Document {
 }
 
 /// The source a body's credit line names: `<p>Via <a href="…">Name</a>.`
-/// or `<p>Via Name.` (see `publish::body`).
+/// or `<p>Via Name.` (see `syndication::body`).
 fn credited(html: &str) -> String {
     let Some((_, credit)) = html.rsplit_once("<p>Via ") else {
         return String::new();

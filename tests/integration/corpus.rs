@@ -292,7 +292,7 @@ fn skims_the_same(
     content_type: Option<&str>,
     url: &url::Url,
     now: chrono::DateTime<Utc>,
-    full: &tributary::refresh::Document,
+    full: &tributary::refresh::Processed,
 ) -> Result<Option<bool>, String> {
     use tributary::model::{KnownEntries, KnownItem};
     if full.entries.len() < 2 || full.entries.iter().any(|e| e.item_hash.is_none()) {
@@ -355,7 +355,7 @@ fn skims_the_same(
 /// against RFC 4287's schema, JSON Feed against its schema, RSS well-formed.
 fn validate_outputs(store: &Store, dir: &std::path::Path) {
     use crate::publish::validate_files;
-    use tributary::publish::Format;
+    use tributary::syndication::Format;
     let config = tributary::config::Config::parse(
         "[store]\npath = \"corpus.db\"\n[publish]\nlimit = 1000\n",
         &dir.join("t.toml"),

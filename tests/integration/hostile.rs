@@ -13,7 +13,7 @@
 
 use std::process::Command;
 
-use tributary::publish::Format;
+use tributary::syndication::Format;
 
 use crate::served::Running;
 

@@ -715,7 +715,7 @@ fn known_entries_are_left_out_before_parsing_unless_that_could_change_the_rest()
         ("g2", Some("https://site.example/2"), "Bridge vote delayed"),
         ("g3", Some("https://site.example/3"), "Library opens late"),
     ];
-    let record = |store: &mut tributary::store::Store, d: tributary::refresh::Document| {
+    let record = |store: &mut tributary::store::Store, d: tributary::refresh::Processed| {
         let mut rec = fetch_record(feed, "f", &[], now);
         rec.meta = Some(d.meta);
         rec.entries = d.entries;
@@ -820,6 +820,6 @@ fn known_entries_are_left_out_before_parsing_unless_that_could_change_the_rest()
         .unwrap();
     assert!(matches!(
         record(&mut store, d),
-        Err(tributary::store::Error::ContentElided { key }) if key == "guid:g3"
+        Err(tributary::store::StoreError::ContentElided { key }) if key == "guid:g3"
     ));
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fixtures::{at, hostile_channel, sample_channel};
-use tributary::publish::{render, Channel, Format};
+use tributary::syndication::{render, Channel, Format};
 
 fn rendered(channel: &Channel, format: Format) -> String {
     String::from_utf8(render(channel, format)).expect("output is UTF-8")

@@ -2,7 +2,7 @@
 //! asserted after a round trip, and a hostile one built to break documents.
 
 use chrono::{DateTime, TimeZone, Utc};
-use tributary::publish::{
+use tributary::syndication::{
     Channel, Enclosure, FeedUrls, Generator, Item, Mention, Person, Source, TagUri,
 };
 

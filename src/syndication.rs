@@ -1,4 +1,4 @@
-//! Publish: renders a [`Channel`] (a plain view of what the store holds for
+//! Syndication formats: renders a [`Channel`] (a plain view of what the store holds for
 //! one output feed) as an Atom 1.0, RSS 2.0 or JSON Feed 1.1 document.
 //!
 //! # Owns
