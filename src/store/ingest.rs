@@ -1,14 +1,19 @@
-//! Writing one fetch: entries and articles, the feed's fetch state and the
-//! fetch-log row, all in one transaction.
+//! Writing fetches: each one's entries and articles (`entry`), the feed's
+//! fetch state and the fetch-log row (`feed_state`), all in one
+//! transaction per group of fetches, with the group's new articles added
+//! to the search index in one statement.
 
 use std::collections::HashSet;
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
-use super::articles::{find_article, insert_article, update_article};
-use super::record::{Applied, FetchRecord, Outcome};
-use super::{ts, ts_ceil, Result, Store};
-use crate::model::{Entry, KeyKind};
+use super::record::{Applied, FetchRecord};
+use super::{ts, Result, Store};
+
+mod entry;
+mod feed_state;
+
+pub(super) use entry::{insert_entry, NewEntry};
 
 impl Store {
     /// Stores one fetch in one transaction (see the module docs of `store`).
@@ -158,7 +163,7 @@ fn write_fetch<'a>(
             .query_row([feed], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     }
     for (i, e) in rec.entries.iter().enumerate() {
-        upsert_entry(tx, &mut w, i, e)?;
+        entry::upsert(tx, &mut w, i, e)?;
     }
     // Entries left out before parsing must be here as they were.
     if !rec.kept.is_empty() {
@@ -171,326 +176,11 @@ fn write_fetch<'a>(
         }
     }
     let mut applied = w.applied;
-    let now = w.now;
-    applied.dropped = super::rules::write(tx, rec.feed_id.0, &rec.judged, &now)?;
-    let feed = rec.feed_id.0;
-    if rec.outcome.is_success() {
-        let v = rec.validators.clone().unwrap_or_default();
-        let m = rec.meta.clone().unwrap_or_default();
-        tx.prepare_cached(
-            "UPDATE feeds SET
-                etag = ?2, last_modified = ?3, final_url = coalesce(?4, final_url),
-                title = coalesce(?5, title), site_url = coalesce(?6, site_url),
-                description = coalesce(?7, description), format = coalesce(?8, format),
-                status = 'ok', last_fetch_at = ?9, last_success_at = ?9, last_http_status = ?10,
-                last_error = CASE WHEN ?14 AND status = 'ok' THEN last_error ELSE ?13 END,
-                consecutive_errors = 0,
-                last_new_entry_at = CASE WHEN ?11 > 0 THEN ?9 ELSE last_new_entry_at END,
-                identity_mode = CASE WHEN ?12 THEN 'link' ELSE identity_mode END,
-                retry_after_until = NULL,
-                language = coalesce(?15, language),
-                source_updated_at = coalesce(?16, source_updated_at)
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            feed,
-            v.etag,
-            v.last_modified,
-            rec.final_url,
-            m.title,
-            m.site_url,
-            m.description,
-            (!m.format.is_empty()).then_some(m.format),
-            now,
-            rec.http_status,
-            applied.new,
-            crate::dedup::entry::switches_to_links(applied.guid_changes),
-            // A note on a successful fetch (entries left out), else NULL;
-            // a 304 keeps the note of the unchanged document it confirms.
-            rec.error,
-            rec.outcome == Outcome::NotModified,
-            m.language,
-            // Not after this fetch: a clock ahead would pin it.
-            m.updated.map(|u| ts(u.min(rec.started_at))),
-        ])?;
-        if let Some(m) = &rec.meta {
-            let h = &m.hints;
-            let list = |v: &[u8]| v.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
-            tx.prepare_cached(
-                "UPDATE feeds SET hint_ttl_minutes = ?2, hint_skip_hours = ?3, hint_skip_days = ?4,
-                     hint_update_seconds = ?5
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                feed,
-                h.ttl_minutes,
-                list(&h.skip_hours),
-                list(&h.skip_days),
-                h.update_interval_secs.map(|s| s as i64),
-            ])?;
-        }
-    } else {
-        tx.prepare_cached(
-            "UPDATE feeds SET status = ?2, last_fetch_at = ?3, last_http_status = ?4,
-                last_error = ?5, consecutive_errors = consecutive_errors + 1,
-                retry_after_until = ?6,
-                next_check_at = CASE WHEN ?2 = 'gone' THEN NULL ELSE next_check_at END,
-                next_check_reason = CASE WHEN ?2 = 'gone' THEN 'retired' ELSE next_check_reason END
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            feed,
-            rec.outcome.as_str(),
-            now,
-            rec.http_status,
-            rec.error,
-            rec.retry_after_until.map(ts_ceil),
-        ])?;
-    }
-    applied.moved_to = track_redirects(tx, rec)?;
-    tx.prepare_cached(
-        "INSERT INTO fetch_log (feed_id, started_at, url, final_url, outcome, http_status, bytes,
-             duration_ms, new_entries, updated_entries, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
-        feed,
-        ts(rec.started_at),
-        rec.url,
-        rec.final_url,
-        rec.outcome.as_str(),
-        rec.http_status,
-        rec.bytes as i64,
-        rec.duration_ms as i64,
-        applied.new,
-        applied.updated,
-        rec.error,
-    ])?;
+    applied.dropped = super::rules::write(tx, rec.feed_id.0, &rec.judged, &w.now)?;
+    feed_state::update(tx, rec, &applied, &w.now)?;
+    applied.moved_to = feed_state::track_redirects(tx, rec)?;
+    feed_state::log(tx, rec, &applied)?;
     Ok(applied)
-}
-
-/// Counts permanent redirects to the same target; the record's
-/// `moves_after`-th in a row moves the feed. Any other outcome that reached the server resets the count.
-fn track_redirects(tx: &Transaction<'_>, rec: &FetchRecord) -> Result<Option<String>> {
-    let feed = rec.feed_id.0;
-    let Some(target) = &rec.permanent_redirect else {
-        if rec.http_status.is_some() {
-            tx.prepare_cached(
-                "UPDATE feeds SET redirect_streak = 0, redirect_target = NULL WHERE id = ?1",
-            )?
-            .execute([feed])?;
-        }
-        return Ok(None);
-    };
-    let (streak, old_target, moved): (i64, Option<String>, Option<String>) = tx
-        .prepare_cached(
-            "SELECT redirect_streak, redirect_target, moved_to FROM feeds WHERE id = ?1",
-        )?
-        .query_row([feed], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let streak = if old_target.as_deref() == Some(target) {
-        streak + 1
-    } else {
-        1
-    };
-    let newly_moved =
-        !rec.move_held && streak >= i64::from(rec.moves_after) && moved.as_deref() != Some(target);
-    tx.prepare_cached(
-        "UPDATE feeds SET redirect_streak = ?2, redirect_target = ?3,
-             moved_to = CASE WHEN ?4 THEN ?3 ELSE moved_to END
-         WHERE id = ?1",
-    )?
-    .execute(params![feed, streak, target, newly_moved])?;
-    Ok(newly_moved.then(|| target.clone()))
-}
-
-fn hex(h: u64) -> String {
-    format!("{h:016x}")
-}
-
-/// An entry's row as a re-fetch finds it.
-struct Stored {
-    id: i64,
-    content_hash: String,
-    article_id: i64,
-    raw_hash: Option<i64>,
-    item_hash: Option<i64>,
-}
-
-fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, index: usize, e: &Entry) -> Result<()> {
-    let rec = w.rec;
-    let feed = rec.feed_id.0;
-    let hash = hex(e.content_hash);
-    let found = tx
-        .prepare_cached(
-            "SELECT id, content_hash, article_id, raw_hash, item_hash
-             FROM entries WHERE feed_id = ?1 AND entry_key = ?2",
-        )?
-        .query_row(params![feed, e.key], |r| {
-            Ok(Stored {
-                id: r.get(0)?,
-                content_hash: r.get(1)?,
-                article_id: r.get(2)?,
-                raw_hash: r.get(3)?,
-                item_hash: r.get(4)?,
-            })
-        })
-        .optional()?;
-    let raw_hash = e.raw_hash as i64;
-    let item_hash = e.item_hash.map(|h| h as i64);
-    if let Some(stored) = &found {
-        // Remember the raw form and the bytes (first fetch after the
-        // upgrade that added them, or a change that cleans to the same
-        // content). An elided entry's raw form is the stored one.
-        let raw_moved = stored.raw_hash != Some(raw_hash) && !e.content_elided;
-        if raw_moved || stored.item_hash != item_hash {
-            tx.prepare_cached(
-                "UPDATE entries SET raw_hash = CASE WHEN ?2 THEN ?3 ELSE raw_hash END,
-                     item_hash = ?4
-                 WHERE id = ?1",
-            )?
-            .execute(params![stored.id, raw_moved, raw_hash, item_hash])?;
-        }
-    }
-    let existing = found.map(|s| (s.id, s.content_hash, s.article_id));
-    let existing = match existing {
-        Some(x) => Some(x),
-        None => {
-            // A pruned entry the feed still lists stays pruned, and its
-            // tombstone records that it was listed (retention keeps
-            // tombstones whose key is still listed).
-            let tomb = w.has_tombstones
-                && tx
-                    .prepare_cached(
-                        "UPDATE entry_tombstones SET last_listed_at = ?3
-                         WHERE feed_id = ?1 AND entry_key = ?2",
-                    )?
-                    .execute(params![feed, e.key, w.now])?
-                    > 0;
-            if tomb {
-                w.applied.tombstoned += 1;
-                return Ok(());
-            }
-            if w.has_entries {
-                rekeyed(tx, feed, e, &w.doc_keys, &mut w.applied)?
-            } else {
-                None
-            }
-        }
-    };
-    let elided = || super::StoreError::ContentElided { key: e.key.clone() };
-    if let Some((entry_id, old_hash, article_id)) = existing {
-        if old_hash != hash && e.content_elided {
-            return Err(elided());
-        }
-        if old_hash != hash {
-            tx.prepare_cached(
-                "UPDATE entries SET title = ?2, content_hash = ?3, updated_at = ?4,
-                     update_count = update_count + 1, url = ?5
-                 WHERE id = ?1",
-            )?
-            .execute(params![entry_id, e.title, hash, w.now, e.url])?;
-            if w.unindexed_from.is_some_and(|from| article_id >= from) {
-                // The search index's update trigger expects the old text
-                // to be indexed already.
-                index_new_articles(tx, w.unindexed_from)?;
-            }
-            update_article(tx, article_id, e, &hash, &w.now)?;
-            w.applied.updated += 1;
-        }
-        return Ok(());
-    }
-
-    if e.content_elided {
-        return Err(elided());
-    }
-    let (article_id, reason) = match rec
-        .dedup
-        .then(|| find_article(tx, e, &hash))
-        .transpose()?
-        .flatten()
-    {
-        Some((id, reason)) => {
-            w.applied.merged += 1;
-            (id, reason)
-        }
-        None => {
-            let id = w.next_article;
-            w.next_article += 1;
-            let survey = w.surveys.get(index).and_then(Option::as_ref);
-            let placed = super::story::place(
-                tx,
-                id,
-                e.story_print.as_deref(),
-                rec.story.as_ref(),
-                w.window_start,
-                w.recent,
-                survey,
-            )?;
-            // The fingerprint is kept only where the article takes part in
-            // story matching: the recent tier of the story index is read
-            // back from the fingerprints (see `story`).
-            let print = rec.story.as_ref().and(e.story_print.as_deref());
-            insert_article(tx, id, e, print, &hash, &w.now, &placed)?;
-            super::story::index(tx, id, &placed, w.recent)?;
-            w.unindexed_from.get_or_insert(id);
-            if placed.matched.is_some() {
-                w.applied.story_merges += 1;
-            }
-            (id, "new")
-        }
-    };
-    let row = NewEntry {
-        feed,
-        article_id,
-        reason,
-        hash: &hash,
-        now: &w.now,
-        raw_hash,
-        item_hash,
-    };
-    insert_entry(tx, e, &row)?;
-    w.applied.new += 1;
-    Ok(())
-}
-
-/// What an entry's row holds besides the entry itself.
-pub(super) struct NewEntry<'a> {
-    pub feed: i64,
-    pub article_id: i64,
-    /// `match_reason`: how it joined its article.
-    pub reason: &'a str,
-    /// The content hash, as stored (hex).
-    pub hash: &'a str,
-    /// `first_seen_at`, as stored.
-    pub now: &'a str,
-    pub raw_hash: i64,
-    pub item_hash: Option<i64>,
-}
-
-/// Inserts `e`'s row (the one statement that writes new entries, ingest's
-/// and the bulk loader's).
-pub(super) fn insert_entry(tx: &Transaction<'_>, e: &Entry, row: &NewEntry<'_>) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO entries (feed_id, entry_key, key_kind, guid, url, article_id, match_reason, title,
-             content_hash, published_at, first_seen_at, raw_hash, item_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
-        row.feed,
-        e.key,
-        e.key_kind.as_str(),
-        e.guid,
-        e.url,
-        row.article_id,
-        row.reason,
-        e.title,
-        row.hash,
-        ts(e.published),
-        row.now,
-        row.raw_hash,
-        row.item_hash,
-    ])?;
-    Ok(())
 }
 
 /// Adds the articles inserted since `from` to the search index, in one
@@ -516,42 +206,5 @@ pub(super) fn index_articles_from(conn: &rusqlite::Connection, from: i64) -> Res
     Ok(())
 }
 
-/// A guid-keyed entry not found by key may be a known entry whose guid
-/// changed (feeds that regenerate guids on every fetch): same feed, same
-/// link, same title, and its old key no longer in the document. Such an
-/// entry is re-keyed instead of added again.
-fn rekeyed(
-    tx: &Transaction<'_>,
-    feed: i64,
-    e: &Entry,
-    doc_keys: &HashSet<&str>,
-    applied: &mut Applied,
-) -> Result<Option<(i64, String, i64)>> {
-    if e.key_kind != KeyKind::Guid || e.published_title().is_empty() {
-        return Ok(None);
-    }
-    let Some(url) = e.url.as_deref() else {
-        return Ok(None);
-    };
-    let mut st = tx.prepare_cached(
-        "SELECT id, content_hash, article_id, entry_key FROM entries
-         WHERE feed_id = ?1 AND url = ?2 AND title = ?3 AND key_kind = 'guid' ORDER BY id",
-    )?;
-    let mut rows = st.query(params![feed, url, e.title])?;
-    let mut found = None;
-    while let Some(r) = rows.next()? {
-        let key: String = r.get(3)?;
-        if !doc_keys.contains(key.as_str()) {
-            found = Some((r.get(0)?, r.get(1)?, r.get(2)?));
-            break;
-        }
-    }
-    drop(rows);
-    drop(st);
-    if let Some((id, _, _)) = &found {
-        tx.prepare_cached("UPDATE entries SET entry_key = ?2, guid = ?3 WHERE id = ?1")?
-            .execute(params![id, e.key, e.guid])?;
-        applied.guid_changes += 1;
-    }
-    Ok(found)
-}
+#[cfg(test)]
+mod tests;
