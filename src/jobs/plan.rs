@@ -105,3 +105,134 @@ pub fn jitter_seed(name: &str, now: DateTime<Utc>) -> f64 {
     h.update(&now.timestamp_nanos_opt().unwrap_or(0).to_le_bytes());
     (h.digest() >> 11) as f64 / (1u64 << 53) as f64
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::model::FeedSpec;
+    use crate::store::Store;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 3, 10, 7, 0).unwrap()
+    }
+
+    /// The feed `f` every 30 minutes, and its row in a real store after
+    /// `sql` set its state.
+    fn feed_and_row(sql: &str) -> (Config, FeedRow) {
+        let config = Config::parse(
+            "[[feeds]]\nname = \"f\"\nurl = \"https://f.example/feed\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = Store::open(&path).unwrap();
+        let spec = FeedSpec {
+            name: "f".into(),
+            url: "https://f.example/feed".into(),
+            tags: vec![],
+            dedup: true,
+        };
+        store.reconcile(&[spec], now()).unwrap();
+        // As an operator would, beside the open store.
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        let row = store.feed_by_name("f").unwrap().unwrap();
+        (config, row)
+    }
+
+    fn due(sql: &str, response: Option<&ResponseMeta>) -> Due {
+        let (config, row) = feed_and_row(sql);
+        next_due(
+            now(),
+            &config.feeds[0],
+            &row,
+            response,
+            &[],
+            &config.schedule,
+            0.5,
+        )
+    }
+
+    #[test]
+    fn a_healthy_feed_is_due_at_its_schedule() {
+        let d = due("", None);
+        assert_eq!(d.reason, "schedule");
+        assert_eq!(
+            d.at,
+            Some(Utc.with_ymd_and_hms(2026, 12, 3, 10, 30, 0).unwrap())
+        );
+    }
+
+    #[test]
+    fn a_retired_feed_is_never_due() {
+        let d = due("UPDATE feeds SET status = 'gone'", None);
+        assert_eq!(
+            d,
+            Due {
+                at: None,
+                reason: "retired".into()
+            }
+        );
+    }
+
+    #[test]
+    fn retry_after_and_cache_headers_push_the_check_later() {
+        let d = due(
+            "UPDATE feeds SET retry_after_until = '2026-12-03T12:00:00Z'",
+            None,
+        );
+        assert_eq!(d.reason, "retry-after");
+        assert_eq!(
+            d.at,
+            Some(Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap())
+        );
+        // A Retry-After already past counts for nothing.
+        let d = due(
+            "UPDATE feeds SET retry_after_until = '2026-12-03T09:00:00Z'",
+            None,
+        );
+        assert_eq!(d.reason, "schedule");
+        let meta = ResponseMeta {
+            status: 200,
+            validators: Default::default(),
+            cache_control: Some("public, max-age=7200".into()),
+            expires: None,
+            redirects: vec![],
+            final_url: None,
+        };
+        let d = due("", Some(&meta));
+        assert_eq!(d.reason, "cache-header");
+        assert!(d.at.unwrap() >= now() + chrono::Duration::hours(2), "{d:?}");
+    }
+
+    #[test]
+    fn failures_back_off() {
+        let d = due("UPDATE feeds SET consecutive_errors = 4", None);
+        assert_eq!(d.reason, "backoff");
+        assert!(
+            d.at.unwrap() > now() + chrono::Duration::minutes(30),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn jitter_seeds_differ_per_feed_and_stay_below_one() {
+        let seeds: Vec<f64> = (0..1000)
+            .map(|i| jitter_seed(&format!("f{i}"), now()))
+            .collect();
+        assert!(seeds.iter().all(|s| (0.0..1.0).contains(s)));
+        let mut distinct = seeds.clone();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        assert_eq!(distinct.len(), seeds.len());
+        assert_eq!(jitter_seed("f", now()), jitter_seed("f", now()));
+    }
+}
