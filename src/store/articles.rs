@@ -4,11 +4,12 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ts, Result};
+use crate::dedup::article::{self, MatchReason};
 use crate::model::Entry;
 
-/// An article already stored for the same page: equal canonical URL, or
-/// identical title and text. Articles held only by feeds with dedup off
-/// are never joined.
+/// An article already stored for the same page, found by the keys
+/// `dedup::article` gives (in their order), and how. Articles held only by
+/// feeds with dedup off are never joined.
 pub(super) fn find_article(
     tx: &Transaction<'_>,
     e: &Entry,
@@ -16,24 +17,20 @@ pub(super) fn find_article(
 ) -> Result<Option<(i64, &'static str)>> {
     const JOINABLE: &str = "EXISTS (SELECT 1 FROM entries x JOIN feeds f ON f.id = x.feed_id
                                     WHERE x.article_id = a.id AND f.dedup = 1)";
-    if let Some(c) = &e.canonical_url {
-        let sql = format!("SELECT a.id FROM articles a WHERE a.canonical_url = ?1 AND {JOINABLE} ORDER BY a.id LIMIT 1");
+    for (reason, key) in article::keys(e, hash) {
+        let column = match reason {
+            MatchReason::CanonicalUrl => "canonical_url",
+            MatchReason::ContentHash => "content_hash",
+        };
+        let sql = format!(
+            "SELECT a.id FROM articles a WHERE a.{column} = ?1 AND {JOINABLE} ORDER BY a.id LIMIT 1"
+        );
         if let Some(id) = tx
             .prepare_cached(&sql)?
-            .query_row([c], |r| r.get(0))
+            .query_row([key], |r| r.get(0))
             .optional()?
         {
-            return Ok(Some((id, "canonical_url")));
-        }
-    }
-    if !e.published_title().is_empty() && !e.content_text.is_empty() {
-        let sql = format!("SELECT a.id FROM articles a WHERE a.content_hash = ?1 AND {JOINABLE} ORDER BY a.id LIMIT 1");
-        if let Some(id) = tx
-            .prepare_cached(&sql)?
-            .query_row([hash], |r| r.get(0))
-            .optional()?
-        {
-            return Ok(Some((id, "content_hash")));
+            return Ok(Some((id, reason.as_str())));
         }
     }
     Ok(None)
