@@ -1,11 +1,13 @@
 //! Jobs that the command line and the daemon share: the feeds as the
 //! store should know them, planning each feed's next check after a fetch
 //! (`plan`), making and delivering digests (`digests`), applying the
-//! retention settings (`retention`), and the runtime both run on
+//! retention settings (`retention`), delivering notifications
+//! (`notify`), and the runtime both run on
 //! (`threads`). The daemon owns only its timers and signals and calls
 //! these; `tributary fetch`, `digest` and `prune` call the same ones.
 
 pub mod digests;
+pub mod notify;
 pub mod plan;
 pub mod retention;
 pub mod threads;

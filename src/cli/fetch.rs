@@ -29,6 +29,8 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
     }
     let mut store = open_store(&config)?;
     store.reconcile(&feed_specs(&config), Utc::now())?;
+    // What this round brings is queued for the notification targets.
+    store.set_notify_targets(&config.notify);
     // By name, once: a search per feed was quadratic in the feed count.
     let mut rows: HashMap<String, FeedRow> = store
         .feeds()?

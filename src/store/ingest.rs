@@ -55,6 +55,7 @@ impl Store {
 
     fn write_group(&mut self, recs: &[FetchRecord]) -> Result<Vec<Applied>> {
         let stories = recs.iter().find_map(|r| Some((r.story.as_ref()?, r.now)));
+        let targets = std::sync::Arc::clone(&self.notify);
         let result = (|| {
             let tx = self
                 .conn
@@ -75,7 +76,7 @@ impl Store {
                 .enumerate()
                 .map(|(i, rec)| {
                     let surveys = surveys.get(i).map_or(&[][..], |s| &s[..]);
-                    write_fetch(&tx, rec, surveys, &mut unindexed, recent)
+                    write_fetch(&tx, rec, surveys, &mut unindexed, recent, &targets)
                 })
                 .collect::<Result<Vec<_>>>()?;
             index_new_articles(&tx, &mut unindexed)?;
@@ -124,6 +125,9 @@ struct Writing<'a> {
     /// Whether the feed has any entry stored (else no entry is looked for
     /// under an old guid).
     has_entries: bool,
+    /// New entries, as (index in `rec.entries`, article id), for the
+    /// notification outbox.
+    fresh: Vec<(usize, i64)>,
     applied: Applied,
 }
 
@@ -133,6 +137,7 @@ fn write_fetch<'a>(
     surveys: &'a [Option<super::story::Survey>],
     unindexed_from: &mut Option<i64>,
     recent: &mut super::story::RecentBands,
+    targets: &[crate::config::NotifyConfig],
 ) -> Result<Applied> {
     let mut w = Writing {
         rec,
@@ -150,6 +155,7 @@ fn write_fetch<'a>(
         surveys,
         has_tombstones: false,
         has_entries: false,
+        fresh: Vec::new(),
         applied: Applied::default(),
     };
     if !rec.entries.is_empty() {
@@ -178,7 +184,7 @@ fn write_fetch<'a>(
             }
         }
     }
-    let mut applied = w.applied;
+    let (mut applied, fresh, backlog) = (w.applied, w.fresh, !w.has_entries);
     let now = w.now;
     applied.dropped = super::rules::write(tx, rec.feed_id.0, &rec.judged, &now)?;
     let feed = rec.feed_id.0;
@@ -256,6 +262,8 @@ fn write_fetch<'a>(
         ])?;
     }
     applied.moved_to = track_redirects(tx, rec)?;
+    let moved = applied.moved_to.as_deref();
+    super::notify::enqueue(tx, targets, rec, &fresh, backlog, moved)?;
     tx.prepare_cached(
         "INSERT INTO fetch_log (feed_id, started_at, url, final_url, outcome, http_status, bytes,
              duration_ms, new_entries, updated_entries, error)
@@ -467,6 +475,7 @@ fn upsert_entry(tx: &Transaction<'_>, w: &mut Writing<'_>, index: usize, e: &Ent
         raw_hash,
         item_hash,
     ])?;
+    w.fresh.push((index, article_id));
     w.applied.new += 1;
     Ok(())
 }
