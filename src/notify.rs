@@ -213,3 +213,6 @@ pub fn next_slot(
         })
         .max()
 }
+
+#[cfg(test)]
+mod tests;

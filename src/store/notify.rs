@@ -395,3 +395,6 @@ impl Store {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests;
