@@ -65,11 +65,8 @@ pub fn wants(target: &NotifyConfig, c: &Candidate<'_>, now: DateTime<Utc>) -> bo
     let s = &target.select;
     let any =
         |want: &[String], have: &[String]| want.is_empty() || have.iter().any(|h| want.contains(h));
-    let scoped = (s.feeds.is_empty() && s.tags.is_empty())
-        || s.feeds.iter().any(|f| f == c.feed)
-        || s.tags.iter().any(|t| c.feed_tags.contains(t));
     s.articles
-        && scoped
+        && s.covers(c.feed, c.feed_tags)
         && crate::rules::holds(&s.when, c.entry, c.language, now)
         && s.keywords
             .as_ref()
@@ -152,14 +149,21 @@ impl HealthEvent {
         }
     }
 
-    /// Whether `target` asked for this kind of event (`failing` is
-    /// checked against the target's time by the caller).
-    pub fn wanted_by(&self, target: &NotifyConfig) -> bool {
-        match self {
-            HealthEvent::Failing { .. } => target.health.failing_for.is_some(),
-            HealthEvent::Moved { .. } => target.health.moved,
-            HealthEvent::Gone { .. } => target.health.gone,
-        }
+    /// Whether `target` asked for this kind of event about a feed with
+    /// these tags (`failing` is checked against the target's time by the
+    /// caller).
+    pub fn wanted_by(&self, target: &NotifyConfig, tags: &[String]) -> bool {
+        let feed = match self {
+            HealthEvent::Failing { feed, .. }
+            | HealthEvent::Moved { feed, .. }
+            | HealthEvent::Gone { feed, .. } => feed,
+        };
+        target.select.covers(feed, tags)
+            && match self {
+                HealthEvent::Failing { .. } => target.health.failing_for.is_some(),
+                HealthEvent::Moved { .. } => target.health.moved,
+                HealthEvent::Gone { .. } => target.health.gone,
+            }
     }
 }
 

@@ -110,6 +110,16 @@ pub struct NotifySelect {
     pub min_story_feeds: Option<usize>,
 }
 
+impl NotifySelect {
+    /// Whether the target's `feeds` / `tags` scope covers a feed with this
+    /// name and these tags (no scope: every feed).
+    pub fn covers(&self, feed: &str, tags: &[String]) -> bool {
+        (self.feeds.is_empty() && self.tags.is_empty())
+            || self.feeds.iter().any(|f| f == feed)
+            || self.tags.iter().any(|t| tags.contains(t))
+    }
+}
+
 /// Feed-health events a target announces.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HealthEvents {

@@ -208,7 +208,7 @@ pub(super) fn enqueue(
     }
     for e in &events {
         let text = serde_json::to_string(e).unwrap_or_default();
-        for t in targets.iter().filter(|t| e.wanted_by(t)) {
+        for t in targets.iter().filter(|t| e.wanted_by(t, &tags)) {
             if let (HealthEvent::Failing { since, .. }, Some(limit)) = (e, t.health.failing_for) {
                 if (rec.now - *since).to_std().unwrap_or_default() < limit {
                     continue;

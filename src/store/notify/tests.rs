@@ -156,15 +156,19 @@ fn a_failing_feed_is_announced_once_per_outage_after_the_set_time() {
     s.record_fetch(&failure(1, now() + Duration::hours(6)))
         .unwrap();
     assert_eq!(events(&s), 2);
-    // A gone feed.
+    // A gone feed, for the targets whose scope covers it.
     let (_d, mut s) = store(
         "[[notify]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"https://h.example/\"\n\
-         [notify.health]\ngone = true\n",
+         [notify.health]\ngone = true\n\
+         [[notify]]\nname = \"f3-only\"\nkind = \"webhook\"\nurl = \"https://h.example/\"\n\
+         feeds = [\"f3\"]\n[notify.health]\ngone = true\n",
     );
     let mut gone = failure(2, now());
     gone.outcome = Outcome::Gone;
     s.record_fetch(&gone).unwrap();
     assert_eq!(events(&s), 1);
+    assert_eq!(s.notify_pending("ops", 10).unwrap().len(), 1);
+    assert!(s.notify_pending("f3-only", 10).unwrap().is_empty());
 }
 
 #[test]
