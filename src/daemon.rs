@@ -9,7 +9,8 @@
 //! map from feed to its next due time) and runs a loop that:
 //! - starts the refresh of every due feed (at most `[fetch] concurrency` at
 //!   once; per-host limits are the fetcher's), each in its own task;
-//! - when a refresh ends, computes the feed's next check and stores it;
+//! - when a refresh ends, computes the feed's next check and stores it,
+//!   and wakes the notification delivery task (`outbox`);
 //! - on SIGHUP reloads the config (an invalid one is refused and the old
 //!   one keeps running); on SIGTERM/SIGINT stops taking work, gives the
 //!   fetches in flight `shutdown_grace` to finish, cancels the rest, and

@@ -79,8 +79,8 @@ pub struct Attempt<'a> {
 
 /// Queues what `rec` brings for the targets, inside the transaction that
 /// stores it: new articles (`fresh`: index in `rec.entries`, article id),
-/// unless this is the feed's first fetch (its backlog is not news), and
-/// the feed's health events.
+/// unless they are the backlog of a feed's first successful fetch
+/// (`backlog`: the feed had no entry stored), and the feed's health events.
 pub(super) fn enqueue(
     tx: &Transaction<'_>,
     targets: &[NotifyConfig],
@@ -115,6 +115,15 @@ pub(super) fn enqueue(
              (target, kind, article_id, story_feeds, event, idem_key, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    // A feed with no entry stored may have lost them all to retention: it
+    // is new only if no fetch of it succeeded before.
+    let backlog = backlog
+        && !fresh.is_empty()
+        && !tx
+            .prepare_cached(
+                "SELECT 1 FROM fetch_log WHERE feed_id = ?1 AND outcome IN ('ok', 'not_modified')",
+            )?
+            .exists([feed])?;
     if !backlog {
         for &(i, article) in fresh {
             let Some(entry) = rec.entries.get(i) else {
