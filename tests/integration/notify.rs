@@ -72,6 +72,24 @@ fn titles(r: &receiver::Request) -> Vec<String> {
     t
 }
 
+/// `GET /metrics` from the daemon's server on `port`.
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    c.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// The value of the sample `name` (with its labels) in a scrape.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+}
+
 fn hup(d: &Daemon) {
     let ok = Command::new("kill")
         .arg("-HUP")
@@ -504,6 +522,18 @@ fn a_receiver_down_for_a_while_gets_everything_afterwards_batched() {
         &hook,
         "batch_window = \"0s\"\nmax_batch = 50\nbackoff_base = \"1s\"\nbackoff_max = \"2s\"",
     );
+    // The server on, for /metrics.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = std::fs::read_to_string(s.config_path()).unwrap();
+    let text = text.replace(
+        "[server]\nenabled = false",
+        &format!("[server]\nlisten = \"127.0.0.1:{port}\""),
+    );
+    std::fs::write(s.config_path(), text).unwrap();
     let d = Daemon::start(&s, "", &[]);
     fetched_once(&s, 1);
     let mut titles_now = vec!["Seed".to_string()];
@@ -524,6 +554,10 @@ fn a_receiver_down_for_a_while_gets_everything_afterwards_batched() {
         "the receiver was tried while down"
     );
     assert!(hook.accepted().is_empty());
+    let sample =
+        |name: &str| -> f64 { metric(&scrape(port), &format!("{name}{{target=\"hook\"}}")) };
+    assert_eq!(sample("tributary_notify_pending"), 8.0);
+    assert!(sample("tributary_notify_failed_attempts_total") >= 2.0);
     hook.answer(200);
     assert!(
         wait_for(Duration::from_secs(15), || hook.distinct_keys().len() == 8),
@@ -531,6 +565,11 @@ fn a_receiver_down_for_a_while_gets_everything_afterwards_batched() {
         d.log()
     );
     std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(sample("tributary_notify_delivered_total"), 8.0);
+    assert!(
+        !scrape(port).contains("tributary_notify_pending{"),
+        "nothing waits"
+    );
     d.stop();
     let messages = hook.accepted().len();
     assert_eq!(hook.accepted_keys().len(), 8, "each item once");
@@ -665,4 +704,56 @@ fn a_bad_target_is_refused_with_its_place() {
         assert!(err.contains("tributary.toml:"), "{err}");
         assert!(err.contains(why), "{toml}: {err}");
     }
+}
+
+#[test]
+fn tributary_fetch_queues_and_notify_send_delivers_without_a_daemon() {
+    let hook = Receiver::start();
+    // The default batch window (10 s) is not waited for by `notify send`.
+    let (server, s) = wire_and_hook(&hook, "");
+    let fetch = |s: &Scratch| {
+        let out = s.tributary(&["fetch"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    };
+    fetch(&s);
+    publish(
+        &server,
+        "/wire.xml",
+        &["Seed", "Late edition", "Night owls"],
+    );
+    fetch(&s);
+    assert_eq!(
+        s.count("SELECT count(*) FROM notify_outbox WHERE delivered_at IS NULL"),
+        2
+    );
+    assert!(hook.requests().is_empty(), "a fetch only queues");
+    let out = s.tributary(&["notify", "send"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 message(s) sent with 2 notification(s); 0 attempt(s) failed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(titles(&hook.accepted()[0]), ["Late edition", "Night owls"]);
+    // Nothing waits any more; a refusal is an exit status 1 and stays queued.
+    let out = s.tributary(&["notify", "send"]);
+    assert!(stdout(&out).starts_with("0 message(s)"), "{}", stdout(&out));
+    publish(
+        &server,
+        "/wire.xml",
+        &["Seed", "Late edition", "Night owls", "Dawn"],
+    );
+    fetch(&s);
+    hook.answer(500);
+    let out = s.tributary(&["notify", "send"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        s.count("SELECT count(*) FROM notify_outbox WHERE delivered_at IS NULL"),
+        1
+    );
+    let status = stdout(&s.tributary(&["notify", "status"]));
+    assert!(
+        status.contains("1 waiting") && status.contains("last error: HTTP 500"),
+        "{status}"
+    );
 }
