@@ -6,6 +6,7 @@
 //! the store queues for them from then on). What was queued survives
 //! restarts: the schedule of retries is in the store.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub const OUTBOX_TICK: Duration = Duration::from_secs(60);
 /// The running task and what steers it.
 pub struct Outbox {
     task: JoinHandle<()>,
+    /// Tells a command still running to end (see `notify::send`).
+    stopping: Arc<AtomicBool>,
     settings: watch::Sender<Arc<Config>>,
     wake: Arc<Notify>,
 }
@@ -36,6 +39,8 @@ impl Outbox {
         let (settings, mut rx) = watch::channel(Arc::new(config.clone()));
         let wake = Arc::new(Notify::new());
         let woken = Arc::clone(&wake);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&stopping);
         let task = tokio::spawn(async move {
             let mut sender: Option<(String, Sender)> = None;
             loop {
@@ -45,7 +50,7 @@ impl Outbox {
                     let ua = &config.fetch.user_agent;
                     if sender.as_ref().is_none_or(|(had, _)| had != ua) {
                         match Sender::new(ua, config.fetch.connect_timeout) {
-                            Ok(s) => sender = Some((ua.clone(), s)),
+                            Ok(s) => sender = Some((ua.clone(), s.stopping_on(Arc::clone(&stop)))),
                             Err(e) => warn!(error = %e, "notifications cannot be sent"),
                         }
                     }
@@ -68,6 +73,7 @@ impl Outbox {
         });
         Outbox {
             task,
+            stopping,
             settings,
             wake,
         }
@@ -83,9 +89,10 @@ impl Outbox {
         let _ = self.settings.send(Arc::new(config.clone()));
     }
 
-    /// Stops the task. A message in flight is abandoned; its notifications
-    /// stay queued and go again (at least once).
+    /// Stops the task. A message in flight is abandoned (a command is
+    /// killed); its notifications stay queued and go again (at least once).
     pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
         self.task.abort();
     }
 }

@@ -38,8 +38,9 @@ pub struct Pass {
     pub next: Option<DateTime<Utc>>,
 }
 
-/// One pass over every target of `config`. With `now_or_never`, batch
-/// windows are not waited for (a one-off `notify send`).
+/// One pass over every target of `config`, the targets side by side (a
+/// slow receiver does not hold the others back). With `now_or_never`,
+/// batch windows are not waited for (a one-off `notify send`).
 pub async fn deliver(
     store: &SharedStore,
     sender: &Sender,
@@ -47,32 +48,54 @@ pub async fn deliver(
     metrics: Option<&Metrics>,
     now_or_never: bool,
 ) -> Pass {
+    let passes = futures_util::future::join_all(
+        config
+            .notify
+            .iter()
+            .map(|t| deliver_target(store, sender, config, t, metrics, now_or_never)),
+    )
+    .await;
+    passes.into_iter().fold(Pass::default(), |a, b| Pass {
+        messages: a.messages + b.messages,
+        delivered: a.delivered + b.delivered,
+        failed: a.failed + b.failed,
+        next: earliest(a.next, b.next),
+    })
+}
+
+/// Empties one target's queue message by message until it must wait.
+async fn deliver_target(
+    store: &SharedStore,
+    sender: &Sender,
+    config: &Arc<Config>,
+    target: &NotifyConfig,
+    metrics: Option<&Metrics>,
+    now_or_never: bool,
+) -> Pass {
     let mut pass = Pass::default();
-    for target in &config.notify {
-        // A target is emptied message by message until it must wait.
-        loop {
-            match deliver_one(store, sender, config, target, metrics, now_or_never).await {
-                Ok(Step::Sent(n)) => {
-                    pass.messages += 1;
-                    pass.delivered += n;
-                }
-                Ok(Step::Failed(retry)) => {
-                    pass.failed += 1;
-                    pass.next = earliest(pass.next, Some(retry));
-                    break;
-                }
-                Ok(Step::Wait(at)) => {
-                    pass.next = earliest(pass.next, at);
-                    break;
-                }
-                Err(e) => {
-                    warn!(target = %target.name, error = %e, "notification outbox unreadable");
-                    break;
-                }
+    loop {
+        match deliver_one(store, sender, config, target, metrics, now_or_never).await {
+            // Only notifications whose articles are gone: none sent.
+            Ok(Step::Sent(0)) => {}
+            Ok(Step::Sent(n)) => {
+                pass.messages += 1;
+                pass.delivered += n;
+            }
+            Ok(Step::Failed(retry)) => {
+                pass.failed += 1;
+                pass.next = Some(retry);
+                return pass;
+            }
+            Ok(Step::Wait(at)) => {
+                pass.next = at;
+                return pass;
+            }
+            Err(e) => {
+                warn!(target = %target.name, error = %e, "notification outbox unreadable");
+                return pass;
             }
         }
     }
-    pass
 }
 
 fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {

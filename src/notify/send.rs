@@ -3,13 +3,15 @@
 //! the message on its standard input.
 //!
 //! Bounds: each attempt ends after the target's `timeout` (a command's
-//! whole process group is killed then); at most [`MAX_RESPONSE`] bytes
+//! whole process group is killed then, or when the daemon stops); at most [`MAX_RESPONSE`] bytes
 //! of an answer or of a command's standard error are kept, the rest is
 //! read and thrown away (HTTP: not read at all); redirects are not
 //! followed (a receiver's address is the operator's to fix).
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
@@ -42,6 +44,8 @@ impl SendError {
 #[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
+    /// Set when the program stops: a command still running is killed.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Sender {
@@ -54,8 +58,16 @@ impl Sender {
             .connect_timeout(connect_timeout)
             .no_proxy()
             .build()
-            .map(|client| Sender { client })
+            .map(|client| Sender {
+                client,
+                stopping: Arc::default(),
+            })
             .map_err(|e| format!("building the HTTP client: {e}"))
+    }
+
+    /// The same sender, whose commands are killed once `stopping` is set.
+    pub fn stopping_on(self, stopping: Arc<AtomicBool>) -> Sender {
+        Sender { stopping, ..self }
     }
 
     /// Sends `msg` to `target`: `Ok` once the target accepted it.
@@ -100,7 +112,8 @@ impl Sender {
                     ("TRIBUTARY_NOTIFY_KEY", msg.key.clone()),
                     ("TRIBUTARY_NOTIFY_COUNT", msg.count.to_string()),
                 ];
-                tokio::task::spawn_blocking(move || run(&argv, &body, &env, timeout))
+                let stopping = Arc::clone(&self.stopping);
+                tokio::task::spawn_blocking(move || run(&argv, &body, &env, timeout, &stopping))
                     .await
                     .unwrap_or_else(|e| Err(SendError::new(format!("command task failed: {e}"))))
             }
@@ -158,6 +171,7 @@ fn run(
     input: &[u8],
     env: &[(&str, String)],
     timeout: Duration,
+    stopping: &AtomicBool,
 ) -> Result<(), SendError> {
     use std::os::unix::process::CommandExt as _;
     let mut cmd = Command::new(&argv[0]);
@@ -200,7 +214,7 @@ fn run(
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= timeout => {
+            Ok(None) if started.elapsed() >= timeout || stopping.load(Ordering::Relaxed) => {
                 let pid = child.id() as libc::pid_t;
                 // SAFETY: kill(2) with a negative pid signals the process
                 // group the child leads (created above); no memory is touched.

@@ -757,3 +757,59 @@ fn tributary_fetch_queues_and_notify_send_delivers_without_a_daemon() {
         "{status}"
     );
 }
+
+#[test]
+fn a_slow_target_holds_no_other_back_and_a_stop_ends_its_command() {
+    let server = FeedServer::start();
+    let hook = Receiver::start();
+    publish(&server, "/wire.xml", &["Seed"]);
+    let s = Scratch::new();
+    configure(
+        &s,
+        &[("wire", server.url("/wire.xml"), &[])],
+        &format!(
+            "[[notify]]\nname = \"slow\"\nkind = \"command\"\ncommand = [\"sleep\", \"60\"]\n\
+             timeout = \"120s\"\nbatch_window = \"0s\"\n\
+             [[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nbatch_window = \"0s\"\n",
+            hook.url("/hook")
+        ),
+    );
+    let d = Daemon::start(&s, "", &[]);
+    fetched_once(&s, 1);
+    publish(&server, "/wire.xml", &["Seed", "Quick news"]);
+    assert!(
+        wait_for(Duration::from_secs(10), || hook.accepted().len() == 1),
+        "the webhook waited for the command:\n{}",
+        d.log()
+    );
+    // The command runs: a `sleep` whose parent is the daemon.
+    let pid = d.pid().to_string();
+    let running = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
+            std::fs::read_to_string(p.path().join("stat")).is_ok_and(|st| {
+                let fields: Vec<&str> = st.split_whitespace().collect();
+                fields.get(1) == Some(&"(sleep)") && fields.get(3) == Some(&pid.as_str())
+            })
+        })
+    };
+    assert!(
+        wait_for(Duration::from_secs(5), running),
+        "the command did not start"
+    );
+    let started = std::time::Instant::now();
+    let (code, log) = d.stop();
+    assert!(!running(), "the command outlived the daemon");
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    // The command's notification was not delivered: it waits for next time.
+    assert_eq!(
+        s.count(
+            "SELECT count(*) FROM notify_outbox WHERE target = 'slow' AND delivered_at IS NULL"
+        ),
+        1
+    );
+}
