@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::open_store;
 use crate::config::Config;
-use crate::jobs::notify::{deliver, send_test};
+use crate::jobs::notify::{deliver, send_test, Delivering};
 use crate::notify::send::Sender;
 use crate::store::{SharedStore, TargetQueue};
 
@@ -85,7 +85,13 @@ pub(super) fn run(config: &Config, args: Args) -> anyhow::Result<ExitCode> {
             let sender = sender().map_err(anyhow::Error::msg)?;
             let shared = SharedStore::new(store);
             let config = Arc::new(config.clone());
-            let pass = runtime.block_on(deliver(&shared, &sender, &config, None, true));
+            let pass = runtime.block_on(deliver(&Delivering {
+                store: &shared,
+                sender: &sender,
+                config: &config,
+                metrics: None,
+                now_or_never: true,
+            }));
             println!(
                 "{} message(s) sent with {} notification(s); {} attempt(s) failed",
                 pass.messages, pass.delivered, pass.failed

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tracing::warn;
 
 use crate::config::Config;
-use crate::jobs::notify::deliver;
+use crate::jobs::notify::{deliver, Delivering};
 use crate::metrics::Metrics;
 use crate::notify::send::Sender;
 use crate::store::SharedStore;
@@ -55,7 +55,14 @@ impl Outbox {
                         }
                     }
                     if let Some((_, s)) = &sender {
-                        let pass = deliver(&store, s, &config, Some(&metrics), false).await;
+                        let pass = deliver(&Delivering {
+                            store: &store,
+                            sender: s,
+                            config: &config,
+                            metrics: Some(&metrics),
+                            now_or_never: false,
+                        })
+                        .await;
                         if let Some(next) = pass.next {
                             wait = (next - Utc::now())
                                 .to_std()

@@ -38,23 +38,26 @@ pub struct Pass {
     pub next: Option<DateTime<Utc>>,
 }
 
-/// One pass over every target of `config`, the targets side by side (a
-/// slow receiver does not hold the others back). With `now_or_never`,
-/// batch windows are not waited for (a one-off `notify send`).
-pub async fn deliver(
-    store: &SharedStore,
-    sender: &Sender,
-    config: &Arc<Config>,
-    metrics: Option<&Metrics>,
-    now_or_never: bool,
-) -> Pass {
-    let passes = futures_util::future::join_all(
-        config
-            .notify
-            .iter()
-            .map(|t| deliver_target(store, sender, config, t, metrics, now_or_never)),
-    )
-    .await;
+/// What a delivery pass works with.
+pub struct Delivering<'a> {
+    /// The store holding the outbox.
+    pub store: &'a SharedStore,
+    /// Sends the messages.
+    pub sender: &'a Sender,
+    /// The targets (and the ids of items).
+    pub config: &'a Arc<Config>,
+    /// Counters to keep, in the daemon.
+    pub metrics: Option<&'a Metrics>,
+    /// Do not wait for batch windows (a one-off `notify send`).
+    pub now_or_never: bool,
+}
+
+/// One pass over every target, the targets side by side (a slow receiver
+/// does not hold the others back).
+pub async fn deliver(cx: &Delivering<'_>) -> Pass {
+    let passes =
+        futures_util::future::join_all(cx.config.notify.iter().map(|t| deliver_target(cx, t)))
+            .await;
     passes.into_iter().fold(Pass::default(), |a, b| Pass {
         messages: a.messages + b.messages,
         delivered: a.delivered + b.delivered,
@@ -64,17 +67,10 @@ pub async fn deliver(
 }
 
 /// Empties one target's queue message by message until it must wait.
-async fn deliver_target(
-    store: &SharedStore,
-    sender: &Sender,
-    config: &Arc<Config>,
-    target: &NotifyConfig,
-    metrics: Option<&Metrics>,
-    now_or_never: bool,
-) -> Pass {
+async fn deliver_target(cx: &Delivering<'_>, target: &NotifyConfig) -> Pass {
     let mut pass = Pass::default();
     loop {
-        match deliver_one(store, sender, config, target, metrics, now_or_never).await {
+        match deliver_one(cx, target).await {
             // Only notifications whose articles are gone: none sent.
             Ok(Step::Sent(0)) => {}
             Ok(Step::Sent(n)) => {
@@ -114,14 +110,8 @@ enum Step {
     Wait(Option<DateTime<Utc>>),
 }
 
-async fn deliver_one(
-    store: &SharedStore,
-    sender: &Sender,
-    config: &Arc<Config>,
-    target: &NotifyConfig,
-    metrics: Option<&Metrics>,
-    now_or_never: bool,
-) -> crate::store::Result<Step> {
+async fn deliver_one(cx: &Delivering<'_>, target: &NotifyConfig) -> crate::store::Result<Step> {
+    let (store, sender, config) = (cx.store, cx.sender, cx.config);
     let now = Utc::now();
     let d = target.delivery.clone();
     let name = target.name.clone();
@@ -137,7 +127,7 @@ async fn deliver_one(
         }
     }
     let window = chrono::Duration::from_std(target.delivery.batch_window).unwrap_or_default();
-    if !now_or_never && rows.len() < target.delivery.max_batch && oldest + window > now {
+    if !cx.now_or_never && rows.len() < target.delivery.max_batch && oldest + window > now {
         return Ok(Step::Wait(Some(oldest + window)));
     }
     let name = target.name.clone();
@@ -177,7 +167,7 @@ async fn deliver_one(
             ))
         }
     };
-    if let Some(m) = metrics {
+    if let Some(m) = cx.metrics {
         m.notified(&target.name, msg.count, result.is_ok());
     }
     match &outcome {

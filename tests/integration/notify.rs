@@ -760,19 +760,11 @@ fn tributary_fetch_queues_and_notify_send_delivers_without_a_daemon() {
 
 #[test]
 fn a_slow_target_holds_no_other_back_and_a_stop_ends_its_command() {
-    let server = FeedServer::start();
     let hook = Receiver::start();
-    publish(&server, "/wire.xml", &["Seed"]);
-    let s = Scratch::new();
-    configure(
-        &s,
-        &[("wire", server.url("/wire.xml"), &[])],
-        &format!(
-            "[[notify]]\nname = \"slow\"\nkind = \"command\"\ncommand = [\"sleep\", \"60\"]\n\
-             timeout = \"120s\"\nbatch_window = \"0s\"\n\
-             [[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nbatch_window = \"0s\"\n",
-            hook.url("/hook")
-        ),
+    let (server, s) = wire_and_hook(
+        &hook,
+        "batch_window = \"0s\"\n[[notify]]\nname = \"slow\"\nkind = \"command\"\n\
+         command = [\"sleep\", \"60\"]\ntimeout = \"120s\"\nbatch_window = \"0s\"",
     );
     let d = Daemon::start(&s, "", &[]);
     fetched_once(&s, 1);
