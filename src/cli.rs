@@ -23,6 +23,7 @@ mod extract;
 mod feeds;
 mod fetch;
 mod man;
+mod notify;
 mod opml;
 mod prune;
 mod publish;
@@ -62,6 +63,10 @@ pub enum Command {
     /// The operator's rules: `rules test FEED` shows what they would do.
     #[command(subcommand)]
     Rules(rules::Args),
+    /// Notification targets (`[[notify]]`): their queues, a test message,
+    /// sending what is due now.
+    #[command(subcommand)]
+    Notify(notify::Args),
     /// Make a digest now (recorded, like a scheduled one), print or send it,
     /// or list past digests.
     Digest(digest::Args),
@@ -248,6 +253,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain { what, json } => explain::run(&config, &what, json),
         Command::Rules(args) => rules::run(&config, args),
         Command::Digest(args) => digest::run(&config, args),
+        Command::Notify(args) => notify::run(&config, args),
         Command::Publish { out } => publish::run(&config, out),
         Command::Doctor { feed, offline } => doctor::run(&config, feed.as_deref(), offline),
         Command::Add { url, name, tags } => add::run(&config, &url, name, &tags),

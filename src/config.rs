@@ -26,6 +26,7 @@ mod digests;
 mod display;
 mod edit;
 mod full_text;
+mod notify;
 mod polling;
 mod reach;
 mod retention;
@@ -43,6 +44,7 @@ pub use polling::{
 };
 mod publishing;
 pub use full_text::{FullTextConfig, DEFAULT_QUEUE_MAX};
+pub use notify::{Delivery, HealthEvents, NotifyConfig, NotifyKind, NotifySelect};
 pub use publishing::{
     OutputConfig, PublishConfig, ServerConfig, DEFAULT_DESCRIPTION, DEFAULT_ID_DATE, DEFAULT_LIMIT,
     DEFAULT_LISTEN, DEFAULT_OUTPUT, DEFAULT_TITLE, MAX_LIMIT,
@@ -137,6 +139,8 @@ pub struct Config {
     pub rules: Vec<std::sync::Arc<crate::rules::Rule>>,
     /// `[full_text]`: per-tag extraction settings, the queue's bound.
     pub full_text: FullTextConfig,
+    /// `[[notify]]`: notification targets, in file order.
+    pub notify: Vec<NotifyConfig>,
 }
 
 /// `[store]`
@@ -250,6 +254,8 @@ struct RawConfig {
     #[serde(default)]
     rules: Vec<Spanned<rules::RawRule>>,
     full_text: Option<full_text::RawSection>,
+    #[serde(default)]
+    notify: Vec<notify::RawNotify>,
 }
 
 #[derive(Deserialize)]
@@ -486,6 +492,7 @@ impl Config {
         }
         let names: Vec<String> = feeds.iter().map(|f| f.name.clone()).collect();
         let digests = digests::digests(at, raw.digests, &names, &base, &rules)?;
+        let notify = notify::targets(at, raw.notify, &feeds, &rules, &base)?;
         let (server, publish) =
             publishing::from_raw(raw.server, raw.publish, raw.outputs, &feeds, &rules, at)?;
         Ok(Config {
@@ -501,6 +508,7 @@ impl Config {
             publish,
             rules,
             full_text,
+            notify,
         })
     }
 

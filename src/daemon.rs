@@ -9,7 +9,8 @@
 //! map from feed to its next due time) and runs a loop that:
 //! - starts the refresh of every due feed (at most `[fetch] concurrency` at
 //!   once; per-host limits are the fetcher's), each in its own task;
-//! - when a refresh ends, computes the feed's next check and stores it;
+//! - when a refresh ends, computes the feed's next check and stores it,
+//!   and wakes the notification delivery task (`outbox`);
 //! - on SIGHUP reloads the config (an invalid one is refused and the old
 //!   one keeps running); on SIGTERM/SIGINT stops taking work, gives the
 //!   fetches in flight `shutdown_grace` to finish, cancels the rest, and
@@ -22,6 +23,7 @@
 
 mod full_text;
 mod notify;
+mod outbox;
 mod periodic;
 mod reload;
 mod round;
@@ -68,6 +70,8 @@ struct Daemon {
     config_path: PathBuf,
     /// The full-text task (works the extraction queue).
     full_text: full_text::FullText,
+    /// The notification delivery task.
+    outbox: outbox::Outbox,
     config: Config,
     /// Where each feed sits in `config.feeds`, by name; rebuilt whenever
     /// `config` is replaced (see [`Daemon::feed`]).
@@ -162,6 +166,7 @@ pub async fn run(
     let changes = store.reconcile(&feed_specs(&config), now)?;
     log_reconcile(&changes);
     let rows = store.feeds()?;
+    store.set_notify_targets(&config.notify);
     let store = SharedStore::new(store);
 
     // The HTTP server, on its own read-only connection (the store above
@@ -199,9 +204,11 @@ pub async fn run(
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let limit = Arc::new(Semaphore::new(config.fetch.concurrency.max(1)));
     let full_text = full_text::FullText::spawn(store.clone(), fetcher.clone(), &config);
+    let outbox = outbox::Outbox::spawn(store.clone(), &config, Arc::clone(&metrics));
     let mut d = Daemon {
         config_path,
         full_text,
+        outbox,
         store,
         fetcher,
         notifier,
@@ -273,6 +280,7 @@ pub async fn run(
     d.notifier.stopping();
     watchdog.abort();
     d.full_text.stop();
+    d.outbox.stop();
     if let Some(mail) = d.mail_task.take() {
         // An interrupted delivery stays pending and is retried next time.
         mail.abort();
@@ -404,6 +412,7 @@ impl Daemon {
         if report.new + report.updated > 0 && feed.full_text.is_some() {
             self.full_text.wake();
         }
+        self.outbox.wake();
         self.stats.last_done = Some(Utc::now());
         if report.error.is_some() {
             self.stats.failures += 1;

@@ -1,12 +1,14 @@
 //! Jobs that the command line and the daemon share: the feeds as the
 //! store should know them, a round over every feed (`round`), planning
-//! each feed's next check after a fetch (`plan`), making and delivering digests (`digests`), applying the
-//! retention settings (`retention`), and the runtime both run on
+//! each feed's next check after a fetch (`plan`), making and delivering
+//! digests (`digests`), applying the retention settings (`retention`),
+//! delivering notifications (`notify`), and the runtime both run on
 //! (`threads`). The daemon owns only its timers and signals and calls
 //! these; `tributary fetch`, `digest` and `prune` call the same ones, and
 //! the benchmark's ingest phase runs the same round.
 
 pub mod digests;
+pub mod notify;
 pub mod plan;
 pub mod retention;
 pub mod round;

@@ -23,6 +23,7 @@
 //! | [`syndication`] | articles → Atom 1.0 / RSS 2.0 / JSON Feed 1.1 documents (pure) |
 //! | [`output`] | the republished feeds: config + store → channels, index page, static files |
 //! | [`metrics`] | live counters and the Prometheus text format |
+//! | [`notify`] | `[[notify]]`: which targets want an article or a feed-health event, keys, backoff, rate limits, messages (pure); sending them |
 //! | [`server`] | HTTP: the outputs with ETag/304 and gzip, the index page |
 //! | [`opml`] | OPML 2.0 subscription lists: reading and rendering (pure) |
 //! | [`schedule`] | crontab expressions, publisher hints, backoff: when a feed is next due (pure) |
@@ -70,6 +71,7 @@ pub mod fetch;
 pub mod jobs;
 pub mod metrics;
 pub mod model;
+pub mod notify;
 pub mod opml;
 pub mod output;
 pub mod parse;

@@ -7,7 +7,8 @@
 //! Labels have bounded cardinality: a fetch is labelled by its result class
 //! (`ok`, `not_modified`, `transient`, `permanent`, `gone`) and its host
 //! group (the `[[fetch.host_groups]]` it belongs to, else `other`), never
-//! by feed or URL.
+//! by feed or URL. Notifications are labelled by `[[notify]]` target,
+//! which the config bounds.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -39,6 +40,12 @@ struct StateLabels {
     state: String,
 }
 
+/// The labels of a notification count.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifyLabels {
+    target: String,
+}
+
 /// Live counters, shared between the daemon (which writes) and the server
 /// (which reads).
 #[derive(Debug)]
@@ -59,6 +66,10 @@ pub struct Metrics {
     /// Whether the last write probe succeeded.
     store_writable: AtomicBool,
     digests_made: Counter,
+    /// Notifications delivered, by target.
+    notify_delivered: Family<NotifyLabels, Counter>,
+    /// Failed delivery attempts, by target.
+    notify_failed: Family<NotifyLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -76,6 +87,8 @@ impl Default for Metrics {
             scheduler_turn: AtomicI64::default(),
             store_writable: AtomicBool::default(),
             digests_made: Counter::default(),
+            notify_delivered: Family::default(),
+            notify_failed: Family::default(),
         }
     }
 }
@@ -116,9 +129,25 @@ pub struct StoreGauges {
     pub story_merges: i64,
     /// Database file size in bytes (pages × page size).
     pub database_bytes: i64,
+    /// Notifications waiting, by target.
+    pub notify_pending: Vec<(String, i64)>,
 }
 
 impl Metrics {
+    /// Records a delivery attempt of `items` notifications to `target`.
+    pub fn notified(&self, target: &str, items: usize, ok: bool) {
+        let label = NotifyLabels {
+            target: target.to_string(),
+        };
+        if ok {
+            self.notify_delivered
+                .get_or_create(&label)
+                .inc_by(items as u64);
+        } else {
+            self.notify_failed.get_or_create(&label).inc();
+        }
+    }
+
     /// Records a finished fetch.
     pub fn fetched(&self, s: FetchSample<'_>) {
         self.fetches
@@ -270,6 +299,29 @@ impl Metrics {
             "tributary_database_bytes",
             "Size of the SQLite database file",
             gauge(g.database_bytes),
+        );
+        r.register(
+            "tributary_notify_delivered",
+            "Notifications delivered, by target",
+            self.notify_delivered.clone(),
+        );
+        r.register(
+            "tributary_notify_failed_attempts",
+            "Failed notification deliveries, by target",
+            self.notify_failed.clone(),
+        );
+        let pending = Family::<NotifyLabels, Gauge>::default();
+        for (target, n) in &g.notify_pending {
+            pending
+                .get_or_create(&NotifyLabels {
+                    target: target.clone(),
+                })
+                .set(*n);
+        }
+        r.register(
+            "tributary_notify_pending",
+            "Notifications waiting for delivery, by target",
+            pending,
         );
         more(&mut r);
         let mut out = String::with_capacity(4096);

@@ -29,7 +29,7 @@
 
 mod digests;
 mod files;
-mod item;
+pub(crate) mod item;
 mod page;
 mod search;
 

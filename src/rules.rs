@@ -230,6 +230,12 @@ fn add_all(to: &mut Vec<(String, String)>, labels: &[String], rule: &str) {
 
 /// Whether every condition given holds for `e`.
 pub fn matches(c: &Conditions, e: &Entry, cx: &Context<'_>) -> bool {
+    holds(c, e, cx.language, cx.now)
+}
+
+/// [`matches`] without a cleaner: `language` is the feed's, ages count
+/// from `now` (the notification targets use the matchers this way).
+pub fn holds(c: &Conditions, e: &Entry, language: Option<&str>, now: DateTime<Utc>) -> bool {
     let re = |r: &Option<Regex>, s: &str| r.as_ref().is_none_or(|r| r.is_match(s));
     let any = |r: &Option<Regex>, list: &[String]| {
         r.as_ref()
@@ -248,11 +254,9 @@ pub fn matches(c: &Conditions, e: &Entry, cx: &Context<'_>) -> bool {
         && any(&c.category, &e.categories)
         && re(&c.text, &e.content_text)
         && (c.language.is_empty()
-            || cx
-                .language
-                .is_some_and(|l| c.language.iter().any(|want| language_is(l, want))))
+            || language.is_some_and(|l| c.language.iter().any(|want| language_is(l, want))))
         && c.older_than.is_none_or(|age| {
-            chrono::Duration::from_std(age).is_ok_and(|age| e.published < cx.now - age)
+            chrono::Duration::from_std(age).is_ok_and(|age| e.published < now - age)
         })
 }
 

@@ -31,6 +31,7 @@ mod feeds;
 mod health;
 mod ingest;
 mod known;
+mod notify;
 mod outputs;
 mod record;
 mod restory;
@@ -57,6 +58,7 @@ pub use explain::{EntryWhy, Explanation, StoryMember};
 pub use extract::{ExtractOutcome, QueuedPage};
 pub use feeds::{FeedRow, Reconciled};
 pub use health::{FetchLogRow, RedirectStreak};
+pub use notify::{Attempt, OutboxRow, TargetQueue};
 pub use outputs::{
     ArticleFilter, FeedRef, LabelQuery, OutputArticle, OutputQuery, OutputStory, Sighting,
     FILTER_BUDGET, SCAN_BUDGET, SCAN_PAGE,
@@ -148,6 +150,9 @@ pub struct Store {
     recent: story::RecentBands,
     /// Checkpoints off the writer's thread (see `checkpoint`).
     checkpoints: checkpoint::Checkpoints,
+    /// The notification targets new articles and health events are
+    /// queued for (see `notify`).
+    notify: std::sync::Arc<Vec<crate::config::NotifyConfig>>,
 }
 
 impl Store {
@@ -202,6 +207,7 @@ impl Store {
             path: path.to_path_buf(),
             recent: story::RecentBands::default(),
             checkpoints: checkpoint::Checkpoints::default(),
+            notify: Default::default(),
         };
         store.configure()?;
         store.migrate()?;
@@ -219,6 +225,7 @@ impl Store {
         Ok(Store {
             recent: story::RecentBands::default(),
             checkpoints: checkpoint::Checkpoints::default(),
+            notify: Default::default(),
             conn,
             path: path.to_path_buf(),
         })
@@ -243,6 +250,11 @@ impl Store {
     /// After a commit of fetches: asks the checkpoint thread for a
     /// checkpoint once [`WAL_SIZE_LIMIT`] bytes of pages have been written
     /// since the last one (see `checkpoint`).
+    /// Sets the notification targets the writes from now on queue for.
+    pub fn set_notify_targets(&mut self, targets: &[crate::config::NotifyConfig]) {
+        self.notify = std::sync::Arc::new(targets.to_vec());
+    }
+
     fn after_commit(&mut self) {
         self.checkpoints.after_commit(&self.conn, &self.path);
     }

@@ -27,6 +27,8 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
         }
     }
     let mut store = open_store(&config)?;
+    // What this round brings is queued for the notification targets.
+    store.set_notify_targets(&config.notify);
     let rows = round::feed_rows(&mut store, &feed_specs(&config), Utc::now())?;
     let chosen = |f: &FeedConfig| only.is_empty() || only.contains(&f.name);
     let total = config

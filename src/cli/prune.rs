@@ -43,6 +43,10 @@ pub(super) fn run(config: &Config) -> anyhow::Result<ExitCode> {
         span(r.fetch_log_max_age)
     );
     println!(
+        "deleted {} delivered notifications and notification-log rows as old",
+        report.notifications
+    );
+    println!(
         "forgot {} pruned entries their feeds stopped listing over {} ago",
         report.tombstones,
         span(r.tombstone_max_age)

@@ -80,6 +80,37 @@ impl fmt::Display for Config {
                 d.group_by.as_str()
             )?;
         }
+        for n in &self.notify {
+            // The host only: webhook paths often hold a secret.
+            let to = match &n.kind {
+                super::NotifyKind::Webhook { url, .. } | super::NotifyKind::Ntfy { url, .. } => {
+                    url.host_str().unwrap_or_default().to_string()
+                }
+                super::NotifyKind::Command { argv } => argv[0].clone(),
+            };
+            let health = &n.health;
+            let mut what = Vec::new();
+            if n.select.articles {
+                what.push(match n.select.min_story_feeds {
+                    Some(k) => format!("stories of {k}+ feeds"),
+                    None => "articles".to_string(),
+                });
+            }
+            if let Some(d) = health.failing_for {
+                what.push(format!("failing for {}", span(d)));
+            }
+            what.extend(health.moved.then(|| "moved".to_string()));
+            what.extend(health.gone.then(|| "gone".to_string()));
+            writeln!(
+                f,
+                "notify:      {} ({} to {to}): {}; batches of up to {} after {}",
+                n.name,
+                n.kind.as_str(),
+                what.join(", "),
+                n.delivery.max_batch,
+                humantime::format_duration(n.delivery.batch_window),
+            )?;
+        }
         let r = &self.retention;
         let mut keep = Vec::new();
         if let Some(age) = r.max_age {

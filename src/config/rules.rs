@@ -35,7 +35,7 @@ pub(super) struct RawRule {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawIf {
+pub(super) struct RawIf {
     title: Option<Spanned<String>>,
     link: Option<Spanned<String>>,
     host: Option<Spanned<OneOrMany>>,
@@ -176,7 +176,7 @@ pub(super) fn for_feed(all: &[Arc<Rule>], name: &str, tags: &[String]) -> Rules 
         .collect()
 }
 
-fn conditions(
+pub(super) fn conditions(
     at: &Locator<'_>,
     w: &RawIf,
     said: &mut Vec<String>,

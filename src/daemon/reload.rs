@@ -94,6 +94,15 @@ impl Daemon {
         }
         self.plan = plan;
         self.full_text.reload(&self.config, &self.fetcher);
+        let targets = self.config.notify.clone();
+        let set = self.store.call(move |s| {
+            s.set_notify_targets(&targets);
+            Ok(())
+        });
+        if let Err(e) = set.await {
+            warn!("notification targets not updated: {e}");
+        }
+        self.outbox.reload(&self.config);
         if let Some(server) = &self.server {
             server.reload(&self.config).await;
         }

@@ -45,6 +45,7 @@ pub fn prune_store(
         entries = report.entries,
         articles = report.articles,
         fetch_log = report.fetch_log,
+        notifications = report.notifications,
         tombstones = report.tombstones,
         vacuum = report.compaction.vacuum,
         bytes_before = report.compaction.bytes_before,

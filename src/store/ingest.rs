@@ -52,6 +52,7 @@ impl Store {
 
     fn write_group(&mut self, recs: &[FetchRecord]) -> Result<Vec<Applied>> {
         let stories = recs.iter().find_map(|r| Some((r.story.as_ref()?, r.now)));
+        let targets = std::sync::Arc::clone(&self.notify);
         let result = (|| {
             let tx = self
                 .conn
@@ -72,7 +73,7 @@ impl Store {
                 .enumerate()
                 .map(|(i, rec)| {
                     let surveys = surveys.get(i).map_or(&[][..], |s| &s[..]);
-                    write_fetch(&tx, rec, surveys, &mut unindexed, recent)
+                    write_fetch(&tx, rec, surveys, &mut unindexed, recent, &targets)
                 })
                 .collect::<Result<Vec<_>>>()?;
             index_new_articles(&tx, &mut unindexed)?;
@@ -121,6 +122,9 @@ struct Writing<'a> {
     /// Whether the feed has any entry stored (else no entry is looked for
     /// under an old guid).
     has_entries: bool,
+    /// New entries, as (index in `rec.entries`, article id), for the
+    /// notification outbox.
+    fresh: Vec<(usize, i64)>,
     applied: Applied,
 }
 
@@ -130,6 +134,7 @@ fn write_fetch<'a>(
     surveys: &'a [Option<super::story::Survey>],
     unindexed_from: &mut Option<i64>,
     recent: &mut super::story::RecentBands,
+    targets: &[crate::config::NotifyConfig],
 ) -> Result<Applied> {
     let mut w = Writing {
         rec,
@@ -147,6 +152,7 @@ fn write_fetch<'a>(
         surveys,
         has_tombstones: false,
         has_entries: false,
+        fresh: Vec::new(),
         applied: Applied::default(),
     };
     if !rec.entries.is_empty() {
@@ -175,10 +181,12 @@ fn write_fetch<'a>(
             }
         }
     }
-    let mut applied = w.applied;
+    let (mut applied, fresh, backlog) = (w.applied, w.fresh, !w.has_entries);
     applied.dropped = super::rules::write(tx, rec.feed_id.0, &rec.judged, &w.now)?;
     feed_state::update(tx, rec, &applied, &w.now)?;
     applied.moved_to = feed_state::track_redirects(tx, rec)?;
+    let moved = applied.moved_to.as_deref();
+    super::notify::enqueue(tx, targets, rec, &fresh, backlog, moved)?;
     feed_state::log(tx, rec, &applied)?;
     Ok(applied)
 }

@@ -250,12 +250,25 @@ impl Store {
             [],
             |r| r.get(0),
         )?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT target, count(*) FROM notify_outbox WHERE delivered_at IS NULL
+             GROUP BY target ORDER BY target",
+        )?;
+        g.notify_pending = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         g.database_bytes = self.conn.query_row(
             "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
             [],
             |r| r.get(0),
         )?;
         Ok(g)
+    }
+
+    /// The stories led by `leads` (article ids), in that order, every
+    /// feed's sightings included; ids no longer stored are left out.
+    pub fn stories_of(&self, leads: &[i64]) -> Result<Vec<OutputStory>> {
+        self.stories(leads, &Feeds::All)
     }
 
     /// The content generation: it moves whenever something an output shows

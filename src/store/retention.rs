@@ -103,6 +103,9 @@ pub struct PruneReport {
     pub stories_renamed: usize,
     /// Fetch-log rows deleted.
     pub fetch_log: usize,
+    /// Delivered notifications and notification-log rows deleted (as old
+    /// as the fetch log's).
+    pub notifications: usize,
     /// Tombstones deleted: their entries are no longer listed.
     pub tombstones: usize,
     /// What compaction did afterwards.
@@ -193,6 +196,7 @@ impl Store {
         }
         if let Some(before) = policy.fetch_log_max_age.and_then(|age| ago(now, age)) {
             report.fetch_log = self.prune_fetch_log(&before)?;
+            report.notifications = self.prune_notifications(&before)?;
         }
         report.compaction = self.compact()?;
         Ok(report)

@@ -574,6 +574,41 @@ CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, content_text, extracte
 END;
 "#;
 
+/// Migration: notifications (`[[notify]]`; see docs/schema.md).
+/// `notify_outbox`: a notification per row, queued in the transaction
+/// that stores what it announces; `idem_key` is unique per target.
+/// `notify_log`: one row per message sent or attempted.
+const NOTIFY: &str = r#"
+CREATE TABLE notify_outbox (
+    id               INTEGER PRIMARY KEY,
+    target           TEXT NOT NULL,
+    kind             TEXT NOT NULL CHECK (kind IN ('article', 'health')),
+    article_id       INTEGER,
+    story_feeds      INTEGER,
+    event            TEXT,
+    idem_key         TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT,
+    delivered_at     TEXT,
+    last_error       TEXT,
+    UNIQUE (target, idem_key)
+);
+CREATE INDEX notify_outbox_pending ON notify_outbox(target, id) WHERE delivered_at IS NULL;
+CREATE INDEX notify_outbox_delivered ON notify_outbox(delivered_at) WHERE delivered_at IS NOT NULL;
+CREATE TABLE notify_log (
+    id           INTEGER PRIMARY KEY,
+    target       TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    items        INTEGER NOT NULL,
+    message_key  TEXT NOT NULL,
+    ok           INTEGER NOT NULL,
+    duration_ms  INTEGER NOT NULL,
+    error        TEXT
+);
+CREATE INDEX notify_log_by_target ON notify_log(target, at);
+"#;
+
 /// Every migration, in order. Append only.
 pub const MIGRATIONS: &[&str] = &[
     V1,
@@ -590,4 +625,5 @@ pub const MIGRATIONS: &[&str] = &[
     V_FULL_TEXT,
     V_PAGE_VALIDATORS,
     V_SEARCH_EXTRACTED,
+    NOTIFY,
 ];

@@ -17,6 +17,7 @@ mod group_commit;
 mod hostile;
 mod ingest;
 mod logs;
+mod notify;
 mod ops;
 mod ops_config;
 mod origins;

@@ -187,6 +187,7 @@ fn add(
         item_hash: e.item_hash.map(|h| h as i64),
     };
     insert_entry(tx, e, &row)?;
+    w.fresh.push((index, article_id));
     w.applied.new += 1;
     Ok(())
 }
