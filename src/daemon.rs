@@ -25,6 +25,7 @@ mod notify;
 mod periodic;
 mod reload;
 mod round;
+mod websub;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -106,6 +107,8 @@ struct Daemon {
     prune_due: DateTime<Utc>,
     /// The retention run in progress, if any.
     prune_task: Option<tokio::task::JoinHandle<()>>,
+    /// Pushed documents and the WebSub subscriptions.
+    websub: websub::WebSub,
 }
 
 /// What the daemon is told from outside.
@@ -160,7 +163,7 @@ pub async fn run(
         .with_context(|| format!("opening the store {}", config.store.path.display()))?;
     let now = Utc::now();
     let changes = store.reconcile(&feed_specs(&config), now)?;
-    log_reconcile(&changes);
+    reload::log_reconcile(&changes);
     let rows = store.feeds()?;
     let store = SharedStore::new(store);
 
@@ -170,10 +173,13 @@ pub async fn run(
     let mut server_task = None;
     let metrics = Arc::new(crate::metrics::Metrics::default());
     metrics.set_store_writable(true);
+    let (pushes, pushed) = tokio::sync::mpsc::channel(websub::PUSH_QUEUE);
     let server = if config.server.enabled {
+        let callbacks = crate::server::websub::Callbacks::new(store.clone(), pushes, &config);
         let state = crate::server::ServerState::new(&config)
             .context("opening the store for the server")?
-            .with_metrics(Arc::clone(&metrics));
+            .with_metrics(Arc::clone(&metrics))
+            .with_websub(Arc::new(callbacks));
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| {
@@ -223,6 +229,7 @@ pub async fn run(
         probe_due: now,
         prune_due: now + periodic::PRUNE_FIRST,
         prune_task: None,
+        websub: websub::WebSub::new(pushed, &config, now),
         feed_at: feed_positions(&config),
         config,
     };
@@ -244,6 +251,7 @@ pub async fn run(
         d.deliver_mail(now).await;
         d.write_static(now).await;
         d.prune(now);
+        d.tend_subscriptions(now);
         let wait = d
             .plan
             .iter()
@@ -263,6 +271,7 @@ pub async fn run(
                     Err(e) => error!(error = %e, "a refresh task failed"),
                 }
             }
+            Some(push) = d.websub.pushes.recv() => d.take_push(push),
             told = control.recv() => match told {
                 Some(Control::Reload) => d.reload().await,
                 Some(Control::Stop) | None => break,
@@ -273,6 +282,7 @@ pub async fn run(
     d.notifier.stopping();
     watchdog.abort();
     d.full_text.stop();
+    d.stop_tending();
     if let Some(mail) = d.mail_task.take() {
         // An interrupted delivery stays pending and is retried next time.
         mail.abort();
@@ -377,6 +387,8 @@ impl Daemon {
             let store = self.store.clone();
             let limit = Arc::clone(&self.limit);
             let dedup = self.config.dedup.clone();
+            let subscriber =
+                websub::subscriber(&self.config, self).filter(|_| self.config.websub.subscribe);
             self.tasks.spawn(async move {
                 // The semaphore is never closed.
                 let _permit = limit.acquire_owned().await.expect("semaphore open");
@@ -387,6 +399,11 @@ impl Daemon {
                     Ok(None) => failed_report(&feed, "feed is not in the store"),
                     Err(e) => failed_report(&feed, &format!("reading feed state: {e}")),
                 };
+                if let (Some(subscriber), Some(hub)) = (subscriber, &report.hub) {
+                    if let Err(e) = subscriber.ensure(&feed, hub).await {
+                        warn!(feed = %feed.name, error = %e, "storing the WebSub subscription failed");
+                    }
+                }
                 (feed, report)
             });
         }
@@ -395,6 +412,7 @@ impl Daemon {
     /// A refresh ended: plan the feed's next check and store it.
     async fn finished(&mut self, feed: FeedConfig, report: FeedReport) {
         self.in_flight.remove(&feed.name);
+        self.start_waiting_push(&feed.name);
         self.round.record(&report);
         self.round
             .summarize_if_due(self.in_flight.is_empty(), std::time::Instant::now());
@@ -567,20 +585,6 @@ fn failed_report(feed: &FeedConfig, error: &str) -> FeedReport {
         duration_ms: 0,
         response: None,
         moved_to: None,
-    }
-}
-
-fn log_reconcile(c: &crate::store::Reconciled) {
-    for name in &c.added {
-        info!(feed = %name, "feed added");
-    }
-    for (old, new) in &c.renamed {
-        info!(feed = %new, was = %old, "feed renamed");
-    }
-    for name in &c.moved {
-        info!(feed = %name, "feed URL changed: fetch state reset");
-    }
-    for name in &c.removed {
-        info!(feed = %name, "feed removed from the config: no longer polled, its articles are kept");
+        hub: None,
     }
 }

@@ -29,6 +29,7 @@
 //! | [`rules`] | the operator's drop / keep / tag / mark / rewrite rules, run on cleaned entries (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → rules → dedup → store |
 //! | [`jobs`] | what the commands and the daemon share: feeds as the store knows them, planning next checks, digests, retention, the runtime |
+//! | [`websub`] | WebSub: subscribing to the hubs feeds name, signatures, pushed documents |
 //! | [`daemon`] | `tributary run`: the plan of due feeds, signals, sd_notify, shutdown |
 //! | [`cli`] | the commands |
 //! | `bench` | the benchmark command (feature `bench`): synthetic corpus, loopback server, phases |
@@ -78,3 +79,4 @@ pub mod rules;
 pub mod schedule;
 pub mod server;
 pub mod store;
+pub mod websub;

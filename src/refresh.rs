@@ -28,8 +28,10 @@ use crate::store::{self, FeedRow, FetchRecord, Outcome, SharedStore, StoryPolicy
 
 mod judge;
 mod process;
+mod push;
 pub use judge::judge;
 pub use process::{process, process_with, Document};
+pub use push::{ingest_pushed, Pushed};
 
 /// What happened to one feed, for the command line and the scheduler.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -60,6 +62,18 @@ pub struct FeedReport {
     /// The new URL, when this fetch confirmed a permanent move.
     #[serde(skip)]
     pub moved_to: Option<String>,
+    /// The WebSub hub the document announced, if any.
+    #[serde(skip)]
+    pub hub: Option<Announced>,
+}
+
+/// A WebSub hub a feed announced, and the topic to subscribe to there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announced {
+    /// The hub.
+    pub hub: Url,
+    /// The topic (the feed's `rel="self"` URL).
+    pub topic: Url,
 }
 
 /// How the feed's new articles find their stories: `None` when merging is
@@ -142,9 +156,11 @@ async fn refresh_inner(
         retry_after_until: None,
         now: started_at,
         judged: Default::default(),
+        pushed: false,
     };
     let mut response = None;
     let mut full_pass = None;
+    let mut hub = None;
     match fetcher.fetch(&req).await {
         Ok(Fetched::NotModified { meta }) => {
             debug!("not modified");
@@ -163,97 +179,10 @@ async fn refresh_inner(
             rec.bytes = body.len() as u64;
             rec.final_url = meta.final_url.as_ref().map(|u| redactor.url(u));
             let doc_url = meta.final_url.clone().unwrap_or_else(|| feed.url.clone());
-            let mode = state.identity_mode;
-            let now = started_at;
-            // Entries the store holds unchanged are not cleaned again
-            // (a feed fetched before; nothing to skip on a first fetch).
-            let known = match state.last_success_at {
-                Some(_) => {
-                    let id = state.id;
-                    store
-                        .call(move |s| s.known_entries(id))
-                        .await
-                        .unwrap_or_default()
-                }
-                None => KnownEntries::default(),
-            };
-            let skipping = !known.is_empty();
-            let rules = feed.rules.clone();
-            let dropped_before = known.dropped.clone();
-            let (rules_again, dropped_again) = (rules.clone(), dropped_before.clone());
-            let processed = tokio::task::spawn_blocking(move || {
-                let doc = process_with(
-                    &body,
-                    content_type.as_deref(),
-                    Some(&doc_url),
-                    mode,
-                    now,
-                    &known,
-                )
-                .map(|mut doc| {
-                    let judged = judge(&mut doc, &rules, &dropped_before, now);
-                    (doc, judged)
-                });
-                // Kept for a second, full pass should the store refuse an
-                // entry it no longer holds as it was.
-                (doc, skipping.then_some((body, content_type, doc_url)))
-            })
-            .await
-            .unwrap_or_else(|e| (Err(ParseError::Panic(e.to_string())), None));
-            let (processed, kept) = processed;
-            full_pass = kept.map(|(body, content_type, doc_url)| Reprocess {
-                body,
-                content_type,
-                doc_url,
-                mode,
-                now,
-                rules: rules_again,
-                dropped: dropped_again,
-            });
-            match processed {
-                Ok((doc, judged)) => {
-                    if !judged.dropped.is_empty() {
-                        debug!(dropped = judged.dropped.len(), "entries dropped by rules");
-                    }
-                    rec.judged = judged;
-                    if doc.keys.repeated_guids > 0 {
-                        warn!(
-                            entries = doc.keys.repeated_guids,
-                            "guid repeated inside the document; keyed by guid and link"
-                        );
-                    }
-                    // Notes on a successful fetch, in the fetch log and
-                    // the feed's last error.
-                    let mut notes = Vec::new();
-                    if doc.entries_dropped > 0 {
-                        let note = format!(
-                            "only the first {} entries kept; {} more left out",
-                            parse::MAX_ENTRIES,
-                            doc.entries_dropped
-                        );
-                        warn!(dropped = doc.entries_dropped, "{note}");
-                        notes.push(note);
-                    }
-                    if let Some(note) = doc.cleaning.note() {
-                        warn!(
-                            urls_left_out = doc.cleaning.urls_left_out,
-                            bodies_as_text = doc.cleaning.bodies_as_text,
-                            "{note}"
-                        );
-                        notes.push(note);
-                    }
-                    if !notes.is_empty() {
-                        rec.error = Some(notes.join("; "));
-                    }
-                    rec.validators = Some(meta.validators.clone());
-                    rec.meta = Some(doc.meta);
-                    rec.entries = doc.entries;
-                    rec.kept = doc.kept;
-                }
-                Err(e) => {
-                    rec.outcome = Outcome::Permanent;
-                    rec.error = Some(e.to_string());
-                }
+            full_pass = take_body(store, feed, state, &mut rec, body, content_type, &doc_url).await;
+            if rec.outcome == Outcome::Ok {
+                rec.validators = Some(meta.validators.clone());
+                hub = announced(&meta, rec.meta.as_ref(), &doc_url);
             }
             response = Some(meta);
         }
@@ -365,7 +294,142 @@ async fn refresh_inner(
         duration_ms,
         response,
         moved_to: applied.moved_to,
+        hub,
     }
+}
+
+/// Processes a document's `body` (fetched or pushed) into `rec`: the
+/// known entries skipped, parse, clean, key, the operator's rules, the
+/// notes on what was left out; a document that cannot be read makes the
+/// record `permanent`. Returns what a second, full pass needs, when
+/// entries were skipped.
+async fn take_body(
+    store: &SharedStore,
+    feed: &FeedConfig,
+    state: &FeedRow,
+    rec: &mut FetchRecord,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    doc_url: &Url,
+) -> Option<Reprocess> {
+    let doc_url = doc_url.clone();
+    let mode = state.identity_mode;
+    let now = rec.started_at;
+    // Entries the store holds unchanged are not cleaned again
+    // (a feed fetched before; nothing to skip on a first fetch).
+    let known = match state.last_success_at {
+        Some(_) => {
+            let id = state.id;
+            store
+                .call(move |s| s.known_entries(id))
+                .await
+                .unwrap_or_default()
+        }
+        None => KnownEntries::default(),
+    };
+    let skipping = !known.is_empty();
+    let rules = feed.rules.clone();
+    let dropped_before = known.dropped.clone();
+    let (rules_again, dropped_again) = (rules.clone(), dropped_before.clone());
+    let processed = tokio::task::spawn_blocking(move || {
+        let doc = process_with(
+            &body,
+            content_type.as_deref(),
+            Some(&doc_url),
+            mode,
+            now,
+            &known,
+        )
+        .map(|mut doc| {
+            let judged = judge(&mut doc, &rules, &dropped_before, now);
+            (doc, judged)
+        });
+        // Kept for a second, full pass should the store refuse an
+        // entry it no longer holds as it was.
+        (doc, skipping.then_some((body, content_type, doc_url)))
+    })
+    .await
+    .unwrap_or_else(|e| (Err(ParseError::Panic(e.to_string())), None));
+    let (processed, kept) = processed;
+    let full_pass = kept.map(|(body, content_type, doc_url)| Reprocess {
+        body,
+        content_type,
+        doc_url,
+        mode,
+        now,
+        rules: rules_again,
+        dropped: dropped_again,
+    });
+    match processed {
+        Ok((doc, judged)) => {
+            if !judged.dropped.is_empty() {
+                debug!(dropped = judged.dropped.len(), "entries dropped by rules");
+            }
+            rec.judged = judged;
+            if doc.keys.repeated_guids > 0 {
+                warn!(
+                    entries = doc.keys.repeated_guids,
+                    "guid repeated inside the document; keyed by guid and link"
+                );
+            }
+            // Notes on a successful fetch, in the fetch log and
+            // the feed's last error.
+            let mut notes = Vec::new();
+            if doc.entries_dropped > 0 {
+                let note = format!(
+                    "only the first {} entries kept; {} more left out",
+                    parse::MAX_ENTRIES,
+                    doc.entries_dropped
+                );
+                warn!(dropped = doc.entries_dropped, "{note}");
+                notes.push(note);
+            }
+            if let Some(note) = doc.cleaning.note() {
+                warn!(
+                    urls_left_out = doc.cleaning.urls_left_out,
+                    bodies_as_text = doc.cleaning.bodies_as_text,
+                    "{note}"
+                );
+                notes.push(note);
+            }
+            if !notes.is_empty() {
+                rec.error = Some(notes.join("; "));
+            }
+            rec.meta = Some(doc.meta);
+            rec.entries = doc.entries;
+            rec.kept = doc.kept;
+        }
+        Err(e) => {
+            rec.outcome = Outcome::Permanent;
+            rec.error = Some(e.to_string());
+        }
+    }
+    full_pass
+}
+
+/// The hub a fetched document announced, from the response's `Link`
+/// header or the document's links, with the topic to subscribe to (its
+/// `rel="self"`, else where it was fetched from).
+fn announced(
+    meta: &ResponseMeta,
+    doc: Option<&crate::model::FeedMeta>,
+    doc_url: &Url,
+) -> Option<Announced> {
+    let hub = meta
+        .links
+        .hub
+        .clone()
+        .or_else(|| doc.and_then(|d| d.hub.clone()))?;
+    let topic = meta
+        .links
+        .self_url
+        .clone()
+        .or_else(|| doc.and_then(|d| d.self_url.clone()))
+        .unwrap_or_else(|| doc_url.to_string());
+    Some(Announced {
+        hub: Url::parse(&hub).ok()?,
+        topic: Url::parse(&topic).ok()?,
+    })
 }
 
 /// A fetched document, kept for processing again in full.

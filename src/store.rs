@@ -41,6 +41,7 @@ mod search;
 mod search_limits;
 mod shared;
 mod story;
+mod websub;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -67,6 +68,7 @@ pub use rules::{Dropped, DroppedRow, Judged, Labels};
 pub use search::{SearchError, SearchHit, SearchResults, MATCH_END, MATCH_START};
 pub use search_limits::{QueryRefused, QueryShape, SearchLimits};
 pub use shared::SharedStore;
+pub use websub::{NewSubscription, Subscription};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

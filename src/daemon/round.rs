@@ -84,6 +84,7 @@ mod tests {
             duration_ms: 1,
             response: None,
             moved_to: None,
+            hub: None,
         }
     }
 

@@ -85,6 +85,29 @@ pub fn next_due(
     }
 }
 
+/// The next check of a feed whose hub pushes its documents (its lease
+/// ends at `lease_end`): polled every `every` as a safety net rather than
+/// when `due` says, but polled again when the lease ends (a hub that
+/// stops renewing leaves the feed polled as before).
+pub fn while_pushed(
+    due: Due,
+    now: DateTime<Utc>,
+    every: std::time::Duration,
+    lease_end: Option<DateTime<Utc>>,
+) -> Due {
+    let (Some(at), Some(end)) = (due.at, lease_end) else {
+        return due;
+    };
+    let safety = now + every;
+    if at >= safety {
+        return due;
+    }
+    Due {
+        at: Some(safety.min(end.max(at))),
+        reason: "pushed".into(),
+    }
+}
+
 /// The first check of a feed never fetched, or after a schedule change:
 /// the next fire of its schedule.
 pub fn on_schedule(

@@ -182,7 +182,24 @@ fn write_fetch<'a>(
     let now = w.now;
     applied.dropped = super::rules::write(tx, rec.feed_id.0, &rec.judged, &now)?;
     let feed = rec.feed_id.0;
-    if rec.outcome.is_success() {
+    if rec.pushed {
+        // A pushed document says nothing of the feed's URL, validators or
+        // health: only what it brought is recorded.
+        tx.prepare_cached(
+            "UPDATE feeds SET
+                last_new_entry_at = CASE WHEN ?2 > 0 THEN ?3 ELSE last_new_entry_at END,
+                identity_mode = CASE WHEN ?4 THEN 'link' ELSE identity_mode END
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            feed,
+            applied.new,
+            now,
+            applied.guid_changes >= GUID_CHANGES_TO_SWITCH
+        ])?;
+        tx.prepare_cached("UPDATE websub_subscriptions SET last_push_at = ?2 WHERE feed_id = ?1")?
+            .execute(params![feed, now])?;
+    } else if rec.outcome.is_success() {
         let v = rec.validators.clone().unwrap_or_default();
         let m = rec.meta.clone().unwrap_or_default();
         tx.prepare_cached(
@@ -255,11 +272,13 @@ fn write_fetch<'a>(
             rec.retry_after_until.map(ts_ceil),
         ])?;
     }
-    applied.moved_to = track_redirects(tx, rec)?;
+    if !rec.pushed {
+        applied.moved_to = track_redirects(tx, rec)?;
+    }
     tx.prepare_cached(
         "INSERT INTO fetch_log (feed_id, started_at, url, final_url, outcome, http_status, bytes,
-             duration_ms, new_entries, updated_entries, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             duration_ms, new_entries, updated_entries, error, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         feed,
@@ -273,6 +292,7 @@ fn write_fetch<'a>(
         applied.new,
         applied.updated,
         rec.error,
+        if rec.pushed { "push" } else { "poll" },
     ])?;
     Ok(applied)
 }

@@ -543,6 +543,39 @@ UPDATE extract_scan SET changed_since = (SELECT max(changed_at) FROM articles);
 CREATE INDEX articles_by_changed ON articles(changed_at) WHERE changed_at IS NOT NULL;
 "#;
 
+/// Migration: WebSub (pushed feeds).
+///
+/// `fetch_log.kind`: `poll` for a fetch, `push` for a document a hub
+/// pushed. `websub_subscriptions`: one row per feed subscribed to a hub:
+/// the hub and topic, the callback's secret path `token` (128 random
+/// bits, hex) and the HMAC `secret`, the `state` (`subscribing`,
+/// `active`, `unsubscribing`, `denied`, `failed`), the request awaiting
+/// the hub's intent verification (`pending`: `subscribe` or
+/// `unsubscribe`), the lease, and when the daemon acts next
+/// (`next_action_at`: retry, renewal).
+const WEBSUB: &str = r#"
+ALTER TABLE fetch_log ADD COLUMN kind TEXT NOT NULL DEFAULT 'poll';
+CREATE TABLE websub_subscriptions (
+    feed_id           INTEGER PRIMARY KEY,
+    hub               TEXT NOT NULL,
+    topic             TEXT NOT NULL,
+    token             TEXT NOT NULL UNIQUE,
+    secret            TEXT NOT NULL,
+    state             TEXT NOT NULL,
+    pending           TEXT,
+    requested_at      TEXT,
+    lease_seconds     INTEGER,
+    lease_expires_at  TEXT,
+    verified_at       TEXT,
+    last_push_at      TEXT,
+    next_action_at    TEXT,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    last_error        TEXT,
+    created_at        TEXT NOT NULL
+);
+CREATE INDEX websub_by_next_action ON websub_subscriptions(next_action_at);
+"#;
+
 /// Every migration, in order. Append only.
 pub const MIGRATIONS: &[&str] = &[
     V1,
@@ -558,4 +591,5 @@ pub const MIGRATIONS: &[&str] = &[
     READERS,
     V_FULL_TEXT,
     V_PAGE_VALIDATORS,
+    WEBSUB,
 ];

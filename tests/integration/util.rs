@@ -417,6 +417,7 @@ pub fn fetch_record_of(
         retry_after_until: None,
         now,
         judged: Default::default(),
+        pushed: false,
     }
 }
 

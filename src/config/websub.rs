@@ -1,0 +1,103 @@
+//! `[websub]`: pushed feeds (subscribing to the hubs feeds name) and the
+//! hub the outputs advertise and ping.
+//!
+//! Subscribing is on by default only when `[server] base_url` is set: a
+//! hub must reach the callback, and the address Tributary guesses from
+//! `listen` is rarely one a hub can reach.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use super::{duration, ConfigError, Locator};
+
+/// How often a pushed feed is still polled, as a safety net, unless
+/// `poll_every` says otherwise.
+pub const DEFAULT_PUSHED_POLL: Duration = Duration::from_secs(6 * 3600);
+/// The lease asked of hubs unless `lease` says otherwise.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The shortest lease that may be asked.
+pub const MIN_LEASE: Duration = Duration::from_secs(60);
+/// The longest lease that may be asked (hubs cap leases themselves).
+pub const MAX_LEASE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `[websub]`, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSubConfig {
+    /// Whether feeds that name a hub are subscribed to it.
+    pub subscribe: bool,
+    /// How often a feed with a live subscription is polled all the same.
+    pub poll_every: Duration,
+    /// The lease asked of hubs (a hub may grant another).
+    pub lease: Duration,
+    /// A hub the outputs advertise (`rel="hub"`) and that is pinged
+    /// (`hub.mode=publish`) when an output changes.
+    pub hub: Option<Url>,
+}
+
+impl Default for WebSubConfig {
+    fn default() -> Self {
+        WebSubConfig {
+            subscribe: false,
+            poll_every: DEFAULT_PUSHED_POLL,
+            lease: DEFAULT_LEASE,
+            hub: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebSub {
+    subscribe: Option<Spanned<bool>>,
+    poll_every: Option<Spanned<String>>,
+    lease: Option<Spanned<String>>,
+    hub: Option<Spanned<String>>,
+}
+
+/// Validates `[websub]`. `base_url_set`: whether `[server] base_url` was
+/// written (the default of `subscribe`); `serving`: `[server] enabled`.
+pub(super) fn from_raw(
+    raw: Option<RawWebSub>,
+    base_url_set: bool,
+    serving: bool,
+    at: &Locator<'_>,
+) -> Result<WebSubConfig, ConfigError> {
+    let mut config = WebSubConfig {
+        subscribe: base_url_set && serving,
+        ..WebSubConfig::default()
+    };
+    let Some(raw) = raw else {
+        return Ok(config);
+    };
+    if let Some(s) = &raw.subscribe {
+        if *s.get_ref() && !serving {
+            return Err(at.error(
+                s.span(),
+                "subscribe = true needs the server ([server] enabled = true): hubs call it back",
+            ));
+        }
+        config.subscribe = *s.get_ref();
+    }
+    if let Some(p) = &raw.poll_every {
+        config.poll_every = duration(at, p)?;
+    }
+    if let Some(l) = &raw.lease {
+        let lease = duration(at, l)?;
+        if !(MIN_LEASE..=MAX_LEASE).contains(&lease) {
+            return Err(at.error(l.span(), "lease must be between 1 minute and 365 days"));
+        }
+        config.lease = lease;
+    }
+    if let Some(h) = &raw.hub {
+        let url = Url::parse(h.get_ref().trim())
+            .map_err(|e| at.error(h.span(), &format!("invalid hub url `{}`: {e}", h.get_ref())))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(at.error(h.span(), "hub must be an http or https URL with a host"));
+        }
+        config.hub = Some(url);
+    }
+    Ok(config)
+}
