@@ -35,3 +35,4 @@ mod server;
 mod ssrf;
 mod tombstones;
 mod util;
+mod websub;

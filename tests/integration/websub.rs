@@ -1,0 +1,409 @@
+//! WebSub against the real daemon: a hub written here, on 127.0.0.1, that
+//! follows the recommendation (takes subscription requests, verifies
+//! intent with a challenge, distributes signed and unsigned content,
+//! grants short leases), and a feed that names it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+
+use crate::child::{wait_for, Daemon};
+use crate::util::*;
+
+/// A hub: records the form of every request it gets, answers 202.
+struct Hub {
+    addr: std::net::SocketAddr,
+    requests: Arc<Mutex<Vec<HashMap<String, String>>>>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Hub {
+    fn start() -> Hub {
+        tributary::fetch::install_crypto_provider();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let requests: Arc<Mutex<Vec<HashMap<String, String>>>> = Arc::default();
+        let seen = Arc::clone(&requests);
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route(
+            "/hub",
+            axum::routing::post(move |body: Bytes| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    let form = url::form_urlencoded::parse(&body).into_owned().collect();
+                    seen.lock().unwrap().push(form);
+                    (axum::http::StatusCode::ACCEPTED, "")
+                }
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Hub {
+            addr,
+            requests,
+            runtime,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hub", self.addr)
+    }
+
+    /// The `n`th request (0-based) of `mode`, waiting up to `limit`.
+    fn request(&self, mode: &str, n: usize, limit: Duration) -> Option<HashMap<String, String>> {
+        let found = || {
+            self.requests
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|r| r.get("hub.mode").map(String::as_str) == Some(mode))
+                .nth(n)
+                .cloned()
+        };
+        wait_for(limit, || found().is_some());
+        found()
+    }
+
+    /// Intent verification: GET the callback; (status, body).
+    fn verify(
+        &self,
+        callback: &str,
+        mode: &str,
+        topic: &str,
+        challenge: &str,
+        lease: u64,
+    ) -> (u16, String) {
+        let mut url = url::Url::parse(callback).unwrap();
+        url.query_pairs_mut()
+            .append_pair("hub.mode", mode)
+            .append_pair("hub.topic", topic)
+            .append_pair("hub.challenge", challenge)
+            .append_pair("hub.lease_seconds", &lease.to_string());
+        self.runtime.block_on(async {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        })
+    }
+
+    /// Content distribution: POST `body` to the callback, signed with
+    /// `signature` when given; the status.
+    fn push(&self, callback: &str, body: &str, signature: Option<String>) -> u16 {
+        self.runtime.block_on(async {
+            let mut rb = reqwest::Client::new()
+                .post(callback)
+                .header("content-type", "application/rss+xml")
+                .body(body.to_string());
+            if let Some(s) = signature {
+                rb = rb.header("x-hub-signature", s);
+            }
+            rb.send().await.unwrap().status().as_u16()
+        })
+    }
+}
+
+/// An RSS document that names `hub` and its own URL `topic`.
+fn feed_doc(hub: &str, topic: &str, items: &[(&str, &str)]) -> String {
+    let mut s = format!(
+        "<?xml version=\"1.0\"?>\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel>\
+         <title>Pushed</title><link>https://site.example/</link><description>d</description>\
+         <atom:link rel=\"hub\" href=\"{hub}\"/><atom:link rel=\"self\" href=\"{topic}\"/>\n"
+    );
+    for (guid, title) in items {
+        s.push_str(&format!(
+            "<item><guid>{guid}</guid><link>https://site.example/{guid}</link><title>{title}</title>\
+             <description>{title} in a few words of text.</description></item>\n"
+        ));
+    }
+    s.push_str("</channel></rss>\n");
+    s
+}
+
+fn sign(secret: &str, body: &str) -> String {
+    tributary::websub::sign(secret.as_bytes(), body.as_bytes())
+}
+
+/// A daemon polling hourly, serving on `port`, with `extra` config.
+fn config(port: u16, feeds: &str, extra: &str) -> String {
+    format!(
+        "[store]\npath = \"tributary.db\"\n\
+         [server]\nlisten = \"127.0.0.1:{port}\"\nbase_url = \"http://127.0.0.1:{port}/\"\n\
+         [schedule]\ndefault = \"0 0 * * * *\"\nstartup_spread = \"100ms\"\nshutdown_grace = \"1s\"\n\
+         [fetch]\nhost_gap = \"0s\"\ntimeout = \"10s\"\n{extra}\n{feeds}"
+    )
+}
+
+struct Setup {
+    s: Scratch,
+    hub: Hub,
+    /// Serves the feed while the test runs.
+    _feeds: FeedServer,
+    daemon: Daemon,
+    topic: String,
+    port: u16,
+}
+
+/// A daemon with one feed, `news`, that names the hub; waits for its
+/// subscription request.
+fn setup(extra: &str) -> (Setup, HashMap<String, String>) {
+    let hub = Hub::start();
+    let feeds = FeedServer::start();
+    let topic = feeds.url("/news.xml");
+    feeds.set(
+        "/news.xml",
+        Route::feed(feed_doc(&hub.url(), &topic, &[("a", "First story")])),
+    );
+    let port = free_port();
+    let s = Scratch::new();
+    let feed = format!("[[feeds]]\nname = \"news\"\nurl = \"{topic}\"\nmax_body = \"64 KiB\"\n");
+    std::fs::write(s.config_path(), config(port, &feed, extra)).unwrap();
+    let daemon = Daemon::start(&s, "info", &[]);
+    let request = hub.request("subscribe", 0, Duration::from_secs(20));
+    let request = request.unwrap_or_else(|| panic!("no subscription request: {}", daemon.log()));
+    (
+        Setup {
+            s,
+            hub,
+            _feeds: feeds,
+            daemon,
+            topic,
+            port,
+        },
+        request,
+    )
+}
+
+fn entries(s: &Scratch) -> i64 {
+    s.count("SELECT count(*) FROM entries")
+}
+
+#[test]
+fn a_hub_verifies_and_pushes_signed_content_into_the_store() {
+    let (t, request) = setup("[websub]\nlease = \"10m\"\npoll_every = \"2h\"\n");
+    let callback = request["hub.callback"].clone();
+    let secret = request["hub.secret"].clone();
+    let base = format!("http://127.0.0.1:{}/websub/", t.port);
+    let token = callback
+        .strip_prefix(&base)
+        .unwrap_or_else(|| panic!("{callback}"));
+    assert!(
+        token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{token}"
+    );
+    assert_eq!(secret.len(), 64, "a 256-bit secret");
+    assert_eq!(request["hub.topic"], t.topic);
+    assert_eq!(request["hub.lease_seconds"], "600");
+    assert!(wait_for(Duration::from_secs(10), || entries(&t.s) == 1));
+
+    let pushed = feed_doc(&t.hub.url(), &t.topic, &[("b", "Second story")]);
+    // Not verified yet: no push is taken.
+    assert_eq!(
+        t.hub.push(&callback, &pushed, Some(sign(&secret, &pushed))),
+        404
+    );
+    // Intent verification answers only the pending request: its mode, its
+    // topic, its token.
+    assert_eq!(
+        t.hub
+            .verify(&callback, "subscribe", "http://other.example/", "c1", 300)
+            .0,
+        404
+    );
+    assert_eq!(
+        t.hub
+            .verify(&callback, "unsubscribe", &t.topic, "c2", 300)
+            .0,
+        404
+    );
+    let guessed = format!("{base}{}", "0".repeat(32));
+    assert_eq!(
+        t.hub.verify(&guessed, "subscribe", &t.topic, "c3", 300).0,
+        404
+    );
+    let (status, echo) = t
+        .hub
+        .verify(&callback, "subscribe", &t.topic, "challenge-4711", 10_800);
+    assert_eq!((status, echo.as_str()), (200, "challenge-4711"));
+    // Verified once: a replay is not answered.
+    assert_eq!(
+        t.hub
+            .verify(&callback, "subscribe", &t.topic, "again", 300)
+            .0,
+        404
+    );
+
+    // Unsigned and badly signed content: acknowledged, refused, logged.
+    assert_eq!(t.hub.push(&callback, &pushed, None), 202);
+    assert_eq!(
+        t.hub
+            .push(&callback, &pushed, Some(sign("not the secret", &pushed))),
+        202
+    );
+    let tampered = pushed.replace("Second story", "Forged story");
+    assert_eq!(
+        t.hub
+            .push(&callback, &tampered, Some(sign(&secret, &pushed))),
+        202
+    );
+    assert_eq!(
+        t.hub.push(&guessed, &pushed, Some(sign(&secret, &pushed))),
+        404
+    );
+    // Larger than the feed's max_body (64 KiB).
+    let big = feed_doc(&t.hub.url(), &t.topic, &[("big", &"x".repeat(70 * 1024))]);
+    assert_eq!(t.hub.push(&callback, &big, Some(sign(&secret, &big))), 413);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(entries(&t.s), 1, "refused pushes stored nothing");
+    assert_eq!(
+        t.s.count("SELECT count(*) FROM fetch_log WHERE kind = 'push'"),
+        0
+    );
+    let log = t.daemon.log();
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("pushed document refused") && l.contains("news"))
+            .count(),
+        4,
+        "{log}"
+    );
+    assert!(
+        log.contains("unsigned") && log.contains("bad signature"),
+        "{log}"
+    );
+
+    // Signed: in the store within a second.
+    let started = Instant::now();
+    assert_eq!(
+        t.hub.push(&callback, &pushed, Some(sign(&secret, &pushed))),
+        202
+    );
+    assert!(
+        wait_for(Duration::from_secs(1), || entries(&t.s) == 2),
+        "the pushed item did not arrive within a second: {}",
+        t.daemon.log()
+    );
+    let took = started.elapsed();
+    assert_eq!(
+        t.s.count("SELECT count(*) FROM entries WHERE title = 'Second story'"),
+        1
+    );
+    assert_eq!(
+        t.s.count("SELECT count(*) FROM entries WHERE title = 'Forged story'"),
+        0
+    );
+    assert!(wait_for(Duration::from_secs(5), || {
+        t.s.count("SELECT count(*) FROM fetch_log WHERE kind = 'push' AND outcome = 'ok' AND new_entries = 1") == 1
+    }));
+    eprintln!("pushed item stored {} ms after the push", took.as_millis());
+    // Polled on the slower cadence while pushed.
+    assert!(wait_for(Duration::from_secs(5), || {
+        t.s.count(
+            "SELECT count(*) FROM feeds WHERE next_check_reason = 'pushed'
+               AND julianday(next_check_at) > julianday('now', '+110 minutes')",
+        ) == 1
+    }));
+
+    let out = t.s.tributary(&["feeds"]);
+    let table = stdout(&out);
+    assert!(table.contains("WEBSUB"), "{table}");
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("news ") && l.contains("pushed since"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        line.contains("lease ends in") && line.contains("last push now"),
+        "{line}"
+    );
+    let json = stdout(&t.s.tributary(&["feeds", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(v["websub"]["pushed"], true, "{v}");
+    assert_eq!(v["websub"]["hub"], t.hub.url(), "{v}");
+    assert!(v["websub"]["lease_expires_at"].is_string(), "{v}");
+    let (code, log) = t.daemon.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
+
+#[test]
+fn leases_are_renewed_and_removed_feeds_unsubscribed() {
+    let (t, request) = setup("");
+    let callback = request["hub.callback"].clone();
+    // A 5-second lease: renewed after four.
+    let (status, _) = t.hub.verify(&callback, "subscribe", &t.topic, "x", 5);
+    assert_eq!(status, 200);
+    let verified = Instant::now();
+    let renewal = t.hub.request("subscribe", 1, Duration::from_secs(10));
+    let renewal = renewal.unwrap_or_else(|| panic!("no renewal: {}", t.daemon.log()));
+    let after = verified.elapsed();
+    assert!(
+        after >= Duration::from_secs(3) && after < Duration::from_secs(5),
+        "renewed {after:?} after a 5 s lease began"
+    );
+    assert_eq!(renewal["hub.callback"], callback, "same callback");
+    assert_eq!(renewal["hub.secret"], request["hub.secret"]);
+    assert_eq!(
+        t.hub.verify(&callback, "subscribe", &t.topic, "y", 600).0,
+        200
+    );
+    // Pushes still flow after the first lease's end.
+    std::thread::sleep(Duration::from_secs(2));
+    let pushed = feed_doc(&t.hub.url(), &t.topic, &[("later", "Later story")]);
+    let signed = sign(&request["hub.secret"], &pushed);
+    assert_eq!(t.hub.push(&callback, &pushed, Some(signed)), 202);
+    assert!(wait_for(Duration::from_secs(2), || entries(&t.s) == 2));
+
+    // The feed leaves the config: SIGHUP unsubscribes it.
+    std::fs::write(t.s.config_path(), config(t.port, "", "")).unwrap();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &t.daemon.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let gone = t.hub.request("unsubscribe", 0, Duration::from_secs(10));
+    let gone = gone.unwrap_or_else(|| panic!("no unsubscription: {}", t.daemon.log()));
+    assert_eq!(gone["hub.callback"], callback);
+    assert_eq!(gone["hub.topic"], t.topic);
+    assert!(!gone.contains_key("hub.secret"));
+    // Pushes for it are no longer taken; the hub's verification is answered.
+    assert_eq!(
+        t.s.count("SELECT count(*) FROM websub_subscriptions WHERE state = 'unsubscribing'"),
+        1
+    );
+    let (status, echo) = t.hub.verify(&callback, "unsubscribe", &t.topic, "bye", 0);
+    assert_eq!((status, echo.as_str()), (200, "bye"));
+    assert_eq!(t.s.count("SELECT count(*) FROM websub_subscriptions"), 0);
+    let pushed = feed_doc(&t.hub.url(), &t.topic, &[("after", "After story")]);
+    let signed = sign(&request["hub.secret"], &pushed);
+    assert_eq!(t.hub.push(&callback, &pushed, Some(signed)), 404);
+    let (code, log) = t.daemon.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
+
+#[test]
+fn without_base_url_nothing_is_subscribed() {
+    let hub = Hub::start();
+    let feeds = FeedServer::start();
+    let topic = feeds.url("/news.xml");
+    feeds.set(
+        "/news.xml",
+        Route::feed(feed_doc(&hub.url(), &topic, &[("a", "A")])),
+    );
+    let s = Scratch::new();
+    s.write_config(
+        "[schedule]\ndefault = \"0 0 * * * *\"\nstartup_spread = \"100ms\"\n[fetch]\nhost_gap = \"0s\"\n",
+        &[("news", &topic)],
+    );
+    let daemon = Daemon::start(&s, "info", &[]);
+    assert!(wait_for(Duration::from_secs(10), || s
+        .count_opt("SELECT count(*) FROM entries")
+        == Some(1)));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(hub.requests.lock().unwrap().is_empty());
+    let (code, log) = daemon.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
