@@ -251,7 +251,7 @@ pub async fn run(
         d.deliver_mail(now).await;
         d.write_static(now).await;
         d.prune(now);
-        d.tend_subscriptions(now);
+        d.tend_subscriptions(now).await;
         let wait = d
             .plan
             .iter()

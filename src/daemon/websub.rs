@@ -9,12 +9,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::Daemon;
 use crate::config::{Config, FeedConfig};
 use crate::refresh::{ingest_pushed, Pushed};
 use crate::server::websub::{Push, Taken};
+use crate::store::Store;
+use crate::websub::river::{self, Seen};
 use crate::websub::subscriber::Subscriber;
 
 /// Documents pushed and waiting, and the tending in progress.
@@ -30,6 +32,12 @@ pub(super) struct WebSub {
     /// The configured feeds by name, for the tending task (rebuilt on
     /// reload, so a tick costs no copy of the config).
     feeds: Arc<HashMap<String, FeedConfig>>,
+    /// The outputs as last announced to hubs.
+    seen: Arc<std::sync::Mutex<Seen>>,
+    /// The content generation the outputs were last looked at for.
+    river_generation: Option<i64>,
+    /// Announcing changed outputs, if under way.
+    river_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Pushed documents queued between the callback route and the loop.
@@ -43,6 +51,9 @@ impl WebSub {
             task: None,
             due: now,
             feeds: Arc::default(),
+            seen: Arc::default(),
+            river_generation: None,
+            river_task: None,
         };
         websub.reload(config, now);
         websub
@@ -134,11 +145,15 @@ impl Daemon {
 
     /// Once a second: acts on the subscriptions that are due (see
     /// `Store::subscriptions_due`).
-    pub(super) fn tend_subscriptions(&mut self, now: DateTime<Utc>) {
-        if now < self.websub.due || self.websub.task.as_ref().is_some_and(|t| !t.is_finished()) {
+    pub(super) async fn tend_subscriptions(&mut self, now: DateTime<Utc>) {
+        if now < self.websub.due {
             return;
         }
         self.websub.due = now + chrono::Duration::seconds(1);
+        self.announce_changes().await;
+        if self.websub.task.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
         let Some(subscriber) = subscriber(&self.config, self) else {
             return;
         };
@@ -159,9 +174,60 @@ impl Daemon {
         }));
     }
 
+    /// When the store's content changed: the outputs whose documents
+    /// changed are announced to the hubs they advertise.
+    async fn announce_changes(&mut self) {
+        let hubs: Vec<url::Url> = self.config.websub.hub.iter().cloned().collect();
+        if hubs.is_empty()
+            || self
+                .websub
+                .river_task
+                .as_ref()
+                .is_some_and(|t| !t.is_finished())
+        {
+            return;
+        }
+        let generation = match self.store.call(|s| s.content_generation()).await {
+            Ok(g) => g,
+            Err(e) => return warn!(error = %e, "reading the content generation failed"),
+        };
+        if self.websub.river_generation == Some(generation) {
+            return;
+        }
+        self.websub.river_generation = Some(generation);
+        let site = crate::output::Site::new(&self.config);
+        let path = self.config.store.path.clone();
+        let seen = Arc::clone(&self.websub.seen);
+        let fetcher = self.fetcher.clone();
+        self.websub.river_task = Some(tokio::spawn(async move {
+            let looked = tokio::task::spawn_blocking(move || {
+                let reader = Store::open_read_only(&path)?;
+                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                seen.changes(&site, &reader)
+            })
+            .await;
+            let changed = match looked {
+                Ok(Ok(changed)) => changed,
+                Ok(Err(e)) => return warn!(error = %e, "rendering the outputs for the hub failed"),
+                Err(e) => return warn!(error = %e, "rendering the outputs for the hub failed"),
+            };
+            if changed.is_empty() {
+                return;
+            }
+            let urls: Vec<String> = changed.into_iter().map(|c| c.url).collect();
+            info!(outputs = urls.len(), "outputs changed: pinging the hub");
+            for hub in &hubs {
+                river::ping(&fetcher, hub, &urls).await;
+            }
+        }));
+    }
+
     /// Stops the tending in progress (at shutdown; what it stored stays).
     pub(super) fn stop_tending(&mut self) {
         if let Some(task) = self.websub.task.take() {
+            task.abort();
+        }
+        if let Some(task) = self.websub.river_task.take() {
             task.abort();
         }
     }

@@ -407,3 +407,84 @@ fn without_base_url_nothing_is_subscribed() {
     let (code, log) = daemon.stop();
     assert_eq!(code, Some(0), "{log}");
 }
+
+/// A GET of the daemon's `path`: the body.
+fn get(hub: &Hub, port: u16, path: &str) -> String {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    hub.runtime
+        .block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+}
+
+fn publish_pings(hub: &Hub) -> Vec<String> {
+    hub.requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("hub.mode").map(String::as_str) == Some("publish"))
+        .map(|r| r["hub.url"].clone())
+        .collect()
+}
+
+#[test]
+fn outputs_advertise_the_hub_and_ping_it_when_they_change() {
+    let hub = Hub::start();
+    let feeds = FeedServer::start();
+    feeds.set(
+        "/plain.xml",
+        Route::feed(rss("Plain", &[(Some("a"), None, "A one")])),
+    );
+    let port = free_port();
+    let s = Scratch::new();
+    let feed = format!(
+        "[[feeds]]\nname = \"plain\"\nurl = \"{}\"\n",
+        feeds.url("/plain.xml")
+    );
+    let extra = format!("[websub]\nsubscribe = false\nhub = \"{}\"\n", hub.url());
+    let every_second = config(port, &feed, &extra).replace("0 0 * * * *", "* * * * * *");
+    std::fs::write(s.config_path(), every_second).unwrap();
+    let daemon = Daemon::start(&s, "info", &[]);
+    assert!(wait_for(Duration::from_secs(10), || s
+        .count_opt("SELECT count(*) FROM entries")
+        == Some(1)));
+
+    let atom = get(&hub, port, "/feed.atom");
+    assert!(
+        atom.contains(&format!("<link rel=\"hub\" href=\"{}\"/>", hub.url())),
+        "{atom}"
+    );
+    assert!(atom.contains(&format!("<link rel=\"self\" type=\"application/atom+xml\" href=\"http://127.0.0.1:{port}/feed.atom\"/>")), "{atom}");
+    let rss_doc = get(&hub, port, "/feed.rss");
+    assert!(
+        rss_doc.contains(&format!("<atom:link href=\"{}\" rel=\"hub\"/>", hub.url())),
+        "{rss_doc}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&get(&hub, port, "/feed.json")).unwrap();
+    assert_eq!(
+        json["hubs"],
+        serde_json::json!([{"type": "WebSub", "url": hub.url()}])
+    );
+    // Polled every second, unchanged: no ping.
+    std::thread::sleep(Duration::from_millis(2500));
+    let before = publish_pings(&hub).len();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(publish_pings(&hub).len(), before, "pinged without a change");
+
+    feeds.set(
+        "/plain.xml",
+        Route::feed(rss(
+            "Plain",
+            &[(Some("a"), None, "A one"), (Some("b"), None, "B two")],
+        )),
+    );
+    let expected: Vec<String> = ["atom", "rss", "json"]
+        .iter()
+        .map(|ext| format!("http://127.0.0.1:{port}/feed.{ext}"))
+        .collect();
+    let pinged = wait_for(Duration::from_secs(10), || {
+        let pings = publish_pings(&hub);
+        expected.iter().all(|u| pings[before..].contains(u))
+    });
+    assert!(pinged, "{:?}\n{}", publish_pings(&hub), daemon.log());
+    let (code, log) = daemon.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
