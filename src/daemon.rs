@@ -174,8 +174,11 @@ pub async fn run(
     let metrics = Arc::new(crate::metrics::Metrics::default());
     metrics.set_store_writable(true);
     let (pushes, pushed) = tokio::sync::mpsc::channel(websub::PUSH_QUEUE);
+    let hub =
+        crate::websub::hub::Hub::for_config(&config, store.clone()).context("the WebSub hub")?;
     let server = if config.server.enabled {
-        let callbacks = crate::server::websub::Callbacks::new(store.clone(), pushes, &config);
+        let callbacks =
+            crate::server::websub::Callbacks::new(store.clone(), pushes, &config, hub.clone());
         let state = crate::server::ServerState::new(&config)
             .context("opening the store for the server")?
             .with_metrics(Arc::clone(&metrics))
@@ -229,7 +232,7 @@ pub async fn run(
         probe_due: now,
         prune_due: now + periodic::PRUNE_FIRST,
         prune_task: None,
-        websub: websub::WebSub::new(pushed, &config, now),
+        websub: websub::WebSub::new(pushed, hub, &config, now),
         feed_at: feed_positions(&config),
         config,
     };

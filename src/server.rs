@@ -10,11 +10,12 @@
 //! | `/healthz`, `/readyz`, `/metrics`, `/opml` | operations (`ops`) |
 //! | `/search?q=…` | a search as a feed ([`search`]) |
 //! | `/websub/{token}` | WebSub callbacks: GET intent verification, POST pushed documents ([`websub`]) |
+//! | `/websub/hub` | POST: subscribing to the outputs at Tributary's own WebSub hub (`[websub] serve_hub`) |
 //!
 //! Only these: a name is looked up among the configured outputs, never on
 //! disk, so no path can reach anything else; a digest id only in the one
 //! spelling its links use. Unknown paths and names are 404; methods other
-//! than GET and HEAD are 405 (but POST on a WebSub callback).
+//! than GET and HEAD are 405 (but POST on the WebSub routes).
 //!
 //! # Answers
 //! `Content-Type` with charset, a strong `ETag` (a hash of the bytes sent)
@@ -273,6 +274,7 @@ fn router(state: ServerState) -> Router {
             "/websub/{token}",
             get(websub::verify).post(websub::distribute),
         )
+        .route("/websub/hub", axum::routing::post(websub::hub))
         .fallback(not_found)
         .with_state(state)
 }

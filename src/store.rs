@@ -35,6 +35,7 @@ mod outputs;
 mod record;
 mod restory;
 mod retention;
+mod river;
 mod rules;
 mod schema;
 mod search;
@@ -64,6 +65,7 @@ pub use outputs::{
 };
 pub use record::{Applied, FetchRecord, Outcome, StoryPolicy};
 pub use retention::{Compaction, PrunePolicy, PruneReport};
+pub use river::RiverSubscriber;
 pub use rules::{Dropped, DroppedRow, Judged, Labels};
 pub use search::{SearchError, SearchHit, SearchResults, MATCH_END, MATCH_START};
 pub use search_limits::{QueryRefused, QueryShape, SearchLimits};

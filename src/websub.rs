@@ -26,6 +26,7 @@
 //! and callbacks answer within [`REQUEST_TIMEOUT`] and their answers are
 //! read up to `fetch::MAX_ANSWER` bytes.
 
+pub mod hub;
 pub mod river;
 pub mod subscriber;
 

@@ -35,6 +35,13 @@ pub struct WebSubConfig {
     /// A hub the outputs advertise (`rel="hub"`) and that is pinged
     /// (`hub.mode=publish`) when an output changes.
     pub hub: Option<Url>,
+    /// Whether Tributary is a hub for its own outputs (at
+    /// `{base_url}websub/hub`, advertised by them).
+    pub serve_hub: bool,
+    /// Whether the hub calls back subscribers on loopback and private
+    /// addresses (a reader on the same machine or network); off, only
+    /// public addresses are called.
+    pub private_callbacks: bool,
 }
 
 impl Default for WebSubConfig {
@@ -44,6 +51,8 @@ impl Default for WebSubConfig {
             poll_every: DEFAULT_PUSHED_POLL,
             lease: DEFAULT_LEASE,
             hub: None,
+            serve_hub: false,
+            private_callbacks: false,
         }
     }
 }
@@ -55,6 +64,8 @@ pub(super) struct RawWebSub {
     poll_every: Option<Spanned<String>>,
     lease: Option<Spanned<String>>,
     hub: Option<Spanned<String>>,
+    serve_hub: Option<Spanned<bool>>,
+    private_callbacks: Option<bool>,
 }
 
 /// Validates `[websub]`. `base_url_set`: whether `[server] base_url` was
@@ -99,5 +110,15 @@ pub(super) fn from_raw(
         }
         config.hub = Some(url);
     }
+    if let Some(s) = &raw.serve_hub {
+        if *s.get_ref() && !serving {
+            return Err(at.error(
+                s.span(),
+                "serve_hub = true needs the server ([server] enabled = true)",
+            ));
+        }
+        config.serve_hub = *s.get_ref();
+    }
+    config.private_callbacks = raw.private_callbacks.unwrap_or(false);
     Ok(config)
 }

@@ -16,6 +16,7 @@ use crate::config::{Config, FeedConfig};
 use crate::refresh::{ingest_pushed, Pushed};
 use crate::server::websub::{Push, Taken};
 use crate::store::Store;
+use crate::websub::hub::Hub;
 use crate::websub::river::{self, Seen};
 use crate::websub::subscriber::Subscriber;
 
@@ -38,13 +39,20 @@ pub(super) struct WebSub {
     river_generation: Option<i64>,
     /// Announcing changed outputs, if under way.
     river_task: Option<tokio::task::JoinHandle<()>>,
+    /// Tributary's own hub, when it serves one.
+    hub: Option<Arc<Hub>>,
 }
 
 /// Pushed documents queued between the callback route and the loop.
 pub(super) const PUSH_QUEUE: usize = 16;
 
 impl WebSub {
-    pub(super) fn new(pushes: mpsc::Receiver<Push>, config: &Config, now: DateTime<Utc>) -> WebSub {
+    pub(super) fn new(
+        pushes: mpsc::Receiver<Push>,
+        hub: Option<Arc<Hub>>,
+        config: &Config,
+        now: DateTime<Utc>,
+    ) -> WebSub {
         let mut websub = WebSub {
             pushes,
             waiting: HashMap::new(),
@@ -54,6 +62,7 @@ impl WebSub {
             seen: Arc::default(),
             river_generation: None,
             river_task: None,
+            hub,
         };
         websub.reload(config, now);
         websub
@@ -178,7 +187,8 @@ impl Daemon {
     /// changed are announced to the hubs they advertise.
     async fn announce_changes(&mut self) {
         let hubs: Vec<url::Url> = self.config.websub.hub.iter().cloned().collect();
-        if hubs.is_empty()
+        let own = self.websub.hub.clone();
+        if (hubs.is_empty() && own.is_none())
             || self
                 .websub
                 .river_task
@@ -214,10 +224,13 @@ impl Daemon {
             if changed.is_empty() {
                 return;
             }
-            let urls: Vec<String> = changed.into_iter().map(|c| c.url).collect();
-            info!(outputs = urls.len(), "outputs changed: pinging the hub");
+            let urls: Vec<String> = changed.iter().map(|c| c.url.clone()).collect();
+            info!(documents = urls.len(), "outputs changed: announcing them");
             for hub in &hubs {
                 river::ping(&fetcher, hub, &urls).await;
+            }
+            if let Some(own) = own {
+                own.deliver(changed).await;
             }
         }));
     }

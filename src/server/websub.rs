@@ -14,7 +14,7 @@
 //!   document per feed at a time: when one already waits for the feed,
 //!   the answer is `503` with `Retry-After` and the hub retries later.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use axum::body::Body;
@@ -27,6 +27,7 @@ use tracing::{debug, info, warn};
 
 use super::ServerState;
 use crate::store::SharedStore;
+use crate::websub::hub::{read_request, Hub, MAX_REQUEST};
 use crate::websub::{self, MAX_CHALLENGE, MAX_PUSHES_READING};
 
 /// A signed document for the daemon, and where its answer goes.
@@ -60,6 +61,10 @@ pub struct Callbacks {
     /// The lease assumed when a hub verifies without `hub.lease_seconds`.
     lease_seconds: i64,
     reading: Semaphore,
+    /// Tributary's own hub, when it serves one.
+    hub: Option<Arc<Hub>>,
+    /// The output URLs that may be subscribed to at the hub.
+    topics: RwLock<HashSet<String>>,
 }
 
 impl Callbacks {
@@ -68,8 +73,11 @@ impl Callbacks {
         store: SharedStore,
         pushes: mpsc::Sender<Push>,
         config: &crate::config::Config,
+        hub: Option<Arc<Hub>>,
     ) -> Callbacks {
         let callbacks = Callbacks {
+            hub,
+            topics: RwLock::default(),
             store,
             pushes,
             caps: RwLock::default(),
@@ -88,6 +96,8 @@ impl Callbacks {
             .map(|f| (f.name.clone(), f.max_body.unwrap_or(config.fetch.max_body)))
             .collect();
         *self.caps.write().unwrap_or_else(|p| p.into_inner()) = caps;
+        let topics = crate::websub::river::topics(&crate::output::Site::new(config));
+        *self.topics.write().unwrap_or_else(|p| p.into_inner()) = topics;
     }
 
     fn cap(&self, feed: &str) -> Option<u64> {
@@ -299,6 +309,51 @@ pub(super) async fn distribute(
             debug!(feed = %sub.feed, "pushed document deferred: one already waits for this feed");
             retry_later()
         }
+    }
+}
+
+/// `POST /websub/hub`: a reader subscribes to (or unsubscribes from) an
+/// output at Tributary's own hub (see `websub::hub`).
+pub(super) async fn hub(State(state): State<ServerState>, body: Body) -> Response {
+    let Some((callbacks, hub)) = state
+        .websub
+        .as_ref()
+        .and_then(|c| Some((c, Arc::clone(c.hub.as_ref()?))))
+    else {
+        return status(StatusCode::NOT_FOUND, "not found\n");
+    };
+    let Ok(form) = axum::body::to_bytes(body, MAX_REQUEST).await else {
+        return status(StatusCode::PAYLOAD_TOO_LARGE, "request too large\n");
+    };
+    let read = {
+        let topics = callbacks.topics.read().unwrap_or_else(|p| p.into_inner());
+        read_request(&form, &topics)
+    };
+    let req = match read {
+        Ok(req) => req,
+        Err(why) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("{why}\n"),
+            )
+                .into_response()
+        }
+    };
+    match hub.accept(req).await {
+        Ok(()) => status(
+            StatusCode::ACCEPTED,
+            "accepted: the callback will be verified\n",
+        ),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                (header::RETRY_AFTER, "60"),
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            ],
+            format!("{why}\n"),
+        )
+            .into_response(),
     }
 }
 

@@ -552,7 +552,9 @@ CREATE INDEX articles_by_changed ON articles(changed_at) WHERE changed_at IS NOT
 /// `active`, `unsubscribing`, `denied`, `failed`), the request awaiting
 /// the hub's intent verification (`pending`: `subscribe` or
 /// `unsubscribe`), the lease, and when the daemon acts next
-/// (`next_action_at`: retry, renewal).
+/// (`next_action_at`: retry, renewal). `websub_river_subscribers`: the
+/// readers subscribed to Tributary's own hub, one row per callback and
+/// topic (an output URL), with their secret and lease.
 const WEBSUB: &str = r#"
 ALTER TABLE fetch_log ADD COLUMN kind TEXT NOT NULL DEFAULT 'poll';
 CREATE TABLE websub_subscriptions (
@@ -574,6 +576,16 @@ CREATE TABLE websub_subscriptions (
     created_at        TEXT NOT NULL
 );
 CREATE INDEX websub_by_next_action ON websub_subscriptions(next_action_at);
+CREATE TABLE websub_river_subscribers (
+    callback          TEXT NOT NULL,
+    topic             TEXT NOT NULL,
+    secret            TEXT,
+    lease_expires_at  TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    last_delivery_at  TEXT,
+    last_error        TEXT,
+    PRIMARY KEY (topic, callback)
+);
 "#;
 
 /// Every migration, in order. Append only.

@@ -23,7 +23,25 @@ use crate::store::{self, Store};
 
 /// The hubs the outputs advertise.
 pub fn hubs(config: &Config) -> Vec<String> {
-    config.websub.hub.iter().map(Url::to_string).collect()
+    let own = config
+        .websub
+        .serve_hub
+        .then(|| super::hub::hub_url(&config.server.base_url));
+    config
+        .websub
+        .hub
+        .iter()
+        .chain(&own)
+        .map(Url::to_string)
+        .collect()
+}
+
+/// Every output URL, in every format: what may be subscribed to.
+pub fn topics(site: &Site) -> std::collections::HashSet<String> {
+    site.outputs()
+        .iter()
+        .flat_map(|o| Format::ALL.map(|f| site.feed_url(&o.name, f)))
+        .collect()
 }
 
 /// One output document that changed.

@@ -425,9 +425,9 @@ fn publish_pings(hub: &Hub) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn outputs_advertise_the_hub_and_ping_it_when_they_change() {
-    let hub = Hub::start();
+/// A daemon polling one feed, `plain`, every second, with `extra` config;
+/// returns once its first entry is stored.
+fn river_daemon(extra: &str) -> (FeedServer, Scratch, u16, Daemon) {
     let feeds = FeedServer::start();
     feeds.set(
         "/plain.xml",
@@ -439,13 +439,21 @@ fn outputs_advertise_the_hub_and_ping_it_when_they_change() {
         "[[feeds]]\nname = \"plain\"\nurl = \"{}\"\n",
         feeds.url("/plain.xml")
     );
-    let extra = format!("[websub]\nsubscribe = false\nhub = \"{}\"\n", hub.url());
-    let every_second = config(port, &feed, &extra).replace("0 0 * * * *", "* * * * * *");
+    let every_second = config(port, &feed, extra).replace("0 0 * * * *", "* * * * * *");
     std::fs::write(s.config_path(), every_second).unwrap();
     let daemon = Daemon::start(&s, "info", &[]);
-    assert!(wait_for(Duration::from_secs(10), || s
-        .count_opt("SELECT count(*) FROM entries")
-        == Some(1)));
+    let stored = wait_for(Duration::from_secs(10), || {
+        s.count_opt("SELECT count(*) FROM entries") == Some(1)
+    });
+    assert!(stored, "{}", daemon.log());
+    (feeds, s, port, daemon)
+}
+
+#[test]
+fn outputs_advertise_the_hub_and_ping_it_when_they_change() {
+    let hub = Hub::start();
+    let extra = format!("[websub]\nsubscribe = false\nhub = \"{}\"\n", hub.url());
+    let (feeds, _s, port, daemon) = river_daemon(&extra);
 
     let atom = get(&hub, port, "/feed.atom");
     assert!(
@@ -485,6 +493,158 @@ fn outputs_advertise_the_hub_and_ping_it_when_they_change() {
         expected.iter().all(|u| pings[before..].contains(u))
     });
     assert!(pinged, "{:?}\n{}", publish_pings(&hub), daemon.log());
+    let (code, log) = daemon.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
+
+/// What a reader of the river received at its callback.
+#[derive(Default)]
+struct Received {
+    verifications: Vec<HashMap<String, String>>,
+    /// (signature, link header, content type, body) of each delivery.
+    deliveries: Vec<(Option<String>, String, String, String)>,
+}
+
+/// A reader's callback on 127.0.0.1: echoes challenges, takes deliveries
+/// (the first one of the document with "B two" answered 500, so that the
+/// hub has to retry).
+fn reader_callback(rt: &tokio::runtime::Runtime) -> (String, Arc<Mutex<Received>>) {
+    use axum::http::HeaderMap;
+    let received: Arc<Mutex<Received>> = Arc::default();
+    let (seen, took) = (Arc::clone(&received), Arc::clone(&received));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/cb",
+        axum::routing::get(move |q: axum::extract::RawQuery| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let q: HashMap<String, String> =
+                    url::form_urlencoded::parse(q.0.unwrap_or_default().as_bytes())
+                        .into_owned()
+                        .collect();
+                let challenge = q.get("hub.challenge").cloned().unwrap_or_default();
+                seen.lock().unwrap().verifications.push(q);
+                challenge
+            }
+        })
+        .post(move |headers: HeaderMap, body: Bytes| {
+            let took = Arc::clone(&took);
+            async move {
+                let h = |k: &str| headers.get(k).map(|v| v.to_str().unwrap().to_string());
+                let mut r = took.lock().unwrap();
+                r.deliveries.push((
+                    h("x-hub-signature"),
+                    h("link").unwrap_or_default(),
+                    h("content-type").unwrap_or_default(),
+                    String::from_utf8_lossy(&body).into_owned(),
+                ));
+                let b_two = |d: &(Option<String>, String, String, String)| d.3.contains("B two");
+                if r.deliveries.iter().filter(|d| b_two(d)).count() == 1
+                    && b_two(r.deliveries.last().unwrap())
+                {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/cb"), received)
+}
+
+#[test]
+fn a_reader_of_the_river_gets_signed_pushes_from_tributarys_own_hub() {
+    let hub = Hub::start(); // the test's runtime and client
+    let extra = "[websub]\nsubscribe = false\nserve_hub = true\nprivate_callbacks = true\n";
+    let (feeds, s, port, daemon) = river_daemon(extra);
+    let own = format!("http://127.0.0.1:{port}/websub/hub");
+    let atom = get(&hub, port, "/feed.atom");
+    assert!(
+        atom.contains(&format!("<link rel=\"hub\" href=\"{own}\"/>")),
+        "{atom}"
+    );
+
+    // The first item's change is announced before the reader subscribes.
+    std::thread::sleep(Duration::from_millis(2500));
+    let (callback, received) = reader_callback(&hub.runtime);
+    let topic = format!("http://127.0.0.1:{port}/feed.atom");
+    let subscribe = |topic: &str, callback: &str| -> u16 {
+        let form = tributary::websub::subscriber::form(&[
+            ("hub.mode", "subscribe"),
+            ("hub.callback", callback),
+            ("hub.topic", topic),
+            ("hub.secret", "reader-secret"),
+            ("hub.lease_seconds", "3600"),
+        ]);
+        hub.runtime.block_on(async {
+            reqwest::Client::new()
+                .post(&own)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    // Only the outputs can be subscribed to, only with a usable callback.
+    assert_eq!(
+        subscribe("http://127.0.0.1:1/elsewhere.atom", &callback),
+        400
+    );
+    assert_eq!(subscribe(&topic, "ftp://127.0.0.1/cb"), 400);
+    assert_eq!(subscribe(&topic, &callback), 202);
+    assert!(wait_for(Duration::from_secs(5), || {
+        s.count("SELECT count(*) FROM websub_river_subscribers") == 1
+    }));
+    {
+        let r = received.lock().unwrap();
+        assert_eq!(r.verifications.len(), 1);
+        let v = &r.verifications[0];
+        assert_eq!(
+            (v["hub.mode"].as_str(), v["hub.topic"].as_str()),
+            ("subscribe", topic.as_str())
+        );
+        assert_eq!(v["hub.lease_seconds"], "3600");
+        assert!(v["hub.challenge"].len() >= 16);
+    }
+
+    // The river changes: the reader gets the new document, signed; the
+    // first delivery fails and is retried.
+    feeds.set(
+        "/plain.xml",
+        Route::feed(rss(
+            "Plain",
+            &[(Some("a"), None, "A one"), (Some("b"), None, "B two")],
+        )),
+    );
+    let b_two = || -> Vec<(Option<String>, String, String, String)> {
+        let r = received.lock().unwrap();
+        r.deliveries
+            .iter()
+            .filter(|d| d.3.contains("B two"))
+            .cloned()
+            .collect()
+    };
+    let delivered = wait_for(Duration::from_secs(15), || b_two().len() >= 2);
+    assert!(delivered, "{}", daemon.log());
+    let tries = b_two();
+    let (signature, link, content_type, body) = &tries[1];
+    assert_eq!(tries[0].3, *body, "the retry carries the same document");
+    assert!(body.contains("B two") && body.contains("<feed"), "{body}");
+    assert_eq!(content_type, "application/atom+xml");
+    assert!(
+        link.contains(&format!("<{own}>; rel=\"hub\""))
+            && link.contains(&format!("<{topic}>; rel=\"self\"")),
+        "{link}"
+    );
+    let expected = tributary::websub::sign(b"reader-secret", body.as_bytes());
+    assert_eq!(signature.as_deref(), Some(expected.as_str()));
     let (code, log) = daemon.stop();
     assert_eq!(code, Some(0), "{log}");
 }
