@@ -13,6 +13,10 @@
 //! part (renewals, retries, unsubscribing removed feeds, one document per
 //! feed at a time) in `daemon::websub`.
 //!
+//! The river as a publisher: the outputs advertise a hub and it is pinged
+//! when they change ([`river`]); Tributary can be that hub itself
+//! ([`hub`]), delivering changed documents, signed, to readers' callbacks.
+//!
 //! This module holds the pure parts: reading `Link` headers, signatures,
 //! random tokens, when to renew and retry.
 //!

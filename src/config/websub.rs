@@ -122,3 +122,75 @@ pub(super) fn from_raw(
     config.private_callbacks = raw.private_callbacks.unwrap_or(false);
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("/etc/t/tributary.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn subscribing_follows_base_url_unless_told() {
+        let guessed = parse("").unwrap();
+        assert!(!guessed.websub.subscribe);
+        assert_eq!(guessed.schedule.pushed_poll, None);
+        let public = parse("[server]\nbase_url = \"https://river.example/\"\n").unwrap();
+        assert!(public.websub.subscribe);
+        assert_eq!(
+            public.schedule.pushed_poll,
+            Some(super::DEFAULT_PUSHED_POLL)
+        );
+        let off =
+            parse("[server]\nbase_url = \"https://r.example/\"\n[websub]\nsubscribe = false\n")
+                .unwrap();
+        assert!(!off.websub.subscribe);
+        let on =
+            parse("[websub]\nsubscribe = true\npoll_every = \"2h\"\nlease = \"1d\"\n").unwrap();
+        assert!(on.websub.subscribe);
+        assert_eq!(
+            on.schedule.pushed_poll,
+            Some(std::time::Duration::from_secs(7200))
+        );
+        assert_eq!(on.websub.lease, std::time::Duration::from_secs(86400));
+        let shown = on.to_string();
+        assert!(
+            shown.contains("websub:      subscribe on, pushed feeds polled every 2h"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_websub_settings_are_located() {
+        for (text, why) in [
+            (
+                "[server]\nenabled = false\n[websub]\nsubscribe = true\n",
+                "needs the server",
+            ),
+            (
+                "[server]\nenabled = false\n[websub]\nserve_hub = true\n",
+                "needs the server",
+            ),
+            (
+                "[websub]\nlease = \"10s\"\n",
+                "between 1 minute and 365 days",
+            ),
+            ("[websub]\nhub = \"ftp://hub.example/\"\n", "http or https"),
+            ("[websub]\nhub = \"not a url\"\n", "invalid hub url"),
+            ("[websub]\nhubs = \"x\"\n", "unknown field"),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(
+                e.contains(why) && e.starts_with("/etc/t/tributary.toml:"),
+                "{text}: {e}"
+            );
+        }
+        let served = parse("[websub]\nserve_hub = true\nhub = \"https://hub.example/\"\n").unwrap();
+        assert_eq!(
+            crate::websub::river::hubs(&served),
+            ["https://hub.example/", "http://127.0.0.1:8080/websub/hub"]
+        );
+    }
+}
