@@ -295,6 +295,16 @@ impl Hub {
             == Some(&seq)
     }
 
+    /// Drops the bookkeeping of a delivery that ended, unless a newer one
+    /// for the same subscriber is under way.
+    fn forget_if_latest(&self, sub: &RiverSubscriber, seq: u64) {
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (sub.callback.clone(), sub.topic.clone());
+        if latest.get(&key) == Some(&seq) {
+            latest.remove(&key);
+        }
+    }
+
     async fn deliver_one(
         &self,
         sub: RiverSubscriber,
@@ -340,8 +350,12 @@ impl Hub {
                 .store
                 .call(move |s| s.river_delivered(&c, &t, e.as_deref(), Utc::now()))
                 .await;
-            let Some(error) = error else { return };
+            let Some(error) = error else {
+                self.forget_if_latest(&sub, seq);
+                return;
+            };
             let Some(wait) = waits.next() else {
+                self.forget_if_latest(&sub, seq);
                 return warn!(callback = %sub.callback, topic = %sub.topic, %error, "hub: delivery given up");
             };
             warn!(callback = %sub.callback, topic = %sub.topic, %error, retry_in = ?wait, "hub: delivery failed");

@@ -71,7 +71,13 @@ impl Subscriber {
             secret: random_hex(SECRET_BYTES),
         };
         info!(feed = %feed.name, hub = %hub.hub, topic = %hub.topic, "subscribing to the feed's WebSub hub");
-        self.subscribe(&feed.url, feed.http.internal, new, 0).await
+        let tried = Tried {
+            feed: feed.name.clone(),
+            attempts: 0,
+            unverified: false,
+        };
+        self.subscribe(&feed.url, feed.http.internal, new, tried)
+            .await
     }
 
     /// Acts on a subscription that is due (see
@@ -93,7 +99,11 @@ impl Subscriber {
         } else if sub.state == "active" {
             info!(feed = %sub.feed, hub = %sub.hub, "renewing the WebSub lease");
         }
-        let attempts = sub.attempts + u32::from(unverified);
+        let tried = Tried {
+            feed: sub.feed.clone(),
+            attempts: sub.attempts,
+            unverified,
+        };
         let new = NewSubscription {
             feed_id: sub.feed_id,
             hub: sub.hub,
@@ -101,7 +111,7 @@ impl Subscriber {
             token: sub.token,
             secret: sub.secret,
         };
-        self.subscribe(&feed.url, feed.http.internal, new, attempts)
+        self.subscribe(&feed.url, feed.http.internal, new, tried)
             .await
     }
 
@@ -110,7 +120,7 @@ impl Subscriber {
         configured: &Url,
         internal: bool,
         new: NewSubscription,
-        attempts: u32,
+        tried: Tried,
     ) -> store::Result<()> {
         let now = Utc::now();
         let recorded = new.clone();
@@ -128,7 +138,7 @@ impl Subscriber {
             ("hub.secret", &new.secret),
         ]);
         let sent = self.post(&new.hub, configured, internal, form).await;
-        self.answered(new.feed_id, sent, attempts, now).await
+        self.answered(new.feed_id, sent, tried, now).await
     }
 
     async fn unsubscribe(&self, sub: Subscription, now: DateTime<Utc>) -> store::Result<()> {
@@ -156,26 +166,39 @@ impl Subscriber {
             Some(hub) => self.post(hub.as_str(), hub, false, form).await,
             None => Err(format!("invalid hub URL {}", sub.hub)),
         };
-        let attempts = sub.attempts + u32::from(sub.state == "unsubscribing");
-        self.answered(id, sent, attempts, now).await
+        let tried = Tried {
+            feed: sub.feed,
+            attempts: sub.attempts,
+            unverified: sub.state == "unsubscribing",
+        };
+        self.answered(id, sent, tried, now).await
     }
 
     /// Records what the hub answered: when it accepted, the next look is
-    /// after [`VERIFY_WAIT`]; when not, a retry after a backoff.
+    /// after [`VERIFY_WAIT`]; when not, a retry after a backoff. A request
+    /// sent again because the hub never verified the previous one counts
+    /// as a failure even when accepted, so that a hub that accepts and
+    /// never verifies is given up on after [`GIVE_UP`] tries.
     async fn answered(
         &self,
-        feed: crate::model::FeedId,
+        id: crate::model::FeedId,
         sent: Result<(), String>,
-        attempts: u32,
+        tried: Tried,
         now: DateTime<Utc>,
     ) -> store::Result<()> {
+        let backoff = retry_delay(tried.attempts);
         let (error, next) = match sent {
+            Ok(()) if tried.unverified => (
+                Some("the hub did not verify the previous request".to_string()),
+                now + VERIFY_WAIT.max(backoff),
+            ),
             Ok(()) => (None, now + VERIFY_WAIT),
-            Err(e) => {
-                warn!(feed = feed.0, error = %e, "WebSub request failed");
-                (Some(e), now + retry_delay(attempts))
-            }
+            Err(e) => (Some(e), now + backoff),
         };
+        if let Some(e) = &error {
+            warn!(feed = %tried.feed, error = %e, "WebSub request failed");
+        }
+        let feed = id;
         self.store
             .call(move |s| s.subscription_answered(feed, error.as_deref(), next, GIVE_UP))
             .await
@@ -217,6 +240,16 @@ impl Subscriber {
             .trim_end_matches([':', ' '])
             .to_string())
     }
+}
+
+/// A request about to be sent again, or for the first time.
+struct Tried {
+    /// The feed's name (for the log).
+    feed: String,
+    /// Failures in a row so far.
+    attempts: u32,
+    /// Whether the hub never verified the previous request.
+    unverified: bool,
 }
 
 /// `pairs` as an `application/x-www-form-urlencoded` body.

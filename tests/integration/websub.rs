@@ -301,6 +301,53 @@ fn a_hub_verifies_and_pushes_signed_content_into_the_store() {
         t.s.count("SELECT count(*) FROM fetch_log WHERE kind = 'push' AND outcome = 'ok' AND new_entries = 1") == 1
     }));
     eprintln!("pushed item stored {} ms after the push", took.as_millis());
+    // A hub pushing in a tight loop: one document per feed at a time, one
+    // waiting; the rest are told to retry (503). Nothing accepted is lost.
+    let burst: Vec<(String, String)> = (0..12)
+        .map(|i| {
+            let doc = feed_doc(
+                &t.hub.url(),
+                &t.topic,
+                &[(&format!("burst-{i}"), &format!("Burst {i}"))],
+            );
+            let signature = sign(&secret, &doc);
+            (doc, signature)
+        })
+        .collect();
+    let statuses: Vec<u16> = t.hub.runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let sends = burst.iter().map(|(doc, signature)| {
+            client
+                .post(&callback)
+                .header("x-hub-signature", signature)
+                .body(doc.clone())
+                .send()
+        });
+        futures_util::future::join_all(sends)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap().status().as_u16())
+            .collect()
+    });
+    assert!(
+        statuses.iter().all(|s| *s == 202 || *s == 503),
+        "{statuses:?}"
+    );
+    let accepted: Vec<usize> = (0..12).filter(|i| statuses[*i] == 202).collect();
+    assert!(!accepted.is_empty(), "{statuses:?}");
+    let all_in = wait_for(Duration::from_secs(5), || {
+        t.s.count("SELECT count(*) FROM fetch_log WHERE kind = 'push'") == 1 + accepted.len() as i64
+    });
+    assert!(all_in, "{statuses:?}");
+    for i in &accepted {
+        let sql = format!("SELECT count(*) FROM entries WHERE title = 'Burst {i}'");
+        assert_eq!(
+            t.s.count(&sql),
+            1,
+            "accepted push {i} was lost: {statuses:?}"
+        );
+    }
+    eprintln!("burst of 12 pushes: {statuses:?}");
     // Polled on the slower cadence while pushed.
     assert!(wait_for(Duration::from_secs(5), || {
         t.s.count(
@@ -556,6 +603,53 @@ fn reader_callback(rt: &tokio::runtime::Runtime) -> (String, Arc<Mutex<Received>
     (format!("http://{addr}/cb"), received)
 }
 
+/// A reader's subscription request to the hub at `own`: the status.
+fn subscribe_at(hub: &Hub, own: &str, topic: &str, callback: &str) -> u16 {
+    let form = tributary::websub::subscriber::form(&[
+        ("hub.mode", "subscribe"),
+        ("hub.callback", callback),
+        ("hub.topic", topic),
+        ("hub.secret", "reader-secret"),
+        ("hub.lease_seconds", "3600"),
+    ]);
+    hub.runtime.block_on(async {
+        reqwest::Client::new()
+            .post(own)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
+#[test]
+fn the_hub_does_not_call_private_addresses_unless_allowed() {
+    let hub = Hub::start();
+    let (_feeds, s, port, daemon) = river_daemon("[websub]\nsubscribe = false\nserve_hub = true\n");
+    let (callback, received) = reader_callback(&hub.runtime);
+    let own = format!("http://127.0.0.1:{port}/websub/hub");
+    let topic = format!("http://127.0.0.1:{port}/feed.rss");
+    // Accepted for verification, which is then refused before any request.
+    assert_eq!(subscribe_at(&hub, &own, &topic, &callback), 202);
+    let refused = wait_for(Duration::from_secs(5), || {
+        daemon.log().contains("hub: intent not verified")
+    });
+    assert!(refused, "{}", daemon.log());
+    assert!(
+        daemon.log().contains("127.0.0.1 is a loopback address"),
+        "{}",
+        daemon.log()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(received.lock().unwrap().verifications.is_empty());
+    assert_eq!(s.count("SELECT count(*) FROM websub_river_subscribers"), 0);
+    let (code, log) = daemon.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
+
 #[test]
 fn a_reader_of_the_river_gets_signed_pushes_from_tributarys_own_hub() {
     let hub = Hub::start(); // the test's runtime and client
@@ -572,26 +666,7 @@ fn a_reader_of_the_river_gets_signed_pushes_from_tributarys_own_hub() {
     std::thread::sleep(Duration::from_millis(2500));
     let (callback, received) = reader_callback(&hub.runtime);
     let topic = format!("http://127.0.0.1:{port}/feed.atom");
-    let subscribe = |topic: &str, callback: &str| -> u16 {
-        let form = tributary::websub::subscriber::form(&[
-            ("hub.mode", "subscribe"),
-            ("hub.callback", callback),
-            ("hub.topic", topic),
-            ("hub.secret", "reader-secret"),
-            ("hub.lease_seconds", "3600"),
-        ]);
-        hub.runtime.block_on(async {
-            reqwest::Client::new()
-                .post(&own)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(form)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        })
-    };
+    let subscribe = |topic: &str, callback: &str| subscribe_at(&hub, &own, topic, callback);
     // Only the outputs can be subscribed to, only with a usable callback.
     assert_eq!(
         subscribe("http://127.0.0.1:1/elsewhere.atom", &callback),
