@@ -87,8 +87,8 @@ pub fn next_due(
 
 /// The next check of a feed whose hub pushes its documents (its lease
 /// ends at `lease_end`): polled every `every` as a safety net rather than
-/// when `due` says, but polled again when the lease ends (a hub that
-/// stops renewing leaves the feed polled as before).
+/// when `due` says, but polled when the lease ends if that comes first
+/// (a hub that stops renewing leaves the feed polled as before).
 pub fn while_pushed(
     due: Due,
     now: DateTime<Utc>,
@@ -99,11 +99,13 @@ pub fn while_pushed(
         return due;
     };
     let safety = now + every;
-    if at >= safety {
+    // Polled as before when the schedule comes first anyway, or when the
+    // lease ends before it would.
+    if at >= safety || end <= at {
         return due;
     }
     Due {
-        at: Some(safety.min(end.max(at))),
+        at: Some(safety.min(end)),
         reason: "pushed".into(),
     }
 }
@@ -127,4 +129,31 @@ pub fn jitter_seed(name: &str, now: DateTime<Utc>) -> f64 {
     h.update(name.as_bytes());
     h.update(&now.timestamp_nanos_opt().unwrap_or(0).to_le_bytes());
     (h.digest() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod pushed_tests {
+    use super::*;
+
+    #[test]
+    fn pushed_feeds_wait_for_the_safety_net_or_the_lease() {
+        let now = Utc::now();
+        let min = |m: i64| now + chrono::Duration::minutes(m);
+        let due = |m: i64| Due {
+            at: Some(min(m)),
+            reason: "schedule".into(),
+        };
+        let every = std::time::Duration::from_secs(3600);
+        // Lease beyond the safety net: polled at the safety net.
+        let d = while_pushed(due(10), now, every, Some(min(600)));
+        assert_eq!((d.at, d.reason.as_str()), (Some(min(60)), "pushed"));
+        // Lease ending before the safety net: polled when it ends.
+        let d = while_pushed(due(10), now, every, Some(min(30)));
+        assert_eq!((d.at, d.reason.as_str()), (Some(min(30)), "pushed"));
+        // Lease ending before the schedule, or a schedule past the safety
+        // net, or no lease: as before.
+        assert_eq!(while_pushed(due(10), now, every, Some(min(5))), due(10));
+        assert_eq!(while_pushed(due(90), now, every, Some(min(600))), due(90));
+        assert_eq!(while_pushed(due(10), now, every, None), due(10));
+    }
 }

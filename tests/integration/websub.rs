@@ -142,8 +142,8 @@ fn config(port: u16, feeds: &str, extra: &str) -> String {
 struct Setup {
     s: Scratch,
     hub: Hub,
-    /// Serves the feed while the test runs.
-    _feeds: FeedServer,
+    /// Serves the feed.
+    feeds: FeedServer,
     daemon: Daemon,
     topic: String,
     port: u16,
@@ -152,6 +152,11 @@ struct Setup {
 /// A daemon with one feed, `news`, that names the hub; waits for its
 /// subscription request.
 fn setup(extra: &str) -> (Setup, HashMap<String, String>) {
+    setup_on("0 0 * * * *", extra)
+}
+
+/// [`setup`] with the default schedule `cron`.
+fn setup_on(cron: &str, extra: &str) -> (Setup, HashMap<String, String>) {
     let hub = Hub::start();
     let feeds = FeedServer::start();
     let topic = feeds.url("/news.xml");
@@ -162,7 +167,8 @@ fn setup(extra: &str) -> (Setup, HashMap<String, String>) {
     let port = free_port();
     let s = Scratch::new();
     let feed = format!("[[feeds]]\nname = \"news\"\nurl = \"{topic}\"\nmax_body = \"64 KiB\"\n");
-    std::fs::write(s.config_path(), config(port, &feed, extra)).unwrap();
+    let text = config(port, &feed, extra).replace("0 0 * * * *", cron);
+    std::fs::write(s.config_path(), text).unwrap();
     let daemon = Daemon::start(&s, "info", &[]);
     let request = hub.request("subscribe", 0, Duration::from_secs(20));
     let request = request.unwrap_or_else(|| panic!("no subscription request: {}", daemon.log()));
@@ -170,7 +176,7 @@ fn setup(extra: &str) -> (Setup, HashMap<String, String>) {
         Setup {
             s,
             hub,
-            _feeds: feeds,
+            feeds,
             daemon,
             topic,
             port,
@@ -427,6 +433,45 @@ fn leases_are_renewed_and_removed_feeds_unsubscribed() {
     let pushed = feed_doc(&t.hub.url(), &t.topic, &[("after", "After story")]);
     let signed = sign(&request["hub.secret"], &pushed);
     assert_eq!(t.hub.push(&callback, &pushed, Some(signed)), 404);
+    let (code, log) = t.daemon.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
+
+#[test]
+fn a_feed_whose_lease_lapses_is_polled_as_before() {
+    // Polled every 2 s on its schedule; every 2 h while pushed.
+    let (t, request) = setup_on("*/2 * * * * *", "[websub]\npoll_every = \"2h\"\n");
+    let callback = request["hub.callback"].clone();
+    let secret = request["hub.secret"].clone();
+    assert_eq!(
+        t.hub.verify(&callback, "subscribe", &t.topic, "x", 9).0,
+        200
+    );
+    let doc = feed_doc(&t.hub.url(), &t.topic, &[("p", "Pushed story")]);
+    assert_eq!(t.hub.push(&callback, &doc, Some(sign(&secret, &doc))), 202);
+    assert!(wait_for(Duration::from_secs(3), || {
+        t.s.count("SELECT count(*) FROM feeds WHERE next_check_reason = 'pushed'") == 1
+    }));
+    // While pushed, the schedule's polls wait for the lease's end.
+    let polls = t.feeds.arrivals("/news.xml");
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(t.feeds.arrivals("/news.xml"), polls, "polled while pushed");
+    // The hub takes the renewal but never verifies it: the lease lapses,
+    // the feed is polled at its end and on its schedule again.
+    assert!(t
+        .hub
+        .request("subscribe", 1, Duration::from_secs(5))
+        .is_some());
+    let polled = wait_for(Duration::from_secs(8), || {
+        t.feeds.arrivals("/news.xml") >= polls + 2
+    });
+    assert!(polled, "{}", t.daemon.log());
+    assert_eq!(
+        t.s.count("SELECT count(*) FROM feeds WHERE next_check_reason = 'pushed'"),
+        0
+    );
+    let doc = feed_doc(&t.hub.url(), &t.topic, &[("q", "Too late")]);
+    assert_eq!(t.hub.push(&callback, &doc, Some(sign(&secret, &doc))), 404);
     let (code, log) = t.daemon.stop();
     assert_eq!(code, Some(0), "{log}");
 }
