@@ -358,18 +358,6 @@ impl Daemon {
         }
     }
 
-    /// The host-group label of a feed's URL (bounded: configured groups only).
-    fn host_group(&self, feed: &FeedConfig) -> String {
-        let host = feed.url.host_str().unwrap_or("");
-        self.config
-            .fetch
-            .host_groups
-            .iter()
-            .find(|g| g.matches(host))
-            .and_then(|g| g.hosts.first().cloned())
-            .unwrap_or_else(|| "other".into())
-    }
-
     fn start_due(&mut self, now: DateTime<Utc>) {
         let due: Vec<String> = self
             .plan
@@ -429,16 +417,7 @@ impl Daemon {
         if report.error.is_some() {
             self.stats.failures += 1;
         }
-        self.metrics.fetched(crate::metrics::FetchSample {
-            feed: &feed.name,
-            outcome: report.status,
-            host_group: &self.host_group(&feed),
-            bytes: report.bytes,
-            duration_ms: report.duration_ms,
-            new: report.new,
-            updated: report.updated,
-            merged: report.merged,
-        });
+        self.count_metrics(&feed, &report);
         // The feed may have been removed by a reload meanwhile.
         let Some(current) = self.feed(&feed.name).cloned() else {
             self.plan.remove(&feed.name);
@@ -589,5 +568,6 @@ fn failed_report(feed: &FeedConfig, error: &str) -> FeedReport {
         response: None,
         moved_to: None,
         hub: None,
+        pushed: false,
     }
 }

@@ -33,6 +33,12 @@ struct FetchLabels {
     host_group: String,
 }
 
+/// The result of a document a WebSub hub pushed.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PushLabels {
+    result: &'static str,
+}
+
 /// The label of a feed state.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
@@ -59,6 +65,7 @@ pub struct Metrics {
     /// Whether the last write probe succeeded.
     store_writable: AtomicBool,
     digests_made: Counter,
+    pushes: Family<PushLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -76,6 +83,7 @@ impl Default for Metrics {
             scheduler_turn: AtomicI64::default(),
             store_writable: AtomicBool::default(),
             digests_made: Counter::default(),
+            pushes: Family::default(),
         }
     }
 }
@@ -143,6 +151,17 @@ impl Metrics {
         self.article_merges.inc_by(s.merged as u64);
     }
 
+    /// Records a document a WebSub hub pushed: `result` is `stored`,
+    /// `failed` (taken but not stored), `refused` (no or a bad signature),
+    /// `too_large` or `busy` (told to retry); a stored one's entries count
+    /// like a fetch's.
+    pub fn pushed(&self, result: &'static str, new: usize, updated: usize, merged: usize) {
+        self.pushes.get_or_create(&PushLabels { result }).inc();
+        self.new_entries.inc_by(new as u64);
+        self.updated_entries.inc_by(updated as u64);
+        self.article_merges.inc_by(merged as u64);
+    }
+
     /// Records how late a fetch started (`lag_ms` ≥ 0).
     pub fn started_late(&self, lag_ms: i64) {
         self.scheduler_lag_ms
@@ -196,6 +215,11 @@ impl Metrics {
             "tributary_fetches",
             "Fetches by result class and host group",
             self.fetches.clone(),
+        );
+        r.register(
+            "tributary_websub_pushes",
+            "Documents WebSub hubs pushed, by result (stored, failed, refused, too_large, busy)",
+            self.pushes.clone(),
         );
         r.register(
             "tributary_fetched_bytes",

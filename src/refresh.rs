@@ -65,6 +65,9 @@ pub struct FeedReport {
     /// The WebSub hub the document announced, if any.
     #[serde(skip)]
     pub hub: Option<Announced>,
+    /// Whether a hub pushed the document (no fetch happened).
+    #[serde(skip)]
+    pub pushed: bool,
 }
 
 /// A WebSub hub a feed announced, and the topic to subscribe to there.
@@ -295,6 +298,7 @@ async fn refresh_inner(
         response,
         moved_to: applied.moved_to,
         hub,
+        pushed: false,
     }
 }
 

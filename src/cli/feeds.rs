@@ -77,9 +77,11 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         );
         writeln!(out, "{}", line.trim_end())?;
     }
-    if !pushed.is_empty() {
+    let mut subscribed: Vec<&Subscription> = pushed.values().filter(|s| s.feed_active).collect();
+    subscribed.sort_by(|a, b| a.feed.cmp(&b.feed));
+    if !subscribed.is_empty() {
         writeln!(out, "\nWEBSUB (pushed by a hub)")?;
-        for s in pushed.values().filter(|s| s.feed_active) {
+        for s in subscribed {
             writeln!(out, "{}", push_line(s, now).trim_end())?;
         }
     }

@@ -119,5 +119,6 @@ async fn ingest(
         response: None,
         moved_to: None,
         hub: None,
+        pushed: true,
     }
 }

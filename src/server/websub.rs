@@ -265,13 +265,20 @@ pub(super) async fn distribute(
             "send the document without Content-Encoding\n",
         );
     }
+    let count = |result| {
+        if let Some(m) = &state.metrics {
+            m.pushed(result, 0, 0, 0);
+        }
+    };
     let Ok(_reading) = callbacks.reading.try_acquire() else {
+        count("busy");
         return retry_later();
     };
     let bytes = match axum::body::to_bytes(body, usize::try_from(cap).unwrap_or(usize::MAX)).await {
         Ok(b) => b,
         Err(_) => {
             warn!(feed = %sub.feed, cap, "pushed document refused: larger than the feed's max_body (or cut off)");
+            count("too_large");
             return status(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "larger than this feed's max_body\n",
@@ -281,6 +288,7 @@ pub(super) async fn distribute(
     let signature = headers.get("x-hub-signature").and_then(|v| v.to_str().ok());
     if let Err(e) = websub::verify_signature(signature, sub.secret.as_bytes(), &bytes) {
         warn!(feed = %sub.feed, hub = %sub.hub, bytes = bytes.len(), "pushed document refused: {e}");
+        count("refused");
         return status(StatusCode::ACCEPTED, "refused: signature\n");
     }
     let Ok(topic) = url::Url::parse(&sub.topic) else {
@@ -307,6 +315,7 @@ pub(super) async fn distribute(
         Ok(Taken::Unknown) => status(StatusCode::NOT_FOUND, "not found\n"),
         Ok(Taken::Busy) | Err(_) => {
             debug!(feed = %sub.feed, "pushed document deferred: one already waits for this feed");
+            count("busy");
             retry_later()
         }
     }

@@ -362,6 +362,27 @@ fn a_hub_verifies_and_pushes_signed_content_into_the_store() {
         ) == 1
     }));
 
+    // The metrics count each push by result (a stored one once the
+    // daemon's loop has seen it end).
+    let count = |metrics: &str, result: &str| -> f64 {
+        let line = format!("tributary_websub_pushes_total{{result=\"{result}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .map_or(0.0, |v| v.trim().parse().unwrap())
+    };
+    let stored = 1.0 + accepted.len() as f64;
+    assert!(wait_for(Duration::from_secs(3), || {
+        count(&get(&t.hub, t.port, "/metrics"), "stored") == stored
+    }));
+    let metrics = get(&t.hub, t.port, "/metrics");
+    assert_eq!(count(&metrics, "refused"), 3.0, "{metrics}");
+    assert_eq!(count(&metrics, "too_large"), 1.0, "{metrics}");
+    assert_eq!(
+        count(&metrics, "busy"),
+        (12 - accepted.len()) as f64,
+        "{metrics}"
+    );
     let out = t.s.tributary(&["feeds"]);
     let table = stdout(&out);
     assert!(table.contains("WEBSUB"), "{table}");
