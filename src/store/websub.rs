@@ -431,5 +431,19 @@ mod tests {
         assert!(store
             .subscription_denied("t0k", "https://a.example/feed", "no", now)
             .is_ok_and(|d| !d));
+        // A pending request can be denied; it is asked again at the given time.
+        store.subscription_requested(&new(feed), now).unwrap();
+        let later = now + chrono::Duration::hours(24);
+        assert!(!store
+            .subscription_denied("t0k", "https://other.example/", "no", later)
+            .unwrap());
+        assert!(store
+            .subscription_denied("t0k", "https://a.example/feed", "not welcome", later)
+            .unwrap());
+        let s = store.subscription_of(feed).unwrap().unwrap();
+        assert_eq!((s.state.as_str(), s.pending.as_deref()), ("denied", None));
+        assert_eq!(s.last_error.as_deref(), Some("not welcome"));
+        assert!(store.subscriptions_due(now).unwrap().is_empty());
+        assert_eq!(store.subscriptions_due(later).unwrap().len(), 1);
     }
 }
