@@ -32,6 +32,7 @@ mod reach;
 mod retention;
 mod rules;
 mod values;
+mod websub;
 
 pub use dedup::{DedupConfig, DEFAULT_STORY_WINDOW};
 pub use digests::{DigestConfig, EmailConfig, GroupBy, Selection, SmtpTls, DEFAULT_DIGEST_ITEMS};
@@ -54,6 +55,7 @@ pub use retention::RetentionConfig;
 pub use rules::{MAX_RULE_TEXT, REGEX_DFA_LIMIT, REGEX_SIZE_LIMIT};
 use values::{count, duration, feed_url, lexical_clean, non_empty, size, Locator};
 pub use values::{parse_size, span};
+pub use websub::{WebSubConfig, DEFAULT_LEASE, DEFAULT_PUSHED_POLL, MAX_LEASE};
 
 /// Where the config is looked for when no `--config` is given.
 pub const DEFAULT_CONFIG_PATHS: &[&str] =
@@ -141,6 +143,8 @@ pub struct Config {
     pub full_text: FullTextConfig,
     /// `[[notify]]`: notification targets, in file order.
     pub notify: Vec<NotifyConfig>,
+    /// `[websub]`: pushed feeds, and the hub of the outputs.
+    pub websub: WebSubConfig,
 }
 
 /// `[store]`
@@ -256,6 +260,7 @@ struct RawConfig {
     full_text: Option<full_text::RawSection>,
     #[serde(default)]
     notify: Vec<notify::RawNotify>,
+    websub: Option<websub::RawWebSub>,
 }
 
 #[derive(Deserialize)]
@@ -418,7 +423,7 @@ impl Config {
                 fetch.host_groups.push(group);
             }
         }
-        let schedule = ScheduleConfig::from_raw(raw.schedule, at)?;
+        let mut schedule = ScheduleConfig::from_raw(raw.schedule, at)?;
         let dedup = DedupConfig::from_raw(raw.dedup, at)?;
         let retention = RetentionConfig::from_raw(raw.retention, at)?;
         let full_text = full_text::from_raw(raw.full_text, at)?;
@@ -493,8 +498,11 @@ impl Config {
         let names: Vec<String> = feeds.iter().map(|f| f.name.clone()).collect();
         let digests = digests::digests(at, raw.digests, &names, &base, &rules)?;
         let notify = notify::targets(at, raw.notify, &feeds, &rules, &base)?;
+        let base_url_set = raw.server.as_ref().is_some_and(|s| s.base_url_set());
         let (server, publish) =
             publishing::from_raw(raw.server, raw.publish, raw.outputs, &feeds, &rules, at)?;
+        let websub = websub::from_raw(raw.websub, base_url_set, server.enabled, at)?;
+        schedule.pushed_poll = websub.subscribe.then_some(websub.poll_every);
         Ok(Config {
             path: at.path.to_path_buf(),
             store,
@@ -509,6 +517,7 @@ impl Config {
             rules,
             full_text,
             notify,
+            websub,
         })
     }
 

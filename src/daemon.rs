@@ -27,6 +27,7 @@ mod outbox;
 mod periodic;
 mod reload;
 mod round;
+mod websub;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -110,6 +111,8 @@ struct Daemon {
     prune_due: DateTime<Utc>,
     /// The retention run in progress, if any.
     prune_task: Option<tokio::task::JoinHandle<()>>,
+    /// Pushed documents and the WebSub subscriptions.
+    websub: websub::WebSub,
 }
 
 /// What the daemon is told from outside.
@@ -164,7 +167,7 @@ pub async fn run(
         .with_context(|| format!("opening the store {}", config.store.path.display()))?;
     let now = Utc::now();
     let changes = store.reconcile(&feed_specs(&config), now)?;
-    log_reconcile(&changes);
+    reload::log_reconcile(&changes);
     let rows = store.feeds()?;
     store.set_notify_targets(&config.notify);
     let store = SharedStore::new(store);
@@ -175,10 +178,16 @@ pub async fn run(
     let mut server_task = None;
     let metrics = Arc::new(crate::metrics::Metrics::default());
     metrics.set_store_writable(true);
+    let (pushes, pushed) = tokio::sync::mpsc::channel(websub::PUSH_QUEUE);
+    let hub =
+        crate::websub::hub::Hub::for_config(&config, store.clone()).context("the WebSub hub")?;
     let server = if config.server.enabled {
+        let callbacks =
+            crate::server::websub::Callbacks::new(store.clone(), pushes, &config, hub.clone());
         let state = crate::server::ServerState::new(&config)
             .context("opening the store for the server")?
-            .with_metrics(Arc::clone(&metrics));
+            .with_metrics(Arc::clone(&metrics))
+            .with_websub(Arc::new(callbacks));
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| {
@@ -230,6 +239,7 @@ pub async fn run(
         probe_due: now,
         prune_due: now + periodic::PRUNE_FIRST,
         prune_task: None,
+        websub: websub::WebSub::new(pushed, hub, &config, now),
         feed_at: feed_positions(&config),
         config,
     };
@@ -251,6 +261,7 @@ pub async fn run(
         d.deliver_mail(now).await;
         d.write_static(now).await;
         d.prune(now);
+        d.tend_subscriptions(now).await;
         let wait = d
             .plan
             .iter()
@@ -270,6 +281,7 @@ pub async fn run(
                     Err(e) => error!(error = %e, "a refresh task failed"),
                 }
             }
+            Some(push) = d.websub.pushes.recv() => d.take_push(push),
             told = control.recv() => match told {
                 Some(Control::Reload) => d.reload().await,
                 Some(Control::Stop) | None => break,
@@ -281,6 +293,7 @@ pub async fn run(
     watchdog.abort();
     d.full_text.stop();
     d.outbox.stop();
+    d.stop_tending();
     if let Some(mail) = d.mail_task.take() {
         // An interrupted delivery stays pending and is retried next time.
         mail.abort();
@@ -353,18 +366,6 @@ impl Daemon {
         }
     }
 
-    /// The host-group label of a feed's URL (bounded: configured groups only).
-    fn host_group(&self, feed: &FeedConfig) -> String {
-        let host = feed.url.host_str().unwrap_or("");
-        self.config
-            .fetch
-            .host_groups
-            .iter()
-            .find(|g| g.matches(host))
-            .and_then(|g| g.hosts.first().cloned())
-            .unwrap_or_else(|| "other".into())
-    }
-
     fn start_due(&mut self, now: DateTime<Utc>) {
         let due: Vec<String> = self
             .plan
@@ -385,6 +386,8 @@ impl Daemon {
             let store = self.store.clone();
             let limit = Arc::clone(&self.limit);
             let dedup = self.config.dedup.clone();
+            let subscriber =
+                websub::subscriber(&self.config, self).filter(|_| self.config.websub.subscribe);
             self.tasks.spawn(async move {
                 // The semaphore is never closed.
                 let _permit = limit.acquire_owned().await.expect("semaphore open");
@@ -395,6 +398,11 @@ impl Daemon {
                     Ok(None) => failed_report(&feed, "feed is not in the store"),
                     Err(e) => failed_report(&feed, &format!("reading feed state: {e}")),
                 };
+                if let (Some(subscriber), Some(hub)) = (subscriber, &report.hub) {
+                    if let Err(e) = subscriber.ensure(&feed, hub).await {
+                        warn!(feed = %feed.name, error = %e, "storing the WebSub subscription failed");
+                    }
+                }
                 (feed, report)
             });
         }
@@ -403,6 +411,7 @@ impl Daemon {
     /// A refresh ended: plan the feed's next check and store it.
     async fn finished(&mut self, feed: FeedConfig, report: FeedReport) {
         self.in_flight.remove(&feed.name);
+        self.start_waiting_push(&feed.name);
         self.round.record(&report);
         self.round
             .summarize_if_due(self.in_flight.is_empty(), std::time::Instant::now());
@@ -417,16 +426,7 @@ impl Daemon {
         if report.error.is_some() {
             self.stats.failures += 1;
         }
-        self.metrics.fetched(crate::metrics::FetchSample {
-            feed: &feed.name,
-            outcome: report.status.as_str(),
-            host_group: &self.host_group(&feed),
-            bytes: report.bytes,
-            duration_ms: report.duration_ms,
-            new: report.new,
-            updated: report.updated,
-            merged: report.merged,
-        });
+        self.count_metrics(&feed, &report);
         // The feed may have been removed by a reload meanwhile.
         let Some(current) = self.feed(&feed.name).cloned() else {
             self.plan.remove(&feed.name);
@@ -576,20 +576,7 @@ fn failed_report(feed: &FeedConfig, error: &str) -> FeedReport {
         duration_ms: 0,
         response: None,
         moved_to: None,
-    }
-}
-
-fn log_reconcile(c: &crate::store::Reconciled) {
-    for name in &c.added {
-        info!(feed = %name, "feed added");
-    }
-    for (old, new) in &c.renamed {
-        info!(feed = %new, was = %old, "feed renamed");
-    }
-    for name in &c.moved {
-        info!(feed = %name, "feed URL changed: fetch state reset");
-    }
-    for name in &c.removed {
-        info!(feed = %name, "feed removed from the config: no longer polled, its articles are kept");
+        hub: None,
+        pushed: false,
     }
 }

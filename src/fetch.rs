@@ -24,9 +24,11 @@ pub mod credentials;
 mod file;
 pub mod guard;
 mod hosts;
+mod post;
 pub mod redact;
 mod tls;
 
+pub use post::{Answer, Outgoing, MAX_ANSWER};
 pub use redact::{url_has_secret, Redactor};
 pub use tls::install_crypto_provider;
 
@@ -110,6 +112,8 @@ pub struct ResponseMeta {
     pub redirects: Vec<Redirect>,
     /// Where the body finally came from.
     pub final_url: Option<Url>,
+    /// The WebSub links of the `Link` header(s).
+    pub links: crate::websub::Links,
 }
 
 impl ResponseMeta {
@@ -478,6 +482,7 @@ impl Fetcher {
                 expires: header_str(headers, header::EXPIRES),
                 redirects,
                 final_url: Some(url.clone()),
+                links: link_headers(headers),
             };
             if status == StatusCode::NOT_MODIFIED {
                 if meta.validators.is_empty() {
@@ -541,6 +546,22 @@ async fn read_capped(
             Err(e) => return Err(classify_reqwest(&e, timeout, rules)),
         }
     }
+}
+
+/// The hub and self links of every `Link` header (bounded: the first
+/// 8 KiB of them).
+fn link_headers(headers: &HeaderMap) -> crate::websub::Links {
+    let mut all = String::new();
+    for value in headers.get_all(header::LINK) {
+        if let Ok(v) = value.to_str() {
+            if all.len() + v.len() > 8192 {
+                break;
+            }
+            all.push_str(v);
+            all.push_str(", ");
+        }
+    }
+    crate::websub::parse_link_header(&all)
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

@@ -58,7 +58,13 @@ pub async fn store_next_checks(
                 };
                 let recent = s.recent_entry_times(row.id, plan::ADAPTIVE_SAMPLE)?;
                 let seed = jitter_seed(&feed.name, now);
-                let due = next_due(now, feed, &row, response.as_ref(), &recent, &schedule, seed);
+                let mut due =
+                    next_due(now, feed, &row, response.as_ref(), &recent, &schedule, seed);
+                if let Some(every) = schedule.pushed_poll {
+                    let lease = s.subscription_of(row.id)?.filter(|sub| sub.live(now));
+                    due =
+                        plan::while_pushed(due, now, every, lease.and_then(|l| l.lease_expires_at));
+                }
                 writes.push((row.id, due.at, due.reason.clone()));
                 planned.push(Some(due));
             }

@@ -30,6 +30,7 @@
 //! | [`rules`] | the operator's drop / keep / tag / mark / rewrite rules, run on cleaned entries (pure) |
 //! | [`refresh`] | one feed through fetch → parse → clean → rules → dedup → store |
 //! | [`jobs`] | what the commands and the daemon share: feeds as the store knows them, planning next checks, digests, retention, the runtime |
+//! | [`websub`] | WebSub: subscribing to the hubs feeds name, signatures; the outputs' hub (advertised, pinged, or served) |
 //! | [`daemon`] | `tributary run`: the plan of due feeds, signals, sd_notify, shutdown |
 //! | [`cli`] | the commands |
 //! | `bench` | the benchmark command (feature `bench`): synthetic corpus, loopback server, phases |
@@ -82,3 +83,4 @@ pub mod schedule;
 pub mod server;
 pub mod store;
 pub mod syndication;
+pub mod websub;

@@ -34,6 +34,12 @@ struct FetchLabels {
     host_group: String,
 }
 
+/// The result of a document a WebSub hub pushed.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PushLabels {
+    result: &'static str,
+}
+
 /// The label of a feed state.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
@@ -70,6 +76,7 @@ pub struct Metrics {
     notify_delivered: Family<NotifyLabels, Counter>,
     /// Failed delivery attempts, by target.
     notify_failed: Family<NotifyLabels, Counter>,
+    pushes: Family<PushLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -89,6 +96,7 @@ impl Default for Metrics {
             digests_made: Counter::default(),
             notify_delivered: Family::default(),
             notify_failed: Family::default(),
+            pushes: Family::default(),
         }
     }
 }
@@ -172,6 +180,17 @@ impl Metrics {
         self.article_merges.inc_by(s.merged as u64);
     }
 
+    /// Records a document a WebSub hub pushed: `result` is `stored`,
+    /// `failed` (taken but not stored), `refused` (no or a bad signature),
+    /// `too_large` or `busy` (told to retry); a stored one's entries count
+    /// like a fetch's.
+    pub fn pushed(&self, result: &'static str, new: usize, updated: usize, merged: usize) {
+        self.pushes.get_or_create(&PushLabels { result }).inc();
+        self.new_entries.inc_by(new as u64);
+        self.updated_entries.inc_by(updated as u64);
+        self.article_merges.inc_by(merged as u64);
+    }
+
     /// Records how late a fetch started (`lag_ms` ≥ 0).
     pub fn started_late(&self, lag_ms: i64) {
         self.scheduler_lag_ms
@@ -225,6 +244,11 @@ impl Metrics {
             "tributary_fetches",
             "Fetches by result class and host group",
             self.fetches.clone(),
+        );
+        r.register(
+            "tributary_websub_pushes",
+            "Documents WebSub hubs pushed, by result (stored, failed, refused, too_large, busy)",
+            self.pushes.clone(),
         );
         r.register(
             "tributary_fetched_bytes",

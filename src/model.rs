@@ -243,6 +243,11 @@ pub struct FeedMeta {
     /// `language` on, and what the outputs carry (publishing checks its
     /// shape).
     pub language: Option<String>,
+    /// The WebSub hub the document names (`<link rel="hub">`), absolute.
+    pub hub: Option<String>,
+    /// The feed's own URL as the document names it (`<link rel="self">`),
+    /// absolute: the topic to subscribe to at the hub.
+    pub self_url: Option<String>,
 }
 
 /// What a digest is: which one, when it was made and the period it

@@ -57,6 +57,9 @@ pub struct Site {
     pub digests: Vec<(String, String)>,
     /// The subscriptions, for `/opml` (private feed URLs left out).
     pub subscriptions: Vec<crate::opml::Subscription>,
+    /// The WebSub hubs the outputs advertise (see
+    /// [`crate::websub::river`]).
+    pub hubs: Vec<String>,
 }
 
 /// A file of the static site: a document and where it goes, relative to
@@ -89,6 +92,7 @@ impl Site {
                     Some(s)
                 })
                 .collect(),
+            hubs: crate::websub::river::hubs(config),
         }
     }
 
@@ -143,6 +147,7 @@ impl Site {
                 rss: url(Format::Rss),
                 json_feed: url(Format::JsonFeed),
             },
+            hubs: self.hubs.clone(),
             updated: stories
                 .iter()
                 .map(item::last_change)

@@ -381,7 +381,20 @@ fn convert(feed: model::Feed, hints: FeedHints) -> ParsedFeed {
         FeedType::RSS2 => "rss2",
     };
     let site_url = pick_link(&feed.links);
+    let rel = |name: &str| {
+        feed.links
+            .iter()
+            .find(|l| l.rel.as_deref() == Some(name))
+            .map(|l| l.href.trim().to_string())
+            .filter(|h| {
+                h.len() <= crate::websub::MAX_URL
+                    && (h.starts_with("http://") || h.starts_with("https://"))
+            })
+    };
+    let (hub, self_url) = (rel("hub"), rel("self"));
     let meta = FeedMeta {
+        hub,
+        self_url,
         title: feed
             .title
             .map(|t| t.content)

@@ -22,6 +22,7 @@
 use chrono::Utc;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn, Instrument};
+use url::Url;
 
 use crate::config::{DedupConfig, FeedConfig};
 use crate::fetch::credentials;
@@ -31,9 +32,11 @@ use crate::store::{FeedRow, Outcome, SharedStore, StoryPolicy};
 mod document;
 mod judge;
 mod process;
+mod push;
 mod response;
 pub use judge::judge;
 pub use process::{process, process_with, Processed};
+pub use push::{ingest_pushed, Pushed};
 pub use response::REDIRECTS_TO_MOVE;
 
 /// What happened to one feed, for the command line and the scheduler.
@@ -66,6 +69,21 @@ pub struct FeedReport {
     /// The new URL, when this fetch confirmed a permanent move.
     #[serde(skip)]
     pub moved_to: Option<String>,
+    /// The WebSub hub the document announced, if any.
+    #[serde(skip)]
+    pub hub: Option<Announced>,
+    /// Whether a hub pushed the document (no fetch happened).
+    #[serde(skip)]
+    pub pushed: bool,
+}
+
+/// A WebSub hub a feed announced, and the topic to subscribe to there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announced {
+    /// The hub.
+    pub hub: Url,
+    /// The topic (the feed's `rel="self"` URL).
+    pub topic: Url,
 }
 
 /// How the feed's new articles find their stories: `None` when merging is
@@ -129,6 +147,7 @@ async fn refresh_inner(
     let mut rec = response::new_record(state.id, redactor.url(&url), story, started_at);
     let mut meta = None;
     let mut full_pass = None;
+    let mut hub = None;
     match fetcher.fetch(&req).await {
         Ok(Fetched::NotModified { meta: m }) => {
             debug!("not modified");
@@ -142,10 +161,13 @@ async fn refresh_inner(
         }) => {
             response::received(&mut rec, &m, body.len(), &redactor);
             let doc_url = m.final_url.clone().unwrap_or_else(|| feed.url.clone());
-            let fetched = (body, content_type, doc_url);
+            let fetched = (body, content_type, doc_url.clone());
             full_pass =
                 document::process_into(&mut rec, store, feed, state, fetched, m.validators.clone())
                     .await;
+            if rec.outcome == Outcome::Ok {
+                hub = response::announced(&m, rec.meta.as_ref(), &doc_url);
+            }
             meta = Some(m);
         }
         // Seconds of a `Retry-After` count from the answer, not from the
@@ -169,6 +191,8 @@ async fn refresh_inner(
         duration_ms: rec.duration_ms,
         response: meta,
         moved_to: None,
+        hub,
+        pushed: false,
     };
     let permanent_redirect = rec.permanent_redirect.clone();
     match document::store_fetch(store, rec, full_pass).await {

@@ -9,11 +9,13 @@
 //! | `/digests/{name}.{ext}`, `/digests/{name}/{latest,id}.html` | a digest's feed and pages |
 //! | `/healthz`, `/readyz`, `/metrics`, `/opml` | operations (`ops`) |
 //! | `/search?q=…` | a search as a feed ([`search`]) |
+//! | `/websub/{token}` | WebSub callbacks: GET intent verification, POST pushed documents ([`websub`]) |
+//! | `/websub/hub` | POST: subscribing to the outputs at Tributary's own WebSub hub (`[websub] serve_hub`) |
 //!
 //! Only these: a name is looked up among the configured outputs, never on
 //! disk, so no path can reach anything else; a digest id only in the one
 //! spelling its links use. Unknown paths and names are 404; methods other
-//! than GET and HEAD are 405.
+//! than GET and HEAD are 405 (but POST on the WebSub routes).
 //!
 //! # Answers
 //! `Content-Type` with charset, a strong `ETag` (a hash of the bytes sent)
@@ -44,6 +46,7 @@ pub mod cache;
 mod negotiation;
 mod ops;
 pub mod search;
+pub mod websub;
 
 use std::future::Future;
 use std::io;
@@ -100,6 +103,8 @@ pub struct ServerState {
     searches: Arc<Searches>,
     /// The daemon's live counters, when a daemon runs in this process.
     metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// WebSub callbacks, when the daemon subscribes to hubs.
+    websub: Option<Arc<websub::Callbacks>>,
 }
 
 /// Why the server could not run.
@@ -138,6 +143,7 @@ impl ServerState {
             cache: Arc::new(Cache::new(site, reader)),
             searches: Arc::new(searches),
             metrics: None,
+            websub: None,
         }
     }
 
@@ -160,6 +166,9 @@ impl ServerState {
     /// (a changed `[store] path` or `[server] listen` needs a new server).
     pub async fn reload(&self, config: &Config) {
         self.cache.replace_site(Site::new(config)).await;
+        if let Some(callbacks) = &self.websub {
+            callbacks.reload(config);
+        }
     }
 }
 
@@ -261,6 +270,11 @@ fn router(state: ServerState) -> Router {
         .route("/search", get(search::search))
         .route("/digests/{file}", get(digest_feed))
         .route("/digests/{name}/{file}", get(digest_page))
+        .route(
+            "/websub/{token}",
+            get(websub::verify).post(websub::distribute),
+        )
+        .route("/websub/hub", axum::routing::post(websub::hub))
         .fallback(not_found)
         .with_state(state)
 }

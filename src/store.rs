@@ -36,12 +36,14 @@ mod outputs;
 mod record;
 mod restory;
 mod retention;
+mod river;
 mod rules;
 mod schema;
 mod search;
 mod search_limits;
 mod shared;
 mod story;
+mod websub;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -65,10 +67,12 @@ pub use outputs::{
 };
 pub use record::{Applied, FetchRecord, Outcome, StoryPolicy};
 pub use retention::{Compaction, PrunePolicy, PruneReport};
+pub use river::RiverSubscriber;
 pub use rules::{Dropped, DroppedRow, Judged, Labels};
 pub use search::{SearchError, SearchHit, SearchResults, MATCH_END, MATCH_START};
 pub use search_limits::{QueryRefused, QueryShape, SearchLimits};
 pub use shared::SharedStore;
+pub use websub::{NewSubscription, Subscription};
 
 /// How long a statement waits for a lock held by another connection.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use super::open_store;
 use crate::config::Config;
 use crate::diagnosis::span;
-use crate::store::FeedRow;
+use crate::store::{FeedRow, Subscription};
 
 /// Width of the whole table row.
 const WIDTH: usize = 120;
@@ -26,6 +26,11 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     let rows = with_configured(store.feeds()?, config, Utc::now());
     let entries = store.entry_counts()?;
     let articles = store.article_counts()?;
+    let pushed: std::collections::HashMap<String, Subscription> = store
+        .subscriptions()?
+        .into_iter()
+        .map(|s| (s.feed.clone(), s))
+        .collect();
     let now = Utc::now();
     let mut out = std::io::stdout().lock();
     if json {
@@ -41,6 +46,11 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
                 "articles": articles.get(&f.id).copied().unwrap_or(0),
                 "moved_to": f.moved_to, "retry_after_until": f.retry_after_until,
                 "never_fetched": f.last_fetch_at.is_none(),
+                "websub": pushed.get(&f.name).map(|s| serde_json::json!({
+                    "pushed": s.live(now), "state": s.state, "hub": s.hub, "topic": s.topic,
+                    "since": s.verified_at, "lease_expires_at": s.lease_expires_at,
+                    "last_push_at": s.last_push_at, "error": s.last_error,
+                })),
             });
             writeln!(out, "{v}")?;
         }
@@ -67,7 +77,40 @@ pub(super) fn run(config: &Config, json: bool) -> anyhow::Result<ExitCode> {
         );
         writeln!(out, "{}", line.trim_end())?;
     }
+    let mut subscribed: Vec<&Subscription> = pushed.values().filter(|s| s.feed_active).collect();
+    subscribed.sort_by(|a, b| a.feed.cmp(&b.feed));
+    if !subscribed.is_empty() {
+        writeln!(out, "\nWEBSUB (pushed by a hub)")?;
+        for s in subscribed {
+            writeln!(out, "{}", push_line(s, now).trim_end())?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One subscription: `name  pushed since 2h ago, lease ends in 6d, last push 5m ago  hub`.
+fn push_line(s: &Subscription, now: DateTime<Utc>) -> String {
+    let state = if s.live(now) {
+        let since = s.verified_at.map_or("-".into(), |t| ago(t, now));
+        let end = s
+            .lease_expires_at
+            .map_or("-".into(), |t| span((t - now).num_seconds()));
+        let last = s.last_push_at.map_or("never".into(), |t| ago(t, now));
+        format!("pushed since {since}, lease ends in {end}, last push {last}")
+    } else {
+        let why = s
+            .last_error
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        format!("{}{why}", s.state)
+    };
+    format!(
+        "{:<20} {}  {}",
+        cut(&s.feed, 20),
+        cut(&state, 70),
+        cut(&s.hub, 28)
+    )
 }
 
 /// `rows` plus a row for each configured feed the store does not hold

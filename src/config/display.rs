@@ -179,6 +179,19 @@ impl fmt::Display for Config {
         for r in &self.rules {
             writeln!(f, "rule:        {} (line {}) {}", r.name, r.line, r.summary)?;
         }
-        write!(f, "{}{}", self.server, self.publish)
+        write!(f, "{}{}", self.server, self.publish)?;
+        let w = &self.websub;
+        if w.subscribe || w.hub.is_some() || w.serve_hub {
+            let hubs = crate::websub::river::hubs(self);
+            writeln!(
+                f,
+                "websub:      subscribe {}, pushed feeds polled every {}, lease {}; outputs advertise {}",
+                if w.subscribe { "on" } else { "off" },
+                super::span(w.poll_every),
+                super::span(w.lease),
+                if hubs.is_empty() { "no hub".to_string() } else { hubs.join(", ") },
+            )?;
+        }
+        Ok(())
     }
 }

@@ -42,6 +42,9 @@ pub struct ScheduleConfig {
     pub startup_spread: Duration,
     /// How long in-flight fetches may take to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// `[websub] poll_every` when subscribing is on: how often a feed with
+    /// a live WebSub subscription is still polled.
+    pub pushed_poll: Option<Duration>,
 }
 
 impl Default for ScheduleConfig {
@@ -53,6 +56,7 @@ impl Default for ScheduleConfig {
             policy: Policy::default(),
             startup_spread: DEFAULT_STARTUP_SPREAD,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            pushed_poll: None,
         }
     }
 }

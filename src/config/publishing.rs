@@ -154,6 +154,13 @@ pub(super) struct RawOutput {
     order: Option<Spanned<String>>,
 }
 
+impl RawServer {
+    /// Whether `base_url` is written (rather than guessed from `listen`).
+    pub(super) fn base_url_set(&self) -> bool {
+        self.base_url.is_some()
+    }
+}
+
 /// Validates the three sections against the feeds already read.
 pub(super) fn from_raw(
     server: Option<RawServer>,

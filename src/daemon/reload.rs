@@ -10,7 +10,7 @@ use chrono::Utc;
 use tokio::sync::Semaphore;
 use tracing::{error, info, warn};
 
-use super::{feed_positions, log_reconcile, Daemon};
+use super::{feed_positions, Daemon};
 use crate::config::{Config, FeedConfig};
 use crate::fetch::Fetcher;
 use crate::jobs::feed_specs;
@@ -67,6 +67,7 @@ impl Daemon {
         let old_schedule = self.config.schedule.clone();
         self.config = new;
         self.feed_at = feed_positions(&self.config);
+        self.websub.reload(&self.config, now);
         let mut plan = BTreeMap::new();
         for feed in &self.config.feeds {
             let row = rows.get(feed.name.as_str());
@@ -115,5 +116,21 @@ impl Daemon {
             "config reloaded"
         );
         self.notifier.ready(&self.status_line());
+    }
+}
+
+/// Logs what reconciling the feeds table with the config changed.
+pub(super) fn log_reconcile(c: &crate::store::Reconciled) {
+    for name in &c.added {
+        info!(feed = %name, "feed added");
+    }
+    for (old, new) in &c.renamed {
+        info!(feed = %new, was = %old, "feed renamed");
+    }
+    for name in &c.moved {
+        info!(feed = %name, "feed URL changed: fetch state reset");
+    }
+    for name in &c.removed {
+        info!(feed = %name, "feed removed from the config: no longer polled, its articles are kept");
     }
 }

@@ -5,14 +5,53 @@
 //! every minute make one line a minute, not 10,000 (journald's default
 //! rate limit is 10,000 messages per 30 s, past which it drops messages,
 //! errors included). Failures and fetches that brought new entries still
-//! log a line each (see `refresh`).
+//! log a line each (see `refresh`). Each one is also counted in the
+//! metrics here.
 
 use std::time::{Duration, Instant};
 
 use tracing::info;
 
+use crate::config::FeedConfig;
 use crate::refresh::FeedReport;
 use crate::store::Outcome;
+
+impl super::Daemon {
+    /// Counts a finished refresh (or pushed document) in the metrics.
+    pub(super) fn count_metrics(&self, feed: &FeedConfig, report: &FeedReport) {
+        if report.pushed {
+            let result = if report.error.is_some() {
+                "failed"
+            } else {
+                "stored"
+            };
+            let (new, updated, merged) = (report.new, report.updated, report.merged);
+            return self.metrics.pushed(result, new, updated, merged);
+        }
+        self.metrics.fetched(crate::metrics::FetchSample {
+            feed: &feed.name,
+            outcome: report.status.as_str(),
+            host_group: &self.host_group(feed),
+            bytes: report.bytes,
+            duration_ms: report.duration_ms,
+            new: report.new,
+            updated: report.updated,
+            merged: report.merged,
+        });
+    }
+
+    /// The host-group label of a feed's URL (bounded: configured groups only).
+    fn host_group(&self, feed: &FeedConfig) -> String {
+        let host = feed.url.host_str().unwrap_or("");
+        self.config
+            .fetch
+            .host_groups
+            .iter()
+            .find(|g| g.matches(host))
+            .and_then(|g| g.hosts.first().cloned())
+            .unwrap_or_else(|| "other".into())
+    }
+}
 
 /// Least time between two summaries.
 pub(super) const SUMMARY_EVERY: Duration = Duration::from_secs(60);
@@ -85,6 +124,8 @@ mod tests {
             duration_ms: 1,
             response: None,
             moved_to: None,
+            hub: None,
+            pushed: false,
         }
     }
 

@@ -85,6 +85,31 @@ pub fn next_due(
     }
 }
 
+/// The next check of a feed whose hub pushes its documents (its lease
+/// ends at `lease_end`): polled every `every` as a safety net rather than
+/// when `due` says, but polled when the lease ends if that comes first
+/// (a hub that stops renewing leaves the feed polled as before).
+pub fn while_pushed(
+    due: Due,
+    now: DateTime<Utc>,
+    every: std::time::Duration,
+    lease_end: Option<DateTime<Utc>>,
+) -> Due {
+    let (Some(at), Some(end)) = (due.at, lease_end) else {
+        return due;
+    };
+    let safety = now + every;
+    // Polled as before when the schedule comes first anyway, or when the
+    // lease ends before it would.
+    if at >= safety || end <= at {
+        return due;
+    }
+    Due {
+        at: Some(safety.min(end)),
+        reason: "pushed".into(),
+    }
+}
+
 /// The first check of a feed never fetched, or after a schedule change:
 /// the next fire of its schedule.
 pub fn on_schedule(
@@ -207,6 +232,7 @@ mod tests {
             expires: None,
             redirects: vec![],
             final_url: None,
+            links: Default::default(),
         };
         let d = due("", Some(&meta));
         assert_eq!(d.reason, "cache-header");
@@ -234,5 +260,27 @@ mod tests {
         distinct.dedup();
         assert_eq!(distinct.len(), seeds.len());
         assert_eq!(jitter_seed("f", now()), jitter_seed("f", now()));
+    }
+
+    #[test]
+    fn pushed_feeds_wait_for_the_safety_net_or_the_lease() {
+        let now = Utc::now();
+        let min = |m: i64| now + chrono::Duration::minutes(m);
+        let due = |m: i64| Due {
+            at: Some(min(m)),
+            reason: "schedule".into(),
+        };
+        let every = std::time::Duration::from_secs(3600);
+        // Lease beyond the safety net: polled at the safety net.
+        let d = while_pushed(due(10), now, every, Some(min(600)));
+        assert_eq!((d.at, d.reason.as_str()), (Some(min(60)), "pushed"));
+        // Lease ending before the safety net: polled when it ends.
+        let d = while_pushed(due(10), now, every, Some(min(30)));
+        assert_eq!((d.at, d.reason.as_str()), (Some(min(30)), "pushed"));
+        // Lease ending before the schedule, or a schedule past the safety
+        // net, or no lease: as before.
+        assert_eq!(while_pushed(due(10), now, every, Some(min(5))), due(10));
+        assert_eq!(while_pushed(due(90), now, every, Some(min(600))), due(90));
+        assert_eq!(while_pushed(due(10), now, every, None), due(10));
     }
 }

@@ -193,6 +193,7 @@ fn json_feed(
         language: None,
         home_page_url: None,
         feed_urls: Default::default(),
+        hubs: Vec::new(),
         updated: notices
             .iter()
             .map(|n| n.created_at)

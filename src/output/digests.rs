@@ -72,6 +72,7 @@ impl Site {
             language: None,
             home_page_url: Some(self.absolute(&Site::digest_page_path(name, "latest"))),
             feed_urls,
+            hubs: Vec::new(),
             updated: rows
                 .first()
                 .map_or(DateTime::<Utc>::UNIX_EPOCH, |r| time(&r.made_at)),

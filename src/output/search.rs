@@ -36,6 +36,7 @@ impl Site {
                 rss: with_format("rss"),
                 json_feed: with_format("json"),
             },
+            hubs: Vec::new(),
             updated,
             generator: Generator::tributary(),
             items: hits

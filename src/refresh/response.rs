@@ -50,6 +50,7 @@ pub(super) fn new_record(
         retry_after_until: None,
         now: started_at,
         judged: Judged::default(),
+        pushed: false,
     }
 }
 
@@ -208,6 +209,31 @@ pub(super) fn report_status(outcome: Outcome, stored: bool) -> Outcome {
         Outcome::Ok if !stored => Outcome::Permanent,
         o => o,
     }
+}
+
+/// The hub a fetched document announced, from the response's `Link`
+/// header or the document's links, with the topic to subscribe to (its
+/// `rel="self"`, else where it was fetched from).
+pub(super) fn announced(
+    meta: &ResponseMeta,
+    doc: Option<&crate::model::FeedMeta>,
+    doc_url: &Url,
+) -> Option<super::Announced> {
+    let hub = meta
+        .links
+        .hub
+        .clone()
+        .or_else(|| doc.and_then(|d| d.hub.clone()))?;
+    let topic = meta
+        .links
+        .self_url
+        .clone()
+        .or_else(|| doc.and_then(|d| d.self_url.clone()))
+        .unwrap_or_else(|| doc_url.to_string());
+    Some(super::Announced {
+        hub: Url::parse(&hub).ok()?,
+        topic: Url::parse(&topic).ok()?,
+    })
 }
 
 /// Where a chain of only permanent redirects (301/308) ended.

@@ -184,7 +184,9 @@ fn write_fetch<'a>(
     let (mut applied, fresh, backlog) = (w.applied, w.fresh, !w.has_entries);
     applied.dropped = super::rules::write(tx, rec.feed_id.0, &rec.judged, &w.now)?;
     feed_state::update(tx, rec, &applied, &w.now)?;
-    applied.moved_to = feed_state::track_redirects(tx, rec)?;
+    if !rec.pushed {
+        applied.moved_to = feed_state::track_redirects(tx, rec)?;
+    }
     let moved = applied.moved_to.as_deref();
     super::notify::enqueue(tx, targets, rec, &fresh, backlog, moved)?;
     feed_state::log(tx, rec, &applied)?;

@@ -97,6 +97,10 @@ pub struct FetchRecord {
     pub now: DateTime<Utc>,
     /// What the operator's rules decided about the document's entries.
     pub judged: super::Judged,
+    /// Whether a hub pushed the document (WebSub) rather than a fetch
+    /// getting it: logged as `push`, and the feed's fetch state (validators,
+    /// status, redirects) is left as it was.
+    pub pushed: bool,
 }
 
 /// How a new article looks for the story it belongs to.

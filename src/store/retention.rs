@@ -210,7 +210,8 @@ impl Store {
             let mut st = self.conn.prepare(
                 "SELECT t.feed_id,
                         (SELECT max(l.started_at) FROM fetch_log l
-                         WHERE l.feed_id = t.feed_id AND l.outcome = 'ok' AND l.error IS NULL)
+                         WHERE l.feed_id = t.feed_id AND l.outcome = 'ok' AND l.error IS NULL
+                           AND l.kind = 'poll')
                  FROM (SELECT DISTINCT feed_id FROM entry_tombstones) t",
             )?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;

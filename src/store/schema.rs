@@ -609,6 +609,51 @@ CREATE TABLE notify_log (
 CREATE INDEX notify_log_by_target ON notify_log(target, at);
 "#;
 
+/// Migration: WebSub (pushed feeds).
+///
+/// `fetch_log.kind`: `poll` for a fetch, `push` for a document a hub
+/// pushed. `websub_subscriptions`: one row per feed subscribed to a hub:
+/// the hub and topic, the callback's secret path `token` (128 random
+/// bits, hex) and the HMAC `secret`, the `state` (`subscribing`,
+/// `active`, `unsubscribing`, `denied`, `failed`), the request awaiting
+/// the hub's intent verification (`pending`: `subscribe` or
+/// `unsubscribe`), the lease, and when the daemon acts next
+/// (`next_action_at`: retry, renewal). `websub_river_subscribers`: the
+/// readers subscribed to Tributary's own hub, one row per callback and
+/// topic (an output URL), with their secret and lease.
+const WEBSUB: &str = r#"
+ALTER TABLE fetch_log ADD COLUMN kind TEXT NOT NULL DEFAULT 'poll';
+CREATE TABLE websub_subscriptions (
+    feed_id           INTEGER PRIMARY KEY,
+    hub               TEXT NOT NULL,
+    topic             TEXT NOT NULL,
+    token             TEXT NOT NULL UNIQUE,
+    secret            TEXT NOT NULL,
+    state             TEXT NOT NULL,
+    pending           TEXT,
+    requested_at      TEXT,
+    lease_seconds     INTEGER,
+    lease_expires_at  TEXT,
+    verified_at       TEXT,
+    last_push_at      TEXT,
+    next_action_at    TEXT,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    last_error        TEXT,
+    created_at        TEXT NOT NULL
+);
+CREATE INDEX websub_by_next_action ON websub_subscriptions(next_action_at);
+CREATE TABLE websub_river_subscribers (
+    callback          TEXT NOT NULL,
+    topic             TEXT NOT NULL,
+    secret            TEXT,
+    lease_expires_at  TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    last_delivery_at  TEXT,
+    last_error        TEXT,
+    PRIMARY KEY (topic, callback)
+);
+"#;
+
 /// Every migration, in order. Append only.
 pub const MIGRATIONS: &[&str] = &[
     V1,
@@ -626,4 +671,5 @@ pub const MIGRATIONS: &[&str] = &[
     V_PAGE_VALIDATORS,
     V_SEARCH_EXTRACTED,
     NOTIFY,
+    WEBSUB,
 ];

@@ -46,6 +46,9 @@ fn document(channel: &Channel, out: Vec<u8>) -> io::Result<Xml> {
     if let Some(url) = channel.home_page_url.as_deref().and_then(href::web_url) {
         link(&mut xml, "alternate", Some("text/html"), &url)?;
     }
+    for hub in channel.hubs.iter().filter_map(|h| href::web_url(h)) {
+        link(&mut xml, "hub", None, &hub)?;
+    }
     generator(&mut xml, channel)?;
     let language = channel.language.as_deref().and_then(text::language);
     for item in &channel.items {

@@ -30,6 +30,9 @@ pub struct Channel {
     /// Absolute URL at which each format of this feed is served, so that
     /// each document names itself (`rel="self"`, `feed_url`) and its siblings.
     pub feed_urls: FeedUrls,
+    /// WebSub hubs readers may subscribe to for this feed (`rel="hub"`;
+    /// JSON Feed `hubs`), absolute URLs.
+    pub hubs: Vec<String>,
     /// When the channel last changed (an item added, edited or removed).
     /// The document's own updated time is the latest of this and its items'
     /// `updated`. Pass a stored time, never the clock, or every render

@@ -35,6 +35,15 @@ pub(crate) fn write(channel: &Channel, mut out: Vec<u8>) -> Vec<u8> {
             .filter(|d| !text::is_blank(d))
             .map(|d| text::clean(d)),
         language: channel.language.as_deref().and_then(text::language),
+        hubs: channel
+            .hubs
+            .iter()
+            .filter_map(|h| href::web_url(h))
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
         items: Items(
             &channel.items,
             channel.language.as_deref().and_then(text::language),
@@ -62,7 +71,17 @@ struct Feed<'a> {
     description: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Items<'a>,
+}
+
+/// A WebSub hub of the feed (JSON Feed `hubs`).
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: Cow<'a, str>,
 }
 
 /// The items, each turned into its JSON shape only while it is written,

@@ -65,6 +65,12 @@ fn document(channel: &Channel, out: Vec<u8>) -> io::Result<Xml> {
             .with_attribute(("type", Format::Rss.media_type()))
             .write_empty()?;
     }
+    for hub in channel.hubs.iter().filter_map(|h| href::web_url(h)) {
+        xml.create_element("atom:link")
+            .with_attribute(("href", &*hub))
+            .with_attribute(("rel", "hub"))
+            .write_empty()?;
+    }
     for item in &channel.items {
         write_item(&mut xml, item)?;
     }

@@ -4,7 +4,6 @@
 //! it is not installed), including a server that is down at first.
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -160,14 +159,6 @@ fn aiosmtpd_available() -> bool {
         .args(["-c", "import aiosmtpd"])
         .status()
         .is_ok_and(|s| s.success())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_smtp(port: u16) -> Smtp {

@@ -36,3 +36,4 @@ mod server;
 mod ssrf;
 mod tombstones;
 mod util;
+mod websub;

@@ -418,6 +418,7 @@ pub fn fetch_record_of(
         retry_after_until: None,
         now,
         judged: Default::default(),
+        pushed: false,
     }
 }
 
@@ -433,4 +434,13 @@ pub fn skip(what: &str) {
     }
     // Straight to stderr: the test harness captures `eprintln!` of passing tests.
     let _ = writeln!(std::io::stderr(), "SKIPPED {what}");
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -32,6 +32,7 @@ fn meta(status: u16, hops: &[(u16, &str)]) -> ResponseMeta {
             })
             .collect(),
         final_url: hops.last().map(|(_, to)| Url::parse(to).unwrap()),
+        links: Default::default(),
     }
 }
 

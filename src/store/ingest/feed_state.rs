@@ -10,7 +10,8 @@ use crate::store::{ts, ts_ceil, Result};
 /// Brings the feed's row up to the fetch `rec`, whose entries became
 /// `applied`, at `now` (as stored): validators, document metadata and
 /// status after a success (and the switch to link identity when guids
-/// changed); status, error count and `Retry-After` after a failure.
+/// changed); status, error count and `Retry-After` after a failure. A
+/// pushed document (WebSub) records only what it brought, and when.
 pub(super) fn update(
     tx: &Transaction<'_>,
     rec: &FetchRecord,
@@ -18,7 +19,24 @@ pub(super) fn update(
     now: &str,
 ) -> Result<()> {
     let feed = rec.feed_id.0;
-    if rec.outcome.is_success() {
+    if rec.pushed {
+        // A pushed document says nothing of the feed's URL, validators or
+        // health: only what it brought is recorded.
+        tx.prepare_cached(
+            "UPDATE feeds SET
+                last_new_entry_at = CASE WHEN ?2 > 0 THEN ?3 ELSE last_new_entry_at END,
+                identity_mode = CASE WHEN ?4 THEN 'link' ELSE identity_mode END
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            feed,
+            applied.new,
+            now,
+            crate::dedup::entry::switches_to_links(applied.guid_changes)
+        ])?;
+        tx.prepare_cached("UPDATE websub_subscriptions SET last_push_at = ?2 WHERE feed_id = ?1")?
+            .execute(params![feed, now])?;
+    } else if rec.outcome.is_success() {
         let v = rec.validators.clone().unwrap_or_default();
         let m = rec.meta.clone().unwrap_or_default();
         tx.prepare_cached(
@@ -128,13 +146,14 @@ pub(super) fn track_redirects(tx: &Transaction<'_>, rec: &FetchRecord) -> Result
     Ok(newly_moved.then(|| target.clone()))
 }
 
-/// The fetch's row in the fetch log.
+/// The fetch's row in the fetch log (`kind`: `poll`, or `push` for a
+/// document a hub pushed).
 pub(super) fn log(tx: &Transaction<'_>, rec: &FetchRecord, applied: &Applied) -> Result<()> {
     let feed = rec.feed_id.0;
     tx.prepare_cached(
         "INSERT INTO fetch_log (feed_id, started_at, url, final_url, outcome, http_status, bytes,
-             duration_ms, new_entries, updated_entries, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             duration_ms, new_entries, updated_entries, error, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         feed,
@@ -148,6 +167,7 @@ pub(super) fn log(tx: &Transaction<'_>, rec: &FetchRecord, applied: &Applied) ->
         applied.new,
         applied.updated,
         rec.error,
+        if rec.pushed { "push" } else { "poll" },
     ])?;
     Ok(())
 }

@@ -106,6 +106,7 @@ pub(in crate::store) fn fetch(feed: i64, item: &str, text: &str, merging: bool) 
         retry_after_until: None,
         now: now(),
         judged: Default::default(),
+        pushed: false,
     }
 }
 

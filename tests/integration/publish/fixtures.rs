@@ -116,6 +116,7 @@ pub fn sample_channel() -> Channel {
             rss: Some("https://river.example/tech.rss".into()),
             json_feed: Some("https://river.example/tech.json".into()),
         },
+        hubs: Vec::new(),
         updated: at(2026, 3, 1, 0, 0, 0),
         generator: Generator::tributary(),
         items: vec![first, second, third],
@@ -226,6 +227,7 @@ pub fn hostile_channel() -> Channel {
             rss: Some("not a url".into()),
             json_feed: Some("http://[::1".into()),
         },
+        hubs: Vec::new(),
         updated: DateTime::<Utc>::MAX_UTC,
         generator: Generator {
             name: "Gen <\u{0}>".into(),
