@@ -6,7 +6,7 @@ use std::path::Path;
 use toml::Spanned;
 use url::Url;
 
-use super::super::polling::{resolve, Secret};
+use super::super::polling::{headers, resolve, Secret};
 use super::super::{count, non_empty, ConfigError, Locator};
 use super::{NotifyKind, RawNotify, DEFAULT_NTFY_SERVER, MAX_TEMPLATE};
 
@@ -78,7 +78,7 @@ pub(super) fn kind(
             };
             Ok(NotifyKind::Webhook {
                 url,
-                headers: headers(at, n, base)?,
+                headers: headers(at, &n.headers, base)?,
                 template,
                 content_type,
             })
@@ -106,7 +106,7 @@ pub(super) fn kind(
                 .map_err(|_| missing("an http(s) server"))?
                 .pop_if_empty()
                 .push(t);
-            let mut headers = headers(at, n, base)?;
+            let mut headers = headers(at, &n.headers, base)?;
             if let Some(token) = &n.token {
                 let secret = resolve(at, token, base, "token")?;
                 header_value(at, token.span(), &format!("Bearer {}", secret.expose()))?;
@@ -161,24 +161,4 @@ fn header_value(
     reqwest::header::HeaderValue::from_str(v)
         .map(|_| ())
         .map_err(|_| at.error(span, "not a valid header value"))
-}
-
-fn headers(
-    at: &Locator<'_>,
-    n: &RawNotify,
-    base: &Path,
-) -> Result<Vec<(String, Secret)>, ConfigError> {
-    let mut out = Vec::new();
-    for (name, value) in &n.headers {
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(at.error(
-                value.span(),
-                &format!("`{name}` is not a valid header name"),
-            ));
-        }
-        let v = resolve(at, value, base, &format!("header `{name}`"))?;
-        header_value(at, value.span(), v.expose())?;
-        out.push((name.clone(), v));
-    }
-    Ok(out)
 }
