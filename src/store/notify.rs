@@ -146,12 +146,17 @@ pub(super) fn enqueue(
                 rule_tags: &rule_tags,
                 marks: &marks,
             };
-            let mut story: Option<(i64, i64, String)> = None;
+            // Read once per article, and only when a target wants it.
+            let (mut story, mut seen): (Option<(i64, i64, String)>, Option<String>) = (None, None);
             for t in targets.iter().filter(|t| notify::wants(t, &c, rec.now)) {
                 let Some(min) = t.select.min_story_feeds else {
-                    let seen: String = tx
-                        .prepare_cached("SELECT first_seen_at FROM articles WHERE id = ?1")?
-                        .query_row([article], |r| r.get(0))?;
+                    if seen.is_none() {
+                        seen = Some(
+                            tx.prepare_cached("SELECT first_seen_at FROM articles WHERE id = ?1")?
+                                .query_row([article], |r| r.get(0))?,
+                        );
+                    }
+                    let seen = seen.as_deref().unwrap_or_default();
                     let key = notify::key(&t.name, &format!("article\u{0}{article}\u{0}{seen}"));
                     insert.execute(params![
                         t.name,
