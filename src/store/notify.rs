@@ -9,7 +9,7 @@
 //! is not queued again.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
 use super::record::{FetchRecord, Outcome};
 use super::{parse_ts, ts, Result, Store};
@@ -203,14 +203,10 @@ pub(super) fn enqueue(
     }
     let failing = matches!(rec.outcome, Outcome::Transient | Outcome::Permanent);
     if failing && targets.iter().any(|t| t.health.failing_for.is_some()) {
-        let first: Option<String> = tx
-            .prepare_cached("SELECT min(started_at) FROM fetch_log WHERE feed_id = ?1")?
-            .query_row([feed], |r| r.get(0))
-            .optional()?
-            .flatten();
+        // Both stay the same for the whole outage, and so does the key.
         let since = last_success
-            .or(first)
-            .and_then(|s| parse_ts(&s))
+            .as_deref()
+            .and_then(parse_ts)
             .or_else(|| parse_ts(&created))
             .unwrap_or(rec.now)
             .min(rec.started_at);
