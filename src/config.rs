@@ -539,22 +539,7 @@ fn feed_http(at: &Locator<'_>, f: &RawFeed, base: &Path) -> Result<FeedHttp, Con
         }
         http.password = Some(polling::resolve(at, p, base, "password")?);
     }
-    for (name, value) in &f.headers {
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(at.error(
-                value.span(),
-                &format!("`{name}` is not a valid header name"),
-            ));
-        }
-        let v = polling::resolve(at, value, base, &format!("header `{name}`"))?;
-        if reqwest::header::HeaderValue::from_str(v.expose()).is_err() {
-            return Err(at.error(
-                value.span(),
-                &format!("header `{name}`: value is not a valid header value"),
-            ));
-        }
-        http.headers.push((name.clone(), v));
-    }
+    http.headers = polling::headers(at, &f.headers, base)?;
     if let Some(p) = &f.proxy {
         let url = Url::parse(p.get_ref().trim()).map_err(|e| {
             at.error(

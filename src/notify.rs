@@ -91,7 +91,7 @@ pub enum HealthEvent {
     Failing {
         /// The feed's name.
         feed: String,
-        /// Since when (the last success, or the first attempt).
+        /// Since when (the last success, or when the feed was added).
         since: DateTime<Utc>,
         /// The last error.
         error: Option<String>,

@@ -184,6 +184,33 @@ pub(super) struct RawSource {
     file: Option<String>,
 }
 
+/// Extra request headers (of a feed or a notification target): valid
+/// names, values resolved (plain, env or file) and valid as header values.
+pub(super) fn headers(
+    at: &Locator<'_>,
+    raw: &BTreeMap<String, Spanned<RawValue>>,
+    base: &Path,
+) -> Result<Vec<(String, Secret)>, ConfigError> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (name, value) in raw {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(at.error(
+                value.span(),
+                &format!("`{name}` is not a valid header name"),
+            ));
+        }
+        let v = resolve(at, value, base, &format!("header `{name}`"))?;
+        if reqwest::header::HeaderValue::from_str(v.expose()).is_err() {
+            return Err(at.error(
+                value.span(),
+                &format!("header `{name}`: value is not a valid header value"),
+            ));
+        }
+        out.push((name.clone(), v));
+    }
+    Ok(out)
+}
+
 /// Resolves a value that may be a secret source; `secret` marks values that
 /// must not be written in the file itself (they are refused there).
 pub(super) fn resolve(

@@ -9,7 +9,7 @@
 //! is not queued again.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
 use super::record::{FetchRecord, Outcome};
 use super::{parse_ts, ts, Result, Store};
@@ -146,12 +146,17 @@ pub(super) fn enqueue(
                 rule_tags: &rule_tags,
                 marks: &marks,
             };
-            let mut story: Option<(i64, i64, String)> = None;
+            // Read once per article, and only when a target wants it.
+            let (mut story, mut seen): (Option<(i64, i64, String)>, Option<String>) = (None, None);
             for t in targets.iter().filter(|t| notify::wants(t, &c, rec.now)) {
                 let Some(min) = t.select.min_story_feeds else {
-                    let seen: String = tx
-                        .prepare_cached("SELECT first_seen_at FROM articles WHERE id = ?1")?
-                        .query_row([article], |r| r.get(0))?;
+                    if seen.is_none() {
+                        seen = Some(
+                            tx.prepare_cached("SELECT first_seen_at FROM articles WHERE id = ?1")?
+                                .query_row([article], |r| r.get(0))?,
+                        );
+                    }
+                    let seen = seen.as_deref().unwrap_or_default();
                     let key = notify::key(&t.name, &format!("article\u{0}{article}\u{0}{seen}"));
                     insert.execute(params![
                         t.name,
@@ -198,14 +203,10 @@ pub(super) fn enqueue(
     }
     let failing = matches!(rec.outcome, Outcome::Transient | Outcome::Permanent);
     if failing && targets.iter().any(|t| t.health.failing_for.is_some()) {
-        let first: Option<String> = tx
-            .prepare_cached("SELECT min(started_at) FROM fetch_log WHERE feed_id = ?1")?
-            .query_row([feed], |r| r.get(0))
-            .optional()?
-            .flatten();
+        // Both stay the same for the whole outage, and so does the key.
         let since = last_success
-            .or(first)
-            .and_then(|s| parse_ts(&s))
+            .as_deref()
+            .and_then(parse_ts)
             .or_else(|| parse_ts(&created))
             .unwrap_or(rec.now)
             .min(rec.started_at);

@@ -450,7 +450,7 @@ fn wire_and_hook(hook: &Receiver, extra: &str) -> (FeedServer, Scratch) {
 fn restart_and_expect_each_once(s: &Scratch, hook: &Receiver, n: usize) {
     let d = Daemon::start(s, "", &[]);
     assert!(
-        wait_for(Duration::from_secs(15), || hook.distinct_keys().len() == n),
+        wait_for(Duration::from_secs(20), || hook.distinct_keys().len() == n),
         "not delivered after the restart:\n{}",
         d.log()
     );
@@ -479,7 +479,7 @@ fn three_queued(s: &Scratch, server: &FeedServer) {
 #[test]
 fn a_notification_survives_sigkill_between_commit_and_delivery_and_arrives_once() {
     let hook = Receiver::start();
-    let (server, s) = wire_and_hook(&hook, "batch_window = \"4s\"");
+    let (server, s) = wire_and_hook(&hook, "batch_window = \"6s\"");
     let d = Daemon::start(&s, "", &[]);
     three_queued(&s, &server);
     d.kill9();

@@ -167,6 +167,14 @@ fn a_failing_feed_is_announced_once_per_outage_after_the_set_time() {
     s.record_fetch(&failure(1, now() + Duration::hours(6)))
         .unwrap();
     assert_eq!(events(&s), 2);
+    // A feed that never worked fails from when it was added, once.
+    s.record_fetch(&failure(2, now() + Duration::hours(1)))
+        .unwrap();
+    s.record_fetch(&failure(2, now() + Duration::hours(2)))
+        .unwrap();
+    s.record_fetch(&failure(2, now() + Duration::hours(3)))
+        .unwrap();
+    assert_eq!(events(&s), 3);
     // A gone feed, for the targets whose scope covers it.
     let (_d, mut s) = store(
         "[[notify]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"https://h.example/\"\n\
