@@ -482,7 +482,7 @@ impl Fetcher {
                 expires: header_str(headers, header::EXPIRES),
                 redirects,
                 final_url: Some(url.clone()),
-                links: link_headers(headers),
+                links: crate::websub::links_in_headers(headers),
             };
             if status == StatusCode::NOT_MODIFIED {
                 if meta.validators.is_empty() {
@@ -546,22 +546,6 @@ async fn read_capped(
             Err(e) => return Err(classify_reqwest(&e, timeout, rules)),
         }
     }
-}
-
-/// The hub and self links of every `Link` header (bounded: the first
-/// 8 KiB of them).
-fn link_headers(headers: &HeaderMap) -> crate::websub::Links {
-    let mut all = String::new();
-    for value in headers.get_all(header::LINK) {
-        if let Ok(v) = value.to_str() {
-            if all.len() + v.len() > 8192 {
-                break;
-            }
-            all.push_str(v);
-            all.push_str(", ");
-        }
-    }
-    crate::websub::parse_link_header(&all)
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

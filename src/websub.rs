@@ -85,7 +85,7 @@ pub fn parse_link_header(value: &str) -> Links {
             .find(",<")
             .or_else(|| after.find(", <"))
             .unwrap_or(after.len());
-        let params = &after[..end];
+        let params = after[..end].trim_end().trim_end_matches(',');
         rest = &after[end..];
         let usable = target.len() <= MAX_URL
             && (target.starts_with("http://") || target.starts_with("https://"));
@@ -102,6 +102,22 @@ pub fn parse_link_header(value: &str) -> Links {
         }
     }
     links
+}
+
+/// The hub and self links of every `Link` header of a response (bounded:
+/// the first 8 KiB of them).
+pub fn links_in_headers(headers: &reqwest::header::HeaderMap) -> Links {
+    let mut all = String::new();
+    for value in headers.get_all(reqwest::header::LINK) {
+        if let Ok(v) = value.to_str() {
+            if all.len() + v.len() > 8192 {
+                break;
+            }
+            all.push_str(v);
+            all.push_str(", ");
+        }
+    }
+    parse_link_header(&all)
 }
 
 /// The relation types of a link's parameters (`rel="a b"`, `rel=a`).
@@ -230,6 +246,28 @@ mod tests {
         assert_eq!(parse_link_header("garbage <").hub, None);
         let long = format!("<https://h/{}>; rel=hub", "a".repeat(MAX_URL));
         assert_eq!(parse_link_header(&long).hub, None);
+    }
+
+    #[test]
+    fn every_link_header_of_a_response_is_read() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.append(
+            "link",
+            "<https://a.example/feed>; rel=self".parse().unwrap(),
+        );
+        headers.append(
+            "link",
+            r#"<https://hub.example/>; rel="hub""#.parse().unwrap(),
+        );
+        let links = links_in_headers(&headers);
+        assert_eq!(links.hub.as_deref(), Some("https://hub.example/"));
+        assert_eq!(links.self_url.as_deref(), Some("https://a.example/feed"));
+        // Past 8 KiB of Link headers, the rest is not read.
+        let mut big = reqwest::header::HeaderMap::new();
+        let filler = format!("<https://x.example/{}>; rel=alternate", "a".repeat(8200));
+        big.append("link", filler.parse().unwrap());
+        big.append("link", "<https://hub.example/>; rel=hub".parse().unwrap());
+        assert_eq!(links_in_headers(&big).hub, None);
     }
 
     #[test]

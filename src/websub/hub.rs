@@ -220,7 +220,7 @@ impl Hub {
             Ok(a) => {
                 (200..300).contains(&a.status)
                     && a.body.len() <= MAX_CHALLENGE
-                    && a.body == challenge.as_bytes()
+                    && a.body.trim_ascii() == challenge.as_bytes()
             }
             Err(_) => false,
         };

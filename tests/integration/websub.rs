@@ -152,18 +152,30 @@ struct Setup {
 /// A daemon with one feed, `news`, that names the hub; waits for its
 /// subscription request.
 fn setup(extra: &str) -> (Setup, HashMap<String, String>) {
-    setup_on("0 0 * * * *", extra)
+    setup_on("0 0 * * * *", extra, false)
 }
 
-/// [`setup`] with the default schedule `cron`.
-fn setup_on(cron: &str, extra: &str) -> (Setup, HashMap<String, String>) {
+/// [`setup`] with the default schedule `cron`; with `via_header`, the feed
+/// names its hub and itself in a `Link` header rather than in the document.
+fn setup_on(cron: &str, extra: &str, via_header: bool) -> (Setup, HashMap<String, String>) {
     let hub = Hub::start();
     let feeds = FeedServer::start();
     let topic = feeds.url("/news.xml");
-    feeds.set(
-        "/news.xml",
-        Route::feed(feed_doc(&hub.url(), &topic, &[("a", "First story")])),
-    );
+    let doc = feed_doc(&hub.url(), &topic, &[("a", "First story")]);
+    let route = if via_header {
+        let bare = doc
+            .replace(
+                &format!("<atom:link rel=\"hub\" href=\"{}\"/>", hub.url()),
+                "",
+            )
+            .replace(&format!("<atom:link rel=\"self\" href=\"{topic}\"/>"), "");
+        assert!(!bare.contains("rel=\"hub\""));
+        let link = format!("<{}>; rel=\"hub\", <{topic}>; rel=\"self\"", hub.url());
+        Route::feed(bare).header("link", &link)
+    } else {
+        Route::feed(doc)
+    };
+    feeds.set("/news.xml", route);
     let port = free_port();
     let s = Scratch::new();
     let feed = format!("[[feeds]]\nname = \"news\"\nurl = \"{topic}\"\nmax_body = \"64 KiB\"\n");
@@ -461,7 +473,7 @@ fn leases_are_renewed_and_removed_feeds_unsubscribed() {
 #[test]
 fn a_feed_whose_lease_lapses_is_polled_as_before() {
     // Polled every 2 s on its schedule; every 2 h while pushed.
-    let (t, request) = setup_on("*/2 * * * * *", "[websub]\npoll_every = \"2h\"\n");
+    let (t, request) = setup_on("*/2 * * * * *", "[websub]\npoll_every = \"2h\"\n", true);
     let callback = request["hub.callback"].clone();
     let secret = request["hub.secret"].clone();
     assert_eq!(
