@@ -233,7 +233,7 @@ pub fn matches(c: &Conditions, e: &Entry, cx: &Context<'_>) -> bool {
     holds(c, e, cx.language, cx.now)
 }
 
-/// [`matches`] without a cleaner: `language` is the feed's, ages count
+/// [`matches()`] without a cleaner: `language` is the feed's, ages count
 /// from `now` (the notification targets use the matchers this way).
 pub fn holds(c: &Conditions, e: &Entry, language: Option<&str>, now: DateTime<Utc>) -> bool {
     let re = |r: &Option<Regex>, s: &str| r.as_ref().is_none_or(|r| r.is_match(s));

@@ -1,3 +1,4 @@
+use super::error::human_bytes;
 use super::*;
 
 #[test]

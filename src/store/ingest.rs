@@ -13,6 +13,7 @@ use super::{ts, Result, Store};
 mod entry;
 mod feed_state;
 
+#[cfg(feature = "bench")]
 pub(super) use entry::{insert_entry, NewEntry};
 
 impl Store {
