@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ts, Result};
-use crate::dedup::story::{band_keys, verdict, Fingerprint, Verdict};
+use crate::dedup::story::{index_keys, verdict, Fingerprint};
 
 use super::record::StoryPolicy;
 
@@ -128,7 +128,7 @@ fn survey(
 ) -> Result<Survey> {
     let job = Job {
         print,
-        keys: band_keys(print).map(|k| k as i64).collect(),
+        keys: index_keys(print).map(|k| k as i64).collect(),
         window_start,
         threshold,
     };
@@ -223,7 +223,7 @@ fn survey_all(
             continue;
         };
         for &(c, n, found_by) in same {
-            if let Verdict::Same(score) = verdict(jobs[n].print, &other, jobs[n].threshold) {
+            if let Some(score) = verdict(jobs[n].print, &other, jobs[n].threshold).accepted() {
                 matches[n].push((c, found_by, score));
             }
         }
@@ -287,10 +287,7 @@ fn compare(
     threshold: f64,
 ) -> Result<Option<f64>> {
     Ok(match read_print(prints, candidate)? {
-        Some(other) => match verdict(print, &other, threshold) {
-            Verdict::Same(score) => Some(score),
-            _ => None,
-        },
+        Some(other) => verdict(print, &other, threshold).accepted(),
         None => None,
     })
 }
@@ -441,7 +438,7 @@ pub(super) fn survey_group(
         .iter()
         .map(|(_, _, print, threshold, window_start)| Job {
             print,
-            keys: band_keys(print).map(|k| k as i64).collect(),
+            keys: index_keys(print).map(|k| k as i64).collect(),
             window_start: *window_start,
             threshold: *threshold,
         })
