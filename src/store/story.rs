@@ -7,6 +7,11 @@
 //! are merged into the smallest. So the same articles form the same stories
 //! whatever order they arrive in (the ids themselves depend on the order).
 //!
+//! The index holds an article's band keys and, when it has enough facts
+//! to be matched by them, its fact keys (`dedup::story::index_keys`): a
+//! re-telling is found through a figure both tell, like a copy through a
+//! band. Everything below applies to both kinds of key.
+//!
 //! The band index has two tiers. Every article with a fingerprint has 20
 //! band keys; written one article at a time, they land at 20 random places
 //! in `story_bands`, so nearly every commit rewrote pages all over the
