@@ -493,4 +493,4 @@ const fn mix(mut z: u64) -> u64 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -78,13 +78,14 @@ fn other_numbers_keep_templates_apart() {
     assert!(same_story(&a, &corrected, DEFAULT_THRESHOLD).is_some());
 }
 
-const WIRE: &str = "Firefighters were battling a wildfire in the Serra Alta hills on \
+/// One event told twice in other words (also used by the store's tests).
+pub(crate) const WIRE: &str = "Firefighters were battling a wildfire in the Serra Alta hills on \
     Saturday after it burned 4,300 hectares and forced 1,200 people from their homes, \
     officials said.\n\n\
     The town of Valdoria was evacuated overnight. Mayor Lucia Ferrante said 350 \
     firefighters and 14 aircraft were at work, and that temperatures reached 41.5C.";
 
-const RETOLD: &str = "Residents of Valdoria fled in the night as flames crept towards \
+pub(crate) const RETOLD: &str = "Residents of Valdoria fled in the night as flames crept towards \
     their town, in a blaze that has now consumed some 4,300 hectares of the Serra Alta.\n\n\
     About 1,200 people have left. With 350 firefighters and 14 planes deployed and a high \
     of 41.5C, Lucia Ferrante, the mayor, said crews faced a long weekend.";
