@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use tributary::dedup::story::{self, DEFAULT_THRESHOLD};
 
-use super::{load, pairs, Item};
+use super::{load, pairs, HardNegative, Item};
 
 /// What a pair is, by its labels.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -198,6 +198,22 @@ fn retold_stories_merge_by_their_facts() {
     assert_eq!(both.false_merges, Vec::<String>::new(), "false merges");
     // The facts signal is what finds re-tellings.
     assert!(facts.retold > lexical.retold);
+    // The hard negatives written beside the re-tellings differ in their
+    // facts: names of a topic shared, figures not. The time rule is not
+    // what keeps them apart.
+    let pairs_of = |h: &&HardNegative| Some((by_id.get(h.a.as_str())?, by_id.get(h.b.as_str())?));
+    let by_facts: Vec<&str> = negatives
+        .iter()
+        .filter(|h| {
+            pairs_of(h).is_some_and(|(a, b)| story::fact_match(&a.print, &b.print).is_some())
+        })
+        .map(|h| h.why.as_str())
+        .collect();
+    assert_eq!(by_facts, Vec::<&str>::new());
+    assert!(negatives
+        .iter()
+        .filter_map(pairs_of)
+        .all(|(a, b)| story::fact_overlap(&a.print, &b.print).names >= 2));
 }
 
 /// An RSS document of one item: `text`'s paragraphs as its HTML description.
