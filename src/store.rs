@@ -56,7 +56,7 @@ use crate::private_files::Access;
 #[cfg(feature = "bench")]
 pub use bulk::BulkRow;
 pub use digests::{DigestArticle, DigestRow, DigestState, NewDigest};
-pub use explain::{EntryWhy, Explanation, StoryMember};
+pub use explain::{EntryWhy, Evidence, Explanation, StoryMember};
 pub use extract::{ExtractOutcome, QueuedPage};
 pub use feeds::{FeedRow, Reconciled};
 pub use health::{FetchLogRow, RedirectStreak};

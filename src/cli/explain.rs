@@ -92,8 +92,11 @@ fn article(store: &Store, x: &Explanation) -> anyhow::Result<()> {
     } else {
         writeln!(out, "story {} ({} articles):", x.story_id, x.story.len())?;
         for m in &x.story {
-            let why = match (m.matched_article_id, m.score) {
-                (Some(other), Some(score)) => format!("similar to {other} (similarity {score:.3})"),
+            let why = match (m.matched_article_id, m.score, &m.evidence) {
+                (Some(other), _, Some(e)) => evidence(other, e),
+                (Some(other), Some(score), None) => {
+                    format!("similar to {other} (similarity {score:.3})")
+                }
                 _ => "first of the story".to_string(),
             };
             let here = if m.article_id == x.article_id {
@@ -109,4 +112,32 @@ fn article(store: &Store, x: &Explanation) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One line on why an article joined a story: the rule, both scores and the
+/// shared facts ("told in other words than 12: 0.15 text, 0.82 facts: 90
+/// settlements, 1,250 square, Pokrovsk").
+fn evidence(other: i64, e: &crate::store::Evidence) -> String {
+    let how = match e.rule {
+        "text" => "similar to",
+        "facts" => "told in other words than",
+        _ => "joined (the rules would not merge them today)",
+    };
+    let mut line = format!("{how} {other}: {:.2} text, {:.2} facts", e.text, e.facts);
+    if !e.shared.is_empty() {
+        const SHOWN: usize = 12;
+        line.push_str(": ");
+        line.push_str(
+            &e.shared
+                .iter()
+                .take(SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        if e.shared.len() > SHOWN {
+            line.push_str(&format!(" (+{} more)", e.shared.len() - SHOWN));
+        }
+    }
+    line
 }

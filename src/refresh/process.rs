@@ -199,7 +199,8 @@ pub fn process_with(
             keys.exact_duplicates += before - entries.len();
         }
         for e in entries.iter_mut().filter(|e| !e.content_elided) {
-            let print = crate::dedup::story::fingerprint(e.published_title(), &e.content_text);
+            let print = crate::dedup::story::fingerprint(e.published_title(), &e.content_text)
+                .dated(e.published);
             if print.words() >= crate::dedup::story::MIN_WORDS {
                 e.story_print = Some(print.to_bytes().to_vec());
             }

@@ -229,6 +229,6 @@ fn strip_query(e: &mut Entry, which: &StripQuery) -> bool {
 pub(super) fn rehash(e: &mut Entry) {
     use crate::dedup::story;
     e.content_hash = clean::content_hash(&e.title, &e.content_text);
-    let print = story::fingerprint(&e.title, &e.content_text);
+    let print = story::fingerprint(&e.title, &e.content_text).dated(e.published);
     e.story_print = (print.words() >= story::MIN_WORDS).then(|| print.to_bytes().to_vec());
 }

@@ -3,6 +3,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{Result, Store};
+use crate::dedup::story::{self, facts, Fingerprint, Verdict};
 
 /// One entry of an article: which feed carried it, and how it joined.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -32,6 +33,24 @@ pub struct StoryMember {
     pub matched_article_id: Option<i64>,
     /// Similarity with that article.
     pub score: Option<f64>,
+    /// How the two compare now, by wording and by facts (`None` for the
+    /// first, or when either fingerprint is gone).
+    pub evidence: Option<Evidence>,
+}
+
+/// Why two articles are one story: both signals, and the facts they share.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Evidence {
+    /// `text` (their wording) or `facts` (a re-telling); `none` when the
+    /// rules would no longer merge them (a stored fingerprint of an older
+    /// version, or another threshold).
+    pub rule: &'static str,
+    /// Estimated share of wording in common, 0–1.
+    pub text: f64,
+    /// Facts score, 0–1 (see `dedup::story::FactMatch`).
+    pub facts: f64,
+    /// The figures and names both tell, as the article writes them.
+    pub shared: Vec<String>,
 }
 
 /// Everything known about one article's sameness.
@@ -100,9 +119,16 @@ impl Store {
                     feeds: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                     matched_article_id: r.get(3)?,
                     score: r.get(4)?,
+                    evidence: None,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut story = story;
+        for m in &mut story {
+            if let Some(other) = m.matched_article_id {
+                m.evidence = self.evidence(m.article_id, other)?;
+            }
+        }
         Ok(Some(Explanation {
             article_id: id,
             title,
@@ -112,6 +138,45 @@ impl Store {
             entries,
             story_id,
             story,
+        }))
+    }
+
+    /// How articles `a` and `b` compare: both scores from their stored
+    /// fingerprints, and the facts they share from their texts (what was
+    /// fingerprinted: the fuller of feed and extracted text).
+    fn evidence(&self, a: i64, b: i64) -> Result<Option<Evidence>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT a.fingerprint, CASE WHEN a.title_derived THEN '' ELSE a.title END, {}
+             FROM articles a WHERE a.id = ?1",
+            super::extract::FULLER_TEXT
+        ))?;
+        let mut read = |id: i64| -> Result<Option<(Fingerprint, String, String)>> {
+            let row: Option<(Option<Vec<u8>>, String, String)> = st
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            Ok(row.and_then(|(print, title, text)| {
+                let print = Fingerprint::from_bytes(&print?).ok()?;
+                Some((print, title, text))
+            }))
+        };
+        let (Some(x), Some(y)) = (read(a)?, read(b)?) else {
+            return Ok(None);
+        };
+        let m = story::fact_overlap(&x.0, &y.0);
+        let rule = match story::verdict(&x.0, &y.0, story::DEFAULT_THRESHOLD) {
+            Verdict::Same(_) => "text",
+            Verdict::SameFacts(..) => "facts",
+            _ => "none",
+        };
+        let shared = facts::shared((&x.1, &x.2), (&y.1, &y.2))
+            .into_iter()
+            .map(|(_, shown)| shown)
+            .collect();
+        Ok(Some(Evidence {
+            rule,
+            text: story::similarity(&x.0, &y.0),
+            facts: m.score,
+            shared,
         }))
     }
 }

@@ -30,23 +30,25 @@ pub(super) fn replace(
     now: chrono::DateTime<chrono::Utc>,
     recent: &RecentBands,
 ) -> Result<()> {
-    let row: Option<(String, bool, String, Option<String>, i64)> = tx
+    type Row = (String, bool, String, Option<String>, i64, String);
+    let row: Option<Row> = tx
         .prepare_cached(
-            "SELECT title, title_derived, content_text, extracted_text, story_id
+            "SELECT title, title_derived, content_text, extracted_text, story_id, published_at
              FROM articles WHERE id = ?1",
         )?
-        .query_row([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
+        .query_row([id], |r| Row::try_from(r))
         .optional()?;
-    let Some((title, derived, feed_text, Some(text), old_story)) = row else {
+    let Some((title, derived, feed_text, Some(text), old_story, published)) = row else {
         return Ok(());
     };
     // The fuller text, chosen as outputs choose it (see `FULLER_TEXT`).
     if text.chars().count() <= feed_text.chars().count() {
         return Ok(());
     }
-    let print = fingerprint(if derived { "" } else { &title }, &text);
+    let mut print = fingerprint(if derived { "" } else { &title }, &text);
+    if let Some(at) = super::parse_ts(&published) {
+        print = print.dated(at);
+    }
     if print.words() < MIN_WORDS {
         return Ok(());
     }

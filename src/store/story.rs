@@ -7,6 +7,11 @@
 //! are merged into the smallest. So the same articles form the same stories
 //! whatever order they arrive in (the ids themselves depend on the order).
 //!
+//! The index holds an article's band keys and, when it has enough facts
+//! to be matched by them, its fact keys (`dedup::story::index_keys`): a
+//! re-telling is found through a figure both tell, like a copy through a
+//! band. Everything below applies to both kinds of key.
+//!
 //! The band index has two tiers. Every article with a fingerprint has 20
 //! band keys; written one article at a time, they land at 20 random places
 //! in `story_bands`, so nearly every commit rewrote pages all over the
@@ -32,7 +37,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{ts, Result};
-use crate::dedup::story::{band_keys, verdict, Fingerprint, Verdict};
+use crate::dedup::story::{index_keys, verdict, Fingerprint};
 
 use super::record::StoryPolicy;
 
@@ -128,7 +133,7 @@ fn survey(
 ) -> Result<Survey> {
     let job = Job {
         print,
-        keys: band_keys(print).map(|k| k as i64).collect(),
+        keys: index_keys(print).map(|k| k as i64).collect(),
         window_start,
         threshold,
     };
@@ -223,7 +228,7 @@ fn survey_all(
             continue;
         };
         for &(c, n, found_by) in same {
-            if let Verdict::Same(score) = verdict(jobs[n].print, &other, jobs[n].threshold) {
+            if let Some(score) = verdict(jobs[n].print, &other, jobs[n].threshold).accepted() {
                 matches[n].push((c, found_by, score));
             }
         }
@@ -287,10 +292,7 @@ fn compare(
     threshold: f64,
 ) -> Result<Option<f64>> {
     Ok(match read_print(prints, candidate)? {
-        Some(other) => match verdict(print, &other, threshold) {
-            Verdict::Same(score) => Some(score),
-            _ => None,
-        },
+        Some(other) => verdict(print, &other, threshold).accepted(),
         None => None,
     })
 }
@@ -441,7 +443,7 @@ pub(super) fn survey_group(
         .iter()
         .map(|(_, _, print, threshold, window_start)| Job {
             print,
-            keys: band_keys(print).map(|k| k as i64).collect(),
+            keys: index_keys(print).map(|k| k as i64).collect(),
             window_start: *window_start,
             threshold: *threshold,
         })

@@ -14,6 +14,8 @@ use std::path::Path;
 use serde::Deserialize;
 use tributary::dedup::story::{self, Fingerprint, Verdict, DEFAULT_THRESHOLD};
 
+#[path = "dedup_eval/retold.rs"]
+mod retold;
 #[path = "dedup_eval/variants.rs"]
 mod variants;
 
@@ -32,6 +34,9 @@ struct Set {
 struct Story {
     name: String,
     topic: String,
+    /// Its articles are one event told in other words (not copies).
+    #[serde(default)]
+    retold: bool,
     article: Vec<Article>,
 }
 
@@ -40,25 +45,32 @@ struct Article {
     id: String,
     title: String,
     text: String,
+    /// When it was published, where the time matters (follow-ups).
+    #[serde(default)]
+    published: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Deserialize)]
-struct HardNegative {
-    a: String,
-    b: String,
-    why: String,
+pub(crate) struct HardNegative {
+    pub(crate) a: String,
+    pub(crate) b: String,
+    pub(crate) why: String,
 }
 
 /// One article of the evaluation, fingerprinted.
-struct Item {
+pub(crate) struct Item {
     id: String,
     story: String,
     title: String,
     text: String,
     print: Fingerprint,
+    /// Whether its story is told in other words by its articles.
+    retold: bool,
+    /// When it was published, if the set says.
+    published: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn load() -> (Vec<Item>, Vec<HardNegative>) {
+pub(crate) fn load() -> (Vec<Item>, Vec<HardNegative>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<_> = std::fs::read_dir(dir.join("tests/fixtures/dedup"))
         .unwrap()
@@ -73,15 +85,26 @@ fn load() -> (Vec<Item>, Vec<HardNegative>) {
         set.story.extend(file.story);
         set.hard_negative.extend(file.hard_negative);
     }
+    let retold: BTreeSet<String> = set
+        .story
+        .iter()
+        .filter(|s| s.retold)
+        .map(|s| s.name.clone())
+        .collect();
     let mut items = Vec::new();
     let mut push = |story: &str, article: Article| {
-        let print = story::fingerprint(&article.title, &article.text);
+        let mut print = story::fingerprint(&article.title, &article.text);
+        if let Some(at) = article.published {
+            print = print.dated(at);
+        }
         items.push(Item {
             id: article.id,
             story: story.to_owned(),
             title: article.title,
             text: article.text,
             print,
+            retold: retold.contains(story),
+            published: article.published,
         });
     };
     for story in &set.story {
@@ -108,7 +131,7 @@ fn load() -> (Vec<Item>, Vec<HardNegative>) {
 }
 
 /// Every pair of items, with whether they are labelled the same story.
-fn pairs(items: &[Item]) -> impl Iterator<Item = (&Item, &Item, bool)> {
+pub(crate) fn pairs(items: &[Item]) -> impl Iterator<Item = (&Item, &Item, bool)> {
     items.iter().enumerate().flat_map(move |(i, a)| {
         items[i + 1..]
             .iter()
@@ -153,9 +176,9 @@ fn evaluation_has_no_false_merges_and_high_recall() {
             positive.push(similarity);
             weakest.push((similarity, name.clone()));
             numbers_same.push((story::number_overlap(&a.print, &b.print), name.clone()));
-            match verdict {
-                Verdict::Same(_) => merged += 1,
-                other => missed.push(format!("{name}: {other:?}")),
+            match verdict.accepted() {
+                Some(_) => merged += 1,
+                None => missed.push(format!("{name}: {verdict:?}")),
             }
         } else {
             negative.push(similarity);
@@ -167,7 +190,7 @@ fn evaluation_has_no_false_merges_and_high_recall() {
             {
                 numbers_different.push((story::number_overlap(&a.print, &b.print), name.clone()));
             }
-            if let Verdict::Same(s) = verdict {
+            if let Some(s) = verdict.accepted() {
                 false_merges.push(format!("{name} ({s:.3})"));
             }
         }
@@ -311,7 +334,8 @@ fn evaluation_has_no_false_merges_and_high_recall() {
     );
 }
 
-/// What the store does with band keys, in memory: key → articles holding it.
+/// What the store does with index keys (bands and facts), in memory: key →
+/// articles holding it.
 #[derive(Default)]
 struct BandIndex {
     articles: HashMap<u64, Vec<usize>>,
@@ -319,14 +343,14 @@ struct BandIndex {
 
 impl BandIndex {
     fn insert(&mut self, article: usize, print: &Fingerprint) {
-        for key in story::band_keys(print) {
+        for key in story::index_keys(print) {
             self.articles.entry(key).or_default().push(article);
         }
     }
 
     /// `SELECT article FROM band WHERE key IN (…)`.
     fn candidates(&self, print: &Fingerprint) -> BTreeSet<usize> {
-        story::band_keys(print)
+        story::index_keys(print)
             .filter_map(|key| self.articles.get(&key))
             .flatten()
             .copied()
@@ -392,9 +416,13 @@ fn stories_in_store(items: &[Item], order: &[usize]) -> BTreeSet<BTreeSet<String
             .split("\n\n")
             .map(|p| format!("<p>{}</p>", html_escape::encode_text(p)))
             .collect();
+        let date = item
+            .published
+            .map(|at| format!("<pubDate>{}</pubDate>", at.to_rfc2822()))
+            .unwrap_or_default();
         let doc = format!(
             "<rss version=\"2.0\"><channel><title>Outlet {i}</title><item><guid isPermaLink=\"false\">{}</guid>\
-             <title>{}</title><description>{}</description></item></channel></rss>",
+             {date}<title>{}</title><description>{}</description></item></channel></rss>",
             html_escape::encode_text(&item.id),
             html_escape::encode_text(&item.title),
             html_escape::encode_text(&body),
@@ -471,6 +499,15 @@ fn stories_do_not_depend_on_arrival_order() {
         expected.len()
     );
     // Every labelled story is one stored story.
+    if expected.len() != stories {
+        let mut seen = HashMap::new();
+        for members in &expected {
+            let first = members.iter().next().unwrap();
+            if let Some(other) = seen.insert(story_of[first.as_str()], members) {
+                println!("split: {other:?} and {members:?}");
+            }
+        }
+    }
     assert_eq!(expected.len(), stories);
 
     // The evaluation set's stories match pair by pair, so the store never
@@ -534,6 +571,8 @@ fn bridge() -> Vec<Item> {
                 print: story::fingerprint(&title, &text),
                 title,
                 text,
+                retold: false,
+                published: None,
             }
         })
         .collect()

@@ -577,7 +577,7 @@ fn samples_merge_one_story_and_explain_it() {
         "{text}"
     );
     assert!(
-        text.contains("similar to") && text.contains("(similarity 0."),
+        text.contains("similar to") && text.contains(" text, ") && text.contains(" facts"),
         "{text}"
     );
     let out = s.tributary(&["explain", &joined.to_string(), "--json"]);

@@ -64,7 +64,7 @@ pub(super) fn body_words(text: &str, max: usize, f: impl FnMut(Word)) {
 ///
 /// A block is one line, or several when a line without final punctuation is
 /// followed by one that opens in lowercase (prose wrapped at a fixed width).
-fn for_each_block(text: &str, mut f: impl FnMut(&str, bool)) {
+pub(super) fn for_each_block(text: &str, mut f: impl FnMut(&str, bool)) {
     let mut start: Option<usize> = None;
     let mut offset = 0;
     let mut lines = text.split('\n').peekable();
@@ -158,7 +158,7 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// FNV-1a, usable in constants so the stopword table is built at compile time.
-const fn fnv(bytes: &[u8]) -> u64 {
+pub(super) const fn fnv(bytes: &[u8]) -> u64 {
     let mut hash = FNV_OFFSET;
     let mut i = 0;
     while i < bytes.len() {
@@ -336,7 +336,7 @@ const STOPWORD_TABLE: [u64; STOPWORD_SLOTS] = {
 };
 
 /// Whether a word hash is a stopword's.
-fn is_stopword(hash: u64) -> bool {
+pub(super) fn is_stopword(hash: u64) -> bool {
     let mut slot = hash as usize % STOPWORD_SLOTS;
     loop {
         match STOPWORD_TABLE[slot] {
@@ -480,13 +480,13 @@ impl<F: FnMut(Word)> Reader<F> {
 }
 
 /// Han ideographs and kana: scripts written without spaces between words.
-fn is_ideograph(c: char) -> bool {
+pub(super) fn is_ideograph(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff | 0x20000..=0x2ffff)
 }
 
 /// The plain Latin spelling of a lowercase letter with a diacritic, if known.
-fn fold(c: char) -> Option<&'static str> {
+pub(super) fn fold(c: char) -> Option<&'static str> {
     Some(match c {
         'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
         'æ' => "ae",

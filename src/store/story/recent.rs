@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Transaction};
 
-use crate::dedup::story::{band_keys, Fingerprint};
+use crate::dedup::story::{index_keys, Fingerprint};
 use crate::store::Result;
 
 /// How many articles' band keys the recent tier gathers before they are
@@ -92,7 +92,7 @@ impl RecentBands {
                 .map_err(rusqlite::Error::from)?
                 .and_then(|b| Fingerprint::from_bytes(b).ok())
             {
-                keys.extend(band_keys(&print).map(|k| k as i64));
+                keys.extend(index_keys(&print).map(|k| k as i64));
             }
             self.add(id, &keys);
         }

@@ -160,6 +160,31 @@ fn copies_are_found_in_either_tier_and_a_flush_moves_the_mark() {
 }
 
 #[test]
+fn retellings_are_found_through_fact_keys_in_either_tier() {
+    use crate::dedup::story::tests::{RETOLD, WIRE};
+    use crate::dedup::story::FACT_KEYS;
+    for flush_at in [1, FLUSH_AT] {
+        let (_dir, mut s) = flushing_at(flush_at);
+        s.record_fetch(&fetch(1, "wire", WIRE, true)).unwrap();
+        s.record_fetch(&fetch(2, "trees", OTHER, true)).unwrap();
+        s.record_fetch(&fetch(3, "retold", RETOLD, true)).unwrap();
+        let story = story_of(&s, "wire");
+        assert_eq!(story_of(&s, "retold"), story, "flush at {flush_at}");
+        assert_ne!(story_of(&s, "trees"), story);
+        if flush_at == 1 {
+            // Both re-tellings' fact keys are in the table, tagged 63.
+            assert_eq!(
+                query(
+                    &s,
+                    "SELECT count(*) FROM story_bands WHERE (band_key >> 58) & 63 = 63"
+                ),
+                2 * FACT_KEYS as i64
+            );
+        }
+    }
+}
+
+#[test]
 fn the_recent_tier_is_read_back_by_a_new_store_and_beside_another_writer() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");

@@ -13,6 +13,7 @@ pub fn republished(article: &Article) -> Vec<Article> {
         id: format!("{}+{kind}", article.id),
         title,
         text,
+        published: article.published,
     };
     let mut captioned = Vec::new();
     for (i, paragraph) in paragraphs.iter().enumerate() {
@@ -71,6 +72,7 @@ pub fn news_variants(page: &str) -> Vec<Article> {
         },
         title: title.to_owned(),
         text,
+        published: None,
     };
     // What an agency copy keeps: the story's own paragraphs, no furniture.
     let story_paragraphs: Vec<&str> = body

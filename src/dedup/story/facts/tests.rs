@@ -1,0 +1,199 @@
+use super::*;
+
+/// The facts of a text as written, in order.
+fn listed(title: &str, text: &str) -> Vec<(Kind, String)> {
+    let mut out = Vec::new();
+    each_fact(title, text, |kind, _, shown| {
+        out.push((kind, shown.to_owned()))
+    });
+    out
+}
+
+/// The hashes of a text's figures.
+fn figures(text: &str) -> Vec<u32> {
+    facts("", text).figures().to_vec()
+}
+
+#[test]
+fn figures_are_values_whatever_their_spelling() {
+    assert_eq!(
+        figures("The bill came to 1,250 euros."),
+        figures("The bill came to 1250 euros.")
+    );
+    assert_eq!(
+        figures("It will cost £6m over two years."),
+        figures("It will cost 6 million pounds over two years.")
+    );
+    assert_eq!(
+        figures("It will cost £6m over two years."),
+        figures("It will cost 6,000,000 pounds over two years.")
+    );
+    assert_eq!(
+        figures("They finished 19th out of the field."),
+        figures("They finished 19 out of the field.")
+    );
+    assert_ne!(
+        figures("A quake of magnitude 6.1 hit."),
+        figures("A quake of magnitude 6.2 hit.")
+    );
+    // Small counts and years tell nothing about the event.
+    assert!(figures("In 2024 three of the 7 members and 10 others left.").is_empty());
+    // Decimals are kept however small; grouped four-digit numbers are no years.
+    assert_eq!(
+        figures("Rates rose to 4.75 from 4.5 as 2,024 people watched.").len(),
+        3
+    );
+}
+
+#[test]
+fn names_are_capitalised_words_inside_sentences() {
+    let found = listed(
+        "Putin Bluffing On Threats",
+        "The Kremlin’s threats are a bluff, Ukraine’s president Volodymyr Zelenskyy said on \
+         Monday. Troops hold 90 settlements, he told Mr Dobriak. “We are winning,” he said.",
+    );
+    let names: Vec<&str> = found
+        .iter()
+        .filter(|(k, _)| *k == Kind::Name)
+        .map(|(_, s)| s.as_str())
+        .collect();
+    // Not the title (every word capitalised), not sentence openings ("The",
+    // "Troops", "We"), not days or titles ("Monday", "Mr").
+    assert_eq!(
+        names,
+        ["Kremlin", "Ukraine", "Volodymyr", "Zelenskyy", "Dobriak"]
+    );
+    assert_eq!(found[0], (Kind::Figure, "90 settlements".to_owned()));
+    // A name's first letters identify it: Ukraine and Ukrainian are one.
+    let a = facts(
+        "",
+        "Troops from Ukraine and Russia met in Kursk on the border.",
+    );
+    let b = facts(
+        "",
+        "Forces of the Ukrainian and Russian armies met in Kursk near here.",
+    );
+    assert_eq!(a.names(), b.names());
+}
+
+#[test]
+fn language_tags_tell_languages_and_scripts_apart() {
+    let en = facts(
+        "",
+        "The council said that the road was closed for the winter and is to reopen.",
+    );
+    let fr = facts(
+        "",
+        "Le conseil a dit que la route est fermée pour les mois d'hiver et une partie du pont.",
+    );
+    let de = facts(
+        "",
+        "Der Rat sagte, dass die Straße im Winter nicht offen ist und mit dem Bau begonnen wird.",
+    );
+    assert_eq!(en.lang(), 1);
+    assert_eq!(fr.lang(), 2);
+    assert_eq!(de.lang(), 3);
+    assert!(same_language(en.lang(), en.lang()));
+    assert!(!same_language(en.lang(), fr.lang()));
+    // A Latin text too short to tell counts as any language in Latin letters.
+    assert!(same_language(en.lang(), 100));
+    let zh = facts(
+        "",
+        "北京市政府周二宣布，从明年起地铁票价将上涨百分之十五，影响约1200万乘客。",
+    );
+    assert_eq!(zh.lang(), 105);
+    assert!(!same_language(zh.lang(), en.lang()));
+    // No capital letters, no names: facts of such scripts never match alone.
+    assert!(zh.names().is_empty());
+}
+
+#[test]
+fn input_is_read_up_to_a_bound() {
+    // Far more than the bound: later figures are never read, and the
+    // sketch stays its fixed size.
+    let many: String = (0..50_000)
+        .map(|i| format!("Rovers paid {} pounds to Castleton. ", 1_000 + i))
+        .collect();
+    let f = facts("", &many);
+    assert_eq!(f.figures().len(), MAX_FIGURES);
+    assert!(f.names().len() <= MAX_NAMES);
+    let mut read = 0;
+    each_fact("", &many, |kind, _, _| {
+        read += usize::from(kind == Kind::Figure)
+    });
+    assert!(read <= MAX_TOKENS, "{read} figures read");
+    // Odd input never panics.
+    for odd in [
+        "",
+        "1,",
+        "1.",
+        ",1",
+        "9.9.9.9",
+        "’s",
+        "'",
+        "１２３",
+        "Ⅻ",
+        "Ǆemal said.",
+    ] {
+        facts(odd, odd);
+    }
+}
+
+#[test]
+fn sketches_keep_the_smallest_hashes_and_compare_on_them() {
+    let a = [1, 3, 5, 7];
+    let b = [3, 5, 9];
+    assert_eq!(
+        overlap(&a, &b, 8),
+        Overlap {
+            shared: 2,
+            left: 4,
+            right: 3
+        }
+    );
+    // Full at cap 3: only facts up to its largest kept (5) compare.
+    assert_eq!(
+        overlap(&a[..3], &b, 3),
+        Overlap {
+            shared: 2,
+            left: 3,
+            right: 2
+        }
+    );
+}
+
+#[test]
+fn shared_facts_are_listed_as_the_first_text_writes_them() {
+    let a = (
+        "Quake",
+        "Rescuers in the town of Merin said 1,250 homes were damaged and 37 people hurt in Tarsa.",
+    );
+    let b = (
+        "Quake",
+        "About 1250 houses were damaged in Tarsa province, officials in Merin told us on the phone.",
+    );
+    let shared = shared(a, b);
+    assert_eq!(
+        shared,
+        [
+            (Kind::Figure, "1,250 homes".to_owned()),
+            (Kind::Name, "Merin".to_owned()),
+            (Kind::Name, "Tarsa".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn encoding_round_trips_and_refuses_bad_counts() {
+    let f = facts(
+        "",
+        "Rovers paid 32 million to Castleton for Okafor on Tuesday in Northgate.",
+    );
+    let mut bytes = Vec::new();
+    f.write(&mut bytes);
+    assert_eq!(bytes.len(), Facts::ENCODED_LEN);
+    assert_eq!(Facts::read(&bytes), Some(f));
+    bytes[1] = MAX_NAMES as u8 + 1;
+    assert_eq!(Facts::read(&bytes), None);
+    assert_eq!(Facts::read(&bytes[1..]), None);
+}
