@@ -134,7 +134,7 @@ pub struct Config {
     pub digests: Vec<DigestConfig>,
     /// `[server]`: where the outputs are served.
     pub server: ServerConfig,
-    /// `[publish]` and `[[outputs]]`: what is republished.
+    /// `[river]` and `[[outputs]]`: what is republished.
     pub publish: PublishConfig,
     /// `[[rules]]`, in file order (each feed has its own in
     /// [`FeedConfig::rules`]).
@@ -252,7 +252,9 @@ struct RawConfig {
     #[serde(default)]
     digests: Vec<digests::RawDigest>,
     server: Option<publishing::RawServer>,
-    publish: Option<publishing::RawPublish>,
+    /// `[river]`; `[publish]`, its earlier name, is still read.
+    #[serde(alias = "publish")]
+    river: Option<publishing::RawRiver>,
     #[serde(default)]
     outputs: Vec<publishing::RawOutput>,
     #[serde(default)]
@@ -500,7 +502,7 @@ impl Config {
         let notify = notify::targets(at, raw.notify, &feeds, &rules, &base)?;
         let base_url_set = raw.server.as_ref().is_some_and(|s| s.base_url_set());
         let (server, publish) =
-            publishing::from_raw(raw.server, raw.publish, raw.outputs, &feeds, &rules, at)?;
+            publishing::from_raw(raw.server, raw.river, raw.outputs, &feeds, &rules, at)?;
         let websub = websub::from_raw(raw.websub, base_url_set, server.enabled, at)?;
         schedule.pushed_poll = websub.subscribe.then_some(websub.poll_every);
         Ok(Config {

@@ -15,8 +15,8 @@
 //! # Ids that never change
 //! A channel's id is `tag:{authority},{date}:channel/{name}` and an item's
 //! `tag:{authority},{date}:item/{article id}`, where the authority is the
-//! host of `[server] base_url` (or `[publish] id_authority`) and the date
-//! `[publish] id_date` (default 2026). The article id is the store's row
+//! host of `[server] base_url` (or `[river] id_authority`) and the date
+//! `[river] id_date` (default 2026). The article id is the store's row
 //! id of the story's lead article: it survives restarts, re-renders and
 //! edits of the article's content, and is never reused, so a reader never
 //! sees an item twice nor two items under one id. Changing the authority

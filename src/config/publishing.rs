@@ -1,10 +1,11 @@
-//! The republishing part of the configuration: `[server]`, `[publish]` and
+//! The republishing part of the configuration: `[server]`, `[river]` and
 //! `[[outputs]]`, read like the rest of the file (raw serde shapes, then
 //! validation with file:line:column errors).
 //!
 //! An output is one combined feed: a selection of feeds (by name and tag),
 //! optional regular-expression filters, an order and a length. The output
-//! `all` (every feed) always exists and is set up by `[publish]`; item and
+//! `all` (every feed), the river, always exists and is set up by `[river]`
+//! (`[publish]`, its earlier name, is still read); item and
 //! channel ids are checked here as `tag:` URIs so that a bad authority
 //! fails at start-up rather than in a reader.
 
@@ -26,16 +27,16 @@ use crate::syndication::TagUri;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Name of the output that carries every feed.
 pub const DEFAULT_OUTPUT: &str = "all";
-/// Title of the default output unless `[publish] title` says otherwise.
+/// Title of the default output unless `[river] title` says otherwise.
 pub const DEFAULT_TITLE: &str = "Tributary";
-/// Description of the default output unless `[publish] description` says
+/// Description of the default output unless `[river] description` says
 /// otherwise.
 pub const DEFAULT_DESCRIPTION: &str = "Every feed, newest first";
 /// Items in an output unless its `limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 50;
 /// Most items an output may hold.
 pub const MAX_LIMIT: usize = 1000;
-/// Date part of item ids (`tag:host,2026:item/…`) unless `[publish]
+/// Date part of item ids (`tag:host,2026:item/…`) unless `[river]
 /// id_date` says otherwise. A constant, so ids never depend on the clock.
 pub const DEFAULT_ID_DATE: &str = "2026";
 
@@ -55,7 +56,7 @@ pub struct ServerConfig {
     pub out_dir: Option<PathBuf>,
 }
 
-/// `[publish]` and `[[outputs]]`: what is republished.
+/// `[river]` and `[[outputs]]`: what is republished.
 #[derive(Debug, Clone)]
 pub struct PublishConfig {
     /// Mints channel and item ids; built from `id_authority` and `id_date`.
@@ -123,7 +124,7 @@ pub(super) struct RawServer {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawPublish {
+pub(super) struct RawRiver {
     title: Option<Spanned<String>>,
     description: Option<Spanned<String>>,
     limit: Option<Spanned<i64>>,
@@ -164,7 +165,7 @@ impl RawServer {
 /// Validates the three sections against the feeds already read.
 pub(super) fn from_raw(
     server: Option<RawServer>,
-    publish: Option<RawPublish>,
+    river: Option<RawRiver>,
     outputs: Vec<RawOutput>,
     feeds: &[FeedConfig],
     rules: &[std::sync::Arc<crate::rules::Rule>],
@@ -207,7 +208,7 @@ pub(super) fn from_raw(
         },
     };
 
-    let publish = publish.unwrap_or(RawPublish {
+    let river = river.unwrap_or(RawRiver {
         title: None,
         description: None,
         limit: None,
@@ -215,19 +216,19 @@ pub(super) fn from_raw(
         id_authority: None,
         id_date: None,
     });
-    let ids = ids(at, &publish, &server, url_span)?;
+    let ids = ids(at, &river, &server, url_span)?;
     let mut all = vec![OutputConfig {
         name: DEFAULT_OUTPUT.to_owned(),
-        title: text(&publish.title).unwrap_or_else(|| DEFAULT_TITLE.to_owned()),
-        description: text(&publish.description).unwrap_or_else(|| DEFAULT_DESCRIPTION.to_owned()),
+        title: text(&river.title).unwrap_or_else(|| DEFAULT_TITLE.to_owned()),
+        description: text(&river.description).unwrap_or_else(|| DEFAULT_DESCRIPTION.to_owned()),
         feeds: vec![],
         tags: vec![],
         include: vec![],
         exclude: vec![],
         rule_tags: vec![],
         marks: vec![],
-        limit: limit(at, &publish.limit)?,
-        order: order(at, &publish.order)?,
+        limit: limit(at, &river.limit)?,
+        order: order(at, &river.order)?,
     }];
     let mut names: HashMap<String, usize> = HashMap::new();
     for raw in outputs {
@@ -272,15 +273,15 @@ fn base_url(
 
 fn ids(
     at: &Locator<'_>,
-    publish: &RawPublish,
+    river: &RawRiver,
     server: &ServerConfig,
     url_span: std::ops::Range<usize>,
 ) -> Result<TagUri, ConfigError> {
-    let date = publish
+    let date = river
         .id_date
         .as_ref()
         .map_or(DEFAULT_ID_DATE, |d| d.get_ref().as_str());
-    let (authority, span) = match &publish.id_authority {
+    let (authority, span) = match &river.id_authority {
         Some(a) => (a.get_ref().clone(), a.span()),
         None => (
             server.base_url.host_str().unwrap_or_default().to_owned(),
@@ -289,12 +290,12 @@ fn ids(
     };
     TagUri::new(&authority, date).map_err(|e| {
         let date_error = matches!(e, crate::syndication::InvalidTag::Date(_));
-        let span = match &publish.id_date {
+        let span = match &river.id_date {
             Some(d) if date_error => d.span(),
             _ => span,
         };
-        let hint = if publish.id_authority.is_none() && !date_error {
-            " (it comes from base_url's host; set [publish] id_authority to a domain you own)"
+        let hint = if river.id_authority.is_none() && !date_error {
+            " (it comes from base_url's host; set [river] id_authority to a domain you own)"
         } else {
             ""
         };
@@ -324,7 +325,7 @@ fn output(
     if name == DEFAULT_OUTPUT {
         return Err(at.error(
             raw.name.span(),
-            "the output `all` always exists (every feed); set its title and description in [publish]",
+            "the output `all` always exists (every feed); set its title and description in [river]",
         ));
     }
     if let Some(offset) = names.get(&name) {

@@ -416,7 +416,7 @@ fn readers_show_every_item_of_the_samples_titled_and_credited() {
     write_config(
         &s,
         &format!(
-            "[publish]\nlimit = 1000\n\
+            "[river]\nlimit = 1000\n\
              [[outputs]]\nname = \"news\"\ntags = [\"news\"]\n\
              [[outputs]]\nname = \"tech\"\ntags = [\"tech\"]\n{DIGEST}"
         ),
@@ -483,7 +483,7 @@ fn readers_show_every_item_of_a_corpus_river_titled_and_credited() {
     let s = Scratch::new();
     let tags = ["feedparser", "w3c-feedvalidator"];
     let mut extra = String::from(
-        "[fetch]\nhost_gap = \"0s\"\nper_host = 16\nconcurrency = 16\n[publish]\nlimit = 1000\n",
+        "[fetch]\nhost_gap = \"0s\"\nper_host = 16\nconcurrency = 16\n[river]\nlimit = 1000\n",
     );
     for tag in tags {
         extra.push_str(&format!(

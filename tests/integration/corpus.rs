@@ -358,7 +358,7 @@ fn validate_outputs(store: &Store, dir: &std::path::Path) {
     use crate::publish::validate_files;
     use tributary::syndication::Format;
     let config = tributary::config::Config::parse(
-        "[store]\npath = \"corpus.db\"\n[publish]\nlimit = 1000\n",
+        "[store]\npath = \"corpus.db\"\n[river]\nlimit = 1000\n",
         &dir.join("t.toml"),
     )
     .unwrap();

@@ -240,7 +240,7 @@ fn hostile_content_is_stored_and_published_inert() {
     server.set("/rss", Route::feed(rss_feed()));
     let s = Scratch::new();
     s.write_config(
-        "[publish]\nlimit = 1000\n",
+        "[river]\nlimit = 1000\n",
         &[("atom", &server.url("/atom")), ("rss", &server.url("/rss"))],
     );
     let out = s.tributary(&["fetch", "--json"]);

@@ -289,7 +289,7 @@ fn a_reload_changes_the_outputs_on_the_same_listener() {
 
     write_config(
         &s,
-        "[publish]\ntitle = \"Renamed\"\n[[outputs]]\nname = \"science\"\ntags = [\"science\"]\n",
+        "[river]\ntitle = \"Renamed\"\n[[outputs]]\nname = \"science\"\ntags = [\"science\"]\n",
         &samples(),
     );
     server.reload(&s.config_path());

@@ -37,7 +37,7 @@ fn defaults_serve_localhost_and_an_all_output() {
 fn a_full_setup_resolves() {
     let c = parse(
         "[server]\nlisten = \"[::]:9000\"\nbase_url = \"https://river.example.org/news\"\nout_dir = \"../public\"\n\
-         [publish]\ntitle = \"River\"\ndescription = \"All of it\"\nlimit = 20\norder = \"published\"\n\
+         [river]\ntitle = \"River\"\ndescription = \"All of it\"\nlimit = 20\norder = \"published\"\n\
          [[outputs]]\nname = \"tech-only\"\ntitle = \"Tech\"\ntags = [\"tech\"]\nfeeds = [\"b\"]\n\
          include = [\"(?i)rust\"]\nexclude = [\"sponsored\"]\nlimit = 5\n",
     )
@@ -65,16 +65,25 @@ fn a_full_setup_resolves() {
 }
 
 #[test]
+fn the_river_table_is_also_read_under_its_earlier_name() {
+    let c = parse("[publish]\ntitle = \"Old name\"\nlimit = 7\n").unwrap();
+    let all = c.publish.output("all").unwrap();
+    assert_eq!((all.title.as_str(), all.limit), ("Old name", 7));
+    let e = err("[river]\ntitle = \"A\"\n[publish]\ntitle = \"B\"\n");
+    assert!(e.contains("duplicate field `river`"), "{e}");
+}
+
+#[test]
 fn id_authority_and_date_can_be_pinned() {
-    let c = parse("[publish]\nid_authority = \"me@example.net\"\nid_date = \"2025-06\"\n").unwrap();
+    let c = parse("[river]\nid_authority = \"me@example.net\"\nid_date = \"2025-06\"\n").unwrap();
     assert_eq!(c.publish.ids.item(3), "tag:me@example.net,2025-06:item/3");
-    let e = err("[publish]\nid_date = \"June\"\n");
+    let e = err("[river]\nid_date = \"June\"\n");
     assert!(
         e.starts_with("/etc/tributary/t.toml:9:11: item ids: tag date"),
         "{e}"
     );
     let e = err("[server]\nlisten = \"[::1]:8080\"\n");
-    assert!(e.contains("set [publish] id_authority"), "{e}");
+    assert!(e.contains("set [river] id_authority"), "{e}");
 }
 
 #[test]
