@@ -54,8 +54,11 @@ impl FeedRows {
 struct Answered {
     name: Box<str>,
     /// `Cache-Control` and `Expires`, when there was a response.
-    headers: Option<(Option<Box<str>>, Option<Box<str>>)>,
+    headers: Option<CacheHeaders>,
 }
+
+/// `Cache-Control` and `Expires`, each when sent.
+type CacheHeaders = (Option<Box<str>>, Option<Box<str>>);
 
 impl Answered {
     fn of(report: FeedReport) -> Answered {
