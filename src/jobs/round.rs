@@ -1,4 +1,4 @@
-//! A round: every chosen feed fetched once, then each one's next check
+//! A round: every chosen feed fetched once, and each one's next check
 //! planned and stored. `tributary fetch` runs one and exits; the
 //! benchmark's ingest phase runs the same one. (The daemon fetches each
 //! feed when it is due instead, through `refresh::refresh_feed`, and plans
@@ -7,10 +7,11 @@
 //! Memory follows the concurrency limit, not the number of feeds: configs
 //! are paired with their stored rows as the round draws them, each row
 //! read then through a connection of its own ([`FeedRows`]; every feed's
-//! row at once was a third of the peak at 100,000 feeds), of each report
-//! only the feed's name and the response's cache headers are kept, for
-//! planning, and the next checks are planned and stored
-//! [`PLAN_BATCH`] feeds at a time.
+//! row at once was a third of the peak at 100,000 feeds), and the next
+//! checks are planned and stored while the round goes on, [`PLAN_BATCH`]
+//! feeds at a time, from each report's feed and cache headers (every
+//! feed's name and response were held until the round's end, then a clone
+//! of every feed's config).
 
 use std::collections::HashMap;
 
@@ -48,42 +49,10 @@ impl FeedRows {
     }
 }
 
-/// What planning needs of a report: the feed's name and the response's
-/// cache headers (a whole report or response per feed, held until the
-/// round ends, was hundreds of bytes each).
-struct Answered {
-    name: Box<str>,
-    /// `Cache-Control` and `Expires`, when there was a response.
-    headers: Option<CacheHeaders>,
-}
-
-/// `Cache-Control` and `Expires`, each when sent.
-type CacheHeaders = (Option<Box<str>>, Option<Box<str>>);
-
-impl Answered {
-    fn of(report: FeedReport) -> Answered {
-        Answered {
-            name: report.name.into_boxed_str(),
-            headers: report.response.map(|m| {
-                (
-                    m.cache_control.map(String::into_boxed_str),
-                    m.expires.map(String::into_boxed_str),
-                )
-            }),
-        }
-    }
-
-    /// The response as planning reads it ([`super::plan::next_due`]).
-    fn response(self) -> Option<ResponseMeta> {
-        self.headers.map(|(cache_control, expires)| ResponseMeta {
-            cache_control: cache_control.map(String::from),
-            expires: expires.map(String::from),
-            ..ResponseMeta::default()
-        })
-    }
-}
-
-/// Feeds planned and stored per trip to the store after a round.
+/// Feeds planned and stored per trip to the store: the next checks are
+/// planned while the round goes on, as this many feeds have finished (and
+/// the rest at its end), so that what planning needs is never held for
+/// every feed at once.
 pub const PLAN_BATCH: usize = 1024;
 
 /// What a round fetches, and with which settings.
@@ -98,8 +67,9 @@ pub struct Round<'a> {
 
 /// Refreshes the feeds of `round` that `chosen` picks and that have a row
 /// in `rows` (see [`feed_rows`]), handing each report to `on_done` as its
-/// feed finishes; then plans and stores each feed's next check, so that
-/// `tributary feeds` and a daemon started later agree on when it is due.
+/// feed finishes, and plans and stores each feed's next check (in batches,
+/// the last once every feed is done), so that `tributary feeds` and a
+/// daemon started later agree on when it is due.
 pub async fn run(
     fetcher: &Fetcher,
     store: &SharedStore,
@@ -108,32 +78,46 @@ pub async fn run(
     chosen: impl Fn(&FeedConfig) -> bool,
     mut on_done: impl FnMut(&FeedReport),
 ) {
+    let by_name: HashMap<&str, &FeedConfig> =
+        round.configs.iter().map(|f| (f.name.as_str(), f)).collect();
     let work = round
         .configs
         .iter()
         .filter(|f| chosen(f))
         .filter_map(|f| rows.get(&f.name).map(|r| (f.clone(), r)));
-    let mut responses: Vec<Answered> = Vec::new();
-    refresh_all(fetcher, store, work, round.dedup, |r| {
+    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+    let fetch = refresh_all(fetcher, store, work, round.dedup, move |r| {
         on_done(&r);
-        responses.push(Answered::of(r));
-    })
-    .await;
-    drop(rows);
-    let by_name: HashMap<&str, &FeedConfig> =
-        round.configs.iter().map(|f| (f.name.as_str(), f)).collect();
-    let mut responses = responses.into_iter().peekable();
-    while responses.peek().is_some() {
-        let refreshed = responses
-            .by_ref()
-            .take(PLAN_BATCH)
-            .filter_map(|a| {
-                let feed = (*by_name.get(&*a.name)?).clone();
-                Some((feed, a.response()))
-            })
-            .collect();
-        if let Err(e) = super::store_next_checks(store, refreshed, round.schedule.clone()).await {
-            tracing::warn!(error = %e, "storing the feeds' next checks failed");
+        if let Some(feed) = by_name.get(r.name.as_str()) {
+            // Planning reads only the cache headers of the response.
+            let response = r.response.map(|m| ResponseMeta {
+                cache_control: m.cache_control,
+                expires: m.expires,
+                ..ResponseMeta::default()
+            });
+            let _ = done.send(((*feed).clone(), response));
         }
-    }
+    });
+    let plan = async {
+        let mut batch = Vec::with_capacity(PLAN_BATCH);
+        loop {
+            let room = PLAN_BATCH - batch.len();
+            let more = finished.recv_many(&mut batch, room).await > 0;
+            if batch.len() < PLAN_BATCH && more {
+                continue;
+            }
+            if !batch.is_empty() {
+                let refreshed = std::mem::replace(&mut batch, Vec::with_capacity(PLAN_BATCH));
+                let schedule = round.schedule.clone();
+                if let Err(e) = super::store_next_checks(store, refreshed, schedule).await {
+                    tracing::warn!(error = %e, "storing the feeds' next checks failed");
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+    };
+    futures_util::future::join(fetch, plan).await;
+    drop(rows);
 }
