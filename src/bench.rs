@@ -35,6 +35,7 @@
 //! Reach the network: everything is on 127.0.0.1, and nothing it writes
 //! outlives the run unless `--dir` is given.
 
+pub mod commands;
 pub mod corpus;
 pub mod documents;
 pub mod extract;
@@ -124,6 +125,15 @@ pub struct Cli {
     /// perf-{phase}.data --`; `{phase}` is replaced by the phase's name.
     #[arg(long, value_name = "COMMAND")]
     pub wrap: Option<String>,
+    /// Instead of the in-process phases, run the `tributary` binary's own
+    /// commands against a written config: `check`, then `fetch` cold,
+    /// unchanged and updated, each with its CPU time and peak RSS.
+    #[arg(long)]
+    pub commands: bool,
+    /// The `tributary` binary for `--commands` (default: the one beside
+    /// this binary).
+    #[arg(long, value_name = "PATH")]
+    pub tributary: Option<PathBuf>,
     /// Internal: one phase, in a child process.
     #[command(subcommand)]
     pub child: Option<Child>,
@@ -343,11 +353,17 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         ),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let result = run_in(cli, &dir);
+    let result = if cli.commands {
+        commands::run(cli, &dir).map(|()| None)
+    } else {
+        run_in(cli, &dir).map(Some)
+    };
     if !keep {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    let report = result?;
+    let Some(report) = result? else {
+        return Ok(());
+    };
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

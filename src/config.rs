@@ -25,12 +25,14 @@ mod dedup;
 mod digests;
 mod display;
 mod edit;
+mod feed;
 mod full_text;
 mod notify;
 mod polling;
 mod reach;
 mod retention;
 mod rules;
+mod tables;
 mod values;
 mod websub;
 
@@ -53,7 +55,7 @@ pub use publishing::{
 pub use reach::{ProxyMode, UrlSecrets, SECRET_PARAM_WORDS};
 pub use retention::RetentionConfig;
 pub use rules::{MAX_RULE_TEXT, REGEX_DFA_LIMIT, REGEX_SIZE_LIMIT};
-use values::{count, duration, feed_url, lexical_clean, non_empty, size, Locator};
+use values::{count, duration, lexical_clean, non_empty, size, Locator};
 pub use values::{parse_size, span};
 pub use websub::{WebSubConfig, DEFAULT_LEASE, DEFAULT_PUSHED_POLL, MAX_LEASE};
 
@@ -225,16 +227,18 @@ pub struct FeedConfig {
     /// Per-feed `User-Agent` (overrides `[fetch] user_agent`).
     pub user_agent: Option<String>,
     /// The feed's own schedule, when it has one (see
-    /// [`ScheduleConfig::for_feed`] for the one in force).
-    pub schedule: Option<CronSchedule>,
-    /// Credentials, extra headers, proxy.
-    pub http: FeedHttp,
+    /// [`ScheduleConfig::for_feed`] for the one in force). Boxed, as are
+    /// the other settings few feeds have: a config holds one of these per
+    /// feed, and its size is most of a large config's memory.
+    pub schedule: Option<Box<CronSchedule>>,
+    /// Credentials, extra headers, proxy; feeds without any share one.
+    pub http: std::sync::Arc<FeedHttp>,
     /// The rules that apply to this feed (global, its tags', its own), in
     /// file order.
     pub rules: crate::rules::Rules,
     /// Full text in force (the feed's own `full_text`, else its tags'):
     /// `None` when the feed's own text is kept as it is.
-    pub full_text: Option<crate::extract::Recipe>,
+    pub full_text: Option<Box<crate::extract::Recipe>>,
 }
 
 // ---- raw file shape -------------------------------------------------------
@@ -247,8 +251,8 @@ struct RawConfig {
     schedule: Option<polling::RawSchedule>,
     dedup: Option<dedup::RawDedup>,
     retention: Option<retention::RawRetention>,
-    #[serde(default)]
-    feeds: Vec<RawFeed>,
+    /// Only as `feeds = [...]`: `[[feeds]]` tables are read on their own.
+    feeds: Option<Vec<feed::RawFeed>>,
     #[serde(default)]
     digests: Vec<digests::RawDigest>,
     server: Option<publishing::RawServer>,
@@ -293,27 +297,6 @@ struct RawFetch {
     secret_params: Vec<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFeed {
-    name: Spanned<String>,
-    url: Spanned<String>,
-    #[serde(default)]
-    tags: Vec<Spanned<String>>,
-    dedup: Option<bool>,
-    timeout: Option<Spanned<String>>,
-    max_body: Option<Spanned<Size>>,
-    user_agent: Option<Spanned<String>>,
-    schedule: Option<Spanned<String>>,
-    username: Option<Spanned<String>>,
-    password: Option<Spanned<polling::RawValue>>,
-    #[serde(default)]
-    headers: std::collections::BTreeMap<String, Spanned<polling::RawValue>>,
-    proxy: Option<Spanned<String>>,
-    internal: Option<bool>,
-    full_text: Option<Spanned<full_text::RawFullText>>,
-}
-
 /// A size written as a number of bytes or a string such as `"16 MiB"`.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -355,15 +338,33 @@ impl Config {
     /// Validates `text` as if read from `path` (which anchors relative paths
     /// and names the file in errors).
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let at = Locator { text, path };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let span = e.span().unwrap_or(0..0);
-            at.error(span, e.message().trim_end())
-        })?;
-        Config::from_raw(raw, &at)
+        // The feeds are read one table at a time (see `tables`), the rest
+        // with them cut out.
+        let feed_tables = tables::feed_tables(text);
+        let at = Locator {
+            text,
+            path,
+            offset: 0,
+            cuts: &feed_tables,
+        };
+        let rest = match feed_tables.is_empty() {
+            true => std::borrow::Cow::Borrowed(text),
+            false => std::borrow::Cow::Owned(tables::cut_out(text, &feed_tables)),
+        };
+        let raw: RawConfig = toml::from_str(&rest).map_err(|e| toml_error(&at, &e))?;
+        drop(rest);
+        if let (Some(first), Some(_)) = (feed_tables.first(), &raw.feeds) {
+            // `feeds = [...]` and `[[feeds]]` in one file, as toml refuses it.
+            return Err(at.at(0).error(first.clone(), "duplicate key"));
+        }
+        Config::from_raw(raw, &feed_tables, &at)
     }
 
-    fn from_raw(raw: RawConfig, at: &Locator<'_>) -> Result<Config, ConfigError> {
+    fn from_raw(
+        raw: RawConfig,
+        feed_tables: &[Range<usize>],
+        at: &Locator<'_>,
+    ) -> Result<Config, ConfigError> {
         let base = at.base_dir();
         let (raw_path, raw_group) = raw.store.map_or((None, None), |s| (s.path, s.group));
         let store = StoreConfig {
@@ -430,68 +431,25 @@ impl Config {
         let retention = RetentionConfig::from_raw(raw.retention, at)?;
         let full_text = full_text::from_raw(raw.full_text, at)?;
 
-        let mut feeds = Vec::with_capacity(raw.feeds.len());
-        let mut names: HashMap<String, Range<usize>> = HashMap::new();
-        for f in raw.feeds {
-            let name = f.name.get_ref().trim().to_string();
-            if name.is_empty() {
-                return Err(at.error(f.name.span(), "feed name is empty"));
+        let listed = raw.feeds.unwrap_or_default();
+        let mut feeds = Vec::with_capacity(listed.len() + feed_tables.len());
+        let mut names: HashMap<String, usize> = HashMap::new();
+        let plain = std::sync::Arc::new(FeedHttp::default());
+        let mut add = |f: feed::RawFeed, at: &Locator<'_>| -> Result<(), ConfigError> {
+            let feed = feed::feed(at, f, &mut names, &base, &full_text, &plain)?;
+            feeds.push(feed);
+            Ok(())
+        };
+        for f in listed {
+            add(f, at)?;
+        }
+        for table in feed_tables {
+            let at = at.at(table.start);
+            let piece = &at.text[table.clone()];
+            let one: feed::OneFeed = toml::from_str(piece).map_err(|e| toml_error(&at, &e))?;
+            for f in one.feeds {
+                add(f, &at)?;
             }
-            if !name
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            {
-                return Err(at.error(
-                    f.name.span(),
-                    &format!("feed name `{name}` may hold only letters, digits, `-`, `_` and `.` (it becomes part of URLs and file names)"),
-                ));
-            }
-            if let Some(first) = names.get(&name) {
-                let (line, _) = at.line_col(first.start);
-                return Err(at.error(
-                    f.name.span(),
-                    &format!("duplicate feed name `{name}` (first used on line {line})"),
-                ));
-            }
-            names.insert(name.clone(), f.name.span());
-            let url = feed_url(at, &f.url, &base)?;
-            let mut tags = Vec::with_capacity(f.tags.len());
-            for t in &f.tags {
-                let tag = t.get_ref().trim().to_lowercase();
-                if tag.is_empty() {
-                    return Err(at.error(t.span(), "empty tag"));
-                }
-                if !tags.contains(&tag) {
-                    tags.push(tag);
-                }
-            }
-            let own_full_text = f
-                .full_text
-                .as_ref()
-                .map(|v| full_text::recipe(at, v, full_text.robots))
-                .transpose()?;
-            let recipe = full_text.for_feed(own_full_text.as_ref(), &tags);
-            feeds.push(FeedConfig {
-                name,
-                url,
-                tags,
-                dedup: f.dedup.unwrap_or(true),
-                timeout: f.timeout.as_ref().map(|t| duration(at, t)).transpose()?,
-                max_body: f.max_body.as_ref().map(|s| size(at, s)).transpose()?,
-                user_agent: f
-                    .user_agent
-                    .as_ref()
-                    .map(|u| non_empty(at, u, "user_agent"))
-                    .transpose()?,
-                schedule: f
-                    .schedule
-                    .as_ref()
-                    .map(|s| polling::cron(at, s))
-                    .transpose()?,
-                http: feed_http(at, &f, &base)?,
-                rules: Vec::new(),
-                full_text: recipe,
-            });
         }
         let rules = rules::rules(at, raw.rules, &feeds)?;
         for feed in &mut feeds {
@@ -529,32 +487,10 @@ impl Config {
     }
 }
 
-fn feed_http(at: &Locator<'_>, f: &RawFeed, base: &Path) -> Result<FeedHttp, ConfigError> {
-    let mut http = FeedHttp {
-        username: f.username.as_ref().map(|u| u.get_ref().clone()),
-        internal: f.internal.unwrap_or(false),
-        ..FeedHttp::default()
-    };
-    if let Some(p) = &f.password {
-        if http.username.is_none() {
-            return Err(at.error(p.span(), "password without username"));
-        }
-        http.password = Some(polling::resolve(at, p, base, "password")?);
-    }
-    http.headers = polling::headers(at, &f.headers, base)?;
-    if let Some(p) = &f.proxy {
-        let url = Url::parse(p.get_ref().trim()).map_err(|e| {
-            at.error(
-                p.span(),
-                &format!("invalid proxy url `{}`: {e}", p.get_ref()),
-            )
-        })?;
-        if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
-            return Err(at.error(p.span(), "proxy url must be http://, https:// or socks5://"));
-        }
-        http.proxy = Some(Secret(url.to_string()));
-    }
-    Ok(http)
+/// A toml error at its place in the file.
+fn toml_error(at: &Locator<'_>, e: &toml::de::Error) -> ConfigError {
+    let span = e.span().unwrap_or(0..0);
+    at.error(span, e.message().trim_end())
 }
 
 #[cfg(test)]

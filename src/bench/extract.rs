@@ -26,7 +26,7 @@ use super::prose;
 use super::server::{CorpusServer, Served};
 use super::usage;
 use crate::clean::Cleaner;
-use crate::config::{Config, FeedConfig, FeedHttp};
+use crate::config::{Config, FeedConfig};
 use crate::extract::robots::RobotsCache;
 use crate::extract::{extract, worker, Recipe};
 use crate::fetch::Fetcher;
@@ -250,9 +250,9 @@ pub fn child(db: &Path, feed_list: &Path) -> anyhow::Result<ExtractCost> {
             max_body: None,
             user_agent: None,
             schedule: None,
-            http: FeedHttp::default(),
+            http: Default::default(),
             rules: Vec::new(),
-            full_text: Some(Recipe::default()),
+            full_text: Some(Box::default()),
         });
     }
     let mut store = Store::open(db).context("opening the store")?;

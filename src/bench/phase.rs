@@ -15,7 +15,7 @@ use anyhow::Context;
 use chrono::Utc;
 
 use super::usage;
-use crate::config::{DedupConfig, FeedConfig, FeedHttp, FetchConfig, ScheduleConfig};
+use crate::config::{DedupConfig, FeedConfig, FetchConfig, ScheduleConfig};
 use crate::fetch::Fetcher;
 use crate::jobs::round::{self, Round};
 use crate::model::FeedSpec;
@@ -104,7 +104,7 @@ pub fn ingest(db: &Path, feed_list: &Path, knobs: Knobs) -> anyhow::Result<Phase
             max_body: None,
             user_agent: None,
             schedule: None,
-            http: FeedHttp::default(),
+            http: Default::default(),
             rules: Vec::new(),
             full_text: None,
         });

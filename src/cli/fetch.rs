@@ -31,11 +31,7 @@ pub(super) fn run(config: Config, only: &[String], json: bool) -> anyhow::Result
     store.set_notify_targets(&config.notify);
     let rows = round::feed_rows(&mut store, &feed_specs(&config), Utc::now())?;
     let chosen = |f: &FeedConfig| only.is_empty() || only.contains(&f.name);
-    let total = config
-        .feeds
-        .iter()
-        .filter(|f| chosen(f) && rows.contains_key(&f.name))
-        .count();
+    let total = config.feeds.iter().filter(|f| chosen(f)).count();
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let shared = SharedStore::new(store);
     let runtime = crate::jobs::threads::runtime()?;

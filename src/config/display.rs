@@ -144,7 +144,7 @@ impl fmt::Display for Config {
                 format!(" [{}]", feed.tags.join(", "))
             };
             let dedup = if feed.dedup { "" } else { " (no dedup)" };
-            let schedule = sc.for_feed(feed.schedule.as_ref(), &feed.tags);
+            let schedule = sc.for_feed(feed.schedule.as_deref(), &feed.tags);
             let mut extra = String::new();
             if feed.http.username.is_some() {
                 extra.push_str(" (basic auth)");

@@ -82,7 +82,7 @@ fn schedules_resolve_feed_then_tag_then_default() {
     assert_eq!(s.timezone, chrono_tz::Europe::Berlin);
     let of = |n: &str| {
         let f = c.feed(n).unwrap();
-        s.for_feed(f.schedule.as_ref(), &f.tags).to_string()
+        s.for_feed(f.schedule.as_deref(), &f.tags).to_string()
     };
     assert_eq!(of("a"), "*/10 * * * *");
     assert_eq!(of("b"), "0 6 * * MON-FRI");
@@ -140,4 +140,40 @@ fn host_groups_match_domains() {
 fn bad_name_is_refused() {
     let e = err("[[feeds]]\nname = \"a b\"\nurl = \"https://x.example/f\"\n");
     assert!(e.contains("may hold only letters"), "{e}");
+}
+
+#[test]
+fn errors_around_feed_tables_name_their_line() {
+    // Feeds are deserialized one table at a time and the rest without
+    // them: every error still names its place in the file.
+    let feeds = "[[feeds]]\nname = \"a\"\nurl = \"https://x.example/a\"\n[feeds.headers]\nX-A = \"1\"\n\n[[feeds]]\nname = \"b\"\nurl = \"https://x.example/b\"\n";
+    let after = |tail: &str| err(&format!("[store]\npath = \"t.db\"\n\n{feeds}{tail}"));
+    // In the rest, after two feed tables (lines 13 and 14).
+    let e = after("\n[fetch]\ntimeout = \"5s\"\ntimeuot = \"5s\"\n");
+    assert!(e.starts_with("/etc/tributary/t.toml:16:1: "), "{e}");
+    let e = after("\n[fetch]\nconcurrency = \"many\"\n");
+    assert!(e.starts_with("/etc/tributary/t.toml:15:15: "), "{e}");
+    // In a feed table: syntax, unknown key, a value.
+    let e = after("\n[[feeds]]\nname = \"c\"\nurl = \"https://x.example/c\"\nx = = 1\n");
+    assert!(e.starts_with("/etc/tributary/t.toml:17:"), "{e}");
+    let e = after("\n[[feeds]]\nname = \"c\"\nurl = \"https://x.example/c\"\nurll = 1\n");
+    assert!(e.starts_with("/etc/tributary/t.toml:17:1: "), "{e}");
+    let e = after("\n[[feeds]]\nname = \"c\"\nurl = \"https://\"\n");
+    assert!(
+        e.starts_with("/etc/tributary/t.toml:16:7: invalid feed url"),
+        "{e}"
+    );
+    let e = after("\n[[feeds]]\nname = \"a\"\nurl = \"https://x.example/c\"\n");
+    assert!(
+        e.starts_with("/etc/tributary/t.toml:15:8: duplicate feed name `a` (first used on line 5)"),
+        "{e}"
+    );
+    // A sub-table belongs to the feed before it; both forms of a list of
+    // feeds at once are refused, as toml refuses them.
+    let c = parse(&format!("{feeds}[server]\nenabled = false\n")).unwrap();
+    assert_eq!(c.feeds.len(), 2);
+    assert_eq!(c.feeds[0].http.headers.len(), 1);
+    assert!(c.feeds[1].http.headers.is_empty());
+    let e = err(&format!("feeds = []\n{feeds}"));
+    assert!(e.starts_with("/etc/tributary/t.toml:2:1: "), "{e}");
 }

@@ -12,18 +12,60 @@ use url::Url;
 use super::{ConfigError, Size};
 
 /// Turns byte offsets into file:line:column errors.
+///
+/// Spans count in the text that was deserialized, which is not always the
+/// file (see `config::tables`): a feed's table alone, from `offset` in
+/// the file, or the file with the feed tables (`cuts`) taken out.
 pub(super) struct Locator<'a> {
+    /// The whole file.
     pub(super) text: &'a str,
     pub(super) path: &'a Path,
+    /// Where the deserialized piece starts in `text`.
+    pub(super) offset: usize,
+    /// The ranges of `text` taken out of the deserialized text, in order.
+    pub(super) cuts: &'a [Range<usize>],
 }
 
 impl Locator<'_> {
-    pub(super) fn line_col(&self, offset: usize) -> (usize, usize) {
+    /// The place in the file of `pos` in the deserialized text.
+    fn in_file(&self, pos: usize) -> usize {
+        let mut at = self.offset + pos;
+        for cut in self.cuts {
+            if cut.start > at {
+                break;
+            }
+            at += cut.len();
+        }
+        at
+    }
+
+    /// Line and column of `pos` in the deserialized text.
+    pub(super) fn line_col(&self, pos: usize) -> (usize, usize) {
+        self.file_line_col(self.in_file(pos))
+    }
+
+    /// Line and column of `offset` in the file.
+    pub(super) fn file_line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, column)
+    }
+
+    /// The same file, with spans counted from `offset` in it.
+    pub(super) fn at(&self, offset: usize) -> Locator<'_> {
+        Locator {
+            text: self.text,
+            path: self.path,
+            offset,
+            cuts: &[],
+        }
+    }
+
+    /// Where `pos` of the deserialized text is in the file.
+    pub(super) fn file_offset(&self, pos: usize) -> usize {
+        self.in_file(pos)
     }
 
     pub(super) fn error(&self, span: Range<usize>, message: &str) -> ConfigError {

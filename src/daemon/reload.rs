@@ -77,12 +77,12 @@ impl Daemon {
             let same_feed = old.get(&feed.name).is_some_and(|o| o.url == feed.url);
             let same_schedule = old.get(&feed.name).is_some_and(|o| {
                 old_schedule
-                    .for_feed(o.schedule.as_ref(), &o.tags)
+                    .for_feed(o.schedule.as_deref(), &o.tags)
                     .to_string()
                     == self
                         .config
                         .schedule
-                        .for_feed(feed.schedule.as_ref(), &feed.tags)
+                        .for_feed(feed.schedule.as_deref(), &feed.tags)
                         .to_string()
             }) && old_schedule.timezone == self.config.schedule.timezone;
             let at = match self.plan.get(&feed.name) {

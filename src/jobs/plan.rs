@@ -64,7 +64,7 @@ pub fn next_due(
         consecutive_errors: row.consecutive_errors,
         recent_entries,
     };
-    let cron = schedule.for_feed(feed.schedule.as_ref(), &feed.tags);
+    let cron = schedule.for_feed(feed.schedule.as_deref(), &feed.tags);
     match next_check(
         now,
         cron,
@@ -118,7 +118,7 @@ pub fn on_schedule(
     schedule: &ScheduleConfig,
 ) -> Option<DateTime<Utc>> {
     schedule
-        .for_feed(feed.schedule.as_ref(), &feed.tags)
+        .for_feed(feed.schedule.as_deref(), &feed.tags)
         .next_after(now, schedule.timezone)
 }
 

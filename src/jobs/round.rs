@@ -1,14 +1,17 @@
-//! A round: every chosen feed fetched once, then each one's next check
+//! A round: every chosen feed fetched once, and each one's next check
 //! planned and stored. `tributary fetch` runs one and exits; the
 //! benchmark's ingest phase runs the same one. (The daemon fetches each
 //! feed when it is due instead, through `refresh::refresh_feed`, and plans
 //! it with [`super::store_next_checks`] as it ends.)
 //!
 //! Memory follows the concurrency limit, not the number of feeds: configs
-//! are paired with their stored rows as the round draws them (a list of
-//! every feed's config and row was the largest allocation of a round), and
-//! of each report only the feed's name and response are kept, for
-//! planning.
+//! are paired with their stored rows as the round draws them, each row
+//! read then through a connection of its own ([`FeedRows`]; every feed's
+//! row at once was a third of the peak at 100,000 feeds), and the next
+//! checks are planned and stored while the round goes on, [`PLAN_BATCH`]
+//! feeds at a time, from each report's feed and cache headers (every
+//! feed's name and response were held until the round's end, then a clone
+//! of every feed's config).
 
 use std::collections::HashMap;
 
@@ -20,21 +23,37 @@ use crate::model::FeedSpec;
 use crate::refresh::{refresh_all, FeedReport};
 use crate::store::{self, FeedRow, SharedStore, Store};
 
-/// The stored rows of the configured feeds, by name, once the store's
-/// feeds table is brought to `specs` at `now` (by name once: a search per
-/// feed was quadratic in the feed count).
+/// Brings the store's feeds table to `specs` at `now` and opens a reader
+/// of the rows, which the round reads one by one as it draws the feeds.
 pub fn feed_rows(
     store: &mut Store,
     specs: &[FeedSpec],
     now: DateTime<Utc>,
-) -> store::Result<HashMap<String, FeedRow>> {
+) -> store::Result<FeedRows> {
     store.reconcile(specs, now)?;
-    Ok(store
-        .feeds()?
-        .into_iter()
-        .map(|r| (r.name.clone(), r))
-        .collect())
+    Ok(FeedRows(Store::open_read_only(store.path())?))
 }
+
+/// The stored feed rows, read by name through a read-only connection of
+/// their own (the round's writes go through the shared store meanwhile).
+pub struct FeedRows(Store);
+
+impl FeedRows {
+    /// The row of the feed called `name`, if there is one.
+    pub fn get(&self, name: &str) -> Option<FeedRow> {
+        self.0
+            .feed_by_name(name)
+            .inspect_err(|e| tracing::warn!(feed = name, error = %e, "reading the feed's row"))
+            .ok()
+            .flatten()
+    }
+}
+
+/// Feeds planned and stored per trip to the store: the next checks are
+/// planned while the round goes on, as this many feeds have finished (and
+/// the rest at its end), so that what planning needs is never held for
+/// every feed at once.
+pub const PLAN_BATCH: usize = 1024;
 
 /// What a round fetches, and with which settings.
 pub struct Round<'a> {
@@ -48,35 +67,57 @@ pub struct Round<'a> {
 
 /// Refreshes the feeds of `round` that `chosen` picks and that have a row
 /// in `rows` (see [`feed_rows`]), handing each report to `on_done` as its
-/// feed finishes; then plans and stores each feed's next check, so that
-/// `tributary feeds` and a daemon started later agree on when it is due.
+/// feed finishes, and plans and stores each feed's next check (in batches,
+/// the last once every feed is done), so that `tributary feeds` and a
+/// daemon started later agree on when it is due.
 pub async fn run(
     fetcher: &Fetcher,
     store: &SharedStore,
     round: Round<'_>,
-    mut rows: HashMap<String, FeedRow>,
+    rows: FeedRows,
     chosen: impl Fn(&FeedConfig) -> bool,
     mut on_done: impl FnMut(&FeedReport),
 ) {
+    let by_name: HashMap<&str, &FeedConfig> =
+        round.configs.iter().map(|f| (f.name.as_str(), f)).collect();
     let work = round
         .configs
         .iter()
         .filter(|f| chosen(f))
-        .filter_map(|f| rows.remove(&f.name).map(|r| (f.clone(), r)));
-    let mut responses: Vec<(String, Option<ResponseMeta>)> = Vec::new();
-    refresh_all(fetcher, store, work, round.dedup, |r| {
+        .filter_map(|f| rows.get(&f.name).map(|r| (f.clone(), r)));
+    let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+    let fetch = refresh_all(fetcher, store, work, round.dedup, move |r| {
         on_done(&r);
-        responses.push((r.name, r.response));
-    })
-    .await;
+        if let Some(feed) = by_name.get(r.name.as_str()) {
+            // Planning reads only the cache headers of the response.
+            let response = r.response.map(|m| ResponseMeta {
+                cache_control: m.cache_control,
+                expires: m.expires,
+                ..ResponseMeta::default()
+            });
+            let _ = done.send(((*feed).clone(), response));
+        }
+    });
+    let plan = async {
+        let mut batch = Vec::with_capacity(PLAN_BATCH);
+        loop {
+            let room = PLAN_BATCH - batch.len();
+            let more = finished.recv_many(&mut batch, room).await > 0;
+            if batch.len() < PLAN_BATCH && more {
+                continue;
+            }
+            if !batch.is_empty() {
+                let refreshed = std::mem::replace(&mut batch, Vec::with_capacity(PLAN_BATCH));
+                let schedule = round.schedule.clone();
+                if let Err(e) = super::store_next_checks(store, refreshed, schedule).await {
+                    tracing::warn!(error = %e, "storing the feeds' next checks failed");
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+    };
+    futures_util::future::join(fetch, plan).await;
     drop(rows);
-    let by_name: HashMap<&str, &FeedConfig> =
-        round.configs.iter().map(|f| (f.name.as_str(), f)).collect();
-    let refreshed = responses
-        .into_iter()
-        .filter_map(|(name, response)| Some(((*by_name.get(name.as_str())?).clone(), response)))
-        .collect();
-    if let Err(e) = super::store_next_checks(store, refreshed, round.schedule.clone()).await {
-        tracing::warn!(error = %e, "storing the feeds' next checks failed");
-    }
 }

@@ -147,16 +147,25 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // Read once and matched through maps, so a config of 10,000 feeds
-        // costs 10,000 lookups, not 10,000². Rows and tags are written only
-        // where they change: an unchanged config writes nothing (and so
-        // does not move the content generation through the tag triggers).
-        let existing: Vec<(i64, String, String, bool, bool)> = {
+        // Each configured feed is looked up by name (an index); only the
+        // rows whose name is no longer configured (usually none) are held,
+        // with a map by URL for renames. A config of 100,000 feeds used to
+        // hold every row and three maps of them (a fifth of the peak). Rows
+        // and tags are written only where they change: an unchanged config
+        // writes nothing (and so does not move the content generation
+        // through the tag triggers).
+        let configured: HashSet<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        let orphans: Vec<(i64, String, String, bool, bool)> = {
             let mut st = tx.prepare("SELECT id, name, url, active, dedup FROM feeds")?;
-            let rows = st.query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
+            let mut rows = st.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let name: String = r.get(1)?;
+                if !configured.contains(name.as_str()) {
+                    out.push((r.get(0)?, name, r.get(2)?, r.get(3)?, r.get(4)?));
+                }
+            }
+            out
         };
         let mut tags: HashMap<i64, BTreeSet<String>> = HashMap::new();
         {
@@ -166,21 +175,21 @@ impl Store {
                 tags.entry(r.get(0)?).or_default().insert(r.get(1)?);
             }
         }
-        let by_name: HashMap<&str, usize> = existing
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.1.as_str(), i))
-            .collect();
         let mut by_url: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (i, f) in existing.iter().enumerate() {
+        for (i, f) in orphans.iter().enumerate() {
             by_url.entry(f.2.as_str()).or_default().push(i);
         }
-        let configured: HashSet<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-        let mut claimed: HashSet<i64> = HashSet::with_capacity(specs.len());
+        let mut claimed: HashSet<i64> = HashSet::new();
         for spec in specs {
-            let (id, state) = match by_name.get(spec.name.as_str()).map(|&i| &existing[i]) {
-                Some((id, _, url, active, dedup)) => {
-                    if *url != spec.url {
+            let known: Option<(i64, String, bool, bool)> = tx
+                .prepare_cached("SELECT id, url, active, dedup FROM feeds WHERE name = ?1")?
+                .query_row([&spec.name], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?;
+            let (id, state) = match known {
+                Some((id, url, active, dedup)) => {
+                    if url != spec.url {
                         tx.prepare_cached(
                             "UPDATE feeds SET url = ?2, etag = NULL, last_modified = NULL, final_url = NULL,
                                  status = 'new', consecutive_errors = 0, last_error = NULL,
@@ -192,22 +201,21 @@ impl Store {
                         .execute(params![id, spec.url])?;
                         out.moved.push(spec.name.clone());
                     }
-                    (*id, Some((*active, *dedup)))
+                    (id, Some((active, dedup)))
                 }
                 None => {
                     let renamed = by_url
                         .get(spec.url.as_str())
                         .into_iter()
                         .flatten()
-                        .map(|&i| &existing[i])
-                        .find(|(id, n, ..)| {
-                            !configured.contains(n.as_str()) && !claimed.contains(id)
-                        });
+                        .map(|&i| &orphans[i])
+                        .find(|(id, ..)| !claimed.contains(id));
                     match renamed {
                         Some((id, old, _, active, dedup)) => {
                             tx.prepare_cached("UPDATE feeds SET name = ?2 WHERE id = ?1")?
                                 .execute(params![id, spec.name])?;
                             out.renamed.push((old.clone(), spec.name.clone()));
+                            claimed.insert(*id);
                             (*id, Some((*active, *dedup)))
                         }
                         None => {
@@ -225,7 +233,6 @@ impl Store {
                     }
                 }
             };
-            claimed.insert(id);
             if state != Some((true, spec.dedup)) {
                 tx.prepare_cached(
                     "UPDATE feeds SET active = 1, removed_at = NULL, dedup = ?2 WHERE id = ?1",
@@ -249,7 +256,7 @@ impl Store {
                 }
             }
         }
-        for (id, name, _, active, _) in &existing {
+        for (id, name, _, active, _) in &orphans {
             if !claimed.contains(id) && *active {
                 tx.prepare_cached("UPDATE feeds SET active = 0, removed_at = ?2 WHERE id = ?1")?
                     .execute(params![id, ts(now)])?;
