@@ -11,7 +11,7 @@
 //! of one word. It never says "absent" of a key it was given (no false
 //! negatives), so the table is asked whenever the key may be there and a
 //! survey finds exactly what a survey without the filter finds; a false
-//! "maybe" (about 1 % at [`BITS_PER_WORD_KEY`] bits per key) only costs the
+//! "maybe" (under 1 % at [`BITS_PER_WORD_KEY`] bits per key) only costs the
 //! seek it would have cost anyway.
 //!
 //! # Bound
@@ -19,8 +19,8 @@
 //! At most [`MAX_BYTES`] (4 MiB): it starts at [`MIN_BYTES`] and doubles,
 //! rebuilt from the table, while it holds more keys than
 //! `bytes * 8 / BITS_PER_WORD_KEY`; past the bound it stays at 4 MiB and
-//! only says "maybe" more often (about 3 % at 4.4 million keys, the window
-//! of 10,000 feeds × 20 entries).
+//! only says "maybe" more often (a few per cent at 4.4 million keys, the
+//! window of 10,000 feeds × 20 entries).
 //!
 //! # What it holds, and when it is trusted
 //!
