@@ -259,3 +259,22 @@ fn it_never_takes_more_than_its_bound() {
         .count();
     assert!(absent < 500, "{absent} false positives in 10,000");
 }
+
+/// A checkpoint on another connection (the store's checkpoint thread)
+/// writes no rows: the filter stays in use.
+#[test]
+fn a_checkpoint_elsewhere_leaves_it_in_use() {
+    let texts = corpus(19, 40);
+    let (dir, mut s) = store(true);
+    for (n, text) in texts.iter().enumerate().take(30) {
+        s.record_fetch(&fetch(1, &format!("a{n}"), text, true))
+            .unwrap();
+    }
+    let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+    other
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .unwrap();
+    s.record_fetch(&fetch(2, "b", &texts[35], true)).unwrap();
+    s.record_fetch(&fetch(2, "c", &texts[36], true)).unwrap();
+    assert!(!s.recent.filter.as_ref().unwrap().stale());
+}
