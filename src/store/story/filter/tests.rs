@@ -72,6 +72,17 @@ fn corpus(seed: u64, articles: usize) -> Vec<String> {
     out
 }
 
+/// A filtered store holding the first `n` of `texts` (feed 1), and its
+/// directory.
+fn filled(texts: &[String], n: usize) -> (tempfile::TempDir, Store) {
+    let (dir, mut s) = store(true);
+    for (i, text) in texts.iter().enumerate().take(n) {
+        s.record_fetch(&fetch(1, &format!("a{i}"), text, true))
+            .unwrap();
+    }
+    (dir, s)
+}
+
 /// Where each article went: (id, story, best match, score).
 fn stories(s: &Store) -> Vec<(i64, i64, Option<i64>, Option<f64>)> {
     let mut st = s
@@ -159,11 +170,7 @@ fn the_filter_changes_no_story_and_no_candidate() {
 #[test]
 fn rebuilt_at_start_and_kept_whole_by_the_other_writes() {
     let texts = corpus(11, 120);
-    let (dir, mut s) = store(true);
-    for (n, text) in texts.iter().enumerate() {
-        s.record_fetch(&fetch(1, &format!("a{n}"), text, true))
-            .unwrap();
-    }
+    let (dir, s) = filled(&texts, texts.len());
     assert_holds_the_table(&s);
     let path = dir.path().join("t.db");
     drop(s);
@@ -206,11 +213,7 @@ fn query_tx(tx: &Transaction<'_>, sql: &str) -> i64 {
 #[test]
 fn another_writer_makes_it_stale_until_it_is_built_again() {
     let texts = corpus(13, 40);
-    let (dir, mut one) = store(true);
-    for (n, text) in texts.iter().enumerate().take(20) {
-        one.record_fetch(&fetch(1, &format!("a{n}"), text, true))
-            .unwrap();
-    }
+    let (dir, mut one) = filled(&texts, 20);
     assert_holds_the_table(&one);
     let mut two = Store::open(&dir.path().join("t.db")).unwrap();
     two.recent.flush_at = 1;
@@ -265,11 +268,7 @@ fn it_never_takes_more_than_its_bound() {
 #[test]
 fn a_checkpoint_elsewhere_leaves_it_in_use() {
     let texts = corpus(19, 40);
-    let (dir, mut s) = store(true);
-    for (n, text) in texts.iter().enumerate().take(30) {
-        s.record_fetch(&fetch(1, &format!("a{n}"), text, true))
-            .unwrap();
-    }
+    let (dir, mut s) = filled(&texts, 30);
     let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
     other
         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
