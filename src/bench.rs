@@ -396,10 +396,15 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
         facts.bytes as f64 / 1e6,
         facts.generate_s
     ));
-    if cli.process {
-        say(&process::measure(&docs).to_string());
-        say(&process::floor(&docs, dir)?.to_string());
-    }
+    let (pipeline, floor) = if cli.process {
+        let pipeline = process::measure(&docs);
+        say(&pipeline.to_string());
+        let floor = process::floor(&docs, dir)?;
+        say(&floor.to_string());
+        (Some(pipeline), Some(floor))
+    } else {
+        (None, None)
+    };
     let hosts = cli.hosts.max(1);
     let list: Vec<(usize, String)> = docs.iter().map(|(i, p, _)| (*i, p.clone())).collect();
     let server = CorpusServer::start(docs.into_iter().map(|(_, p, d)| (p, d)).collect(), hosts)
@@ -491,6 +496,8 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
         fill,
         render,
         extract,
+        pipeline,
+        floor,
     })
 }
 

@@ -222,7 +222,7 @@ impl Store {
             write_outcome(&tx, article_id, outcome, now)?;
             if let (ExtractOutcome::Done { .. }, Some(policy)) = (outcome, story) {
                 self.recent.sync(&tx)?;
-                super::restory::replace(&tx, article_id, policy, now, &self.recent)?;
+                super::restory::replace(&tx, article_id, policy, now, &mut self.recent)?;
             }
             tx.commit()?;
             Ok(())

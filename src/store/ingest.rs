@@ -61,7 +61,7 @@ impl Store {
             let recent = &mut self.recent;
             if let Some((policy, now)) = stories {
                 // Index rows that left the story window go once in a while.
-                super::story::prune_bands_if_due(&tx, policy, now)?;
+                super::story::prune_bands_if_due(&tx, policy, now, recent)?;
                 recent.sync(&tx)?;
             }
             let surveys = match stories {

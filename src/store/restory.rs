@@ -28,7 +28,7 @@ pub(super) fn replace(
     id: i64,
     policy: &StoryPolicy,
     now: chrono::DateTime<chrono::Utc>,
-    recent: &RecentBands,
+    recent: &mut RecentBands,
 ) -> Result<()> {
     type Row = (String, bool, String, Option<String>, i64, String);
     let row: Option<Row> = tx
@@ -64,7 +64,7 @@ pub(super) fn replace(
         Some(&bytes),
         Some(policy),
         window_start,
-        recent,
+        &*recent,
         None,
     )?;
     // The story is named by its smallest article id, this one included.
@@ -89,6 +89,7 @@ pub(super) fn replace(
     for key in &placed.keys {
         index.execute(params![key, id])?;
     }
+    recent.written_to_table(&placed.keys);
     Ok(())
 }
 

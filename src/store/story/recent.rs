@@ -1,11 +1,14 @@
 //! The recent tier of the story band index: the band keys of the newest
 //! articles, held in memory and written to `story_bands` in one sorted
-//! batch (see the `story` module docs).
+//! batch (see the `story` module docs), and the filter over the keys of
+//! the table tier ([`KeyFilter`]).
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use rusqlite::{params, Transaction};
 
+use super::filter::{KeyFilter, BUILD_AFTER};
 use crate::dedup::story::{index_keys, Fingerprint};
 use crate::store::Result;
 
@@ -48,6 +51,15 @@ pub(crate) struct RecentBands {
     pub(super) articles: usize,
     /// Set by [`RecentBands::flush`] until the commit.
     pub(super) flushed: Option<i64>,
+    /// The filter over the table tier's keys, once built.
+    pub(super) filter: Option<KeyFilter>,
+    /// Table lookups made without a usable filter since it was last
+    /// built: it is built (again) at `build_after`.
+    pub(super) unfiltered: Cell<u64>,
+    /// [`BUILD_AFTER`]; tests use other values.
+    pub(super) build_after: u64,
+    /// The table was pruned: the filter is built again at the next sync.
+    pub(super) pruned: bool,
 }
 
 impl Default for RecentBands {
@@ -60,6 +72,10 @@ impl Default for RecentBands {
             heads: HashMap::new(),
             articles: 0,
             flushed: None,
+            filter: None,
+            unfiltered: Cell::new(0),
+            build_after: BUILD_AFTER,
+            pruned: false,
         }
     }
 }
@@ -71,6 +87,7 @@ impl RecentBands {
     /// fingerprints of articles it has not seen (written by another
     /// process, or before this store opened).
     pub(in crate::store) fn sync(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        self.sync_filter(tx)?;
         let through: i64 = tx
             .prepare_cached("SELECT through FROM story_index")?
             .query_row([], |r| r.get(0))?;
@@ -97,6 +114,51 @@ impl RecentBands {
             self.add(id, &keys);
         }
         Ok(())
+    }
+
+    /// Brings the filter up to date at the start of a write transaction:
+    /// notes other connections' commits, and builds it (again) from the
+    /// table when it has grown past its size, when the table was pruned,
+    /// or when enough lookups went without it (see `filter`).
+    fn sync_filter(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        if let Some(f) = &mut self.filter {
+            f.check(tx)?;
+        }
+        let unfiltered = self.unfiltered.get() >= self.build_after;
+        let rebuild = match &self.filter {
+            None => unfiltered,
+            Some(f) if f.stale() => unfiltered || self.pruned,
+            Some(f) => f.crowded() || self.pruned,
+        };
+        if rebuild {
+            // The old one goes first: both at once would double the peak.
+            self.filter = None;
+            let more = self.flush_at * crate::dedup::story::BANDS;
+            self.filter = Some(KeyFilter::build(tx, more)?);
+            self.unfiltered.set(0);
+        }
+        self.pruned = false;
+        Ok(())
+    }
+
+    /// Whether the table tier may hold postings of `key`: `false` only
+    /// when the filter is sure it does not.
+    pub(super) fn maybe_in_table(&self, key: i64) -> bool {
+        match &self.filter {
+            Some(f) if !f.stale() => f.may_contain(key),
+            _ => {
+                self.unfiltered.set(self.unfiltered.get() + 1);
+                true
+            }
+        }
+    }
+
+    /// Rows with `keys` were written to the table outside a flush (an
+    /// extraction's re-placement): the filter learns them.
+    pub(in crate::store) fn written_to_table(&mut self, keys: &[i64]) {
+        if let Some(f) = &mut self.filter {
+            keys.iter().for_each(|k| f.add(*k));
+        }
     }
 
     /// Adds the keys of article `id` (newer than any before it).
@@ -166,6 +228,9 @@ impl RecentBands {
             .filter(|(_, article)| *article >= window_start)
             .collect();
         rows.sort_unstable();
+        if let Some(f) = &mut self.filter {
+            rows.iter().for_each(|(key, _)| f.add(*key));
+        }
         let mut st = tx.prepare_cached(
             "INSERT OR IGNORE INTO story_bands (band_key, article_id) VALUES (?1, ?2)",
         )?;
@@ -199,8 +264,13 @@ impl RecentBands {
     }
 
     /// The transaction failed: what the tier holds may not be in the file,
-    /// so it is read back at the next [`RecentBands::sync`].
+    /// so it is read back at the next [`RecentBands::sync`]; the filter
+    /// is dropped (a rebuild inside the transaction may have missed rows
+    /// the rollback brought back) and built again at the next sync.
     pub(in crate::store) fn invalidate(&mut self) {
         self.reset(None);
+        if self.filter.take().is_some() {
+            self.unfiltered.set(self.build_after);
+        }
     }
 }

@@ -29,11 +29,15 @@ pub(in crate::store) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
 }
 
-/// A fresh store (see [`open`]) whose recent tier flushes at `flush_at`.
+/// A fresh store (see [`open`]) whose recent tier flushes at `flush_at`,
+/// with the table tier's filter.
 pub(in crate::store) fn flushing_at(flush_at: usize) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let mut s = open(&dir.path().join("t.db"));
     s.recent.flush_at = flush_at;
+    // The table tier's filter from the first lookup, so that every test
+    // of the index runs through it.
+    s.recent.build_after = 0;
     (dir, s)
 }
 
