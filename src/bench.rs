@@ -450,9 +450,11 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
         ));
         phases.push(row);
         if name == "cold" {
-            let measured = size::StoreSize::measure(&db, content_bytes, content_entries)?;
-            say(&measured.to_string());
-            store = Some(measured);
+            store = Some(size::StoreSize::measure(
+                &db,
+                content_bytes,
+                content_entries,
+            )?);
         }
     }
     drop(server);
