@@ -35,6 +35,17 @@ pub(super) fn stored<'t>(html: Option<&str>, text: &'t str) -> &'t str {
     }
 }
 
+/// Characters of the text kept in `articles.excerpt` (the excerpt of
+/// `latest_articles`).
+pub(super) const EXCERPT_CHARS: usize = 200;
+
+/// What to store in `articles.excerpt`: the first [`EXCERPT_CHARS`]
+/// characters of a text that is not stored itself (as SQLite's
+/// `substr(text, 1, 200)` counts them), else nothing.
+pub(super) fn excerpt(html: Option<&str>, text: &str) -> Option<String> {
+    html.map(|_| text.chars().take(EXCERPT_CHARS).collect())
+}
+
 /// Registers `html_text(html)`: the plain text of sanitized HTML, as
 /// cleaning makes it (NULL for NULL). Deterministic, so SQLite may use it
 /// in indexes and views, and innocuous (it reads nothing else).
@@ -80,5 +91,8 @@ mod tests {
         let text = crate::clean::html_to_text(html);
         assert_eq!(stored(Some(html), &text), "");
         assert_eq!(stored(None, "plain words"), "plain words");
+        assert_eq!(excerpt(None, "plain words"), None);
+        let long = "é".repeat(300);
+        assert_eq!(excerpt(Some("<p>x</p>"), &long), Some("é".repeat(200)));
     }
 }

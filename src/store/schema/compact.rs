@@ -17,7 +17,10 @@
 /// once (it indexes the same text as before). Its triggers derive the old
 /// text the same way, so an edit or a deletion removes exactly what was
 /// indexed; an edit of `content_html` now re-indexes the article too.
-/// `latest_articles` takes its excerpt from the derived text.
+/// `articles.excerpt` keeps the first 200 characters of a text that is
+/// not stored (NULL where it is), so that `latest_articles` (which gives
+/// them) stays readable in a plain `sqlite3` shell, which has no
+/// `html_text`.
 ///
 /// The rows shrink in place: the pages freed are reused by new rows, and
 /// given back to the file system by the next retention run
@@ -28,7 +31,8 @@ DROP TRIGGER articles_fts_delete;
 DROP TRIGGER articles_fts_update;
 DROP TABLE articles_fts;
 
-UPDATE articles SET content_text = ''
+ALTER TABLE articles ADD COLUMN excerpt TEXT;
+UPDATE articles SET content_text = '', excerpt = substr(content_text, 1, 200)
 WHERE content_html IS NOT NULL AND content_text != '' AND content_text = html_text(content_html);
 
 CREATE VIEW article_text AS
@@ -70,8 +74,8 @@ SELECT a.id, a.title, a.url, a.published_at, a.first_seen_at,
             SELECT DISTINCT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
             WHERE e.article_id = a.id ORDER BY e.id)) AS feeds,
        a.authors,
-       substr(CASE WHEN a.content_text = '' THEN coalesce(html_text(a.content_html), '')
-                   ELSE a.content_text END, 1, 200) AS excerpt,
+       CASE WHEN a.content_text = '' THEN coalesce(a.excerpt, '')
+            ELSE substr(a.content_text, 1, 200) END AS excerpt,
        a.title_derived
 FROM articles a
 ORDER BY a.first_seen_at DESC, a.published_at DESC, a.id DESC;
