@@ -296,6 +296,22 @@ pub fn paragraph(seed: u64, aid: u64) -> String {
     out
 }
 
+/// The plain text of `html`: tags dropped, the two entities the generator
+/// writes decoded.
+pub fn text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<").replace("&amp;", "&")
+}
+
 /// A plain-text teaser: the first 40 words of the body and an ellipsis.
 pub fn summary(html: &str) -> String {
     let text = text(html);
