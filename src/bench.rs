@@ -46,6 +46,7 @@ pub mod render;
 pub mod report;
 pub mod rng;
 pub mod server;
+pub mod size;
 pub mod usage;
 
 use std::path::{Path, PathBuf};
@@ -432,6 +433,8 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
         cli.per_host.to_string(),
     ];
     let mut phases = Vec::new();
+    let mut store = None;
+    let (content_bytes, content_entries) = size::entry_content(&corpus);
     let mut truth = facts.before_update.clone();
     let order = std::iter::once(("cold", 0))
         .chain((1..=cli.rounds).flat_map(|r| [("unchanged", r), ("updated", r)]));
@@ -467,6 +470,13 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
             row.cost.new_entries
         ));
         phases.push(row);
+        if name == "cold" {
+            store = Some(size::StoreSize::measure(
+                &db,
+                content_bytes,
+                content_entries,
+            )?);
+        }
     }
     drop(server);
     let extract = if cli.extract_pages > 0 {
@@ -493,6 +503,7 @@ fn run_in(cli: &Cli, dir: &Path) -> anyhow::Result<Report> {
         hosts,
         corpus: facts,
         phases,
+        store,
         fill,
         render,
         extract,

@@ -43,6 +43,7 @@ mod search;
 mod search_limits;
 mod shared;
 mod story;
+mod text;
 mod websub;
 
 use std::path::{Path, PathBuf};
@@ -146,6 +147,14 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
 /// Store result.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Registers on `conn` the SQL functions the schema uses (`html_text`,
+/// through which the view `article_text`, the search index and its
+/// triggers read an article's text: see `docs/schema.md`), for a program
+/// that opens the database itself. Tributary's own connections have them.
+pub fn register_sql_functions(conn: &Connection) -> rusqlite::Result<()> {
+    text::register(conn)
+}
+
 /// An open, migrated database.
 pub struct Store {
     conn: Connection,
@@ -226,6 +235,7 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        text::register(&conn)?;
         Ok(Store {
             recent: story::RecentBands::default(),
             checkpoints: checkpoint::Checkpoints::default(),
@@ -270,6 +280,7 @@ impl Store {
 
     fn configure(&mut self) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        text::register(&self.conn)?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         // A long read (someone's sqlite3 query) pins the WAL, which then

@@ -121,6 +121,8 @@ pub struct Report {
     pub corpus: CorpusFacts,
     /// Cold, unchanged, updated.
     pub phases: Vec<PhaseRow>,
+    /// The store's size after the cold phase.
+    pub store: Option<super::size::StoreSize>,
     /// Filling the render store, when it was filled in this run.
     pub fill: Option<FillCost>,
     /// Rendering the default output, and the server's cached answers.
@@ -323,6 +325,9 @@ impl Report {
             for e in &k.errors {
                 let _ = writeln!(s, "    error: {e}");
             }
+        }
+        if let Some(z) = &self.store {
+            let _ = writeln!(s, "\n{z}");
         }
         if let Some(f) = &self.fill {
             let _ = writeln!(

@@ -55,8 +55,9 @@ pub(super) fn insert_article(
     tx.prepare_cached(
         "INSERT INTO articles (id, canonical_url, url, title, authors, summary_html, content_html, content_text,
              content_hash, published_at, updated_at, first_seen_at, categories, enclosures, fingerprint,
-             story_id, story_match_id, story_score, title_derived, title_original)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+             story_id, story_match_id, story_score, title_derived, title_original, excerpt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                 ?21)",
     )?
     .execute(params![
         id,
@@ -66,7 +67,7 @@ pub(super) fn insert_article(
         e.authors.join(", "),
         e.summary_html,
         e.content_html,
-        e.content_text,
+        super::text::stored(e.content_html.as_deref(), &e.content_text),
         hash,
         ts(e.published),
         e.updated.map(ts),
@@ -79,6 +80,7 @@ pub(super) fn insert_article(
         placed.matched.map(|(_, score)| score),
         e.title_derived,
         e.title_original,
+        super::text::excerpt(e.content_html.as_deref(), &e.content_text),
     ])?;
     Ok(())
 }
@@ -94,7 +96,7 @@ pub(super) fn update_article(
         "UPDATE articles SET title = ?2, authors = ?3, summary_html = ?4, content_html = ?5,
              content_text = ?6, content_hash = ?7, updated_at = coalesce(?8, updated_at),
              changed_at = ?9, categories = ?10, enclosures = ?11, title_derived = ?12,
-             title_original = ?13
+             title_original = ?13, excerpt = ?14
          WHERE id = ?1",
     )?
     .execute(params![
@@ -103,7 +105,7 @@ pub(super) fn update_article(
         e.authors.join(", "),
         e.summary_html,
         e.content_html,
-        e.content_text,
+        super::text::stored(e.content_html.as_deref(), &e.content_text),
         hash,
         e.updated.map(ts),
         now,
@@ -111,6 +113,7 @@ pub(super) fn update_article(
         json_list(&e.enclosures),
         e.title_derived,
         e.title_original,
+        super::text::excerpt(e.content_html.as_deref(), &e.content_text),
     ])?;
     Ok(())
 }

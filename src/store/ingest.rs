@@ -211,7 +211,7 @@ fn index_new_articles(tx: &Transaction<'_>, from: &mut Option<i64>) -> Result<()
 pub(super) fn index_articles_from(conn: &rusqlite::Connection, from: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO articles_fts (rowid, title, content_text, extracted_text)
-         SELECT id, title, content_text, extracted_text FROM articles WHERE id >= ?1",
+         SELECT id, title, content_text, extracted_text FROM article_text WHERE id >= ?1",
     )?
     .execute([from])?;
     Ok(())

@@ -185,8 +185,17 @@ fn sparse_selection_sql((column, tie): (&str, &str)) -> String {
     )
 }
 
-/// The articles of story `?1`, oldest first, with their feeds.
-const STORY_SQL: &str = "SELECT a.id, a.title, a.content_text, group_concat(e.feed_id)
+/// The articles of story `?1`, oldest first, with their feeds, and their
+/// text for a filter.
+const STORY_SQL: &str = "SELECT a.id, a.title,
+     CASE WHEN a.content_text = '' THEN coalesce(html_text(a.content_html), '') ELSE a.content_text END,
+     group_concat(e.feed_id)
+     FROM articles a JOIN entries e ON e.article_id = a.id
+     WHERE a.story_id = ?1 GROUP BY a.id ORDER BY a.id";
+
+/// [`STORY_SQL`] without the text, where no filter reads it (deriving it
+/// from the HTML costs).
+const STORY_SQL_NO_TEXT: &str = "SELECT a.id, a.title, '', group_concat(e.feed_id)
      FROM articles a JOIN entries e ON e.article_id = a.id
      WHERE a.story_id = ?1 GROUP BY a.id ORDER BY a.id";
 
@@ -443,7 +452,9 @@ impl Store {
     /// Story id, and title and text when a filter needs them, of `ids`.
     fn candidate_details(&self, ids: &[i64], with_text: bool) -> Result<HashMap<i64, Candidate>> {
         let sql = if with_text {
-            "SELECT id, story_id, title, content_text FROM articles WHERE id IN (SELECT value FROM json_each(?1))"
+            "SELECT a.id, a.story_id, a.title,
+                 CASE WHEN a.content_text = '' THEN coalesce(html_text(a.content_html), '') ELSE a.content_text END
+             FROM articles a WHERE a.id IN (SELECT value FROM json_each(?1))"
         } else {
             "SELECT id, story_id, '', '' FROM articles WHERE id IN (SELECT value FROM json_each(?1))"
         };
@@ -467,7 +478,12 @@ impl Store {
         feeds: &Feeds,
         filter: Option<ArticleFilter<'_>>,
     ) -> Result<Option<i64>> {
-        let mut st = self.conn.prepare_cached(STORY_SQL)?;
+        let sql = if filter.is_some() {
+            STORY_SQL
+        } else {
+            STORY_SQL_NO_TEXT
+        };
+        let mut st = self.conn.prepare_cached(sql)?;
         let mut rows = st.query([story])?;
         while let Some(r) = rows.next()? {
             let feed_ids: String = r.get(3)?;

@@ -32,10 +32,11 @@ pub(super) fn replace(
 ) -> Result<()> {
     type Row = (String, bool, String, Option<String>, i64, String);
     let row: Option<Row> = tx
-        .prepare_cached(
-            "SELECT title, title_derived, content_text, extracted_text, story_id, published_at
-             FROM articles WHERE id = ?1",
-        )?
+        .prepare_cached(&format!(
+            "SELECT a.title, a.title_derived, {}, a.extracted_text, a.story_id, a.published_at
+                 FROM articles a WHERE a.id = ?1",
+            super::text::TEXT
+        ))?
         .query_row([id], |r| Row::try_from(r))
         .optional()?;
     let Some((title, derived, feed_text, Some(text), old_story, published)) = row else {

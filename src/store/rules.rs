@@ -195,7 +195,10 @@ impl Store {
     pub fn stored_entries(&self, feed: FeedId, limit: usize) -> Result<Vec<Entry>> {
         let mut st = self.conn.prepare_cached(
             "SELECT e.entry_key, e.key_kind, e.guid, e.url, a.canonical_url, e.title, a.authors,
-                    a.summary_html, a.content_html, a.content_text, e.content_hash, e.published_at,
+                    a.summary_html, a.content_html,
+                    CASE WHEN a.content_text = '' THEN coalesce(html_text(a.content_html), '')
+                         ELSE a.content_text END,
+                    e.content_hash, e.published_at,
                     a.updated_at, a.categories
              FROM entries e JOIN articles a ON a.id = e.article_id
              WHERE e.feed_id = ?1 ORDER BY e.first_seen_at DESC, e.id DESC LIMIT ?2",

@@ -407,7 +407,9 @@ ALTER TABLE entries ADD COLUMN item_hash INTEGER;
 CREATE INDEX entries_by_feed_time ON entries(feed_id, first_seen_at);
 "#;
 
+mod compact;
 mod features;
+use compact::ONE_COPY;
 use features::{
     NOTIFY, READERS, RULES, TOMBSTONES_LISTED, V_FULL_TEXT, V_PAGE_VALIDATORS, V_SEARCH_EXTRACTED,
     WEBSUB,
@@ -431,4 +433,5 @@ pub const MIGRATIONS: &[&str] = &[
     V_SEARCH_EXTRACTED,
     NOTIFY,
     WEBSUB,
+    ONE_COPY,
 ];

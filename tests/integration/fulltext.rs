@@ -519,7 +519,8 @@ fn fetch_extracts_each_new_article_once() {
     let db = s.db();
     let (text, feed_text, error): (String, String, Option<String>) = db
         .query_row(
-            "SELECT extracted_text, content_text, extract_error FROM articles WHERE url = ?1",
+            "SELECT a.extracted_text, t.content_text, a.extract_error
+             FROM articles a JOIN article_text t ON t.id = a.id WHERE a.url = ?1",
             [&shared],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
@@ -530,7 +531,8 @@ fn fetch_extracts_each_new_article_once() {
     assert_eq!(error, None);
     let (extracted, feed_text, error): (Option<String>, String, String) = db
         .query_row(
-            "SELECT extracted_text, content_text, extract_error FROM articles WHERE url = ?1",
+            "SELECT a.extracted_text, t.content_text, a.extract_error
+             FROM articles a JOIN article_text t ON t.id = a.id WHERE a.url = ?1",
             [&missing],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )

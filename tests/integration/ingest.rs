@@ -679,7 +679,7 @@ fn unchanged_entries_are_not_cleaned_again_and_a_stale_skip_falls_back() {
         1
     );
     assert_eq!(
-        s.count("SELECT count(*) FROM articles WHERE content_text LIKE 'Body of Item%'"),
+        s.count("SELECT count(*) FROM article_text WHERE content_text LIKE 'Body of Item%'"),
         4
     );
 }

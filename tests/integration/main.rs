@@ -35,5 +35,6 @@ mod served;
 mod server;
 mod ssrf;
 mod tombstones;
+mod upgrade;
 mod util;
 mod websub;

@@ -382,7 +382,7 @@ fn remove_selectors_match_classes_and_ids_the_store_never_keeps() {
     // The text (search, dedup) follows the removal.
     let text = rows(
         &s,
-        "SELECT a.content_text FROM articles a JOIN entries e ON e.article_id = a.id \
+        "SELECT t.content_text FROM article_text t JOIN entries e ON e.article_id = t.id \
          WHERE e.guid = 'n1'",
     )
     .remove(0);

@@ -306,15 +306,19 @@ impl Scratch {
         tributary(&self.config_path(), args)
     }
 
+    /// A connection of its own, with the schema's SQL functions (the
+    /// articles' text is derived by one).
     pub fn db(&self) -> rusqlite::Connection {
         let c = rusqlite::Connection::open(self.db_path()).unwrap();
         c.busy_timeout(Duration::from_secs(10)).unwrap();
+        tributary::store::register_sql_functions(&c).unwrap();
         c
     }
 
     pub fn count_opt(&self, sql: &str) -> Option<i64> {
         let c = rusqlite::Connection::open(self.db_path()).ok()?;
         c.busy_timeout(Duration::from_secs(5)).ok()?;
+        tributary::store::register_sql_functions(&c).ok()?;
         c.query_row(sql, [], |r| r.get(0)).ok()
     }
 

@@ -1,0 +1,82 @@
+//! The migrations that make the store smaller without changing what it
+//! holds. Each is documented where it is defined; `schema::MIGRATIONS`
+//! orders them.
+
+/// Migration: one copy of each text.
+///
+/// An article's plain text is made from its HTML (`clean::html_to_text`),
+/// so it is no longer stored beside it: `articles.content_text` is `''`
+/// where the text is the HTML's own, and is derived on reading by the SQL
+/// function `html_text`, which Tributary registers on its connections (see
+/// `store::text`). A text that cannot be derived (an article without
+/// HTML, or one whose stored text differs from its HTML's, as older
+/// cleaning may have made it) stays stored, so nothing read changes.
+///
+/// The view `article_text` gives every article's text either way, and is
+/// the external content of the search index, which is rebuilt from it
+/// once (it indexes the same text as before). Its triggers derive the old
+/// text the same way, so an edit or a deletion removes exactly what was
+/// indexed; an edit of `content_html` now re-indexes the article too.
+/// `articles.excerpt` keeps the first 200 characters of a text that is
+/// not stored (NULL where it is), so that `latest_articles` (which gives
+/// them) stays readable in a plain `sqlite3` shell, which has no
+/// `html_text`.
+///
+/// The rows shrink in place: the pages freed are reused by new rows, and
+/// given back to the file system by the next retention run
+/// (`Store::compact`).
+pub(super) const ONE_COPY: &str = r#"
+DROP VIEW latest_articles;
+DROP TRIGGER articles_fts_delete;
+DROP TRIGGER articles_fts_update;
+DROP TABLE articles_fts;
+
+ALTER TABLE articles ADD COLUMN excerpt TEXT;
+UPDATE articles SET content_text = '', excerpt = substr(content_text, 1, 200)
+WHERE content_html IS NOT NULL AND content_text != '' AND content_text = html_text(content_html);
+
+CREATE VIEW article_text AS
+SELECT a.id, a.title,
+       CASE WHEN a.content_text = '' THEN coalesce(html_text(a.content_html), '')
+            ELSE a.content_text END AS content_text,
+       a.extracted_text
+FROM articles a;
+
+CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, content_text, extracted_text,
+    content = 'article_text', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text, extracted_text)
+        VALUES ('delete', old.id, old.title,
+                CASE WHEN old.content_text = '' THEN coalesce(html_text(old.content_html), '')
+                     ELSE old.content_text END,
+                old.extracted_text);
+END;
+CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, content_html, content_text, extracted_text ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text, extracted_text)
+        VALUES ('delete', old.id, old.title,
+                CASE WHEN old.content_text = '' THEN coalesce(html_text(old.content_html), '')
+                     ELSE old.content_text END,
+                old.extracted_text);
+    INSERT INTO articles_fts(rowid, title, content_text, extracted_text)
+        VALUES (new.id, new.title,
+                CASE WHEN new.content_text = '' THEN coalesce(html_text(new.content_html), '')
+                     ELSE new.content_text END,
+                new.extracted_text);
+END;
+
+CREATE VIEW latest_articles AS
+SELECT a.id, a.title, a.url, a.published_at, a.first_seen_at,
+       (SELECT group_concat(name, ', ') FROM (
+            SELECT DISTINCT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
+            WHERE e.article_id = a.id ORDER BY e.id)) AS feeds,
+       a.authors,
+       CASE WHEN a.content_text = '' THEN coalesce(a.excerpt, '')
+            ELSE substr(a.content_text, 1, 200) END AS excerpt,
+       a.title_derived
+FROM articles a
+ORDER BY a.first_seen_at DESC, a.published_at DESC, a.id DESC;
+"#;

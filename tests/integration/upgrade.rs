@@ -1,0 +1,292 @@
+//! A store made by the release before migration 17 (one copy of each
+//! text; see `tests/fixtures/stores/release-d0649b3/README.md`), opened by
+//! this build: it is migrated in place, and every article, entry, story,
+//! search result, output and explanation is what the release gave for it.
+//! A migration killed halfway leaves the release's store as it was.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use rusqlite::types::Value;
+
+use crate::util::{stdout, Scratch};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/stores/release-d0649b3"
+);
+
+/// The release's schema version, and this build's.
+const RELEASE_VERSION: i64 = 16;
+const MIGRATED_VERSION: i64 = 17;
+
+/// The release's store, unpacked to `to`.
+fn unpack(to: &Path) {
+    let gz = std::fs::read(format!("{FIXTURE}/tributary.db.gz")).unwrap();
+    let mut db = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut db)
+        .unwrap();
+    std::fs::write(to, db).unwrap();
+}
+
+/// A scratch folder with the release's store and a config naming its
+/// feeds as the release's did (`[server]` as when its outputs were made).
+fn scratch() -> Scratch {
+    let s = Scratch::new();
+    unpack(&s.db_path());
+    s.write_config(
+        "[server]\nout_dir = \"public\"\n",
+        &[
+            (
+                "world-news",
+                "file:///work/wt-size/config/samples/world-news.rss",
+            ),
+            ("wire", "file:///work/wt-size/config/samples/wire.rss"),
+            (
+                "tech-blog",
+                "file:///work/wt-size/config/samples/tech-blog.atom",
+            ),
+            ("longreads", "http://127.0.0.1:18931/teasers.rss"),
+        ],
+    );
+    s
+}
+
+fn version(c: &rusqlite::Connection) -> i64 {
+    c.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Every row of `sql`, every column.
+fn rows(c: &rusqlite::Connection, sql: &str) -> Vec<Vec<Value>> {
+    let mut st = c.prepare(sql).unwrap();
+    let n = st.column_count();
+    st.query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Everything of the articles but the stored text, every entry, the
+/// stories and the merges: what must not move.
+const KEPT: [&str; 5] = [
+    "SELECT id, canonical_url, url, title, authors, summary_html, content_html, content_hash,
+            published_at, updated_at, first_seen_at, changed_at, categories, enclosures,
+            story_id, fingerprint, story_match_id, story_score, title_derived, title_original,
+            extracted_html, extracted_text, extracted_at, extract_error
+     FROM articles ORDER BY id",
+    "SELECT * FROM entries ORDER BY id",
+    "SELECT * FROM stories ORDER BY story_id",
+    "SELECT * FROM merges ORDER BY level, article_id, entry_id",
+    "SELECT * FROM latest_articles",
+];
+
+fn fts_check(c: &rusqlite::Connection) {
+    // With rank 1, FTS5 also checks the index against its content.
+    c.execute(
+        "INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_releases_store_migrates_in_place_and_reads_the_same() {
+    let s = scratch();
+    let (before, texts) = {
+        let c = rusqlite::Connection::open(s.db_path()).unwrap();
+        assert_eq!(version(&c), RELEASE_VERSION);
+        let kept: Vec<_> = KEPT.iter().map(|q| rows(&c, q)).collect();
+        let texts = rows(&c, "SELECT id, content_text FROM articles ORDER BY id");
+        (kept, texts)
+    };
+    assert_eq!(texts.len(), 24);
+    assert_eq!(before[2].len(), 1, "the fixture holds a story");
+
+    // The river, as the release rendered it (opening the store migrates it).
+    let out = s.tributary(&["publish"]);
+    assert!(out.status.success(), "{}", crate::util::stderr(&out));
+    let public = s.dir.path().join("public");
+    assert_eq!(
+        std::fs::read_to_string(public.join("feed.json")).unwrap(),
+        std::fs::read_to_string(format!("{FIXTURE}/river.json")).unwrap()
+    );
+    let sums = std::fs::read_to_string(format!("{FIXTURE}/outputs.sha256")).unwrap();
+    for line in sums.lines() {
+        let (sum, file) = line.split_once("  ").unwrap();
+        let bytes = std::fs::read(public.join(file)).unwrap();
+        let got = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        let hex: String = got.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, sum, "{file} differs from the release's");
+    }
+
+    // The views people read with sqlite3 need no function of Tributary's.
+    let plain = rusqlite::Connection::open(s.db_path()).unwrap();
+    assert_eq!(version(&plain), MIGRATED_VERSION);
+    let after: Vec<_> = KEPT.iter().map(|q| rows(&plain, q)).collect();
+    assert_eq!(after, before);
+    drop(plain);
+    let c = s.db();
+    // Every text reads as before, and none is stored twice any more.
+    assert_eq!(
+        rows(&c, "SELECT id, content_text FROM article_text ORDER BY id"),
+        texts
+    );
+    assert_eq!(
+        c.query_row(
+            "SELECT count(*) FROM articles WHERE content_html IS NOT NULL AND content_text != ''",
+            [],
+            |r| r.get::<_, i64>(0)
+        )
+        .unwrap(),
+        0
+    );
+    fts_check(&c);
+
+    // Search (the extracted text included) and explain, as the release.
+    let saved = std::fs::read_to_string(format!("{FIXTURE}/search.txt")).unwrap();
+    let mut queries = 0;
+    for block in saved.split("## ").skip(1) {
+        let (query, expected) = block.split_once('\n').unwrap();
+        let mut args = vec!["search", "--json", "-n", "50"];
+        args.extend(query.split(' '));
+        let out = s.tributary(&args);
+        assert_eq!(stdout(&out), expected, "search {query}");
+        queries += 1;
+    }
+    assert_eq!(queries, 8);
+    assert!(saved.contains("## lighthouse\n{\"article_id\""));
+    let mut explained = String::new();
+    for id in 1..=24 {
+        explained.push_str(&stdout(&s.tributary(&[
+            "explain",
+            "--json",
+            &id.to_string(),
+        ])));
+    }
+    assert_eq!(
+        explained,
+        std::fs::read_to_string(format!("{FIXTURE}/explain.jsonl")).unwrap()
+    );
+
+    // Deleting an article (as retention does) takes it out of the index,
+    // exactly: the index still checks against its content.
+    c.execute_batch("DELETE FROM entries WHERE article_id = 2; DELETE FROM articles WHERE id = 2;")
+        .unwrap();
+    fts_check(&c);
+    let out = s.tributary(&["search", "--json", "bridge"]);
+    assert_eq!(stdout(&out), "");
+}
+
+/// The release's store, made bigger (every article copied `copies` times
+/// and indexed, in the release's layout), so that migrating it takes a
+/// while.
+fn inflate(db: &Path, copies: usize) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let tx = c.unchecked_transaction().unwrap();
+    for _ in 0..copies {
+        tx.execute_batch(
+            "INSERT INTO articles (canonical_url, url, title, authors, summary_html, content_html,
+                 content_text, content_hash, published_at, first_seen_at, categories, enclosures)
+             SELECT canonical_url || '#' || id, url, title, authors, summary_html, content_html,
+                 content_text, content_hash, published_at, first_seen_at, categories, enclosures
+             FROM articles WHERE id <= 24;",
+        )
+        .unwrap();
+    }
+    tx.execute_batch(
+        "UPDATE articles SET story_id = id WHERE story_id IS NULL;
+         INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');",
+    )
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+#[test]
+fn a_migration_killed_halfway_leaves_the_releases_store() {
+    let s = scratch();
+    inflate(&s.db_path(), 500);
+    let pristine = s.dir.path().join("pristine.db");
+    std::fs::copy(s.db_path(), &pristine).unwrap();
+    let search = |c: &rusqlite::Connection| -> i64 {
+        c.query_row(
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'bridge OR lighthouse'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let (articles, found) = {
+        let c = rusqlite::Connection::open(s.db_path()).unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM articles", [], |r| r.get(0))
+            .unwrap();
+        (n, search(&c))
+    };
+    assert!(articles > 12_000 && found > 500, "{articles} {found}");
+
+    let mut cut_short = 0;
+    // Killed once the migration's transaction has spilled this many bytes
+    // of pages into the WAL (or, the last time, after it committed).
+    for spilled in [64 * 1024u64, 1 << 20, 4 << 20, 16 << 20, u64::MAX] {
+        std::fs::copy(&pristine, s.db_path()).unwrap();
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", s.db_path().display()));
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args(["--config", s.config_path().to_str().unwrap(), "publish"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let wal_path = format!("{}-wal", s.db_path().display());
+        let started = std::time::Instant::now();
+        let mut wal = 0;
+        while child.try_wait().unwrap().is_none()
+            && wal < spilled
+            && started.elapsed() < Duration::from_secs(120)
+        {
+            std::thread::sleep(Duration::from_millis(2));
+            wal = std::fs::metadata(&wal_path).map_or(0, |m| m.len());
+        }
+        let killed = child.try_wait().unwrap().is_none();
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let c = rusqlite::Connection::open(s.db_path()).unwrap();
+        let ok: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        let v = version(&c);
+        eprintln!("killed: {killed}, WAL {wal} bytes, version {v}");
+        if v == RELEASE_VERSION {
+            // Nothing of the migration is left: the release's layout,
+            // every text stored, the release's index answering.
+            let stored: i64 = c
+                .query_row(
+                    "SELECT count(*) FROM articles WHERE content_text != ''",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(stored, articles);
+            assert_eq!(search(&c), found);
+            cut_short += usize::from(killed);
+        } else {
+            assert_eq!(v, MIGRATED_VERSION);
+        }
+        drop(c);
+        // Either way, this build opens it and finds the same.
+        let out = s.tributary(&["search", "-n", "1", "lighthouse"]);
+        assert!(out.status.success(), "{}", crate::util::stderr(&out));
+        let c = s.db();
+        assert_eq!(version(&c), MIGRATED_VERSION);
+        assert_eq!(search(&c), found);
+        fts_check(&c);
+    }
+    assert!(cut_short > 0, "no kill landed inside the migration");
+}
