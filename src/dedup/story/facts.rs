@@ -256,13 +256,20 @@ fn tokenize(block: &str, out: &mut Vec<Token>, budget: &mut usize) {
     let mut start: Option<usize> = None;
     let mut chars = block.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
-        let next = chars.peek().map(|&(_, n)| n);
-        let inside = start.is_some();
-        let numeric = start.is_some_and(|s| block[s..].starts_with(|d: char| d.is_ascii_digit()));
-        let joins = c.is_alphanumeric()
-            || (inside && matches!(c, '\'' | '’') && next.is_some_and(char::is_alphabetic))
-            || (numeric && matches!(c, ',' | '.') && next.is_some_and(|n| n.is_ascii_digit()));
-        if joins && !words::is_ideograph(c) {
+        // ASCII letters and digits, the bulk of most text, join without
+        // the Unicode tables; the other cases are read as before.
+        let joins = if c.is_ascii_alphanumeric() {
+            true
+        } else {
+            let mut next = || chars.peek().map(|&(_, n)| n);
+            let inside = start.is_some();
+            (c.is_alphanumeric() && !words::is_ideograph(c))
+                || (inside && matches!(c, '\'' | '’') && next().is_some_and(char::is_alphabetic))
+                || (matches!(c, ',' | '.')
+                    && start.is_some_and(|s| block.as_bytes()[s].is_ascii_digit())
+                    && next().is_some_and(|n| n.is_ascii_digit()))
+        };
+        if joins {
             start.get_or_insert(i);
             continue;
         }
@@ -457,9 +464,20 @@ impl Votes {
         for t in tokens {
             let word = &block[t.start..t.end];
             if word.len() <= 5 {
-                let lower = word.to_lowercase();
+                // Short ASCII words are lowered on the stack: no allocation
+                // per word.
+                let mut buf = [0u8; 5];
+                let owned;
+                let lower: &str = if word.is_ascii() {
+                    buf[..word.len()].copy_from_slice(word.as_bytes());
+                    buf[..word.len()].make_ascii_lowercase();
+                    std::str::from_utf8(&buf[..word.len()]).expect("ASCII")
+                } else {
+                    owned = word.to_lowercase();
+                    &owned
+                };
                 for (lang, common) in LANGS.iter().enumerate() {
-                    self.langs[lang] += u32::from(common.contains(&lower.as_str()));
+                    self.langs[lang] += u32::from(common.contains(&lower));
                 }
             }
             if let Some(c) = word.chars().next().filter(|c| c.is_alphabetic()) {
