@@ -259,6 +259,13 @@ fn the_store_merges_a_retelling_and_explain_names_the_shared_facts() {
         .collect();
     let pairs: Vec<(&str, &str)> = urls.iter().map(|(n, u)| (*n, u.as_str())).collect();
     s.write_config("", &pairs);
+    // The broadcaster first, so that the wire's re-telling is the article
+    // that joins its story (and explain shows the wire's wording of the
+    // facts), whatever order a round would fetch them in.
+    assert!(s
+        .tributary(&["fetch", "--feed", "broadcaster"])
+        .status
+        .success());
     assert!(s.tributary(&["fetch"]).status.success());
 
     // The broadcaster's article and the wire's re-telling are one story;
