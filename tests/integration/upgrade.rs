@@ -34,24 +34,27 @@ fn unpack(to: &Path) {
 
 /// A scratch folder with the release's store and a config naming its
 /// feeds as the release's did (`[server]` as when its outputs were made).
+/// The feeds' URLs are read from the store: the release wrote them where
+/// its checkout stood.
 fn scratch() -> Scratch {
     let s = Scratch::new();
     unpack(&s.db_path());
-    s.write_config(
-        "[server]\nout_dir = \"public\"\n",
-        &[
-            (
-                "world-news",
-                "file:///work/wt-size/config/samples/world-news.rss",
-            ),
-            ("wire", "file:///work/wt-size/config/samples/wire.rss"),
-            (
-                "tech-blog",
-                "file:///work/wt-size/config/samples/tech-blog.atom",
-            ),
-            ("longreads", "http://127.0.0.1:18931/teasers.rss"),
-        ],
-    );
+    let feeds: Vec<(String, String)> = {
+        let c = rusqlite::Connection::open(s.db_path()).unwrap();
+        let mut st = c
+            .prepare("SELECT name, url FROM feeds ORDER BY id")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(feeds.len(), 4, "{feeds:?}");
+    let pairs: Vec<(&str, &str)> = feeds
+        .iter()
+        .map(|(n, u)| (n.as_str(), u.as_str()))
+        .collect();
+    s.write_config("[server]\nout_dir = \"public\"\n", &pairs);
     s
 }
 
