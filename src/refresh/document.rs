@@ -4,10 +4,25 @@
 //! processing runs on the blocking pool, inside `parse`'s panic guard; and
 //! when the store finds that an entry whose cleaning was skipped changed
 //! meanwhile, the document is processed again in full and stored again.
+//!
+//! # A pipeline of two stages
+//!
+//! Processing documents (parsing, cleaning, fingerprints) and writing them
+//! (the store's one writer, see `store::SharedStore`) are the two stages a
+//! busy round's CPU goes to, in about equal parts. Documents are processed
+//! at most [`processors`] at a time, process-wide: one fewer than the
+//! machine's cores, so that the writer keeps a core of its own. Without the
+//! limit, the sixteen fetches of a round each parsed on a thread of their
+//! own, the writer got a seventeenth of the CPU while they ran, the round
+//! waited on the writer all the same, and every one of the sixteen held a
+//! document's parse in memory at once. Fetches still run at the configured
+//! concurrency; only their CPU work takes turns, and the records waiting
+//! for the writer are bounded by that concurrency.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
 use tracing::debug;
 use url::Url;
 
@@ -17,6 +32,30 @@ use crate::model::{IdentityMode, KnownEntries, Validators};
 use crate::parse::ParseError;
 use crate::rules;
 use crate::store::{self, FeedRow, FetchRecord, Judged, SharedStore};
+
+/// Documents processed at once on a machine with `cores` cores: one core
+/// is left to the store's writer (see the module docs), at least one.
+pub fn processors(cores: usize) -> usize {
+    cores.saturating_sub(1).max(1)
+}
+
+/// Runs `f`, CPU work on a document, on the blocking pool once one of the
+/// [`processors`] is free.
+async fn on_a_processor<T, F>(f: F) -> Result<T, tokio::task::JoinError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    static PROCESSORS: std::sync::LazyLock<Semaphore> = std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Semaphore::new(processors(cores))
+    });
+    let _turn = PROCESSORS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(f).await
+}
 
 /// A fetched document, kept for processing again in full.
 pub(super) struct Reprocess {
@@ -83,7 +122,7 @@ pub(super) async fn process_into(
         dropped: known.dropped.clone(),
     };
     let skipping = !known.is_empty();
-    let (processed, again) = tokio::task::spawn_blocking(move || {
+    let (processed, again) = on_a_processor(move || {
         let processed = process_with(
             &again.body,
             again.content_type.as_deref(),
@@ -137,7 +176,7 @@ pub(super) async fn store_fetch(
             debug!(entry = %key, "a skipped entry changed in the store; processing the document in full");
             let failed =
                 |e: String| store::StoreError::Group(format!("processing again failed: {e}"));
-            let (doc, judged) = tokio::task::spawn_blocking(move || again.run())
+            let (doc, judged) = on_a_processor(move || again.run())
                 .await
                 .map_err(|e| failed(e.to_string()))?
                 .map_err(|e| failed(e.to_string()))?;
@@ -149,3 +188,6 @@ pub(super) async fn store_fetch(
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests;

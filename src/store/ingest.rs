@@ -68,7 +68,7 @@ impl Store {
                 Some(_) => super::story::survey_group(&tx, recent, recs)?,
                 None => Vec::new(),
             };
-            let mut unindexed = None;
+            let mut unindexed = Vec::new();
             let applied = recs
                 .iter()
                 .enumerate()
@@ -98,7 +98,7 @@ impl Store {
 }
 
 /// What the writes of one record share across its entries.
-struct Writing<'a> {
+struct Writing<'a, 'u> {
     rec: &'a FetchRecord,
     /// Keys of every entry in the document.
     doc_keys: HashSet<&'a str>,
@@ -108,13 +108,13 @@ struct Writing<'a> {
     /// largest so far plus one, as SQLite would) so that a new article's
     /// story id is known when it is inserted.
     next_article: i64,
-    /// The first article of the group not yet in the search index (see
-    /// [`index_new_articles`]).
-    unindexed_from: &'a mut Option<i64>,
+    /// The group's new articles not yet in the search index, with the
+    /// entries they were made of (see [`index_new_articles`]).
+    unindexed: &'u mut Unindexed<'a>,
     /// The first article id of the story window (see `story::window_start`).
     window_start: i64,
     /// The recent tier of the story index (see `story`).
-    recent: &'a mut super::story::RecentBands,
+    recent: &'u mut super::story::RecentBands,
     /// Story surveys of the record's entries, by entry; empty when there
     /// were none (see `story::survey_group`).
     surveys: &'a [Option<super::story::Survey>],
@@ -133,7 +133,7 @@ fn write_fetch<'a>(
     tx: &Transaction<'_>,
     rec: &'a FetchRecord,
     surveys: &'a [Option<super::story::Survey>],
-    unindexed_from: &mut Option<i64>,
+    unindexed: &mut Unindexed<'a>,
     recent: &mut super::story::RecentBands,
     targets: &[crate::config::NotifyConfig],
 ) -> Result<Applied> {
@@ -147,7 +147,7 @@ fn write_fetch<'a>(
             .collect(),
         now: ts(rec.now),
         next_article: 0,
-        unindexed_from,
+        unindexed,
         window_start: 0,
         recent,
         surveys,
@@ -194,16 +194,50 @@ fn write_fetch<'a>(
     Ok(applied)
 }
 
-/// Adds the articles inserted since `from` to the search index, in one
-/// statement, once per group of fetches. (A trigger per inserted row made
-/// FTS5 flush a segment per article at every statement's savepoint, and
-/// then merge them: a third of all ingest time. One statement for a
-/// group's articles writes one segment.)
-fn index_new_articles(tx: &Transaction<'_>, from: &mut Option<i64>) -> Result<()> {
-    match from.take() {
-        Some(from) => index_articles_from(tx, from),
-        None => Ok(()),
+/// New articles not yet in the search index, by id (ascending), each with
+/// the entry it was inserted from.
+type Unindexed<'a> = Vec<(i64, &'a crate::model::Entry)>;
+
+/// Most articles one statement adds to the search index (three parameters
+/// each, well within SQLite's 32,766).
+const INDEX_ROWS: usize = 512;
+
+/// Adds the group's new articles to the search index, one statement for
+/// up to [`INDEX_ROWS`] of them. (A trigger per inserted row made FTS5
+/// flush a segment per article at every statement's savepoint, and then
+/// merge them: a third of all ingest time. One statement for a group's
+/// articles writes one segment.)
+///
+/// Each is indexed with the title and text it was inserted with, which
+/// are what the index's content, the view `article_text`, gives for it:
+/// the entry's title, and its text, which is its HTML's own (what
+/// `html_text` derives; see `store::text::stored`) or stored as it is.
+/// New articles have no extracted text yet. Reading them back through the
+/// view would derive each text from its HTML a second time.
+fn index_new_articles(tx: &Transaction<'_>, new: &mut Unindexed<'_>) -> Result<()> {
+    for rows in new.chunks(INDEX_ROWS) {
+        let sql = format!(
+            "INSERT INTO articles_fts (rowid, title, content_text, extracted_text) VALUES {}",
+            vec!["(?, ?, ?, NULL)"; rows.len()].join(", ")
+        );
+        let params = rows.iter().flat_map(|(id, e)| {
+            [
+                id as &dyn rusqlite::ToSql,
+                &e.title as &dyn rusqlite::ToSql,
+                &e.content_text as &dyn rusqlite::ToSql,
+            ]
+        });
+        let params = rusqlite::params_from_iter(params);
+        // A full chunk's statement is kept; the last, of another size each
+        // time, is not.
+        if rows.len() == INDEX_ROWS {
+            tx.prepare_cached(&sql)?.execute(params)?;
+        } else {
+            tx.prepare(&sql)?.execute(params)?;
+        }
     }
+    new.clear();
+    Ok(())
 }
 
 /// Adds every article with an id of at least `from` to the search index

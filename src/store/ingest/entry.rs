@@ -27,11 +27,11 @@ struct Stored {
 /// Writes entry `e`, the `index`-th of its record (see the module docs).
 /// An entry whose cleaning was skipped (`content_elided`) must be stored
 /// as it was, else [`StoreError::ContentElided`] asks for a full pass.
-pub(super) fn upsert(
+pub(super) fn upsert<'a>(
     tx: &Transaction<'_>,
-    w: &mut Writing<'_>,
+    w: &mut Writing<'a, '_>,
     index: usize,
-    e: &Entry,
+    e: &'a Entry,
 ) -> Result<()> {
     let feed = w.rec.feed_id.0;
     let hash = hex(e.content_hash);
@@ -93,7 +93,7 @@ fn stored(tx: &Transaction<'_>, feed: i64, e: &Entry) -> Result<Option<Stored>> 
 /// Whether `e` was pruned and is still listed: it stays pruned, and its
 /// tombstone records that it was listed (retention keeps tombstones
 /// whose key is still listed).
-fn tombstoned(tx: &Transaction<'_>, w: &Writing<'_>, e: &Entry) -> Result<bool> {
+fn tombstoned(tx: &Transaction<'_>, w: &Writing<'_, '_>, e: &Entry) -> Result<bool> {
     if !w.has_tombstones {
         return Ok(false);
     }
@@ -110,7 +110,7 @@ fn tombstoned(tx: &Transaction<'_>, w: &Writing<'_>, e: &Entry) -> Result<bool> 
 /// the new version.
 fn update(
     tx: &Transaction<'_>,
-    w: &mut Writing<'_>,
+    w: &mut Writing<'_, '_>,
     e: &Entry,
     s: &Stored,
     hash: &str,
@@ -121,10 +121,13 @@ fn update(
          WHERE id = ?1",
     )?
     .execute(params![s.id, e.title, hash, w.now, e.url])?;
-    if w.unindexed_from.is_some_and(|from| s.article_id >= from) {
+    if w.unindexed
+        .first()
+        .is_some_and(|(from, _)| s.article_id >= *from)
+    {
         // The search index's update trigger expects the old text to be
         // indexed already.
-        index_new_articles(tx, w.unindexed_from)?;
+        index_new_articles(tx, w.unindexed)?;
     }
     update_article(tx, s.article_id, e, hash, &w.now)?;
     w.applied.updated += 1;
@@ -133,11 +136,11 @@ fn update(
 
 /// A new entry: it joins the article of the same page (when the feed takes
 /// part in merging), or a new article is placed in its story and inserted.
-fn add(
+fn add<'a>(
     tx: &Transaction<'_>,
-    w: &mut Writing<'_>,
+    w: &mut Writing<'a, '_>,
     index: usize,
-    e: &Entry,
+    e: &'a Entry,
     hash: &str,
 ) -> Result<()> {
     let rec = w.rec;
@@ -170,7 +173,7 @@ fn add(
             let print = rec.story.as_ref().and(e.story_print.as_deref());
             insert_article(tx, id, e, print, hash, &w.now, &placed)?;
             story::index(tx, id, &placed, w.recent)?;
-            w.unindexed_from.get_or_insert(id);
+            w.unindexed.push((id, e));
             if placed.matched.is_some() {
                 w.applied.story_merges += 1;
             }

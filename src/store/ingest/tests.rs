@@ -153,3 +153,71 @@ fn a_pruned_entry_still_listed_stays_pruned() {
         Some("2026-11-20T08:00:00Z")
     );
 }
+
+/// Words found by the search index in `title`, `content_text` and
+/// `extracted_text` together.
+fn found(s: &Store, query: &str) -> i64 {
+    s.conn
+        .query_row(
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?1",
+            [query],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn the_search_index_holds_what_the_articles_hold_however_a_group_writes_them() {
+    let (_dir, mut s) = flushing_at(100_000);
+    // One group: more new articles than one index statement takes, an
+    // article with HTML (its text is not stored, only derived), one
+    // without, and an article inserted and then updated in the same group.
+    let mut records: Vec<_> = (0..super::INDEX_ROWS + 3)
+        .map(|i| {
+            fetch(
+                1 + i as i64 % 4,
+                &format!("n{i}"),
+                &format!("{REPORT} item{i}"),
+                false,
+            )
+        })
+        .collect();
+    let html = "<p>Ferries <b>resume</b> at dawn</p>";
+    let e = &mut records[1].entries[0];
+    e.content_html = Some(html.into());
+    e.content_text = crate::clean::html_to_text(html);
+    e.content_hash = crate::clean::content_hash(&e.title, &e.content_text);
+    let mut changed = fetch(1, "n0", "Bridge closed for repairs", false);
+    changed.entries[0].title = "Bridge closed".into();
+    records.push(changed);
+    for (i, applied) in s.record_fetches(&records).into_iter().enumerate() {
+        applied.unwrap_or_else(|e| panic!("record {i}: {e}"));
+    }
+    let articles = super::INDEX_ROWS as i64 + 3;
+    assert_eq!(one(&s, "SELECT count(*) FROM articles"), articles);
+    assert_eq!(
+        one(&s, "SELECT count(*) FROM articles WHERE content_text = ''"),
+        1
+    );
+    // The index is exactly its content, the view `article_text` (FTS5
+    // compares every indexed token with the content's).
+    s.conn
+        .execute(
+            "INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(found(&s, "ferries AND dawn"), 1, "the derived text");
+    assert_eq!(
+        found(&s, &format!("item{}", super::INDEX_ROWS + 2)),
+        1,
+        "past the first statement"
+    );
+    assert_eq!(found(&s, "repairs AND title:bridge"), 1, "the update");
+    assert_eq!(found(&s, "item0"), 0, "the text the update replaced");
+    assert_eq!(
+        found(&s, "item1"),
+        0,
+        "the HTML article's text replaced the report"
+    );
+}
