@@ -162,9 +162,10 @@ async fn refresh_inner(
             response::received(&mut rec, &m, body.len(), &redactor);
             let doc_url = m.final_url.clone().unwrap_or_else(|| feed.url.clone());
             let fetched = (body, content_type, doc_url.clone());
-            full_pass =
+            full_pass = Some(
                 document::process_into(&mut rec, store, feed, state, fetched, m.validators.clone())
-                    .await;
+                    .await,
+            );
             if rec.outcome == Outcome::Ok {
                 hub = response::announced(&m, rec.meta.as_ref(), &doc_url);
             }

@@ -72,7 +72,7 @@ pub use river::RiverSubscriber;
 pub use rules::{Dropped, DroppedRow, Judged, Labels};
 pub use search::{SearchError, SearchHit, SearchResults, MATCH_END, MATCH_START};
 pub use search_limits::{QueryRefused, QueryShape, SearchLimits};
-pub use shared::SharedStore;
+pub use shared::{Preparing, SharedStore};
 pub use websub::{NewSubscription, Subscription};
 
 /// How long a statement waits for a lock held by another connection.

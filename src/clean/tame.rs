@@ -65,7 +65,7 @@ pub fn html_is_tame(html: &str) -> bool {
     let mut escape = Escape::default();
     let mut tree = Tree::default();
     let mut i = 0;
-    while let Some(found) = bytes[i..].iter().position(|&b| b == b'<') {
+    while let Some(found) = memchr::memchr(b'<', &bytes[i..]) {
         let lt = i + found;
         if lt > i {
             tree.reconstruct();
@@ -163,12 +163,15 @@ impl Escape {
     /// next `<` or `>` (written as such or as a character reference).
     pub(super) fn text(&mut self, text: &[u8]) {
         let mut from = 0;
-        for (i, &b) in text.iter().enumerate() {
+        // The bytes that matter are rare in text: found with memchr.
+        for i in memchr::memchr3_iter(b'>', b'&', 0xc2, text) {
+            let b = text[i];
             if b == b'>' || (b == b'&' && is_angle_reference(&text[i + 1..])) {
                 self.add(i - from);
                 self.run = 0;
                 from = i;
-            } else if b == b'&' || b == 0xc2 {
+            } else {
+                // `&` of another reference, or U+0080–U+00BF's first byte.
                 self.run += 1;
             }
         }

@@ -99,7 +99,9 @@ pub async fn run(
         }
     });
     let plan = async {
-        let mut batch = Vec::with_capacity(PLAN_BATCH);
+        // Grown as answers arrive: a round of a few feeds does not hold
+        // room for a whole batch.
+        let mut batch = Vec::new();
         loop {
             let room = PLAN_BATCH - batch.len();
             let more = finished.recv_many(&mut batch, room).await > 0;
@@ -107,7 +109,7 @@ pub async fn run(
                 continue;
             }
             if !batch.is_empty() {
-                let refreshed = std::mem::replace(&mut batch, Vec::with_capacity(PLAN_BATCH));
+                let refreshed = std::mem::take(&mut batch);
                 let schedule = round.schedule.clone();
                 if let Err(e) = super::store_next_checks(store, refreshed, schedule).await {
                     tracing::warn!(error = %e, "storing the feeds' next checks failed");

@@ -57,6 +57,16 @@ where
     tokio::task::spawn_blocking(f).await
 }
 
+/// A processed document on its way to the store, for [`store_fetch`].
+pub(super) struct Prepared {
+    /// The document, when entries were skipped as known, for a second,
+    /// full pass.
+    again: Option<Reprocess>,
+    /// Tells the store's writer that the record is coming (see
+    /// `store::SharedStore`).
+    preparing: store::Preparing,
+}
+
 /// A fetched document, kept for processing again in full.
 pub(super) struct Reprocess {
     body: Vec<u8>,
@@ -87,9 +97,8 @@ impl Reprocess {
 
 /// Processes `body` (from `doc_url`) for `feed`, whose stored state is
 /// `state`, into `rec`, at `rec.now`: its entries and notes, or why it
-/// could not be read. `validators` are those of the response. Returns the
-/// document, when entries were skipped as known, for [`store_fetch`]'s
-/// second pass.
+/// could not be read. `validators` are those of the response. Returns what
+/// [`store_fetch`] needs besides the record.
 pub(super) async fn process_into(
     rec: &mut FetchRecord,
     store: &SharedStore,
@@ -97,7 +106,8 @@ pub(super) async fn process_into(
     state: &FeedRow,
     fetched: (Vec<u8>, Option<String>, Url),
     validators: Validators,
-) -> Option<Reprocess> {
+) -> Prepared {
+    let preparing = store.preparing();
     let (body, content_type, doc_url) = fetched;
     let (mode, now) = (state.identity_mode, rec.now);
     // Entries the store holds unchanged are not cleaned again (a feed
@@ -151,27 +161,31 @@ pub(super) async fn process_into(
         }
         Err(e) => response::unreadable(rec, &e),
     }
-    again
+    Prepared { again, preparing }
 }
 
 /// Stores `rec`. When the store refuses an entry whose cleaning was skipped
 /// (it no longer holds it as it was), the document is processed again in
-/// full, from `full_pass`, and stored again.
+/// full, from what `prepared` kept, and stored again.
 pub(super) async fn store_fetch(
     store: &SharedStore,
     mut rec: FetchRecord,
-    full_pass: Option<Reprocess>,
+    prepared: Option<Prepared>,
 ) -> store::Result<store::Applied> {
     let skipped =
         |rec: &FetchRecord| !rec.kept.is_empty() || rec.entries.iter().any(|e| e.content_elided);
-    let Some(again) = full_pass.filter(|_| skipped(&rec)) else {
-        return store.record(rec).await;
+    let (again, preparing) = match prepared {
+        Some(p) => (p.again.filter(|_| skipped(&rec)), Some(p.preparing)),
+        None => (None, None),
+    };
+    let Some(again) = again else {
+        return store.record_prepared(rec, preparing).await;
     };
     // The record without its entries, cheap to copy, for the second try.
     let entries = std::mem::take(&mut rec.entries);
     let mut second = rec.clone();
     rec.entries = entries;
-    match store.record(rec).await {
+    match store.record_prepared(rec, preparing).await {
         Err(store::StoreError::ContentElided { key }) => {
             debug!(entry = %key, "a skipped entry changed in the store; processing the document in full");
             let failed =

@@ -56,8 +56,9 @@ async fn ingest(
     rec.bytes = pushed.body.len() as u64;
     let bytes = rec.bytes;
     let fetched = (pushed.body, pushed.content_type, pushed.topic);
-    let full_pass =
-        document::process_into(&mut rec, store, feed, state, fetched, Default::default()).await;
+    let full_pass = Some(
+        document::process_into(&mut rec, store, feed, state, fetched, Default::default()).await,
+    );
     rec.duration_ms = watch.millis();
     let duration_ms = rec.duration_ms;
     let outcome = rec.outcome;

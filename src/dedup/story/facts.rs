@@ -252,25 +252,34 @@ struct Token {
 /// `budget` of them.
 fn tokenize(block: &str, out: &mut Vec<Token>, budget: &mut usize) {
     out.clear();
+    let bytes = block.as_bytes();
     let mut opens = true;
     let mut start: Option<usize> = None;
-    let mut chars = block.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        // ASCII letters and digits, the bulk of most text, join without
-        // the Unicode tables; the other cases are read as before.
-        let joins = if c.is_ascii_alphanumeric() {
-            true
-        } else {
-            let mut next = || chars.peek().map(|&(_, n)| n);
-            let inside = start.is_some();
-            (c.is_alphanumeric() && !words::is_ideograph(c))
-                || (inside && matches!(c, '\'' | '’') && next().is_some_and(char::is_alphabetic))
-                || (matches!(c, ',' | '.')
-                    && start.is_some_and(|s| block.as_bytes()[s].is_ascii_digit())
-                    && next().is_some_and(|n| n.is_ascii_digit()))
-        };
+    let mut i = 0;
+    while i < bytes.len() {
+        // Runs of ASCII letters and digits, the bulk of most text, join
+        // without decoding a character or asking the Unicode tables.
+        if bytes[i].is_ascii_alphanumeric() {
+            start.get_or_insert(i);
+            i += 1;
+            while bytes.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+                i += 1;
+            }
+            continue;
+        }
+        let c = block[i..].chars().next().expect("a character starts here");
+        let after = i + c.len_utf8();
+        let next = || block[after..].chars().next();
+        let joins = (!c.is_ascii() && c.is_alphanumeric() && !words::is_ideograph(c))
+            || (start.is_some()
+                && matches!(c, '\'' | '’')
+                && next().is_some_and(char::is_alphabetic))
+            || (matches!(c, ',' | '.')
+                && start.is_some_and(|s| bytes[s].is_ascii_digit())
+                && next().is_some_and(|n| n.is_ascii_digit()));
         if joins {
             start.get_or_insert(i);
+            i = after;
             continue;
         }
         if let Some(s) = start.take() {
@@ -292,6 +301,7 @@ fn tokenize(block: &str, out: &mut Vec<Token>, budget: &mut usize) {
         {
             opens = true;
         }
+        i = after;
     }
     if let Some(s) = start {
         if *budget > 0 {
@@ -455,6 +465,35 @@ const LANGS: [&[&str]; 7] = [
     ],
 ];
 
+/// The languages whose commonest words include `lower` (a lowercase
+/// word), as bits in [`LANGS`]' order.
+fn common_in(lower: &str) -> u8 {
+    /// A word of at most 8 bytes as a number.
+    fn key(word: &str) -> Option<u64> {
+        let mut b = [0u8; 8];
+        b.get_mut(..word.len())?.copy_from_slice(word.as_bytes());
+        Some(u64::from_le_bytes(b))
+    }
+    /// Every common word's key and languages, sorted by key.
+    static TABLE: std::sync::LazyLock<Vec<(u64, u8)>> = std::sync::LazyLock::new(|| {
+        let mut table: Vec<(u64, u8)> = Vec::new();
+        for (lang, common) in LANGS.iter().enumerate() {
+            for word in *common {
+                let k = key(word).expect("common words are short");
+                match table.iter_mut().find(|(w, _)| *w == k) {
+                    Some((_, langs)) => *langs |= 1 << lang,
+                    None => table.push((k, 1 << lang)),
+                }
+            }
+        }
+        table.sort_unstable();
+        table
+    });
+    key(lower)
+        .and_then(|k| TABLE.binary_search_by_key(&k, |(w, _)| *w).ok())
+        .map_or(0, |i| TABLE[i].1)
+}
+
 /// Scripts told apart (tags from 100): Latin, Cyrillic, Greek, Arabic,
 /// Hebrew, Han and kana, Hangul, Devanagari, Thai, other.
 const SCRIPTS: usize = 10;
@@ -476,15 +515,18 @@ impl Votes {
                     owned = word.to_lowercase();
                     &owned
                 };
-                for (lang, common) in LANGS.iter().enumerate() {
-                    self.langs[lang] += u32::from(common.contains(&lower));
+                let mask = common_in(lower);
+                for (lang, votes) in self.langs.iter_mut().enumerate() {
+                    *votes += u32::from(mask >> lang & 1);
                 }
             }
             if let Some(c) = word.chars().next().filter(|c| c.is_alphabetic()) {
                 self.scripts[script(c)] += 1;
             }
         }
-        for c in block.chars().filter(|&c| words::is_ideograph(c)) {
+        // Ideographs are never ASCII.
+        let wide = if block.is_ascii() { "" } else { block };
+        for c in wide.chars().filter(|&c| words::is_ideograph(c)) {
             self.scripts[script(c)] += 1;
         }
     }

@@ -197,3 +197,52 @@ fn encoding_round_trips_and_refuses_bad_counts() {
     assert_eq!(Facts::read(&bytes), None);
     assert_eq!(Facts::read(&bytes[1..]), None);
 }
+
+/// The tokenizer's definition, one character at a time: what `tokenize`
+/// must give, however fast it reads.
+fn tokens_by_definition(block: &str, budget: usize) -> Vec<(usize, usize, bool)> {
+    let (mut out, mut opens, mut start) = (Vec::new(), true, None::<usize>);
+    let chars: Vec<(usize, char)> = block.char_indices().collect();
+    for (n, &(i, c)) in chars.iter().enumerate() {
+        let next = chars.get(n + 1).map(|&(_, c)| c);
+        let joins = (c.is_alphanumeric() && !words::is_ideograph(c))
+            || (start.is_some()
+                && matches!(c, '\'' | '’')
+                && next.is_some_and(char::is_alphabetic))
+            || (matches!(c, ',' | '.')
+                && start.is_some_and(|s| block.as_bytes()[s].is_ascii_digit())
+                && next.is_some_and(|n| n.is_ascii_digit()));
+        if joins {
+            start.get_or_insert(i);
+            continue;
+        }
+        if let Some(s) = start.take() {
+            out.push((s, i, opens));
+            opens = false;
+        }
+        if matches!(
+            c,
+            '.' | '!' | '?' | ':' | ';' | '"' | '“' | '‘' | '«' | '(' | '—'
+        ) || words::is_ideograph(c)
+        {
+            opens = true;
+        }
+    }
+    out.extend(start.map(|s| (s, block.len(), opens)));
+    out.truncate(budget);
+    out
+}
+
+proptest::proptest! {
+    #[test]
+    fn tokens_are_what_the_definition_says(
+        block in "[a-zA-Z0-9 ,.'’!?:;\"“‘«(—é日本ДΩ٣²\u{300}\t\n-]{0,60}",
+        budget in 0usize..20,
+    ) {
+        let (mut out, mut left) = (Vec::new(), budget);
+        tokenize(&block, &mut out, &mut left);
+        let got: Vec<_> = out.iter().map(|t| (t.start, t.end, t.opens)).collect();
+        proptest::prop_assert_eq!(got, tokens_by_definition(&block, budget));
+        proptest::prop_assert_eq!(left, budget - out.len());
+    }
+}
