@@ -466,12 +466,12 @@ const LANGS: [&[&str]; 7] = [
 ];
 
 /// The languages whose commonest words include `lower` (a lowercase
-/// word), as bits in [`LANGS`]' order.
-fn common_in(lower: &str) -> u8 {
+/// word, in UTF-8), as bits in [`LANGS`]' order.
+fn common_in(lower: &[u8]) -> u8 {
     /// A word of at most 8 bytes as a number.
-    fn key(word: &str) -> Option<u64> {
+    fn key(word: &[u8]) -> Option<u64> {
         let mut b = [0u8; 8];
-        b.get_mut(..word.len())?.copy_from_slice(word.as_bytes());
+        b.get_mut(..word.len())?.copy_from_slice(word);
         Some(u64::from_le_bytes(b))
     }
     /// Every common word's key and languages, sorted by key.
@@ -479,7 +479,7 @@ fn common_in(lower: &str) -> u8 {
         let mut table: Vec<(u64, u8)> = Vec::new();
         for (lang, common) in LANGS.iter().enumerate() {
             for word in *common {
-                let k = key(word).expect("common words are short");
+                let k = key(word.as_bytes()).expect("common words are short");
                 match table.iter_mut().find(|(w, _)| *w == k) {
                     Some((_, langs)) => *langs |= 1 << lang,
                     None => table.push((k, 1 << lang)),
@@ -507,13 +507,13 @@ impl Votes {
                 // per word.
                 let mut buf = [0u8; 5];
                 let owned;
-                let lower: &str = if word.is_ascii() {
+                let lower: &[u8] = if word.is_ascii() {
                     buf[..word.len()].copy_from_slice(word.as_bytes());
                     buf[..word.len()].make_ascii_lowercase();
-                    std::str::from_utf8(&buf[..word.len()]).expect("ASCII")
+                    &buf[..word.len()]
                 } else {
                     owned = word.to_lowercase();
-                    &owned
+                    owned.as_bytes()
                 };
                 let mask = common_in(lower);
                 for (lang, votes) in self.langs.iter_mut().enumerate() {
