@@ -20,12 +20,15 @@ use super::{Applied, FetchRecord, Store};
 /// of 1,000 answers 304 wake 1,000 blocking threads, nearly all of which
 /// found their fetch already written.
 ///
-/// A group is written once it holds [`GROUP_ENTRIES`] entries, or when no
-/// document is being prepared for the store (see [`SharedStore::preparing`]),
-/// or when its first fetch has waited [`LINGER`]: a lone fetch is written
-/// at once, and a busy round, whose documents arrive one by one from the
-/// processing stage, is not written one commit per document (each commit
-/// writes the index pages it touched to the WAL again).
+/// A group is written once it holds [`GROUP_ENTRIES`] entries, or as many
+/// fetches as there are documents still being prepared for the store (see
+/// [`SharedStore::preparing`]), or when its first fetch has waited
+/// [`LINGER`]: a lone fetch is written at once, and a busy round, whose
+/// documents arrive one by one from the processing stage, is not written
+/// one commit per document (each commit writes the index pages it touched
+/// to the WAL again). Waiting for every document in flight would make the
+/// round a relay, fetches then writes then fetches, since a fetch keeps
+/// its slot until its record is written.
 #[derive(Clone)]
 pub struct SharedStore(Arc<Shared>);
 
@@ -203,7 +206,11 @@ fn gathered(inner: &Shared) -> bool {
             return false;
         }
         let waited = queue.since.map_or(LINGER, |t| t.elapsed());
-        if queue.entries >= GROUP_ENTRIES || queue.preparing == 0 || waited >= LINGER {
+        // Half of the documents in flight, queued, is enough: the other
+        // half keeps the processing stage busy while this group is
+        // written (their fetches' slots are held until theirs is).
+        let enough = queue.waiting.len() >= queue.preparing;
+        if enough || queue.entries >= GROUP_ENTRIES || waited >= LINGER {
             return true;
         }
         queue = inner

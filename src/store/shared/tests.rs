@@ -1,5 +1,6 @@
-//! Group commit on a real SQLite file: a small group waits for a document
-//! still being prepared, and never longer than it must.
+//! Group commit on a real SQLite file: a small group waits for documents
+//! still being prepared, until half of those in flight are queued, and
+//! never longer than the linger.
 
 use std::time::Duration;
 
@@ -15,25 +16,27 @@ fn count(store: &SharedStore) -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_small_group_waits_for_a_document_being_prepared() {
+async fn a_small_group_waits_for_documents_being_prepared_up_to_half_of_them() {
     let (_dir, s) = flushing_at(1_000);
     let store = SharedStore::new(s);
-    let preparing = store.preparing();
+    let (first_prepared, second_prepared) = (store.preparing(), store.preparing());
     let first = tokio::spawn({
         let store = store.clone();
         async move { store.record(fetch(1, "a", REPORT, false)).await }
     });
-    // Within the linger, the lone record waits for the one being prepared.
+    // Within the linger, the lone record waits for the two being prepared.
     tokio::time::sleep(LINGER / 4).await;
     assert_eq!(count(&store), 0, "written before the group gathered");
-    // The prepared one joins, and both are written together.
+    // One of them joins: two queued, one still being prepared, and the
+    // two are written together without waiting for the third.
     let second = store
-        .record_prepared(fetch(2, "b", REPORT, false), Some(preparing))
+        .record_prepared(fetch(2, "b", REPORT, false), Some(first_prepared))
         .await
         .unwrap();
     assert_eq!(second.new, 1);
     assert_eq!(first.await.unwrap().unwrap().new, 1);
     assert_eq!(count(&store), 2);
+    drop(second_prepared);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,9 +47,8 @@ async fn a_record_waits_at_most_the_linger_and_not_at_all_when_nothing_is_coming
     // however slow the machine, since nothing makes it wait).
     store.record(fetch(1, "a", REPORT, false)).await.unwrap();
     assert_eq!(count(&store), 1);
-    // A document that never comes holds a record back for the linger
-    // only.
-    let _forever = store.preparing();
+    // Documents that never come hold a record back for the linger only.
+    let _forever = (store.preparing(), store.preparing());
     let started = std::time::Instant::now();
     let written = tokio::time::timeout(
         Duration::from_secs(30),
