@@ -30,7 +30,10 @@ async fn documents_take_turns_on_the_processors() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    // Every task ran, never more at once than the processors.
+    // Every task ran, never more at once than the processors. (Other
+    // tests of this process share the limit, so fewer may have run at
+    // once than it allows.)
     assert_eq!(now.load(Ordering::SeqCst), 0);
-    assert_eq!(most.load(Ordering::SeqCst), processors(cores));
+    let most = most.load(Ordering::SeqCst);
+    assert!((1..=processors(cores)).contains(&most), "{most} at once");
 }
