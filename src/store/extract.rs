@@ -30,18 +30,21 @@ pub const CHANGE_MARGIN: chrono::Duration = chrono::Duration::hours(1);
 
 /// The article's HTML for outputs: the extracted body when its text is
 /// longer than the feed's (for an article aliased `a`).
-pub(super) const FULLER_HTML: &str = "CASE WHEN a.extracted_text IS NOT NULL \
-     AND length(a.extracted_text) > length(CASE WHEN a.content_text = '' \
-     THEN coalesce(html_text(a.content_html), '') ELSE a.content_text END) \
-     THEN a.extracted_html ELSE a.content_html END";
+pub(super) const FULLER_HTML: &str = concat!(
+    "CASE WHEN a.extracted_text IS NOT NULL AND length(a.extracted_text) > length(",
+    super::text::text_sql!(),
+    ") THEN a.extracted_html ELSE a.content_html END"
+);
 
 /// The article's text for outputs and digests, chosen as [`FULLER_HTML`].
 /// (The feed's text is that of `store::text::TEXT`.)
-pub(super) const FULLER_TEXT: &str = "CASE WHEN a.extracted_text IS NOT NULL \
-     AND length(a.extracted_text) > length(CASE WHEN a.content_text = '' \
-     THEN coalesce(html_text(a.content_html), '') ELSE a.content_text END) \
-     THEN a.extracted_text ELSE CASE WHEN a.content_text = '' \
-     THEN coalesce(html_text(a.content_html), '') ELSE a.content_text END END";
+pub(super) const FULLER_TEXT: &str = concat!(
+    "CASE WHEN a.extracted_text IS NOT NULL AND length(a.extracted_text) > length(",
+    super::text::text_sql!(),
+    ") THEN a.extracted_text ELSE ",
+    super::text::text_sql!(),
+    " END"
+);
 
 /// One article waiting for extraction.
 #[derive(Debug, Clone, PartialEq, Eq)]

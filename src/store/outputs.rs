@@ -187,11 +187,13 @@ fn sparse_selection_sql((column, tie): (&str, &str)) -> String {
 
 /// The articles of story `?1`, oldest first, with their feeds, and their
 /// text for a filter.
-const STORY_SQL: &str = "SELECT a.id, a.title,
-     CASE WHEN a.content_text = '' THEN coalesce(html_text(a.content_html), '') ELSE a.content_text END,
-     group_concat(e.feed_id)
+const STORY_SQL: &str = concat!(
+    "SELECT a.id, a.title, ",
+    super::text::text_sql!(),
+    ", group_concat(e.feed_id)
      FROM articles a JOIN entries e ON e.article_id = a.id
-     WHERE a.story_id = ?1 GROUP BY a.id ORDER BY a.id";
+     WHERE a.story_id = ?1 GROUP BY a.id ORDER BY a.id"
+);
 
 /// [`STORY_SQL`] without the text, where no filter reads it (deriving it
 /// from the HTML costs).
@@ -452,9 +454,11 @@ impl Store {
     /// Story id, and title and text when a filter needs them, of `ids`.
     fn candidate_details(&self, ids: &[i64], with_text: bool) -> Result<HashMap<i64, Candidate>> {
         let sql = if with_text {
-            "SELECT a.id, a.story_id, a.title,
-                 CASE WHEN a.content_text = '' THEN coalesce(html_text(a.content_html), '') ELSE a.content_text END
-             FROM articles a WHERE a.id IN (SELECT value FROM json_each(?1))"
+            concat!(
+                "SELECT a.id, a.story_id, a.title, ",
+                super::text::text_sql!(),
+                " FROM articles a WHERE a.id IN (SELECT value FROM json_each(?1))"
+            )
         } else {
             "SELECT id, story_id, '', '' FROM articles WHERE id IN (SELECT value FROM json_each(?1))"
         };

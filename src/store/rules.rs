@@ -193,16 +193,15 @@ impl Store {
     /// rules saw them (with their articles' content), for judging them
     /// again without changing anything.
     pub fn stored_entries(&self, feed: FeedId, limit: usize) -> Result<Vec<Entry>> {
-        let mut st = self.conn.prepare_cached(
+        let mut st = self.conn.prepare_cached(concat!(
             "SELECT e.entry_key, e.key_kind, e.guid, e.url, a.canonical_url, e.title, a.authors,
-                    a.summary_html, a.content_html,
-                    CASE WHEN a.content_text = '' THEN coalesce(html_text(a.content_html), '')
-                         ELSE a.content_text END,
-                    e.content_hash, e.published_at,
+                    a.summary_html, a.content_html, ",
+            super::text::text_sql!(),
+            ", e.content_hash, e.published_at,
                     a.updated_at, a.categories
              FROM entries e JOIN articles a ON a.id = e.article_id
-             WHERE e.feed_id = ?1 ORDER BY e.first_seen_at DESC, e.id DESC LIMIT ?2",
-        )?;
+             WHERE e.feed_id = ?1 ORDER BY e.first_seen_at DESC, e.id DESC LIMIT ?2"
+        ))?;
         let rows = st.query_map(params![feed.0, limit as i64], |r| {
             let authors: String = r.get(6)?;
             let categories: String = r.get(13)?;

@@ -14,10 +14,19 @@
 use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 
+/// [`TEXT`] as a string literal, for statements put together with
+/// `concat!`.
+macro_rules! text_sql {
+    () => {
+        "CASE WHEN a.content_text = '' THEN coalesce(html_text(a.content_html), '') \
+         ELSE a.content_text END"
+    };
+}
+pub(super) use text_sql;
+
 /// The text of the article aliased `a`: the stored `content_text`, or,
 /// when none is stored, the text of its `content_html`.
-pub(super) const TEXT: &str = "CASE WHEN a.content_text = '' \
-     THEN coalesce(html_text(a.content_html), '') ELSE a.content_text END";
+pub(super) const TEXT: &str = text_sql!();
 
 /// What to store in `content_text` for an article of `html` whose text is
 /// `text`: nothing (`''`) when the text is the HTML's own, derived again
