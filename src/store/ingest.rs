@@ -52,7 +52,13 @@ impl Store {
     }
 
     fn write_group(&mut self, recs: &[FetchRecord]) -> Result<Vec<Applied>> {
-        let stories = recs.iter().find_map(|r| Some((r.story.as_ref()?, r.now)));
+        // The story index is read only when something may be placed in it:
+        // a group of 304s and failures (every record of an unchanged round)
+        // neither syncs the recent tier nor surveys.
+        let stories = recs
+            .iter()
+            .filter(|r| !r.entries.is_empty())
+            .find_map(|r| Some((r.story.as_ref()?, r.now)));
         let targets = std::sync::Arc::clone(&self.notify);
         let result = (|| {
             let tx = self

@@ -226,6 +226,35 @@ fn the_recent_tier_is_read_back_by_a_new_store_and_beside_another_writer() {
     );
 }
 
+/// A group with nothing to place (an unchanged round: 304s, failures)
+/// leaves the story index alone: the recent tier is not read back. The
+/// next group with entries reads it, and finds what another writer wrote
+/// in between.
+#[test]
+fn a_group_without_entries_does_not_read_the_story_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let mut one = open(&path);
+    let mut two = open(&path);
+    two.record_fetch(&fetch(2, "first", &copy(0), true))
+        .unwrap();
+    let not_modified = |feed: i64| {
+        let mut rec = fetch(feed, "unused", REPORT, true);
+        rec.entries.clear();
+        rec.http_status = Some(304);
+        rec.outcome = Outcome::NotModified;
+        rec
+    };
+    let results = one.record_fetches(&[not_modified(1), not_modified(3)]);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(one.recent.base, None, "the tier was read for nothing");
+    assert_eq!(one.recent.seen, 0);
+    one.record_fetch(&fetch(3, "second", &copy(1), true))
+        .unwrap();
+    assert_eq!(one.recent.base, Some(0));
+    assert_eq!(story_of(&one, "second"), story_of(&one, "first"));
+}
+
 /// A group's articles are surveyed together before its writes; a copy
 /// of an article the same group wrote earlier is still found (in the
 /// recent tier, after the survey), and one of an older article in
