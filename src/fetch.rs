@@ -32,7 +32,7 @@ mod tls;
 pub use error::{ErrorClass, FetchError};
 pub use post::{Answer, Outgoing, MAX_ANSWER};
 pub use redact::{url_has_secret, Redactor};
-pub use tls::install_crypto_provider;
+pub use tls::{client_builder, install_crypto_provider};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -196,7 +196,6 @@ fn build_client(
     public_only: bool,
 ) -> Result<reqwest::Client, FetchError> {
     {
-        install_crypto_provider();
         let mut headers = HeaderMap::new();
         headers.insert(
             header::ACCEPT,
@@ -206,7 +205,7 @@ fn build_client(
                  text/xml;q=0.9, */*;q=0.8",
             ),
         );
-        let mut b = reqwest::Client::builder()
+        let mut b = client_builder()
             .default_headers(headers)
             .user_agent(config.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())

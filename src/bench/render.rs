@@ -270,8 +270,7 @@ fn conditional(state: ServerState) -> anyhow::Result<ConditionalTiming> {
         let serving = tokio::spawn(server::serve(listener, state, async {
             let _ = stopped.await;
         }));
-        crate::fetch::install_crypto_provider();
-        let client = reqwest::Client::builder().build()?;
+        let client = crate::fetch::client_builder().build()?;
         let t0 = Instant::now();
         let first = client.get(&url).send().await?.error_for_status()?;
         let etag = first

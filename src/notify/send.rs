@@ -51,8 +51,7 @@ pub struct Sender {
 impl Sender {
     /// A sender whose requests say `user_agent`.
     pub fn new(user_agent: &str, connect_timeout: Duration) -> Result<Sender, String> {
-        crate::fetch::install_crypto_provider();
-        reqwest::Client::builder()
+        crate::fetch::client_builder()
             .user_agent(user_agent)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(connect_timeout)

@@ -34,6 +34,7 @@ mod secrets;
 mod served;
 mod server;
 mod ssrf;
+mod tls;
 mod tombstones;
 mod upgrade;
 mod util;
