@@ -51,23 +51,26 @@ pub async fn store_next_checks(
             let now = Utc::now();
             let mut planned = Vec::with_capacity(refreshed.len());
             let mut writes = Vec::with_capacity(refreshed.len());
-            for (feed, response) in &refreshed {
-                let Some(row) = s.feed_by_name(&feed.name)? else {
-                    planned.push(None);
-                    continue;
-                };
-                let recent = s.recent_entry_times(row.id, plan::ADAPTIVE_SAMPLE)?;
-                let seed = jitter_seed(&feed.name, now);
-                let mut due =
-                    next_due(now, feed, &row, response.as_ref(), &recent, &schedule, seed);
-                if let Some(every) = schedule.pushed_poll {
-                    let lease = s.subscription_of(row.id)?.filter(|sub| sub.live(now));
-                    due =
-                        plan::while_pushed(due, now, every, lease.and_then(|l| l.lease_expires_at));
+            s.snapshot(|s| {
+                for (feed, response) in &refreshed {
+                    let Some(row) = s.feed_by_name(&feed.name)? else {
+                        planned.push(None);
+                        continue;
+                    };
+                    let recent = s.recent_entry_times(row.id, plan::ADAPTIVE_SAMPLE)?;
+                    let seed = jitter_seed(&feed.name, now);
+                    let mut due =
+                        next_due(now, feed, &row, response.as_ref(), &recent, &schedule, seed);
+                    if let Some(every) = schedule.pushed_poll {
+                        let lease = s.subscription_of(row.id)?.filter(|sub| sub.live(now));
+                        let until = lease.and_then(|l| l.lease_expires_at);
+                        due = plan::while_pushed(due, now, every, until);
+                    }
+                    writes.push((row.id, due.at, due.reason.clone()));
+                    planned.push(Some(due));
                 }
-                writes.push((row.id, due.at, due.reason.clone()));
-                planned.push(Some(due));
-            }
+                Ok(())
+            })?;
             s.set_next_checks(&writes)?;
             Ok(planned)
         })

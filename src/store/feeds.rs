@@ -301,9 +301,9 @@ impl Store {
     pub fn recent_entry_times(&self, feed: FeedId, limit: usize) -> Result<Vec<DateTime<Utc>>> {
         // The index is named: without statistics SQLite takes the other
         // index on `feed_id` and sorts all of the feed's rows. The limit is
-        // part of the text, not a parameter: SQLite plans
-        // with a bound LIMIT and so prepares the statement again at every
-        // run (one per feed after each round).
+        // part of the text, not a parameter, and the connection keeps one
+        // plan for every feed bound (`store::plan_once`): SQLite planned
+        // the statement again at each run (one per feed after each round).
         let mut st = self.conn.prepare_cached(&format!(
             "SELECT first_seen_at FROM entries INDEXED BY entries_by_feed_time
              WHERE feed_id = ?1 ORDER BY first_seen_at DESC LIMIT {limit}"

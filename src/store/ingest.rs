@@ -70,8 +70,9 @@ impl Store {
                 super::story::prune_bands_if_due(&tx, policy, now, recent)?;
                 recent.sync(&tx)?;
             }
+            let mut windows = super::story::Windows::default();
             let surveys = match stories {
-                Some(_) => super::story::survey_group(&tx, recent, recs)?,
+                Some(_) => super::story::survey_group(&tx, recent, recs, &mut windows)?,
                 None => Vec::new(),
             };
             let mut unindexed = Vec::new();
@@ -80,12 +81,13 @@ impl Store {
                 .enumerate()
                 .map(|(i, rec)| {
                     let surveys = surveys.get(i).map_or(&[][..], |s| &s[..]);
-                    write_fetch(&tx, rec, surveys, &mut unindexed, recent, &targets)
+                    let writes = (&mut unindexed, &mut *recent, &mut windows);
+                    write_fetch(&tx, rec, surveys, writes, &targets)
                 })
                 .collect::<Result<Vec<_>>>()?;
             index_new_articles(&tx, &mut unindexed)?;
             if let Some((policy, now)) = stories.filter(|_| recent.full()) {
-                let start = super::story::window_start(&tx, policy, now)?;
+                let start = windows.start(&tx, policy, now)?;
                 recent.flush(&tx, start)?;
             }
             tx.commit()?;
@@ -102,6 +104,14 @@ impl Store {
         result
     }
 }
+
+/// What a group's records carry from one to the next: the articles not yet
+/// in the search index, the story index's recent tier, the story windows.
+type GroupState<'g, 'a> = (
+    &'g mut Unindexed<'a>,
+    &'g mut super::story::RecentBands,
+    &'g mut super::story::Windows,
+);
 
 /// What the writes of one record share across its entries.
 struct Writing<'a, 'u> {
@@ -139,8 +149,7 @@ fn write_fetch<'a>(
     tx: &Transaction<'_>,
     rec: &'a FetchRecord,
     surveys: &'a [Option<super::story::Survey>],
-    unindexed: &mut Unindexed<'a>,
-    recent: &mut super::story::RecentBands,
+    (unindexed, recent, windows): GroupState<'_, 'a>,
     targets: &[crate::config::NotifyConfig],
 ) -> Result<Applied> {
     let mut w = Writing {
@@ -164,7 +173,7 @@ fn write_fetch<'a>(
     };
     if !rec.entries.is_empty() {
         if let Some(policy) = &rec.story {
-            w.window_start = super::story::window_start(tx, policy, rec.now)?;
+            w.window_start = windows.start(tx, policy, rec.now)?;
         }
         let feed = rec.feed_id.0;
         (w.next_article, w.has_tombstones, w.has_entries) = tx
@@ -247,7 +256,10 @@ fn index_new_articles(tx: &Transaction<'_>, new: &mut Unindexed<'_>) -> Result<(
 }
 
 /// Adds every article with an id of at least `from` to the search index
-/// (the articles a writer just inserted; ids only grow).
+/// (the articles a writer just inserted; ids only grow), through
+/// `article_text`: the benchmark's bulk loader, which has no entries at
+/// hand ([`index_new_articles`] is the fetch's way).
+#[cfg(feature = "bench")]
 pub(super) fn index_articles_from(conn: &rusqlite::Connection, from: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO articles_fts (rowid, title, content_text, extracted_text)

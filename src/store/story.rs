@@ -187,9 +187,9 @@ fn survey_all(
     let mut spans: Vec<(i64, usize, usize)> = Vec::with_capacity(wanted.len());
     let mut all: Vec<i64> = Vec::new();
     {
-        // The limit is a literal, not a parameter: SQLite re-prepares a
-        // statement whenever a parameter it planned with (LIMIT ?) is bound
-        // again, which made this lookup cost as much as a fresh prepare.
+        // The limit is a literal, not a parameter, and the connection keeps
+        // one plan for every key bound (`store::plan_once`): a statement
+        // planned again at each lookup cost as much as a fresh prepare.
         let mut st = conn.prepare_cached(POSTINGS_SQL)?;
         let mut list = Vec::with_capacity(HOT_BAND + 1);
         for (key, window_start) in wanted {
@@ -420,6 +420,7 @@ pub(super) fn survey_group(
     tx: &Transaction<'_>,
     recent: &RecentBands,
     recs: &[super::FetchRecord],
+    windows: &mut Windows,
 ) -> Result<Vec<Vec<Option<Survey>>>> {
     // The articles that may be new: (record, entry, fingerprint, policy
     // and window).
@@ -440,7 +441,7 @@ pub(super) fn survey_group(
             };
             let window_start = match window {
                 Some(w) => w,
-                None => *window.insert(window_start(tx, policy, rec.now)?),
+                None => *window.insert(windows.start(tx, policy, rec.now)?),
             };
             found.push((r, i, print, policy.threshold, window_start));
         }
@@ -501,15 +502,57 @@ pub(super) fn window_start(
     policy: &StoryPolicy,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    let since =
-        ts(now - chrono::Duration::from_std(policy.window).unwrap_or(chrono::Duration::days(7)));
+    window_start_since(tx, &window_since(policy, now))
+}
+
+/// The earliest first-seen time of the story window at `now`, as stored.
+fn window_since(policy: &StoryPolicy, now: DateTime<Utc>) -> String {
+    ts(now - chrono::Duration::from_std(policy.window).unwrap_or(chrono::Duration::days(7)))
+}
+
+/// The story window's first article id for each window asked in one write
+/// transaction, each asked of the file once.
+///
+/// A group's records start their windows within a second or two of each
+/// other, and times are stored to the second, so most records of a group
+/// ask for the same window. Reading it costs a walk over every article
+/// first seen in the window's first second (after a first import, several
+/// thousand): it was a sixth of an updated round's instructions when each
+/// record asked twice. Within one transaction the answer for a window
+/// does not change (articles the group inserts are first seen after it
+/// starts, and an empty window starts at the first of them either way).
+#[derive(Debug, Default)]
+pub(super) struct Windows(Vec<(String, i64)>);
+
+impl Windows {
+    /// [`window_start`], asked of the file once per window.
+    pub(super) fn start(
+        &mut self,
+        tx: &Transaction<'_>,
+        policy: &StoryPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let since = window_since(policy, now);
+        if let Some((_, start)) = self.0.iter().find(|(s, _)| *s == since) {
+            return Ok(*start);
+        }
+        let start = window_start_since(tx, &since)?;
+        self.0.push((since, start));
+        Ok(start)
+    }
+}
+
+/// The first article of the window that starts at `?1`: the smallest id
+/// among the articles first seen earliest in it (a walk over those that
+/// share that second), or the next id when the window is empty.
+const WINDOW_SQL: &str = "SELECT coalesce(
+     (SELECT min(id) FROM articles WHERE first_seen_at =
+         (SELECT min(first_seen_at) FROM articles WHERE first_seen_at >= ?1)),
+     (SELECT coalesce(max(id), 0) + 1 FROM articles))";
+
+fn window_start_since(tx: &Transaction<'_>, since: &str) -> Result<i64> {
     Ok(tx
-        .prepare_cached(
-            "SELECT coalesce(
-                 (SELECT min(id) FROM articles WHERE first_seen_at =
-                     (SELECT min(first_seen_at) FROM articles WHERE first_seen_at >= ?1)),
-                 (SELECT coalesce(max(id), 0) + 1 FROM articles))",
-        )?
+        .prepare_cached(WINDOW_SQL)?
         .query_row([since], |r| r.get(0))?)
 }
 

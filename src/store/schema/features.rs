@@ -145,7 +145,7 @@ CREATE INDEX articles_by_changed ON articles(changed_at) WHERE changed_at IS NOT
 /// like the others: it indexes `articles.extracted_text` and stores no
 /// copy), so a search finds an article by its whole text where only a
 /// teaser came in the feed. The index is rebuilt once, from the articles.
-/// New articles enter it with their fetch (`index_articles_from`); an
+/// New articles enter it with their fetch (`index_new_articles`); an
 /// extraction, like any edit of an indexed column, re-indexes the article
 /// through the update trigger.
 pub(super) const V_SEARCH_EXTRACTED: &str = r#"

@@ -226,6 +226,76 @@ fn the_recent_tier_is_read_back_by_a_new_store_and_beside_another_writer() {
     );
 }
 
+/// Records of a group whose windows start in the same second share one
+/// reading of it, and that reading is what the file says after the group
+/// wrote (an empty window starts at the group's first article).
+#[test]
+fn a_group_reads_each_story_window_once_and_the_file_agrees() {
+    let (_dir, mut s) = flushing_at(FLUSH_AT);
+    let policy = fetch(1, "a", REPORT, true).story.unwrap();
+    let mut windows = Windows::default();
+    let tx = s.conn.transaction().unwrap();
+    let start = windows.start(&tx, &policy, now()).unwrap();
+    let later = now() + chrono::Duration::milliseconds(400);
+    assert_eq!(windows.start(&tx, &policy, later).unwrap(), start);
+    assert_eq!(windows.0.len(), 1);
+    assert_eq!(window_start(&tx, &policy, now()).unwrap(), start);
+    drop(tx);
+    let group = [fetch(1, "a", REPORT, true), fetch(2, "b", OTHER, true)];
+    assert!(s.record_fetches(&group).iter().all(Result::is_ok));
+    let tx = s.conn.transaction().unwrap();
+    assert_eq!(window_start(&tx, &policy, later).unwrap(), start);
+    let next_second = now() + chrono::Duration::seconds(1);
+    windows.start(&tx, &policy, next_second).unwrap();
+    assert_eq!(windows.0.len(), 2);
+}
+
+/// Finding where the window starts does not read the window: the
+/// statement's steps do not grow with the articles in it.
+#[test]
+fn the_window_start_is_sought_not_scanned() {
+    let mut steps = Vec::new();
+    for articles in [200, 2000] {
+        let (_dir, s) = flushing_at(FLUSH_AT);
+        s.conn
+            .execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+                 INSERT INTO articles (id, title, content_hash, first_seen_at, published_at)
+                 SELECT i, 't', 'h' || i,
+                        strftime('%Y-%m-%dT%H:%M:%SZ', '2026-11-19T00:00:00', '+' || i || ' seconds'),
+                        '2026-11-19T00:00:00Z'
+                 FROM n",
+                [articles],
+            )
+            .unwrap();
+        let mut st = s.conn.prepare(WINDOW_SQL).unwrap();
+        let start: i64 = st
+            .query_row(["2026-11-19T00:00:10Z"], |r| r.get(0))
+            .unwrap();
+        assert_eq!(start, 10);
+        steps.push(st.get_status(rusqlite::StatementStatus::VmStep));
+    }
+    assert_eq!(steps[0], steps[1], "{steps:?}");
+}
+
+/// A band key's postings are looked up with one plan for every key (each
+/// new key bound made SQLite parse and plan the statement again).
+#[test]
+fn postings_are_looked_up_with_one_plan() {
+    let (_dir, mut s) = flushing_at(1);
+    s.recent.build_after = u64::MAX;
+    let first = [fetch(1, "a", REPORT, true), fetch(2, "b", OTHER, true)];
+    let again = [fetch(3, "c", &copy(1), true), fetch(4, "d", THIRD, true)];
+    for group in [&first[..], &again[..]] {
+        assert!(s.record_fetches(group).iter().all(Result::is_ok));
+    }
+    let st = s.conn.prepare_cached(POSTINGS_SQL).unwrap();
+    assert!(st.get_status(rusqlite::StatementStatus::Run) > 2 * BANDS as i32);
+    assert_eq!(st.get_status(rusqlite::StatementStatus::RePrepare), 0);
+    drop(st);
+    assert_eq!(story_of(&s, "c"), story_of(&s, "a"));
+}
+
 /// A group with nothing to place (an unchanged round: 304s, failures)
 /// leaves the story index alone: the recent tier is not read back. The
 /// next group with entries reads it, and finds what another writer wrote
