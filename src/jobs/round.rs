@@ -38,7 +38,7 @@ pub fn feed_rows(
 /// Configured feeds paired with their rows per read: one read transaction
 /// for this many lookups (one transaction per lookup was a tenth of an
 /// unchanged round's CPU), and no more rows held than this.
-pub const ROWS_AT_ONCE: usize = 256;
+pub const ROWS_AT_ONCE: usize = 64;
 
 /// The stored feed rows, read by name through a read-only connection of
 /// their own (the round's writes go through the shared store meanwhile).
