@@ -225,17 +225,23 @@ fn each_fact(title: &str, text: &str, mut f: impl FnMut(Kind, u32, &str)) -> Lan
     let mut votes = Votes::default();
     tokenize(title, &mut tokens, &mut budget);
     figures_of(title, &tokens, &mut f);
-    let mut prose = false;
-    for_each_block(text, |_, is_prose| prose |= is_prose);
-    for_each_block(text, |block, is_prose| {
-        if budget == 0 || (prose && !is_prose) {
-            return;
+    // The text's blocks, found once (slices of `text`): whether any is
+    // prose decides which are read.
+    let mut blocks: Vec<(&str, bool)> = Vec::new();
+    for_each_block(text, |block, is_prose| blocks.push((block, is_prose)));
+    let prose = blocks.iter().any(|(_, is_prose)| *is_prose);
+    for (block, is_prose) in blocks {
+        if budget == 0 {
+            break;
+        }
+        if prose && !is_prose {
+            continue;
         }
         tokenize(block, &mut tokens, &mut budget);
         votes.count(block, &tokens);
         figures_of(block, &tokens, &mut f);
         names_of(block, &tokens, &mut f);
-    });
+    }
     votes.tag()
 }
 

@@ -64,7 +64,7 @@ pub(super) fn body_words(text: &str, max: usize, f: impl FnMut(Word)) {
 ///
 /// A block is one line, or several when a line without final punctuation is
 /// followed by one that opens in lowercase (prose wrapped at a fixed width).
-pub(super) fn for_each_block(text: &str, mut f: impl FnMut(&str, bool)) {
+pub(super) fn for_each_block<'t>(text: &'t str, mut f: impl FnMut(&'t str, bool)) {
     let mut start: Option<usize> = None;
     let mut offset = 0;
     let mut lines = text.split('\n').peekable();
