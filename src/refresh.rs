@@ -146,7 +146,7 @@ async fn refresh_inner(
     let story = story_policy(feed, dedup);
     let mut rec = response::new_record(state.id, redactor.url(&url), story, started_at);
     let mut meta = None;
-    let mut full_pass = None;
+    let mut prepared = None;
     let mut hub = None;
     match fetcher.fetch(&req).await {
         Ok(Fetched::NotModified { meta: m }) => {
@@ -162,7 +162,7 @@ async fn refresh_inner(
             response::received(&mut rec, &m, body.len(), &redactor);
             let doc_url = m.final_url.clone().unwrap_or_else(|| feed.url.clone());
             let fetched = (body, content_type, doc_url.clone());
-            full_pass = Some(
+            prepared = Some(
                 document::process_into(&mut rec, store, feed, state, fetched, m.validators.clone())
                     .await,
             );
@@ -196,7 +196,7 @@ async fn refresh_inner(
         pushed: false,
     };
     let permanent_redirect = rec.permanent_redirect.clone();
-    match document::store_fetch(store, rec, full_pass).await {
+    match document::store_fetch(store, rec, prepared).await {
         Ok(applied) => {
             report.new = applied.new;
             report.updated = applied.updated;

@@ -56,14 +56,14 @@ async fn ingest(
     rec.bytes = pushed.body.len() as u64;
     let bytes = rec.bytes;
     let fetched = (pushed.body, pushed.content_type, pushed.topic);
-    let full_pass = Some(
+    let prepared = Some(
         document::process_into(&mut rec, store, feed, state, fetched, Default::default()).await,
     );
     rec.duration_ms = watch.millis();
     let duration_ms = rec.duration_ms;
     let outcome = rec.outcome;
     let mut error = rec.error.clone().filter(|_| outcome != Outcome::Ok);
-    let applied = match document::store_fetch(store, rec, full_pass).await {
+    let applied = match document::store_fetch(store, rec, prepared).await {
         Ok(a) => a,
         Err(e) => {
             error = Some(format!("storing failed: {e}"));

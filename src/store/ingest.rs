@@ -81,8 +81,15 @@ impl Store {
                 .enumerate()
                 .map(|(i, rec)| {
                     let surveys = surveys.get(i).map_or(&[][..], |s| &s[..]);
-                    let writes = (&mut unindexed, &mut *recent, &mut windows);
-                    write_fetch(&tx, rec, surveys, writes, &targets)
+                    write_fetch(
+                        &tx,
+                        rec,
+                        surveys,
+                        &mut unindexed,
+                        recent,
+                        &mut windows,
+                        &targets,
+                    )
                 })
                 .collect::<Result<Vec<_>>>()?;
             index_new_articles(&tx, &mut unindexed)?;
@@ -104,14 +111,6 @@ impl Store {
         result
     }
 }
-
-/// What a group's records carry from one to the next: the articles not yet
-/// in the search index, the story index's recent tier, the story windows.
-type GroupState<'g, 'a> = (
-    &'g mut Unindexed<'a>,
-    &'g mut super::story::RecentBands,
-    &'g mut super::story::Windows,
-);
 
 /// What the writes of one record share across its entries.
 struct Writing<'a, 'u> {
@@ -149,7 +148,9 @@ fn write_fetch<'a>(
     tx: &Transaction<'_>,
     rec: &'a FetchRecord,
     surveys: &'a [Option<super::story::Survey>],
-    (unindexed, recent, windows): GroupState<'_, 'a>,
+    unindexed: &mut Unindexed<'a>,
+    recent: &mut super::story::RecentBands,
+    windows: &mut super::story::Windows,
     targets: &[crate::config::NotifyConfig],
 ) -> Result<Applied> {
     let mut w = Writing {
