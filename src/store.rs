@@ -29,6 +29,7 @@ mod explain;
 pub(crate) mod extract;
 mod feeds;
 mod health;
+mod html;
 mod ingest;
 mod known;
 mod notify;
@@ -82,8 +83,15 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// checkpoints (run by a thread of their own: see `checkpoint`), and the
 /// size the WAL file is cut back to when SQLite starts it over after a
 /// long read let it grow. The writer checkpoints itself at four times this
-/// (`wal_autocheckpoint`, in 4 KiB pages).
+/// (`wal_autocheckpoint`, counted in pages of the file's size).
 pub const WAL_SIZE_LIMIT: i64 = 32 * 1024 * 1024;
+
+/// Page size of a new database. An article's row (its compressed HTML,
+/// fingerprint and excerpt) is one to a few KiB: 4 KiB pages hold one or
+/// two and leave a third of the table's leaf pages unused. Existing
+/// databases keep theirs (changing it takes a full `VACUUM` out of WAL
+/// mode); everything that counts pages reads the file's own.
+pub const PAGE_SIZE: i64 = 16 * 1024;
 
 /// Size, in bytes, of the writing connection's page cache.
 pub const CACHE_SIZE: i64 = 8 * 1024 * 1024;
@@ -149,10 +157,13 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Registers on `conn` the SQL functions the schema uses (`html_text`,
 /// through which the view `article_text`, the search index and its
-/// triggers read an article's text: see `docs/schema.md`), for a program
-/// that opens the database itself. Tributary's own connections have them.
+/// triggers read an article's text, and `sqlar_uncompress`, through which
+/// they and the view `article_html` read its HTML: see `docs/schema.md`),
+/// for a program that opens the database itself. Tributary's own
+/// connections have them.
 pub fn register_sql_functions(conn: &Connection) -> rusqlite::Result<()> {
-    text::register(conn)
+    text::register(conn)?;
+    html::register(conn)
 }
 
 /// Keeps each statement's plan for all the values bound to it.
@@ -251,7 +262,7 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        text::register(&conn)?;
+        register_sql_functions(&conn)?;
         plan_once(&conn)?;
         Ok(Store {
             recent: story::RecentBands::default(),
@@ -297,8 +308,15 @@ impl Store {
 
     fn configure(&mut self) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        text::register(&self.conn)?;
+        register_sql_functions(&self.conn)?;
+        // Only a new (empty) database takes it; an existing one keeps the
+        // page size it was made with.
+        self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        let page: i64 = self
+            .conn
+            .pragma_query_value(None, "page_size", |r| r.get(0))?;
+        self.checkpoints.every = WAL_SIZE_LIMIT / page;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         // A long read (someone's sqlite3 query) pins the WAL, which then
         // grows; once the read ends the WAL is reused, and this cuts the
@@ -321,7 +339,7 @@ impl Store {
         // The checkpoint thread runs them at `WAL_SIZE_LIMIT`; this one,
         // on the writer's thread, only bounds the WAL (see `checkpoint`).
         self.conn
-            .pragma_update(None, "wal_autocheckpoint", 4 * WAL_SIZE_LIMIT / 4096)?;
+            .pragma_update(None, "wal_autocheckpoint", 4 * WAL_SIZE_LIMIT / page)?;
         self.conn.set_prepared_statement_cache_capacity(64);
         plan_once(&self.conn)?;
         Ok(())
@@ -510,8 +528,11 @@ mod tests {
     fn checkpoints_run_on_their_own_thread_once_enough_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.db");
+        // Made, then opened again: the schema's pages are not counted.
+        drop(Store::open(&p).unwrap());
         let mut s = Store::open(&p).unwrap();
-        s.checkpoints.every = 100;
+        // About 400 KB: more than the first batch below, less than both.
+        s.checkpoints.every = 400_000 / PAGE_SIZE;
         let file_len = || std::fs::metadata(&p).unwrap().len();
         let before = file_len();
         s.conn
@@ -524,7 +545,7 @@ mod tests {
         s.after_commit();
         assert!(
             s.checkpoints.thread.is_none(),
-            "not yet: about 15 pages written"
+            "not yet: about 50 KB written"
         );
         s.conn
             .execute_batch(
@@ -558,9 +579,9 @@ mod tests {
         // Cut back to the limit when it starts over; checkpointed by the
         // writer itself at four times the limit (in 4 KiB pages).
         assert_eq!(pragma("journal_size_limit"), WAL_SIZE_LIMIT);
-        assert_eq!(pragma("wal_autocheckpoint"), 4 * WAL_SIZE_LIMIT / 4096);
-        assert_eq!(pragma("page_size"), 4096);
-        assert_eq!(s.checkpoints.every, WAL_SIZE_LIMIT / 4096);
+        assert_eq!(pragma("page_size"), PAGE_SIZE);
+        assert_eq!(pragma("wal_autocheckpoint"), 4 * WAL_SIZE_LIMIT / PAGE_SIZE);
+        assert_eq!(s.checkpoints.every, WAL_SIZE_LIMIT / PAGE_SIZE);
     }
 
     #[test]

@@ -53,11 +53,12 @@ pub(super) fn insert_article(
     placed: &super::story::Placement,
 ) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO articles (id, canonical_url, url, title, authors, summary_html, content_html, content_text,
-             content_hash, published_at, updated_at, first_seen_at, categories, enclosures, fingerprint,
-             story_id, story_match_id, story_score, title_derived, title_original, excerpt)
+        "INSERT INTO articles (id, canonical_url, url, title, authors, summary_html, content_html_zlib,
+             content_text, content_hash, published_at, updated_at, first_seen_at, categories, enclosures,
+             fingerprint, story_id, story_match_id, story_score, title_derived, title_original, excerpt,
+             content_html_size)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                 ?21)",
+                 ?21, ?22)",
     )?
     .execute(params![
         id,
@@ -66,7 +67,7 @@ pub(super) fn insert_article(
         e.title,
         e.authors.join(", "),
         e.summary_html,
-        e.content_html,
+        packed_html(e),
         super::text::stored(e.content_html.as_deref(), &e.content_text),
         hash,
         ts(e.published),
@@ -81,8 +82,16 @@ pub(super) fn insert_article(
         e.title_derived,
         e.title_original,
         super::text::excerpt(e.content_html.as_deref(), &e.content_text),
+        e.content_html.as_ref().map(String::len),
     ])?;
     Ok(())
+}
+
+/// `content_html_zlib` for the entry's HTML (see `store::html`).
+fn packed_html(e: &Entry) -> Option<Vec<u8>> {
+    e.content_html
+        .as_deref()
+        .map(|h| super::html::pack(h.as_bytes()))
 }
 
 pub(super) fn update_article(
@@ -93,10 +102,10 @@ pub(super) fn update_article(
     now: &str,
 ) -> Result<()> {
     tx.prepare_cached(
-        "UPDATE articles SET title = ?2, authors = ?3, summary_html = ?4, content_html = ?5,
+        "UPDATE articles SET title = ?2, authors = ?3, summary_html = ?4, content_html_zlib = ?5,
              content_text = ?6, content_hash = ?7, updated_at = coalesce(?8, updated_at),
              changed_at = ?9, categories = ?10, enclosures = ?11, title_derived = ?12,
-             title_original = ?13, excerpt = ?14
+             title_original = ?13, excerpt = ?14, content_html_size = ?15
          WHERE id = ?1",
     )?
     .execute(params![
@@ -104,7 +113,7 @@ pub(super) fn update_article(
         e.title,
         e.authors.join(", "),
         e.summary_html,
-        e.content_html,
+        packed_html(e),
         super::text::stored(e.content_html.as_deref(), &e.content_text),
         hash,
         e.updated.map(ts),
@@ -114,6 +123,7 @@ pub(super) fn update_article(
         e.title_derived,
         e.title_original,
         super::text::excerpt(e.content_html.as_deref(), &e.content_text),
+        e.content_html.as_ref().map(String::len),
     ])?;
     Ok(())
 }

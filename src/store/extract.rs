@@ -33,7 +33,9 @@ pub const CHANGE_MARGIN: chrono::Duration = chrono::Duration::hours(1);
 pub(super) const FULLER_HTML: &str = concat!(
     "CASE WHEN a.extracted_text IS NOT NULL AND length(a.extracted_text) > length(",
     super::text::text_sql!(),
-    ") THEN a.extracted_html ELSE a.content_html END"
+    ") THEN a.extracted_html ELSE ",
+    super::html::html_sql!(),
+    " END"
 );
 
 /// The article's text for outputs and digests, chosen as [`FULLER_HTML`].

@@ -50,8 +50,8 @@
 //!   back with `PRAGMA incremental_vacuum`, in steps that are each a short
 //!   transaction;
 //! - a database in the default mode (no auto-vacuum) is left alone until
-//!   free pages reach a quarter of a file of at least [`VACUUM_MIN_PAGES`]
-//!   pages; then one `VACUUM` switches it to `INCREMENTAL` (switching needs
+//!   free pages reach a quarter of a file of at least [`VACUUM_MIN_BYTES`];
+//!   then one `VACUUM` switches it to `INCREMENTAL` (switching needs
 //!   a full `VACUUM`) and from then on the step above applies. That one
 //!   `VACUUM` rewrites the whole file, needs as much free disk, and holds
 //!   the write lock until done: a daemon writing meanwhile waits up to its
@@ -70,10 +70,10 @@ use super::{ts, Result, Store};
 pub const BATCH: usize = 500;
 /// Fetch-log rows deleted per transaction (small rows, no triggers).
 pub const FETCH_LOG_BATCH: i64 = 5_000;
-/// Files smaller than this many pages are never fully vacuumed.
-pub const VACUUM_MIN_PAGES: i64 = 2048;
-/// Pages given back per `incremental_vacuum` step.
-const VACUUM_STEP: i64 = 1024;
+/// Files smaller than this (in bytes) are never fully vacuumed.
+pub const VACUUM_MIN_BYTES: i64 = 8 * 1024 * 1024;
+/// Bytes of pages given back per `incremental_vacuum` step.
+const VACUUM_STEP_BYTES: i64 = 4 * 1024 * 1024;
 
 /// What to prune.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -312,6 +312,8 @@ impl Store {
         let free_pages = pragma(self, "freelist_count")?;
         let pages = pragma(self, "page_count")?;
         let mode = pragma(self, "auto_vacuum")?;
+        let page_size = pragma(self, "page_size")?;
+        let step = (VACUUM_STEP_BYTES / page_size).max(1);
         let vacuum = if free_pages == 0 {
             "none"
         } else if mode == 2 {
@@ -321,13 +323,13 @@ impl Store {
                     break;
                 }
                 self.conn
-                    .execute_batch(&format!("PRAGMA incremental_vacuum({VACUUM_STEP})"))?;
+                    .execute_batch(&format!("PRAGMA incremental_vacuum({step})"))?;
                 if pragma(self, "freelist_count")? >= before {
                     break;
                 }
             }
             "incremental"
-        } else if mode == 0 && pages >= VACUUM_MIN_PAGES && free_pages * 4 >= pages {
+        } else if mode == 0 && pages * page_size >= VACUUM_MIN_BYTES && free_pages * 4 >= pages {
             self.conn
                 .execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
             "full"

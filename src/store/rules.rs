@@ -195,7 +195,9 @@ impl Store {
     pub fn stored_entries(&self, feed: FeedId, limit: usize) -> Result<Vec<Entry>> {
         let mut st = self.conn.prepare_cached(concat!(
             "SELECT e.entry_key, e.key_kind, e.guid, e.url, a.canonical_url, e.title, a.authors,
-                    a.summary_html, a.content_html, ",
+                    a.summary_html, ",
+            super::html::html_sql!(),
+            ", ",
             super::text::text_sql!(),
             ", e.content_hash, e.published_at,
                     a.updated_at, a.categories

@@ -3,7 +3,7 @@
 //! Since the migration `ONE_COPY` (see `schema::compact`), an article
 //! whose content is HTML stores only the HTML: `articles.content_text` is
 //! `''`, and the text (what search indexes, fingerprints and the text
-//! outputs read) is derived from `content_html` by the SQL function
+//! outputs read) is derived from its HTML (`store::html`) by the SQL function
 //! `html_text`, which every connection of Tributary registers
 //! ([`register`]) and which gives exactly what cleaning gave
 //! (`clean::html_to_text`). Only a text that cannot be derived is stored:
@@ -18,8 +18,11 @@ use rusqlite::Connection;
 /// `concat!`.
 macro_rules! text_sql {
     () => {
-        "CASE WHEN a.content_text = '' THEN coalesce(html_text(a.content_html), '') \
-         ELSE a.content_text END"
+        concat!(
+            "CASE WHEN a.content_text = '' THEN coalesce(html_text(",
+            $crate::store::html::html_sql!(),
+            "), '') ELSE a.content_text END"
+        )
     };
 }
 pub(super) use text_sql;
@@ -55,9 +58,10 @@ pub(super) fn excerpt(html: Option<&str>, text: &str) -> Option<String> {
     html.map(|_| text.chars().take(EXCERPT_CHARS).collect())
 }
 
-/// Registers `html_text(html)`: the plain text of sanitized HTML, as
-/// cleaning makes it (NULL for NULL). Deterministic, so SQLite may use it
-/// in indexes and views, and innocuous (it reads nothing else).
+/// Registers `html_text(html)`: the plain text of sanitized HTML (text,
+/// or a BLOB of UTF-8 such as `sqlar_uncompress` gives), as cleaning
+/// makes it (NULL for NULL). Deterministic, so SQLite may use it in
+/// indexes and views, and innocuous (it reads nothing else).
 pub(super) fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function(
         "html_text",
@@ -66,7 +70,13 @@ pub(super) fn register(conn: &Connection) -> rusqlite::Result<()> {
             | FunctionFlags::SQLITE_DETERMINISTIC
             | FunctionFlags::SQLITE_INNOCUOUS,
         |ctx| {
-            let html = ctx.get_raw(0).as_str_or_null()?;
+            let html = match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Blob(b) => Some(
+                    std::str::from_utf8(b)
+                        .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))?,
+                ),
+                other => other.as_str_or_null()?,
+            };
             Ok(html.map(crate::clean::html_to_text))
         },
     )

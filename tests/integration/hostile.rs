@@ -255,7 +255,7 @@ fn hostile_content_is_stored_and_published_inert() {
     // Stored HTML, links and enclosures.
     let db = s.db();
     let mut st = db
-        .prepare("SELECT coalesce(content_html, ''), coalesce(summary_html, ''), coalesce(url, ''), enclosures, title, authors FROM articles")
+        .prepare("SELECT coalesce(content_html, ''), coalesce(summary_html, ''), coalesce(url, ''), enclosures, title, authors FROM articles JOIN article_html USING (id)")
         .unwrap();
     let rows: Vec<(String, String, String, String, String, String)> = st
         .query_map([], |r| {

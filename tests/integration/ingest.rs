@@ -359,10 +359,10 @@ fn bundled_samples_ingest_and_merge_the_shared_article() {
     );
     assert_eq!(entries - articles, 1);
     // Sanitized: no script survived anywhere.
-    assert_eq!(s.count("SELECT count(*) FROM articles WHERE content_html LIKE '%<script%' OR content_html LIKE '%onclick%'"), 0);
+    assert_eq!(s.count("SELECT count(*) FROM article_html WHERE content_html LIKE '%<script%' OR content_html LIKE '%onclick%'"), 0);
     // Relative image URLs were made absolute.
     assert_eq!(
-        s.count("SELECT count(*) FROM articles WHERE content_html LIKE '%src=\"/%'"),
+        s.count("SELECT count(*) FROM article_html WHERE content_html LIKE '%src=\"/%'"),
         0
     );
     // Full-text search works.

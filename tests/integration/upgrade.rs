@@ -20,7 +20,7 @@ const FIXTURE: &str = concat!(
 
 /// The release's schema version, and this build's.
 const RELEASE_VERSION: i64 = 16;
-const MIGRATED_VERSION: i64 = 17;
+const MIGRATED_VERSION: i64 = 18;
 
 /// The release's store, unpacked to `to`.
 fn unpack(to: &Path) {
@@ -73,10 +73,11 @@ fn rows(c: &rusqlite::Connection, sql: &str) -> Vec<Vec<Value>> {
         .unwrap()
 }
 
-/// Everything of the articles but the stored text, every entry, the
-/// stories and the merges: what must not move.
+/// Everything of the articles but their stored text and HTML, every
+/// entry, the stories and the merges: what must not move, read without
+/// any function of Tributary's.
 const KEPT: [&str; 5] = [
-    "SELECT id, canonical_url, url, title, authors, summary_html, content_html, content_hash,
+    "SELECT id, canonical_url, url, title, authors, summary_html, content_hash,
             published_at, updated_at, first_seen_at, changed_at, categories, enclosures,
             story_id, fingerprint, story_match_id, story_score, title_derived, title_original,
             extracted_html, extracted_text, extracted_at, extract_error
@@ -104,9 +105,18 @@ fn the_releases_store_migrates_in_place_and_reads_the_same() {
         assert_eq!(version(&c), RELEASE_VERSION);
         let kept: Vec<_> = KEPT.iter().map(|q| rows(&c, q)).collect();
         let texts = rows(&c, "SELECT id, content_text FROM articles ORDER BY id");
-        (kept, texts)
+        let html = rows(&c, "SELECT id, content_html FROM articles ORDER BY id");
+        (kept, (texts, html))
     };
+    let (texts, html) = texts;
     assert_eq!(texts.len(), 24);
+    assert!(
+        html.iter()
+            .filter(|r| matches!(&r[1], Value::Text(h) if h.len() > 200))
+            .count()
+            >= 10,
+        "the fixture's articles have HTML"
+    );
     assert_eq!(before[2].len(), 1, "the fixture holds a story");
 
     // The river, as the release rendered it (opening the store migrates it).
@@ -138,9 +148,41 @@ fn the_releases_store_migrates_in_place_and_reads_the_same() {
         rows(&c, "SELECT id, content_text FROM article_text ORDER BY id"),
         texts
     );
+    // Every HTML reads as before, and is stored compressed where that
+    // makes it smaller (all but the shortest).
+    assert_eq!(
+        rows(&c, "SELECT id, content_html FROM article_html ORDER BY id"),
+        html
+    );
+    let (packed, of): (i64, i64) = c
+        .query_row(
+            "SELECT sum(length(content_html_zlib)), sum(content_html_size) FROM articles",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(packed * 3 < of * 2, "{packed} bytes stored for {of}");
+    // The sqlite3 shell reads the same HTML with its own zlib.
+    if let Some(shell) = crate::util::sqlite3_json(
+        &s.db_path(),
+        "SELECT id, content_html FROM article_html ORDER BY id",
+    ) {
+        let want: Vec<serde_json::Value> = html
+            .iter()
+            .map(|r| {
+                let h = match &r[1] {
+                    Value::Text(h) => serde_json::Value::from(h.as_str()),
+                    _ => serde_json::Value::Null,
+                };
+                let Value::Integer(id) = r[0] else { panic!() };
+                serde_json::json!({"id": id, "content_html": h})
+            })
+            .collect();
+        assert_eq!(shell, want);
+    }
     assert_eq!(
         c.query_row(
-            "SELECT count(*) FROM articles WHERE content_html IS NOT NULL AND content_text != ''",
+            "SELECT count(*) FROM articles WHERE content_html_zlib IS NOT NULL AND content_text != ''",
             [],
             |r| r.get::<_, i64>(0)
         )

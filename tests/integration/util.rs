@@ -448,3 +448,30 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// The rows of `sql` as the `sqlite3` shell gives them (`-json`), or
+/// `None` (said with [`skip`]) where there is no `sqlite3` command. The
+/// shell must answer: a shell that cannot (built without zlib, so without
+/// `sqlar_uncompress`) fails the test.
+pub fn sqlite3_json(db: &Path, sql: &str) -> Option<Vec<serde_json::Value>> {
+    if Command::new("sqlite3").arg("--version").output().is_err() {
+        skip("reading with the sqlite3 shell: no sqlite3 command (apt-get install sqlite3)");
+        return None;
+    }
+    let out = Command::new("sqlite3")
+        .args(["-json", "-readonly"])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sqlite3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    if text.trim().is_empty() {
+        return Some(Vec::new());
+    }
+    Some(serde_json::from_str(&text).unwrap())
+}

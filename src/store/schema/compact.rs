@@ -80,3 +80,67 @@ SELECT a.id, a.title, a.url, a.published_at, a.first_seen_at,
 FROM articles a
 ORDER BY a.first_seen_at DESC, a.published_at DESC, a.id DESC;
 "#;
+
+/// Migration: the articles' HTML compressed, as the `sqlite3` shell reads
+/// it.
+///
+/// `articles.content_html` becomes `content_html_zlib`, the HTML's bytes
+/// zlib-compressed (or as they are, where that would not shrink them),
+/// and `content_html_size`, their length, as SQLite archives store files:
+/// the shell's `sqlar_uncompress(content_html_zlib, content_html_size)`
+/// reads it, and Tributary registers the same function (see
+/// `store::html`). The view `article_html` gives every article's HTML as
+/// text; `article_text` and the search index's triggers derive the text
+/// from it, so the index (the same text as before) is kept as it is.
+///
+/// Dropping the old column rewrites the table once; the pages the HTML
+/// filled are reused by new rows and given back to the file system by
+/// the next retention run (`Store::compact`).
+pub(super) const PACKED_HTML: &str = r#"
+DROP VIEW article_text;
+DROP TRIGGER articles_fts_delete;
+DROP TRIGGER articles_fts_update;
+
+ALTER TABLE articles ADD COLUMN content_html_zlib BLOB;
+ALTER TABLE articles ADD COLUMN content_html_size INTEGER;
+UPDATE articles SET content_html_zlib = sqlar_compress(CAST(content_html AS BLOB)),
+                    content_html_size = length(CAST(content_html AS BLOB))
+WHERE content_html IS NOT NULL;
+ALTER TABLE articles DROP COLUMN content_html;
+
+CREATE VIEW article_html AS
+SELECT a.id, CAST(sqlar_uncompress(a.content_html_zlib, a.content_html_size) AS TEXT) AS content_html
+FROM articles a;
+
+CREATE VIEW article_text AS
+SELECT a.id, a.title,
+       CASE WHEN a.content_text = ''
+            THEN coalesce(html_text(CAST(sqlar_uncompress(a.content_html_zlib, a.content_html_size) AS TEXT)), '')
+            ELSE a.content_text END AS content_text,
+       a.extracted_text
+FROM articles a;
+
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text, extracted_text)
+        VALUES ('delete', old.id, old.title,
+                CASE WHEN old.content_text = ''
+                     THEN coalesce(html_text(CAST(sqlar_uncompress(old.content_html_zlib, old.content_html_size) AS TEXT)), '')
+                     ELSE old.content_text END,
+                old.extracted_text);
+END;
+CREATE TRIGGER articles_fts_update
+AFTER UPDATE OF title, content_html_zlib, content_html_size, content_text, extracted_text ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text, extracted_text)
+        VALUES ('delete', old.id, old.title,
+                CASE WHEN old.content_text = ''
+                     THEN coalesce(html_text(CAST(sqlar_uncompress(old.content_html_zlib, old.content_html_size) AS TEXT)), '')
+                     ELSE old.content_text END,
+                old.extracted_text);
+    INSERT INTO articles_fts(rowid, title, content_text, extracted_text)
+        VALUES (new.id, new.title,
+                CASE WHEN new.content_text = ''
+                     THEN coalesce(html_text(CAST(sqlar_uncompress(new.content_html_zlib, new.content_html_size) AS TEXT)), '')
+                     ELSE new.content_text END,
+                new.extracted_text);
+END;
+"#;

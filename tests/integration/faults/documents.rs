@@ -233,7 +233,7 @@ fn hostile_documents_are_refused_or_capped() {
     // Hostile HTML shapes are kept as text, quickly.
     let deep: String = s
         .db()
-        .query_row("SELECT a.content_html FROM articles a JOIN entries e ON e.article_id = a.id WHERE e.guid = 'd'", [], |r| r.get(0))
+        .query_row("SELECT h.content_html FROM article_html h JOIN entries e ON e.article_id = h.id WHERE e.guid = 'd'", [], |r| r.get(0))
         .unwrap();
     assert!(
         deep.contains("deep text") && !deep.contains("<div>"),
@@ -269,9 +269,10 @@ fn assert_caps(s: &Scratch) {
         i64,
     ) = db
         .query_row(
-            "SELECT e.guid, e.url, a.content_html, a.authors, json_array_length(a.categories),
+            "SELECT e.guid, e.url, h.content_html, a.authors, json_array_length(a.categories),
                     json_array_length(a.enclosures)
-             FROM entries e JOIN articles a ON a.id = e.article_id JOIN feeds f ON f.id = e.feed_id
+             FROM entries e JOIN articles a ON a.id = e.article_id JOIN article_html h ON h.id = a.id
+             JOIN feeds f ON f.id = e.feed_id
              WHERE f.name = 'caps' AND e.title = 'Long guid'",
             [],
             |r| {

@@ -1,0 +1,138 @@
+use std::io::Write;
+
+use proptest::prelude::*;
+use rusqlite::Connection;
+
+use super::*;
+
+fn zlib(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+fn conn() -> Connection {
+    let c = Connection::open_in_memory().unwrap();
+    register(&c).unwrap();
+    c
+}
+
+#[test]
+fn html_is_compressed_and_read_back() {
+    let html = "<p>The harbour <b>bridge</b> opens on Monday.</p>".repeat(40);
+    let packed = pack(html.as_bytes());
+    assert!(packed.len() * 5 < html.len(), "{} bytes", packed.len());
+    assert_eq!(unpack(&packed, html.len() as i64).unwrap(), html.as_bytes());
+    // Another zlib writer's stream reads the same (the shell's `compress`).
+    assert_eq!(
+        unpack(&zlib(html.as_bytes()), html.len() as i64).unwrap(),
+        html.as_bytes()
+    );
+}
+
+#[test]
+fn what_would_not_shrink_is_kept_as_it_is() {
+    for short in ["", "<p>a</p>", "é"] {
+        let packed = pack(short.as_bytes());
+        assert_eq!(packed, short.as_bytes());
+        assert_eq!(
+            unpack(&packed, short.len() as i64).unwrap(),
+            short.as_bytes()
+        );
+    }
+}
+
+#[test]
+fn a_value_never_inflates_past_its_declared_size() {
+    // 64 MiB of zeros in a stream of about 64 KiB, declared as 100 bytes.
+    let bomb = zlib(&vec![0u8; 64 << 20]);
+    assert!(bomb.len() < 100_000);
+    assert_eq!(unpack(&bomb, 100), Err(UnpackError::TooLong(100)));
+    // Declared longer than it is, or not a stream at all.
+    let short = zlib(b"<p>x</p>");
+    assert!(matches!(
+        unpack(&short, 9),
+        Err(UnpackError::WrongSize {
+            got: 8,
+            declared: 9
+        })
+    ));
+    assert!(matches!(
+        unpack(b"not zlib at all", 40),
+        Err(UnpackError::Corrupt(_))
+    ));
+    assert!(matches!(
+        unpack(&short[..short.len() - 6], 8),
+        Err(UnpackError::Corrupt(_))
+    ));
+}
+
+#[test]
+fn the_sql_functions_mean_what_the_shells_do() {
+    let c = conn();
+    let html = "<p>Ferry <i>timetable</i></p>".repeat(20);
+    let (round, packed_len): (Vec<u8>, i64) = c
+        .query_row(
+            "SELECT sqlar_uncompress(z, length(CAST(?1 AS BLOB))), length(z)
+             FROM (SELECT sqlar_compress(CAST(?1 AS BLOB)) AS z)",
+            [&html],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(round, html.as_bytes());
+    assert!((packed_len as usize) < html.len() / 4);
+    // Only a BLOB is compressed; NULL stays NULL; a size that is not
+    // positive, or the value's own length, returns the value.
+    let (text, null, kept): (String, Option<Vec<u8>>, Vec<u8>) = c
+        .query_row(
+            "SELECT sqlar_compress(?1), sqlar_uncompress(NULL, NULL),
+                    sqlar_uncompress(CAST('abc' AS BLOB), 3)",
+            [&html],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(text, html);
+    assert_eq!(null, None);
+    assert_eq!(kept, b"abc");
+    let err = c
+        .query_row("SELECT sqlar_uncompress(x'00010203', 1000)", [], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("not a zlib stream"), "{err}");
+}
+
+proptest! {
+    /// Any bytes (HTML-like and not) read back as they were, and what is
+    /// stored is never longer than they are.
+    #[test]
+    fn packing_round_trips_and_never_grows(
+        bytes in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..4096),
+            "(<p>[a-z ]{0,40}</p>){0,60}".prop_map(String::into_bytes),
+        ]
+    ) {
+        let packed = pack(&bytes);
+        prop_assert!(packed.len() <= bytes.len());
+        prop_assert_eq!(unpack(&packed, bytes.len() as i64).unwrap(), bytes);
+    }
+
+    /// Whatever the stored value and size, reading gives the value itself,
+    /// exactly the declared size, or an error: never more.
+    #[test]
+    fn reading_is_bounded_by_the_declared_size(
+        data in proptest::collection::vec(any::<u8>(), 0..512),
+        source in proptest::collection::vec(any::<u8>(), 0..8192),
+        size in 0i64..10_000,
+        stream in any::<bool>(),
+    ) {
+        let data = if stream { zlib(&source) } else { data };
+        match unpack(&data, size) {
+            Ok(out) => prop_assert!(
+                out == data || out.len() as i64 == size,
+                "{} bytes from a value of {} declared {}", out.len(), data.len(), size
+            ),
+            Err(_) => prop_assert!(size > 0 && size as usize != data.len()),
+        }
+    }
+}
