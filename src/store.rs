@@ -30,6 +30,7 @@ pub(crate) mod extract;
 mod feeds;
 mod health;
 mod html;
+pub use html::PackedHtml;
 mod ingest;
 mod known;
 mod notify;

@@ -144,7 +144,10 @@ pub(super) async fn process_into(
         )
         .map(|mut doc| {
             let judged = judge(&mut doc, &again.rules, &again.dropped, now);
-            (doc, judged)
+            // Compressed here, on a processor, rather than by the one
+            // thread that writes (see `store::PackedHtml`).
+            let packed = store::PackedHtml::of(&doc.entries);
+            (doc, judged, packed)
         });
         // Kept for a second, full pass should the store refuse an entry
         // it no longer holds as it was.
@@ -153,11 +156,12 @@ pub(super) async fn process_into(
     .await
     .unwrap_or_else(|e| (Err(ParseError::Panic(e.to_string())), None));
     match processed {
-        Ok((doc, judged)) => {
+        Ok((doc, judged, packed)) => {
             if !judged.dropped.is_empty() {
                 debug!(dropped = judged.dropped.len(), "entries dropped by rules");
             }
             response::document(rec, doc, judged, validators);
+            rec.packed_html = packed;
         }
         Err(e) => response::unreadable(rec, &e),
     }

@@ -47,6 +47,7 @@ pub(super) fn insert_article(
     tx: &Transaction<'_>,
     id: i64,
     e: &Entry,
+    packed: &super::PackedHtml,
     print: Option<&[u8]>,
     hash: &str,
     now: &str,
@@ -67,7 +68,7 @@ pub(super) fn insert_article(
         e.title,
         e.authors.join(", "),
         e.summary_html,
-        packed_html(e),
+        e.content_html.as_deref().map(|h| packed.get(h)),
         super::text::stored(e.content_html.as_deref(), &e.content_text),
         hash,
         ts(e.published),
@@ -87,17 +88,11 @@ pub(super) fn insert_article(
     Ok(())
 }
 
-/// `content_html_zlib` for the entry's HTML (see `store::html`).
-fn packed_html(e: &Entry) -> Option<Vec<u8>> {
-    e.content_html
-        .as_deref()
-        .map(|h| super::html::pack(h.as_bytes()))
-}
-
 pub(super) fn update_article(
     tx: &Transaction<'_>,
     id: i64,
     e: &Entry,
+    packed: &super::PackedHtml,
     hash: &str,
     now: &str,
 ) -> Result<()> {
@@ -113,7 +108,7 @@ pub(super) fn update_article(
         e.title,
         e.authors.join(", "),
         e.summary_html,
-        packed_html(e),
+        e.content_html.as_deref().map(|h| packed.get(h)),
         super::text::stored(e.content_html.as_deref(), &e.content_text),
         hash,
         e.updated.map(ts),

@@ -14,12 +14,20 @@
 //! search index's triggers and Tributary's own queries read it the same
 //! way in both.
 //!
+//! Compressing costs about a tenth of a cold import's CPU, so it is done
+//! where documents are processed, on as many threads as there are cores
+//! ([`PackedHtml::of`], carried to the writer in the fetch's record),
+//! not on the one thread that writes; the writer compresses only what
+//! did not come compressed (a second pass, a bulk load).
+//!
 //! The bound: reading a value never makes more than its declared size
 //! (a value that would inflate further is an error, not a larger
 //! allocation), and a stored value is never larger than the HTML it
 //! holds.
 
-use std::cell::RefCell;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use rusqlite::functions::{Context, FunctionFlags};
@@ -40,29 +48,100 @@ pub(super) use html_sql;
 /// level 1 switches to a faster matcher that gives up a quarter of it.
 const LEVEL: u32 = 2;
 
-thread_local! {
-    /// One compressor per thread, reset between values: making one
-    /// allocates and clears its tables, which cost more than compressing
-    /// an article of a few kilobytes.
-    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::new(LEVEL), true));
-    static INFLATE: RefCell<Decompress> = RefCell::new(Decompress::new(true));
+/// Compressors and decompressors kept between uses, reset each time:
+/// making a compressor allocates and clears about 300 KB of tables, which
+/// costs more than compressing an article of a few kilobytes. One pool
+/// for the process rather than one per thread, since documents are
+/// processed on the blocking pool, whose threads come and go: it holds at
+/// most as many as were ever in use at once.
+static DEFLATERS: Mutex<Vec<Compress>> = Mutex::new(Vec::new());
+static INFLATERS: Mutex<Vec<Decompress>> = Mutex::new(Vec::new());
+
+/// Runs `f` with a compressor from `pool` (or a new one from `make`),
+/// and gives it back.
+fn pooled<Z, T>(pool: &Mutex<Vec<Z>>, make: impl FnOnce() -> Z, f: impl FnOnce(&mut Z) -> T) -> T {
+    let taken = pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
+    let mut z = taken.unwrap_or_else(make);
+    let out = f(&mut z);
+    pool.lock().unwrap_or_else(PoisonError::into_inner).push(z);
+    out
+}
+
+fn deflater() -> Compress {
+    Compress::new(Compression::new(LEVEL), true)
 }
 
 /// What `content_html_zlib` holds for `html`: its zlib stream, or its
 /// bytes where the stream would not be shorter (as `sqlar_compress`
 /// decides). Never longer than `html`.
 pub(super) fn pack(html: &[u8]) -> Vec<u8> {
-    DEFLATE.with(|d| {
-        let mut d = d.borrow_mut();
-        d.reset();
-        // Room for a stream as long as the input: if it does not fit, it
-        // is not worth keeping and the bytes are stored as they are.
-        let mut out = Vec::with_capacity(html.len());
-        match d.compress_vec(html, &mut out, FlushCompress::Finish) {
-            Ok(Status::StreamEnd) if out.len() < html.len() => out,
-            _ => html.to_vec(),
+    pooled(&DEFLATERS, deflater, |d| pack_with(d, html))
+}
+
+fn pack_with(d: &mut Compress, html: &[u8]) -> Vec<u8> {
+    d.reset();
+    // Room for a stream as long as the input: if it does not fit, it is
+    // not worth keeping and the bytes are stored as they are.
+    let mut out = Vec::with_capacity(html.len());
+    match d.compress_vec(html, &mut out, FlushCompress::Finish) {
+        Ok(Status::StreamEnd) if out.len() < html.len() => out,
+        _ => html.to_vec(),
+    }
+}
+
+/// The HTML of a document's entries, compressed ahead of the writer,
+/// found by the HTML itself (its hash and length), so that the entries
+/// may be filtered or processed again after it was made: an HTML it
+/// does not hold is compressed when it is written.
+#[derive(Debug, Clone, Default)]
+pub struct PackedHtml(HashMap<(u64, usize), Vec<u8>>);
+
+impl PackedHtml {
+    /// The HTML of `entries`, compressed.
+    pub fn of(entries: &[crate::model::Entry]) -> PackedHtml {
+        let mut htmls = entries
+            .iter()
+            .filter_map(|e| e.content_html.as_deref())
+            .peekable();
+        if htmls.peek().is_none() {
+            return PackedHtml::default();
         }
-    })
+        pooled(&DEFLATERS, deflater, |d| {
+            PackedHtml(
+                htmls
+                    .map(|h| (key(h), pack_with(d, h.as_bytes())))
+                    .collect(),
+            )
+        })
+    }
+
+    /// What `content_html_zlib` holds for `html`: made ahead, or now.
+    pub(super) fn get(&self, html: &str) -> Cow<'_, [u8]> {
+        match self.0.get(&key(html)) {
+            Some(packed) => {
+                debug_assert_eq!(
+                    unpack(packed, html.len() as i64).as_deref(),
+                    Ok(html.as_bytes())
+                );
+                Cow::Borrowed(packed)
+            }
+            None => Cow::Owned(pack(html.as_bytes())),
+        }
+    }
+
+    /// How many HTMLs it holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn key(html: &str) -> (u64, usize) {
+    (xxhash_rust::xxh3::xxh3_64(html.as_bytes()), html.len())
 }
 
 /// Why a stored value could not be read.
@@ -86,23 +165,26 @@ pub(super) fn unpack(data: &[u8], size: i64) -> Result<Vec<u8>, UnpackError> {
     if size == 0 || size == data.len() {
         return Ok(data.to_vec());
     }
-    INFLATE.with(|d| {
-        let mut d = d.borrow_mut();
-        d.reset(true);
-        // One byte more than declared, to tell a stream that would go on
-        // from one that ends there; written into spare capacity only.
-        let mut out = Vec::with_capacity(size.saturating_add(1));
-        match d.decompress_vec(data, &mut out, FlushDecompress::Finish) {
-            Ok(Status::StreamEnd) if out.len() == size => Ok(out),
-            Ok(_) if out.len() > size => Err(UnpackError::TooLong(size)),
-            Ok(Status::StreamEnd) => Err(UnpackError::WrongSize {
-                got: out.len(),
-                declared: size,
-            }),
-            Ok(_) => Err(UnpackError::Corrupt("the stream ends early".into())),
-            Err(e) => Err(UnpackError::Corrupt(e.to_string())),
-        }
-    })
+    pooled(
+        &INFLATERS,
+        || Decompress::new(true),
+        |d| {
+            d.reset(true);
+            // One byte more than declared, to tell a stream that would go on
+            // from one that ends there; written into spare capacity only.
+            let mut out = Vec::with_capacity(size.saturating_add(1));
+            match d.decompress_vec(data, &mut out, FlushDecompress::Finish) {
+                Ok(Status::StreamEnd) if out.len() == size => Ok(out),
+                Ok(_) if out.len() > size => Err(UnpackError::TooLong(size)),
+                Ok(Status::StreamEnd) => Err(UnpackError::WrongSize {
+                    got: out.len(),
+                    declared: size,
+                }),
+                Ok(_) => Err(UnpackError::Corrupt("the stream ends early".into())),
+                Err(e) => Err(UnpackError::Corrupt(e.to_string())),
+            }
+        },
+    )
 }
 
 /// Registers `sqlar_compress(X)` and `sqlar_uncompress(X, SZ)` as the

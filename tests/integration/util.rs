@@ -422,6 +422,7 @@ pub fn fetch_record_of(
         retry_after_until: None,
         now,
         judged: Default::default(),
+        packed_html: Default::default(),
         pushed: false,
     }
 }

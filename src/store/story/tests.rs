@@ -110,6 +110,7 @@ pub(in crate::store) fn fetch(feed: i64, item: &str, text: &str, merging: bool) 
         retry_after_until: None,
         now: now(),
         judged: Default::default(),
+        packed_html: Default::default(),
         pushed: false,
     }
 }
