@@ -43,11 +43,12 @@ pub(super) fn find_article(
     Ok(None)
 }
 
+/// Inserts article `id` made from entry `e`; its HTML as `packed` holds it
+/// compressed (or compressed now, see `store::PackedHtml`).
 pub(super) fn insert_article(
     tx: &Transaction<'_>,
     id: i64,
-    e: &Entry,
-    packed: &super::PackedHtml,
+    (e, packed): (&Entry, &super::PackedHtml),
     print: Option<&[u8]>,
     hash: &str,
     now: &str,
@@ -91,8 +92,7 @@ pub(super) fn insert_article(
 pub(super) fn update_article(
     tx: &Transaction<'_>,
     id: i64,
-    e: &Entry,
-    packed: &super::PackedHtml,
+    (e, packed): (&Entry, &super::PackedHtml),
     hash: &str,
     now: &str,
 ) -> Result<()> {

@@ -51,7 +51,15 @@ impl Store {
                 let seen = ts(row.first_seen);
                 // A story of its own: the content is distinct.
                 let alone = Placement::default();
-                insert_article(&tx, id, e, &Default::default(), None, &hash, &seen, &alone)?;
+                insert_article(
+                    &tx,
+                    id,
+                    (e, &Default::default()),
+                    None,
+                    &hash,
+                    &seen,
+                    &alone,
+                )?;
                 let new = NewEntry {
                     feed: row.feed.0,
                     article_id: id,
