@@ -84,7 +84,11 @@ fn pack_with(d: &mut Compress, html: &[u8]) -> Vec<u8> {
     // not worth keeping and the bytes are stored as they are.
     let mut out = Vec::with_capacity(html.len());
     match d.compress_vec(html, &mut out, FlushCompress::Finish) {
-        Ok(Status::StreamEnd) if out.len() < html.len() => out,
+        Ok(Status::StreamEnd) if out.len() < html.len() => {
+            // Held until the writer stores it: only its own bytes.
+            out.shrink_to_fit();
+            out
+        }
         _ => html.to_vec(),
     }
 }
