@@ -57,6 +57,10 @@ use crate::store::Store;
 /// The longest the loop sleeps before looking around again.
 const TICK: Duration = Duration::from_secs(1);
 
+/// How much longer than the unit's start timeout a start that upgrades the
+/// store may take (`EXTEND_TIMEOUT_USEC`).
+const MIGRATION_LIMIT: Duration = Duration::from_secs(60 * 60);
+
 /// Counters for the status line.
 #[derive(Default)]
 struct Stats {
@@ -163,6 +167,19 @@ pub async fn run(
     mut control: tokio::sync::mpsc::Receiver<Control>,
 ) -> anyhow::Result<SharedStore> {
     let notifier = Notifier::from_env();
+    // An upgrade rewrites tables in one transaction: on a large store
+    // that outlasts systemd's start timeout (90 s by default), which
+    // would kill the start, roll the upgrade back, and do it again.
+    if let Some((from, to)) = Store::pending_migrations(&config.store.path)
+        .with_context(|| format!("reading the store {}", config.store.path.display()))?
+    {
+        let status = format!("upgrading the store from schema {from} to {to}");
+        info!(
+            from,
+            to, "upgrading the store (on a large store this takes minutes)"
+        );
+        notifier.extend_start(MIGRATION_LIMIT, &status);
+    }
     let mut store = Store::open_with(&config.store.path, config.store.access)
         .with_context(|| format!("opening the store {}", config.store.path.display()))?;
     let now = Utc::now();

@@ -255,6 +255,20 @@ impl Store {
         Ok(store)
     }
 
+    /// The schema versions an existing database at `path` would be
+    /// migrated from and to by [`Store::open`], when it would be (`None`:
+    /// no file yet, or nothing to apply). Opening runs every pending
+    /// migration in one transaction, which on a large store can take
+    /// minutes (the daemon tells systemd so first).
+    pub fn pending_migrations(path: &Path) -> Result<Option<(i64, i64)>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let found = Store::open_read_only(path)?.schema_version()?;
+        let to = schema::MIGRATIONS.len() as i64;
+        Ok((found > 0 && found < to).then_some((found, to)))
+    }
+
     /// Opens an existing database for reading only (for commands that only
     /// look, like `tributary feeds`), without migrating it.
     pub fn open_read_only(path: &Path) -> Result<Store> {

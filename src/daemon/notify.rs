@@ -52,6 +52,17 @@ impl Notifier {
         }
     }
 
+    /// Before a long start: `EXTEND_TIMEOUT_USEC=` (the start may take
+    /// `limit` more than the unit's `TimeoutStartSec=`, at most 71
+    /// minutes) with a status line.
+    pub fn extend_start(&self, limit: Duration, status: &str) {
+        let usec = u32::try_from(limit.as_micros()).unwrap_or(u32::MAX);
+        self.send(&[
+            NotifyState::ExtendTimeoutUsec(usec),
+            NotifyState::Status(status),
+        ]);
+    }
+
     /// `STOPPING=1`.
     pub fn stopping(&self) {
         self.send(&[NotifyState::Stopping, NotifyState::Status("stopping")]);

@@ -335,3 +335,53 @@ fn a_migration_killed_halfway_leaves_the_releases_store() {
     }
     assert!(cut_short > 0, "no kill landed inside the migration");
 }
+
+/// What the daemon tells systemd up to `READY=1`.
+fn notifications_until_ready(s: &Scratch) -> Vec<String> {
+    let sock_path = s.dir.path().join("notify.sock");
+    let _ = std::fs::remove_file(&sock_path);
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let daemon =
+        crate::child::Daemon::start(s, "", &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())]);
+    let mut messages = Vec::new();
+    let end = std::time::Instant::now() + Duration::from_secs(60);
+    let mut buf = [0u8; 4096];
+    while std::time::Instant::now() < end
+        && !messages.iter().any(|m: &String| m.contains("READY=1"))
+    {
+        if let Ok(n) = sock.recv(&mut buf) {
+            messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    let (code, log) = daemon.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        messages.iter().any(|m| m.contains("READY=1")),
+        "{messages:?}\n{log}"
+    );
+    messages
+}
+
+#[test]
+fn an_upgrade_at_start_asks_systemd_for_more_time_first() {
+    let s = scratch();
+    let first = notifications_until_ready(&s);
+    // Before READY, and before the upgrade's transaction: more time, and
+    // why.
+    assert_eq!(
+        first[0],
+        format!(
+            "EXTEND_TIMEOUT_USEC=3600000000\nSTATUS=upgrading the store from schema {RELEASE_VERSION} to {MIGRATED_VERSION}\n"
+        ),
+        "{first:?}"
+    );
+    assert_eq!(version(&s.db()), MIGRATED_VERSION);
+    // Upgraded once: the next start asks for nothing.
+    let second = notifications_until_ready(&s);
+    assert!(
+        second.iter().all(|m| !m.contains("EXTEND_TIMEOUT_USEC")),
+        "{second:?}"
+    );
+}
