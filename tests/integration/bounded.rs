@@ -312,26 +312,8 @@ proptest! {
 }
 
 /// Runs `tributary fetch` and returns its peak resident memory in KiB.
-// The child is reaped by `wait4`, which also reports its peak memory.
-#[allow(clippy::zombie_processes)]
 fn fetch_peak_kib(s: &Scratch) -> u64 {
-    let child = Command::new(env!("CARGO_BIN_EXE_tributary"))
-        .arg("--config")
-        .arg(s.config_path())
-        .arg("fetch")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value to be filled in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, once, with valid pointers.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32);
-    assert!(libc::WIFEXITED(status), "tributary fetch did not exit");
-    usage.ru_maxrss as u64
+    crate::util::peak_kib(s, &["fetch"])
 }
 
 #[test]

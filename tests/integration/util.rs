@@ -476,3 +476,30 @@ pub fn sqlite3_json(db: &Path, sql: &str) -> Option<Vec<serde_json::Value>> {
     }
     Some(serde_json::from_str(&text).unwrap())
 }
+
+/// Runs the real binary with `--config` and `args`, which must succeed,
+/// and returns its peak resident memory in KiB.
+// The child is reaped by `wait4`, which also reports its peak memory.
+#[allow(clippy::zombie_processes)]
+pub fn peak_kib(s: &Scratch, args: &[&str]) -> u64 {
+    let child = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .arg("--config")
+        .arg(s.config_path())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value to be filled in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, once, with valid pointers.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "tributary {args:?} failed"
+    );
+    usage.ru_maxrss as u64
+}
