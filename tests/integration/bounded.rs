@@ -8,7 +8,6 @@
 //!   `tributary fetch` of feeds built to amplify stores and holds only that,
 //!   with a note on the feed saying what was left out.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
