@@ -370,10 +370,17 @@ impl Store {
     /// data goes to files (in `SQLITE_TMPDIR` or `/var/tmp`; the unit's
     /// private one under systemd), and memory stays at the page cache.
     fn migrate(&mut self) -> Result<()> {
+        self.on_temporary_files(Store::migrate_on_files)
+    }
+
+    /// Runs `f` with SQLite's temporary data (statement journals, the copy
+    /// `VACUUM` makes) in files rather than memory, for statements whose
+    /// temporary data grows with the store.
+    fn on_temporary_files<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
         self.conn.pragma_update(None, "temp_store", "FILE")?;
-        let migrated = self.migrate_on_files();
+        let out = f(self);
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
-        migrated
+        out
     }
 
     fn migrate_on_files(&mut self) -> Result<()> {

@@ -53,7 +53,8 @@
 //!   free pages reach a quarter of a file of at least [`VACUUM_MIN_BYTES`];
 //!   then one `VACUUM` switches it to `INCREMENTAL` (switching needs
 //!   a full `VACUUM`) and from then on the step above applies. That one
-//!   `VACUUM` rewrites the whole file, needs as much free disk, and holds
+//!   `VACUUM` rewrites the whole file, needs as much free disk (its copy
+//!   is a temporary file, not memory: `Store::on_temporary_files`), and holds
 //!   the write lock until done: a daemon writing meanwhile waits up to its
 //!   busy timeout and then records that fetch as failed (the next fetch
 //!   brings the same entries).
@@ -330,8 +331,11 @@ impl Store {
             }
             "incremental"
         } else if mode == 0 && pages * page_size >= VACUUM_MIN_BYTES && free_pages * 4 >= pages {
-            self.conn
-                .execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+            // The copy VACUUM makes is as large as the file: on disk.
+            self.on_temporary_files(|s| {
+                Ok(s.conn
+                    .execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?)
+            })?;
             "full"
         } else {
             "none"
