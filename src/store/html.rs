@@ -15,10 +15,10 @@
 //! way in both.
 //!
 //! Compressing costs about a tenth of a cold import's CPU, so it is done
-//! where documents are processed, on as many threads as there are cores
-//! ([`PackedHtml::of`], carried to the writer in the fetch's record),
-//! not on the one thread that writes; the writer compresses only what
-//! did not come compressed (a second pass, a bulk load).
+//! where documents are processed ([`PackedHtml::of`], carried to the
+//! writer in the fetch's record), not on the one thread that writes; the
+//! writer compresses only what did not come compressed (a second pass, a
+//! bulk load).
 //!
 //! The bound: reading a value never makes more than its declared size
 //! (a value that would inflate further is an error, not a larger
@@ -93,19 +93,22 @@ fn pack_with(d: &mut Compress, html: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The HTML of a document's entries, compressed ahead of the writer,
-/// found by the HTML itself (its hash and length), so that the entries
-/// may be filtered or processed again after it was made: an HTML it
-/// does not hold is compressed when it is written.
+/// The HTML of a document's entries, compressed ahead of the writer, by
+/// entry key, each with its HTML's hash and length: the entries may be
+/// filtered or processed again after it was made, and an HTML it does
+/// not hold as it is (another entry's, a changed one) is compressed when
+/// it is written. Keyed by entry, a document cannot have one entry
+/// stored with another's HTML by making their hashes collide (xxh3 is
+/// not made to resist that).
 #[derive(Debug, Clone, Default)]
-pub struct PackedHtml(HashMap<(u64, usize), Vec<u8>>);
+pub struct PackedHtml(HashMap<String, ((u64, usize), Vec<u8>)>);
 
 impl PackedHtml {
     /// The HTML of `entries`, compressed.
     pub fn of(entries: &[crate::model::Entry]) -> PackedHtml {
         let mut htmls = entries
             .iter()
-            .filter_map(|e| e.content_html.as_deref())
+            .filter_map(|e| Some((&e.key, e.content_html.as_deref()?)))
             .peekable();
         if htmls.peek().is_none() {
             return PackedHtml::default();
@@ -113,16 +116,17 @@ impl PackedHtml {
         pooled(&DEFLATERS, deflater, |d| {
             PackedHtml(
                 htmls
-                    .map(|h| (key(h), pack_with(d, h.as_bytes())))
+                    .map(|(k, h)| (k.clone(), (sum(h), pack_with(d, h.as_bytes()))))
                     .collect(),
             )
         })
     }
 
-    /// What `content_html_zlib` holds for `html`: made ahead, or now.
-    pub(super) fn get(&self, html: &str) -> Cow<'_, [u8]> {
-        match self.0.get(&key(html)) {
-            Some(packed) => {
+    /// What `content_html_zlib` holds for the HTML of the entry keyed
+    /// `entry`: made ahead, or now.
+    pub(super) fn get(&self, entry: &str, html: &str) -> Cow<'_, [u8]> {
+        match self.0.get(entry).filter(|(made, _)| *made == sum(html)) {
+            Some((_, packed)) => {
                 debug_assert_eq!(
                     unpack(packed, html.len() as i64).as_deref(),
                     Ok(html.as_bytes())
@@ -144,7 +148,7 @@ impl PackedHtml {
     }
 }
 
-fn key(html: &str) -> (u64, usize) {
+fn sum(html: &str) -> (u64, usize) {
     (xxhash_rust::xxh3::xxh3_64(html.as_bytes()), html.len())
 }
 

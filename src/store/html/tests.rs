@@ -138,25 +138,38 @@ proptest! {
 }
 
 #[test]
-fn html_packed_ahead_is_found_by_its_content() {
-    let entry = |html: Option<&str>| {
-        let mut e = crate::store::story::tests::fetch(1, "a", "text", true).entries[0].clone();
+fn html_packed_ahead_is_found_by_entry_and_content() {
+    let entry = |key: &str, html: Option<&str>| {
+        let mut e = crate::store::story::tests::fetch(1, key, "text", true).entries[0].clone();
         e.content_html = html.map(str::to_owned);
         e
     };
     let first = "<p>One</p>".repeat(30);
     let second = "<p>Two</p>".repeat(30);
-    let packed = PackedHtml::of(&[entry(Some(&first)), entry(Some(&second)), entry(None)]);
+    let entries = [
+        entry("a", Some(&first)),
+        entry("b", Some(&second)),
+        entry("c", None),
+    ];
+    let packed = PackedHtml::of(&entries);
     assert_eq!(packed.len(), 2);
-    for html in [&first, &second] {
-        let got = packed.get(html);
+    for e in &entries[..2] {
+        let html = e.content_html.as_deref().unwrap();
+        let got = packed.get(&e.key, html);
         assert!(matches!(got, Cow::Borrowed(_)), "made ahead");
         assert_eq!(unpack(&got, html.len() as i64).unwrap(), html.as_bytes());
     }
-    // An HTML it was not made from (an entry processed again, changed) is
-    // compressed then, not taken for another.
+    // Another HTML than the one it was made from (the entry processed
+    // again, changed; another entry's), or an entry it does not know, is
+    // compressed then, never taken for another.
     let other = "<p>Three</p>".repeat(30);
-    let got = packed.get(&other);
-    assert!(matches!(got, Cow::Owned(_)));
-    assert_eq!(unpack(&got, other.len() as i64).unwrap(), other.as_bytes());
+    for (key, html) in [
+        (&entries[0].key, &other),
+        (&entries[0].key, &second),
+        (&entries[2].key, &first),
+    ] {
+        let got = packed.get(key, html);
+        assert!(matches!(got, Cow::Owned(_)), "{key}");
+        assert_eq!(unpack(&got, html.len() as i64).unwrap(), html.as_bytes());
+    }
 }
