@@ -7,6 +7,7 @@ mod clients;
 mod corpus;
 mod crash;
 mod daemon;
+mod datasette;
 mod dedup_corpus;
 mod dedup_eval;
 mod digests;
