@@ -525,7 +525,7 @@ mod tests {
             .query_row(
                 "SELECT (SELECT count(*) FROM story_bands WHERE band_key = 42 AND article_id = 1),
                         (SELECT count(*) FROM sqlite_master WHERE name = 'articles_fts_insert'),
-                        (SELECT count(*) FROM sqlite_master WHERE name = 'articles_story_prints')",
+                        (SELECT count(*) FROM sqlite_master WHERE name = 'story_prints')",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )

@@ -57,10 +57,10 @@ pub(super) fn insert_article(
     tx.prepare_cached(
         "INSERT INTO articles (id, canonical_url, url, title, authors, summary_html, content_html_zlib,
              content_text, content_hash, published_at, updated_at, first_seen_at, categories, enclosures,
-             fingerprint, story_id, story_match_id, story_score, title_derived, title_original, excerpt,
+             story_id, story_match_id, story_score, title_derived, title_original, excerpt,
              content_html_size)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                 ?21, ?22)",
+                 ?21)",
     )?
     .execute(params![
         id,
@@ -77,7 +77,6 @@ pub(super) fn insert_article(
         now,
         json_list(&e.categories),
         json_list(&e.enclosures),
-        print,
         placed.story.unwrap_or(id),
         placed.matched.map(|(m, _)| m),
         placed.matched.map(|(_, score)| score),
@@ -86,6 +85,10 @@ pub(super) fn insert_article(
         super::text::excerpt(e.content_html.as_deref(), &e.content_text),
         e.content_html.as_ref().map(String::len),
     ])?;
+    if let Some(print) = print {
+        tx.prepare_cached("INSERT INTO story_prints (article_id, fingerprint) VALUES (?1, ?2)")?
+            .execute(params![id, print])?;
+    }
     Ok(())
 }
 

@@ -146,8 +146,8 @@ impl Store {
     /// fingerprinted: the fuller of feed and extracted text).
     fn evidence(&self, a: i64, b: i64) -> Result<Option<Evidence>> {
         let mut st = self.conn.prepare_cached(&format!(
-            "SELECT a.fingerprint, CASE WHEN a.title_derived THEN '' ELSE a.title END, {}
-             FROM articles a WHERE a.id = ?1",
+            "SELECT p.fingerprint, CASE WHEN a.title_derived THEN '' ELSE a.title END, {}
+             FROM articles a LEFT JOIN story_prints p ON p.article_id = a.id WHERE a.id = ?1",
             super::extract::FULLER_TEXT
         ))?;
         let mut read = |id: i64| -> Result<Option<(Fingerprint, String, String)>> {

@@ -73,17 +73,18 @@ pub(super) fn replace(
     let story = joined.iter().copied().chain([id]).min().unwrap_or(id);
     story::merge(tx, story, &joined)?;
     tx.prepare_cached(
-        "UPDATE articles SET fingerprint = ?2, story_id = ?3, story_match_id = ?4,
-             story_score = ?5
-         WHERE id = ?1",
+        "UPDATE articles SET story_id = ?2, story_match_id = ?3, story_score = ?4 WHERE id = ?1",
     )?
     .execute(params![
         id,
-        &bytes[..],
         story,
         placed.matched.map(|(m, _)| m),
         placed.matched.map(|(_, score)| score),
     ])?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO story_prints (article_id, fingerprint) VALUES (?1, ?2)",
+    )?
+    .execute(params![id, &bytes[..]])?;
     let mut index = tx.prepare_cached(
         "INSERT OR IGNORE INTO story_bands (band_key, article_id) VALUES (?1, ?2)",
     )?;

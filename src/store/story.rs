@@ -306,10 +306,9 @@ fn compare(
     })
 }
 
-/// An article's fingerprint, when it has one, through the narrow covering
-/// index of migration 6.
-const PRINT_SQL: &str = "SELECT fingerprint FROM articles INDEXED BY articles_story_prints
-     WHERE id = ?1 AND fingerprint IS NOT NULL";
+/// An article's fingerprint, when it has one (read from `story_prints`,
+/// not from the article's wide row).
+const PRINT_SQL: &str = "SELECT fingerprint FROM story_prints WHERE article_id = ?1";
 
 /// The fingerprint of article `id`, when it has one, read with `prints`
 /// (a prepared [`PRINT_SQL`]) and decoded straight from SQLite's buffer.

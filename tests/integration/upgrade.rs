@@ -20,7 +20,7 @@ const FIXTURE: &str = concat!(
 
 /// The release's schema version, and this build's.
 const RELEASE_VERSION: i64 = 16;
-const MIGRATED_VERSION: i64 = 18;
+const MIGRATED_VERSION: i64 = 19;
 
 /// The release's store, unpacked to `to`.
 fn unpack(to: &Path) {
@@ -75,11 +75,12 @@ fn rows(c: &rusqlite::Connection, sql: &str) -> Vec<Vec<Value>> {
 
 /// Everything of the articles but their stored text and HTML, every
 /// entry, the stories and the merges: what must not move, read without
-/// any function of Tributary's.
+/// any function of Tributary's. `{print}` is where the article's
+/// fingerprint is read: [`PRINT_BEFORE`] or [`PRINT_AFTER`].
 const KEPT: [&str; 5] = [
     "SELECT id, canonical_url, url, title, authors, summary_html, content_hash,
             published_at, updated_at, first_seen_at, changed_at, categories, enclosures,
-            story_id, fingerprint, story_match_id, story_score, title_derived, title_original,
+            story_id, {print}, story_match_id, story_score, title_derived, title_original,
             extracted_html, extracted_text, extracted_at, extract_error
      FROM articles ORDER BY id",
     "SELECT * FROM entries ORDER BY id",
@@ -87,6 +88,19 @@ const KEPT: [&str; 5] = [
     "SELECT * FROM merges ORDER BY level, article_id, entry_id",
     "SELECT * FROM latest_articles",
 ];
+
+/// The fingerprint in the release's schema, and in this build's (a table
+/// of its own, migration 19).
+const PRINT_BEFORE: &str = "fingerprint";
+const PRINT_AFTER: &str =
+    "(SELECT p.fingerprint FROM story_prints p WHERE p.article_id = articles.id)";
+
+/// Every row of every [`KEPT`] query, the fingerprint read by `print`.
+fn kept(c: &rusqlite::Connection, print: &str) -> Vec<Vec<Vec<Value>>> {
+    KEPT.iter()
+        .map(|q| rows(c, &q.replace("{print}", print)))
+        .collect()
+}
 
 fn fts_check(c: &rusqlite::Connection) {
     // With rank 1, FTS5 also checks the index against its content.
@@ -103,7 +117,7 @@ fn the_releases_store_migrates_in_place_and_reads_the_same() {
     let (before, texts) = {
         let c = rusqlite::Connection::open(s.db_path()).unwrap();
         assert_eq!(version(&c), RELEASE_VERSION);
-        let kept: Vec<_> = KEPT.iter().map(|q| rows(&c, q)).collect();
+        let kept = kept(&c, PRINT_BEFORE);
         let texts = rows(&c, "SELECT id, content_text FROM articles ORDER BY id");
         let html = rows(&c, "SELECT id, content_html FROM articles ORDER BY id");
         (kept, (texts, html))
@@ -118,6 +132,16 @@ fn the_releases_store_migrates_in_place_and_reads_the_same() {
         "the fixture's articles have HTML"
     );
     assert_eq!(before[2].len(), 1, "the fixture holds a story");
+    let printed = |kept: &[Vec<Vec<Value>>]| {
+        kept[0]
+            .iter()
+            .filter(|r| matches!(&r[14], Value::Blob(b) if b.len() > 200))
+            .count()
+    };
+    assert!(
+        printed(&before) >= 10,
+        "the fixture's articles have fingerprints"
+    );
 
     // The river, as the release rendered it (opening the store migrates it).
     let out = s.tributary(&["publish"]);
@@ -139,8 +163,21 @@ fn the_releases_store_migrates_in_place_and_reads_the_same() {
     // The views people read with sqlite3 need no function of Tributary's.
     let plain = rusqlite::Connection::open(s.db_path()).unwrap();
     assert_eq!(version(&plain), MIGRATED_VERSION);
-    let after: Vec<_> = KEPT.iter().map(|q| rows(&plain, q)).collect();
+    let after = kept(&plain, PRINT_AFTER);
     assert_eq!(after, before);
+    // Each fingerprint is stored once: in `story_prints` only.
+    assert_eq!(printed(&after), printed(&before));
+    assert_eq!(
+        plain
+            .query_row(
+                "SELECT (SELECT count(*) FROM pragma_table_info('articles') WHERE name = 'fingerprint')
+                      + (SELECT count(*) FROM sqlite_master WHERE name = 'articles_story_prints')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap(),
+        0
+    );
     drop(plain);
     let c = s.db();
     // Every text reads as before, and none is stored twice any more.

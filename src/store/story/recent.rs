@@ -95,8 +95,8 @@ impl RecentBands {
             self.reset(Some(through));
         }
         let mut st = tx.prepare_cached(
-            "SELECT id, fingerprint FROM articles INDEXED BY articles_story_prints
-             WHERE fingerprint IS NOT NULL AND id > ?1 ORDER BY id",
+            "SELECT article_id, fingerprint FROM story_prints
+             WHERE article_id > ?1 ORDER BY article_id",
         )?;
         let mut rows = st.query([self.seen])?;
         let mut keys = Vec::with_capacity(crate::dedup::story::BANDS);

@@ -441,7 +441,7 @@ fn articles_outside_story_matching_keep_no_fingerprint_and_are_never_candidates(
     assert_eq!(
         query(
             &s,
-            "SELECT count(*) FROM articles WHERE fingerprint IS NULL"
+            "SELECT count(*) FROM articles WHERE id NOT IN (SELECT article_id FROM story_prints)"
         ),
         1
     );

@@ -198,8 +198,5 @@ fn stories_form_on_the_extracted_text() {
     assert_eq!(a.1, a.0.min(b.0), "named by its first article");
     assert!(a.2.is_some() || b.2.is_some(), "the match is recorded");
     assert_eq!(c.1, c.0, "another story stays apart: {c:?}");
-    assert_eq!(
-        s.count("SELECT count(*) FROM articles WHERE fingerprint IS NOT NULL"),
-        3
-    );
+    assert_eq!(s.count("SELECT count(*) FROM story_prints"), 3);
 }
