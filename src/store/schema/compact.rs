@@ -152,7 +152,7 @@ END;
 /// through which story lookups read candidates without walking the
 /// article's row. It moves to a table of its own, `story_prints`, keyed by
 /// the article's id: a lookup reads it there as it read the index, the
-/// articles' rows are narrower, and a tenth of the store goes (22 MB of
+/// articles' rows are narrower, and a tenth of the store goes (25 MB of
 /// 269 at 1,000 × 50). The print goes with its article (trigger).
 ///
 /// Dropping the column rewrites `articles` once; the pages freed are
