@@ -88,7 +88,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const WAL_SIZE_LIMIT: i64 = 32 * 1024 * 1024;
 
 /// Page size of a new database. An article's row (its compressed HTML,
-/// fingerprint and excerpt) is one to a few KiB: 4 KiB pages hold one or
+/// summary and excerpt) is one to a few KiB: 4 KiB pages hold one or
 /// two and leave a third of the table's leaf pages unused. Existing
 /// databases keep theirs (changing it takes a full `VACUUM` out of WAL
 /// mode); everything that counts pages reads the file's own.
