@@ -1,7 +1,7 @@
 use super::*;
 
-/// A store with one feed holding `n` entries, one article each, the
-/// entry `i` first seen `n - i` days before `now`.
+/// A store with one feed holding `n` entries, one article each (with a
+/// story fingerprint), the entry `i` first seen `n - i` days before `now`.
 fn store_with(n: i64, now: DateTime<Utc>) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(&dir.path().join("t.db")).unwrap();
@@ -25,6 +25,12 @@ fn store_with(n: i64, now: DateTime<Utc>) -> (tempfile::TempDir, Store) {
                 "INSERT INTO entries (feed_id, entry_key, key_kind, article_id, match_reason, title, content_hash, published_at, first_seen_at)
                  VALUES (1, 'guid:' || ?1, 'guid', ?1, 'new', 't', ?1, ?2, ?2)",
                 params![i, seen],
+            )
+            .unwrap();
+        s.conn
+            .execute(
+                "INSERT INTO story_prints (article_id, fingerprint) VALUES (?1, x'01')",
+                [i],
             )
             .unwrap();
     }
@@ -70,6 +76,9 @@ fn max_age_and_max_per_feed_prune_and_tombstone() {
         7
     );
     assert_eq!(count(&s, "SELECT min(id) FROM articles"), 4);
+    // A pruned article's fingerprint goes with it.
+    assert_eq!(count(&s, "SELECT count(*) FROM story_prints"), 7);
+    assert_eq!(count(&s, "SELECT min(article_id) FROM story_prints"), 4);
     // Pruning again changes nothing.
     assert_eq!(s.prune(&policy, now).unwrap().entries, 0);
 }
