@@ -384,6 +384,7 @@ impl Store {
     }
 
     fn migrate_on_files(&mut self) -> Result<()> {
+        story::rekey::register(&self.conn)?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -504,10 +505,20 @@ mod tests {
         for sql in &schema::MIGRATIONS[..5] {
             c.execute_batch(sql).unwrap();
         }
+        // A fingerprint as that version wrote it (32-bit slots, no facts).
+        let text = "The harbour ferry runs hourly from the old quay to the island, \
+            and the council says a second boat will join it next summer, when the \
+            timetable changes and the new pier at the north beach opens to visitors. \
+            Tickets for residents stay at the same price, the operator said on Monday.";
+        let print = crate::dedup::story::tests::v1_bytes("Ferry timetable", text, false);
+        c.execute(
+            "INSERT INTO articles (id, title, content_text, content_hash, published_at, first_seen_at, story_id, fingerprint)
+             VALUES (1, 'Ferry timetable', ?1, 'h', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z', 1, ?2)",
+            rusqlite::params![text, print],
+        )
+        .unwrap();
         c.execute_batch(
             "PRAGMA user_version = 5;
-             INSERT INTO articles (id, title, content_text, content_hash, published_at, first_seen_at, story_id)
-             VALUES (1, 'Ferry timetable', 'The harbour ferry runs hourly.', 'h', '2026-11-20T10:00:00Z', '2026-11-20T10:00:00Z', 1);
              INSERT INTO story_bands (band_key, article_id, first_seen_at) VALUES (42, 1, '2026-11-20T10:00:00Z');",
         )
         .unwrap();
@@ -520,17 +531,21 @@ mod tests {
             .query_row("SELECT through FROM story_index", [], |r| r.get(0))
             .unwrap();
         assert_eq!(through, 1);
+        // Migration 20: the table tier is keyed again from the prints.
         let (bands, triggers, prints): (i64, i64, i64) = s
             .conn
             .query_row(
-                "SELECT (SELECT count(*) FROM story_bands WHERE band_key = 42 AND article_id = 1),
+                "SELECT (SELECT count(*) FROM story_bands WHERE article_id = 1 AND band_key != 42),
                         (SELECT count(*) FROM sqlite_master WHERE name = 'articles_fts_insert'),
                         (SELECT count(*) FROM sqlite_master WHERE name = 'story_prints')",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
-        assert_eq!((bands, triggers, prints), (1, 0, 1));
+        assert_eq!(
+            (bands, triggers, prints),
+            (crate::dedup::story::BANDS as i64, 0, 1)
+        );
         // Indexed by the old trigger, still found; edits still re-index.
         assert_eq!(
             s.search("harbour", 5, &SearchLimits::COMMAND_LINE)

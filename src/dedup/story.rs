@@ -30,9 +30,14 @@
 //!    optimal densification. Cost is linear in the shingles (a hash function
 //!    per slot made fingerprinting several times slower). The share of equal
 //!    slots estimates the Jaccard similarity of the shingle sets
-//!    ([`similarity`]), within about ±0.06 near the threshold.
+//!    ([`similarity`]), within about ±0.06 near the threshold. Each slot
+//!    keeps the low 16 bits of its minimum (b-bit MinHash): two different
+//!    minima agree by chance once in 65,536, which moves an estimate by a
+//!    sixtieth for one pair in about a thousand, far inside its own error,
+//!    and halves the stored MinHash (version 2; version 1 kept 32 bits, and
+//!    reads back as exactly the version 2 print of the same text).
 //! 4. **Bands** for the index: 20 bands of 3 slots; a band key is a hash of
-//!    its three slots, tagged with the band number. Two items share a key with
+//!    its three slots (48 bits), tagged with the band number. Two items share a key with
 //!    probability `1 - (1 - J³)²⁰`: 0.42 at J = 0.3, 0.73 at 0.4, 0.93 at 0.5,
 //!    0.99 at 0.6, 1.00 from 0.7. Unrelated articles (J near 0.01) almost
 //!    never do, so a lookup among millions returns a handful of candidates.
@@ -148,8 +153,10 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 /// Bumped whenever normalization, shingling or hashing changes: fingerprints
 /// and band keys of different versions cannot be compared, so the store must
-/// recompute the ones it holds.
-pub const FINGERPRINT_VERSION: u8 = 1;
+/// recompute the ones it holds. Version 2 keeps 16 bits per MinHash slot
+/// (version 1 kept 32): a version 1 print reads back as the version 2 print
+/// of the same text ([`Fingerprint::from_bytes`]), but its band keys differ.
+pub const FINGERPRINT_VERSION: u8 = 2;
 
 /// Index keys per fingerprint.
 pub const BANDS: usize = 20;
@@ -160,6 +167,9 @@ const SLOTS: usize = BANDS * ROWS;
 
 /// A slot no shingle fell into (a real shingle value of all ones is as good as absent).
 const EMPTY: u32 = u32::MAX;
+
+/// Bytes of a MinHash slot as stored (version 2).
+const SLOT_BYTES: usize = 2;
 
 /// Body words read after the title; the rest of a long article is ignored.
 pub const MAX_BODY_WORDS: usize = 300;
@@ -184,8 +194,9 @@ pub const DEFAULT_THRESHOLD: f64 = 0.5;
 /// Small and `Copy`; store it with [`Fingerprint::to_bytes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fingerprint {
-    /// Minimum shingle value in each slot, after densification.
-    minhash: [u32; SLOTS],
+    /// Minimum shingle value in each slot, after densification: its low
+    /// 16 bits.
+    minhash: [u16; SLOTS],
     /// One bit per number in title and body (a 128-bit Bloom filter).
     numbers: u128,
     /// Words read, stopwords left out.
@@ -218,9 +229,11 @@ pub enum DecodeError {
 impl Fingerprint {
     /// Length of the lexical part: all that fingerprints stored before
     /// facts existed hold (they read back with no facts).
-    pub const LEXICAL_LEN: usize = 1 + 4 + 16 + 4 * SLOTS;
+    pub const LEXICAL_LEN: usize = 1 + 4 + 16 + SLOT_BYTES * SLOTS;
     /// Length of [`Fingerprint::to_bytes`]: the lexical part, then the facts.
     pub const ENCODED_LEN: usize = Self::LEXICAL_LEN + Facts::ENCODED_LEN;
+    /// The lexical part of a version 1 print (32-bit slots).
+    const V1_LEXICAL_LEN: usize = 1 + 4 + 16 + 4 * SLOTS;
 
     /// Words the fingerprint was built from, stopwords left out.
     pub fn words(&self) -> u32 {
@@ -245,33 +258,41 @@ impl Fingerprint {
         out[0] = FINGERPRINT_VERSION;
         out[1..5].copy_from_slice(&self.words.to_le_bytes());
         out[5..21].copy_from_slice(&self.numbers.to_le_bytes());
-        for (chunk, slot) in out[21..].chunks_exact_mut(4).zip(&self.minhash) {
+        for (chunk, slot) in out[21..].chunks_exact_mut(SLOT_BYTES).zip(&self.minhash) {
             chunk.copy_from_slice(&slot.to_le_bytes());
         }
         self.facts.write(&mut out);
         out
     }
 
-    /// Decodes [`Fingerprint::to_bytes`]; other versions are refused. The
-    /// lexical part alone (stored before facts existed) reads with no facts.
+    /// Decodes [`Fingerprint::to_bytes`], and version 1 prints (32-bit
+    /// slots, of which the low 16 bits are kept: exactly what this version
+    /// makes of the same text); other versions are refused. The lexical
+    /// part alone (stored before facts existed) reads with no facts.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let version = bytes.first().copied().unwrap_or(0);
+        let lexical = match version {
+            1 => Self::V1_LEXICAL_LEN,
+            _ => Self::LEXICAL_LEN,
+        };
         let facts = match bytes.len() {
-            Self::LEXICAL_LEN => Some(Facts::NONE),
-            Self::ENCODED_LEN => Facts::read(&bytes[Self::LEXICAL_LEN..]),
+            n if n == lexical => Some(Facts::NONE),
+            n if n == lexical + Facts::ENCODED_LEN => Facts::read(&bytes[lexical..]),
             _ => None,
         };
         let Some(facts) = facts else {
             return Err(DecodeError::Length { found: bytes.len() });
         };
-        if bytes[0] != FINGERPRINT_VERSION {
-            return Err(DecodeError::Version { found: bytes[0] });
+        if version != FINGERPRINT_VERSION && version != 1 {
+            return Err(DecodeError::Version { found: version });
         }
+        let slot_bytes = (lexical - 21) / SLOTS;
         let mut minhash = [0; SLOTS];
         for (slot, chunk) in minhash
             .iter_mut()
-            .zip(bytes[21..Self::LEXICAL_LEN].chunks_exact(4))
+            .zip(bytes[21..lexical].chunks_exact(slot_bytes))
         {
-            *slot = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            *slot = u16::from_le_bytes([chunk[0], chunk[1]]);
         }
         let mut words = [0; 4];
         words.copy_from_slice(&bytes[1..5]);
@@ -288,25 +309,34 @@ impl Fingerprint {
 
 /// Fingerprints an article from its title and plain text.
 pub fn fingerprint(title: &str, text: &str) -> Fingerprint {
-    let mut print = Fingerprint {
-        minhash: [EMPTY; SLOTS],
-        numbers: 0,
-        words: 0,
+    let (minima, numbers, words) = minhash(title, text);
+    Fingerprint {
+        // b-bit MinHash: the low 16 bits of each minimum (see the module docs).
+        minhash: minima.map(|m| m as u16),
+        numbers,
+        words,
         facts: facts::facts(title, text),
-    };
+    }
+}
+
+/// The 32-bit MinHash minima of title and text, densified, with the
+/// numbers' filter and the word count.
+fn minhash(title: &str, text: &str) -> ([u32; SLOTS], u128, u32) {
+    let mut minima = [EMPTY; SLOTS];
+    let (mut numbers, mut words) = (0u128, 0u32);
     for_each_shingle(title, text, |shingle, word| {
         if let Some(word) = word {
-            print.words += 1;
+            words += 1;
             if word.numeric {
-                print.numbers |= 1 << (mix(word.hash) % 128);
+                numbers |= 1 << (mix(word.hash) % 128);
             }
         }
         // One permutation: the high half picks the slot, the low half competes in it.
         let slot = (((shingle >> 32) * SLOTS as u64) >> 32) as usize;
-        print.minhash[slot] = print.minhash[slot].min(shingle as u32);
+        minima[slot] = minima[slot].min(shingle as u32);
     });
-    densify(&mut print.minhash);
-    print
+    densify(&mut minima);
+    (minima, numbers, words)
 }
 
 /// Fills each empty slot from a filled one, chosen by a probe sequence that
@@ -377,8 +407,8 @@ pub fn band_keys(print: &Fingerprint) -> impl Iterator<Item = u64> + '_ {
         .take(bands)
         .enumerate()
         .map(|(band, rows)| {
-            let mut bytes = [0; 4 * ROWS];
-            for (chunk, row) in bytes.chunks_exact_mut(4).zip(rows) {
+            let mut bytes = [0; SLOT_BYTES * ROWS];
+            for (chunk, row) in bytes.chunks_exact_mut(SLOT_BYTES).zip(rows) {
                 chunk.copy_from_slice(&row.to_le_bytes());
             }
             let hash = xxh3_64_with_seed(&bytes, band as u64);

@@ -51,6 +51,7 @@ use super::record::StoryPolicy;
 
 mod filter;
 mod recent;
+pub(super) mod rekey;
 pub(crate) use recent::RecentBands;
 #[cfg(test)]
 pub(super) use recent::FLUSH_AT;

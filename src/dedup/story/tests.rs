@@ -151,3 +151,65 @@ fn fingerprints_stored_before_facts_read_with_none() {
     assert_eq!(fact_keys(&old).count(), 0);
     assert_eq!(verdict(&old, &print, DEFAULT_THRESHOLD), Verdict::Same(1.0));
 }
+
+/// The version 1 encoding of the print of `title` and `text` (32-bit
+/// slots), as that version wrote it; `facts: false` for one stored before
+/// facts existed.
+pub(crate) fn v1_bytes(title: &str, text: &str, facts: bool) -> Vec<u8> {
+    let (minima, numbers, words) = minhash(title, text);
+    let mut out = vec![1];
+    out.extend_from_slice(&words.to_le_bytes());
+    out.extend_from_slice(&numbers.to_le_bytes());
+    for m in minima {
+        out.extend_from_slice(&m.to_le_bytes());
+    }
+    if facts {
+        fingerprint(title, text).facts.write(&mut out);
+    }
+    out
+}
+
+#[test]
+fn version_1_prints_read_as_the_version_2_print_of_the_same_text() {
+    for (title, text) in [
+        ("Cycle route approved", REPORT),
+        ("Wildfire in Serra Alta", WIRE),
+        ("Valdoria evacuated", RETOLD),
+        ("", ""),
+    ] {
+        let now = fingerprint(title, text);
+        let old = v1_bytes(title, text, true);
+        assert_eq!(old.len(), 412);
+        assert_eq!(Fingerprint::from_bytes(&old), Ok(now));
+        // Stored before facts: the same MinHash, no facts.
+        let older = Fingerprint::from_bytes(&v1_bytes(title, text, false)).unwrap();
+        assert_eq!(older.minhash, now.minhash);
+        assert_eq!(older.facts(), &facts::Facts::NONE);
+    }
+    // A version 1 length under the version 2 byte, and the reverse, are refused.
+    let mut mixed = v1_bytes("Cycle route approved", REPORT, true);
+    mixed[0] = FINGERPRINT_VERSION;
+    assert_eq!(
+        Fingerprint::from_bytes(&mixed),
+        Err(DecodeError::Length { found: 412 })
+    );
+    let mut mixed = fingerprint("Cycle route approved", REPORT).to_bytes();
+    mixed[0] = 1;
+    assert!(Fingerprint::from_bytes(&mixed).is_err());
+    assert_eq!(Fingerprint::ENCODED_LEN, 292);
+}
+
+proptest::proptest! {
+    /// Any text: the version 1 print reads back as this version's, and
+    /// this version's round-trips.
+    #[test]
+    fn any_texts_print_reads_the_same_in_both_versions(
+        words in proptest::collection::vec("[A-Za-z0-9]{1,9}[.,]?", 0..120),
+        title in "[A-Za-z ]{0,40}",
+    ) {
+        let text = words.join(" ");
+        let now = fingerprint(&title, &text);
+        proptest::prop_assert_eq!(Fingerprint::from_bytes(&v1_bytes(&title, &text, true)), Ok(now));
+        proptest::prop_assert_eq!(Fingerprint::from_bytes(&now.to_bytes()), Ok(now));
+    }
+}

@@ -172,3 +172,30 @@ CREATE TRIGGER story_prints_article_delete AFTER DELETE ON articles BEGIN
     DELETE FROM story_prints WHERE article_id = old.id;
 END;
 "#;
+
+/// Migration: fingerprints of version 2, 16 bits per MinHash slot.
+///
+/// Every stored print is re-encoded (`story_print_current`: a version 1
+/// print reads back as exactly the version 2 print of the same text, so
+/// no text is read again), 120 bytes shorter. The band keys are hashes of
+/// the slots, so every one changes: the table tier of the story index is
+/// rebuilt from the prints of the articles it held (`story_index_keys`),
+/// in key order; the recent tier is read back from the prints when a
+/// process opens the store. Both functions are registered on the
+/// migrating connection only (`store::story::rekey`).
+pub(super) const PRINTS_V2: &str = r#"
+UPDATE story_prints SET fingerprint = story_print_current(fingerprint);
+
+CREATE TABLE story_bands_v2 (
+    band_key    INTEGER NOT NULL,
+    article_id  INTEGER NOT NULL,
+    PRIMARY KEY (band_key, article_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO story_bands_v2 (band_key, article_id)
+SELECT k.value, p.article_id
+FROM story_prints p, json_each(story_index_keys(p.fingerprint)) k
+WHERE p.article_id IN (SELECT article_id FROM story_bands)
+ORDER BY 1, 2;
+DROP TABLE story_bands;
+ALTER TABLE story_bands_v2 RENAME TO story_bands;
+"#;

@@ -447,3 +447,59 @@ fn articles_outside_story_matching_keep_no_fingerprint_and_are_never_candidates(
     );
     assert_ne!(story_of(&s, "first"), story_of(&s, "apart"));
 }
+
+#[test]
+fn version_1_prints_are_re_encoded_and_the_table_tier_rekeyed_by_the_upgrade() {
+    use crate::dedup::story::tests::v1_bytes;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let first = copy(0);
+    {
+        let mut s = open(&path);
+        s.record_fetch(&fetch(1, "first", &first, true)).unwrap();
+        // As schema 19 left it: a version 1 print, and the article in the
+        // table tier under keys of that version (one stands for them).
+        s.conn
+            .execute(
+                "UPDATE story_prints SET fingerprint = ?1 WHERE article_id = 1",
+                [v1_bytes("Cycle route approved", &first, true)],
+            )
+            .unwrap();
+        s.conn
+            .execute_batch(
+                "DELETE FROM story_bands; INSERT INTO story_bands VALUES (42, 1);
+                 UPDATE story_index SET through = 1; PRAGMA user_version = 19;",
+            )
+            .unwrap();
+    }
+    let mut s = open(&path);
+    let print = fingerprint("Cycle route approved", &first);
+    let stored: Vec<u8> = s
+        .conn
+        .query_row(
+            "SELECT fingerprint FROM story_prints WHERE article_id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, print.to_bytes());
+    let mut keys: Vec<i64> = crate::dedup::story::index_keys(&print)
+        .map(|k| k as i64)
+        .collect();
+    keys.sort_unstable();
+    let mut st = s
+        .conn
+        .prepare("SELECT band_key FROM story_bands WHERE article_id = 1 ORDER BY band_key")
+        .unwrap();
+    let rows: Vec<i64> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    drop(st);
+    assert_eq!(rows, keys);
+    assert_eq!(query(&s, "SELECT count(*) FROM story_bands"), BANDS as i64);
+    // A copy arriving after the upgrade finds it through the new keys.
+    s.record_fetch(&fetch(2, "second", &copy(1), true)).unwrap();
+    assert_eq!(story_of(&s, "second"), story_of(&s, "first"));
+}
