@@ -120,9 +120,11 @@
 //! needed for as long as copies still arrive (weeks), which bounds the
 //! index at 20 rows per recent article, plus [`FACT_KEYS`] for articles
 //! with enough facts ([`index_keys`] gives both). When
-//! [`FINGERPRINT_VERSION`] changes, recompute both. Fingerprints stored
-//! before facts existed ([`Fingerprint::LEXICAL_LEN`] bytes) still read,
-//! with no facts: they merge by wording only.
+//! [`FINGERPRINT_VERSION`] changes, recompute both (from version 1 to 2
+//! the prints convert without their text, the band keys do not).
+//! Fingerprints stored before facts existed (the lexical part alone,
+//! [`Fingerprint::LEXICAL_LEN`] bytes in this version) still read, with no
+//! facts: they merge by wording only.
 //!
 //! # Limits
 //!
