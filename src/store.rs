@@ -384,7 +384,6 @@ impl Store {
     }
 
     fn migrate_on_files(&mut self) -> Result<()> {
-        story::rekey::register(&self.conn)?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -395,6 +394,10 @@ impl Store {
                 found: version,
                 supported,
             });
+        }
+        if version < supported {
+            // Functions only a migration calls (see `story::rekey`).
+            story::rekey::register(&tx)?;
         }
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(sql)?;

@@ -86,8 +86,7 @@ pub(super) fn insert_article(
         e.content_html.as_ref().map(String::len),
     ])?;
     if let Some(print) = print {
-        tx.prepare_cached("INSERT INTO story_prints (article_id, fingerprint) VALUES (?1, ?2)")?
-            .execute(params![id, print])?;
+        super::story::keep_print(tx, id, print)?;
     }
     Ok(())
 }

@@ -81,10 +81,7 @@ pub(super) fn replace(
         placed.matched.map(|(m, _)| m),
         placed.matched.map(|(_, score)| score),
     ])?;
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO story_prints (article_id, fingerprint) VALUES (?1, ?2)",
-    )?
-    .execute(params![id, &bytes[..]])?;
+    story::keep_print(tx, id, &bytes)?;
     let mut index = tx.prepare_cached(
         "INSERT OR IGNORE INTO story_bands (band_key, article_id) VALUES (?1, ?2)",
     )?;

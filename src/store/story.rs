@@ -311,6 +311,17 @@ fn compare(
 /// not from the article's wide row).
 const PRINT_SQL: &str = "SELECT fingerprint FROM story_prints WHERE article_id = ?1";
 
+/// Keeps `print` (encoded) as article `id`'s fingerprint, in place of any
+/// it had: what story lookups compare it by and the recent tier is read
+/// back from.
+pub(super) fn keep_print(tx: &Transaction<'_>, id: i64, print: &[u8]) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO story_prints (article_id, fingerprint) VALUES (?1, ?2)",
+    )?
+    .execute(params![id, print])?;
+    Ok(())
+}
+
 /// The fingerprint of article `id`, when it has one, read with `prints`
 /// (a prepared [`PRINT_SQL`]) and decoded straight from SQLite's buffer.
 fn read_print(prints: &mut rusqlite::CachedStatement<'_>, id: i64) -> Result<Option<Fingerprint>> {
