@@ -30,7 +30,7 @@ pub(crate) mod extract;
 mod feeds;
 mod health;
 mod html;
-pub use html::PackedHtml;
+pub use html::PackedTexts;
 mod ingest;
 mod known;
 mod notify;
@@ -159,11 +159,18 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Registers on `conn` the SQL functions the schema uses (`html_text`,
 /// through which the view `article_text`, the search index and its
 /// triggers read an article's text, and `sqlar_uncompress`, through which
-/// they and the view `article_html` read its HTML: see `docs/schema.md`),
-/// for a program that opens the database itself. Tributary's own
-/// connections have them.
+/// they and the views `article_html` and `latest_articles` read its HTML,
+/// summary and excerpt: see `docs/schema.md`), for a program that opens
+/// the database itself. Tributary's own connections have them.
 pub fn register_sql_functions(conn: &Connection) -> rusqlite::Result<()> {
     text::register(conn)?;
+    register_shell_functions(conn)
+}
+
+/// Registers on `conn` only the functions of the schema that the `sqlite3`
+/// shell has too (`sqlar_compress` and `sqlar_uncompress`, with the
+/// shell's meaning): what reads the database as the shell does.
+pub fn register_shell_functions(conn: &Connection) -> rusqlite::Result<()> {
     html::register(conn)
 }
 

@@ -1,11 +1,12 @@
 """Datasette plugin for Tributary's database: the SQL function its schema
 uses to keep articles' HTML compressed.
 
-Tributary stores an article's HTML zlib-compressed, as SQLite archives
-store files (`articles.content_html_zlib`, `articles.content_html_size`),
-and the view `article_html` reads it with `sqlar_uncompress(data, size)`,
-which the `sqlite3` shell has but Python's `sqlite3` module (and so
-Datasette) does not. This adds it, with the shell's meaning:
+Tributary stores an article's HTML and summary zlib-compressed, together,
+as SQLite archives store files (`articles.texts_zlib`, `articles.texts_size`),
+and the views `article_html` and `latest_articles` read them with
+`sqlar_uncompress(data, size)`, which the `sqlite3` shell has but Python's
+`sqlite3` module (and so Datasette) does not. This adds it, with the
+shell's meaning:
 
     datasette serve data/tributary.db --plugins-dir scripts/datasette
 

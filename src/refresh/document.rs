@@ -145,8 +145,8 @@ pub(super) async fn process_into(
         .map(|mut doc| {
             let judged = judge(&mut doc, &again.rules, &again.dropped, now);
             // Compressed here, on a processor, rather than by the one
-            // thread that writes (see `store::PackedHtml`).
-            let packed = store::PackedHtml::of(&doc.entries);
+            // thread that writes (see `store::PackedTexts`).
+            let packed = store::PackedTexts::of(&doc.entries);
             (doc, judged, packed)
         });
         // Kept for a second, full pass should the store refuse an entry
@@ -161,7 +161,7 @@ pub(super) async fn process_into(
                 debug!(dropped = judged.dropped.len(), "entries dropped by rules");
             }
             response::document(rec, doc, judged, validators);
-            rec.packed_html = packed;
+            rec.packed_texts = packed;
         }
         Err(e) => response::unreadable(rec, &e),
     }

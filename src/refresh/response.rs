@@ -50,7 +50,7 @@ pub(super) fn new_record(
         retry_after_until: None,
         now: started_at,
         judged: Judged::default(),
-        packed_html: Default::default(),
+        packed_texts: Default::default(),
         pushed: false,
     }
 }

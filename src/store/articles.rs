@@ -3,6 +3,7 @@
 
 use rusqlite::{params, Transaction};
 
+use super::html::Texts;
 use super::{ts, Result};
 use crate::dedup::article::{self, MatchReason};
 use crate::model::Entry;
@@ -43,33 +44,35 @@ pub(super) fn find_article(
     Ok(None)
 }
 
-/// Inserts article `id` made from entry `e`; its HTML as `packed` holds it
-/// compressed (or compressed now, see `store::PackedHtml`).
+/// Inserts article `id` made from entry `e`; its texts as `packed` holds
+/// them compressed (or compressed now, see `store::PackedTexts`).
 pub(super) fn insert_article(
     tx: &Transaction<'_>,
     id: i64,
-    (e, packed): (&Entry, &super::PackedHtml),
+    (e, packed): (&Entry, &super::PackedTexts),
     print: Option<&[u8]>,
     hash: &str,
     now: &str,
     placed: &super::story::Placement,
 ) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO articles (id, canonical_url, url, title, authors, summary_html, content_html_zlib,
+    let mut st = tx.prepare_cached(
+        "INSERT INTO articles (id, canonical_url, url, title, authors, summary_html_size, texts_zlib,
              content_text, content_hash, published_at, updated_at, first_seen_at, categories, enclosures,
-             story_id, story_match_id, story_score, title_derived, title_original, excerpt,
+             story_id, story_match_id, story_score, title_derived, title_original, texts_size,
              content_html_size)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
                  ?21)",
-    )?
-    .execute(params![
+    )?;
+    let texts = Texts::of(e);
+    let texts = texts.as_ref();
+    st.execute(params![
         id,
         e.canonical_url,
         e.url,
         e.title,
         e.authors.join(", "),
-        e.summary_html,
-        e.content_html.as_deref().map(|h| packed.get(&e.key, h)),
+        texts.and_then(Texts::summary_size),
+        texts.map(|t| packed.get(&e.key, t)),
         super::text::stored(e.content_html.as_deref(), &e.content_text),
         hash,
         ts(e.published),
@@ -82,8 +85,8 @@ pub(super) fn insert_article(
         placed.matched.map(|(_, score)| score),
         e.title_derived,
         e.title_original,
-        super::text::excerpt(e.content_html.as_deref(), &e.content_text),
-        e.content_html.as_ref().map(String::len),
+        texts.map(|t| t.bytes().len()),
+        texts.and_then(Texts::content_size),
     ])?;
     if let Some(print) = print {
         super::story::keep_print(tx, id, print)?;
@@ -94,23 +97,25 @@ pub(super) fn insert_article(
 pub(super) fn update_article(
     tx: &Transaction<'_>,
     id: i64,
-    (e, packed): (&Entry, &super::PackedHtml),
+    (e, packed): (&Entry, &super::PackedTexts),
     hash: &str,
     now: &str,
 ) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE articles SET title = ?2, authors = ?3, summary_html = ?4, content_html_zlib = ?5,
+    let mut st = tx.prepare_cached(
+        "UPDATE articles SET title = ?2, authors = ?3, summary_html_size = ?4, texts_zlib = ?5,
              content_text = ?6, content_hash = ?7, updated_at = coalesce(?8, updated_at),
              changed_at = ?9, categories = ?10, enclosures = ?11, title_derived = ?12,
-             title_original = ?13, excerpt = ?14, content_html_size = ?15
+             title_original = ?13, texts_size = ?14, content_html_size = ?15
          WHERE id = ?1",
-    )?
-    .execute(params![
+    )?;
+    let texts = Texts::of(e);
+    let texts = texts.as_ref();
+    st.execute(params![
         id,
         e.title,
         e.authors.join(", "),
-        e.summary_html,
-        e.content_html.as_deref().map(|h| packed.get(&e.key, h)),
+        texts.and_then(Texts::summary_size),
+        texts.map(|t| packed.get(&e.key, t)),
         super::text::stored(e.content_html.as_deref(), &e.content_text),
         hash,
         e.updated.map(ts),
@@ -119,8 +124,8 @@ pub(super) fn update_article(
         json_list(&e.enclosures),
         e.title_derived,
         e.title_original,
-        super::text::excerpt(e.content_html.as_deref(), &e.content_text),
-        e.content_html.as_ref().map(String::len),
+        texts.map(|t| t.bytes().len()),
+        texts.and_then(Texts::content_size),
     ])?;
     Ok(())
 }

@@ -1,28 +1,36 @@
-//! An article's HTML, stored compressed in the format the `sqlite3`
-//! shell reads.
+//! An article's HTML, and the texts stored with it, compressed in the
+//! format the `sqlite3` shell reads.
 //!
-//! Since the migration `PACKED_HTML` (see `schema::compact`),
-//! `articles.content_html_zlib` holds the sanitized HTML of the feed's
-//! content as SQLite archives ("sqlar") hold files: zlib-compressed
-//! (RFC 1950), or the bytes themselves where compressing would not make
-//! them smaller, with the HTML's length in bytes in
-//! `articles.content_html_size`. The `sqlite3` shell (built with zlib, as
-//! distributions and sqlite.org build it) has the function that reads it,
-//! `sqlar_uncompress(data, size)`, and Tributary registers the same two
-//! functions, with the same meaning, on its own connections
-//! ([`register`]), so the views `article_html` and `article_text`, the
-//! search index's triggers and Tributary's own queries read it the same
-//! way in both.
+//! Since the migration `PACKED_TEXTS` (see `schema::compact`),
+//! `articles.texts_zlib` holds three texts of the feed's entry one after
+//! the other ([`Texts`]): the sanitized HTML of its content, the HTML of
+//! its summary, and the excerpt of its plain text that `latest_articles`
+//! shows (`store::text`). They are compressed together, as SQLite
+//! archives ("sqlar") hold files: zlib (RFC 1950), or the bytes
+//! themselves where compressing would not make them smaller, with their
+//! length in bytes in `articles.texts_size`, and where each ends in
+//! `content_html_size` and `summary_html_size` (NULL for a text the feed
+//! did not give). A summary is most often the start of the content, and
+//! the excerpt always is, so compressed together they cost a few bytes
+//! where each stored apart cost its whole length.
+//!
+//! The `sqlite3` shell (built with zlib, as distributions and sqlite.org
+//! build it) has the function that inflates them,
+//! `sqlar_uncompress(data, size)`, and `substr` cuts the bytes; Tributary
+//! registers the same two functions, with the same meaning, on its own
+//! connections ([`register`]), so the views `article_html`,
+//! `article_text` and `latest_articles`, the search index's triggers and
+//! Tributary's own queries read them the same way in both.
 //!
 //! Compressing costs about a tenth of a cold import's CPU, so it is done
-//! where documents are processed ([`PackedHtml::of`], carried to the
+//! where documents are processed ([`PackedTexts::of`], carried to the
 //! writer in the fetch's record), not on the one thread that writes; the
 //! writer compresses only what did not come compressed (a second pass, a
 //! bulk load).
 //!
 //! The bound: reading a value never makes more than its declared size
 //! (a value that would inflate further is an error, not a larger
-//! allocation), and a stored value is never larger than the HTML it
+//! allocation), and a stored value is never longer than the texts it
 //! holds.
 
 use std::borrow::Cow;
@@ -34,14 +42,30 @@ use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::Connection;
 
-/// The article's HTML (for the article aliased `a`) as text, as a
-/// string literal for statements put together with `concat!`.
+use crate::model::Entry;
+
+/// The content's HTML of the article aliased `a`, as text (NULL where
+/// the feed gave none), as a string literal for statements put together
+/// with `concat!`. (`substr` of a BLOB of no bytes is NULL, not an empty
+/// BLOB, hence the case of an empty text.)
 macro_rules! html_sql {
     () => {
-        "CAST(sqlar_uncompress(a.content_html_zlib, a.content_html_size) AS TEXT)"
+        "CASE a.content_html_size WHEN 0 THEN '' ELSE
+         CAST(substr(sqlar_uncompress(a.texts_zlib, a.texts_size), 1, a.content_html_size) AS TEXT) END"
     };
 }
 pub(super) use html_sql;
+
+/// The summary's HTML of the article aliased `a`, as text (NULL where the
+/// feed gave none), as a string literal (see [`html_sql`]).
+macro_rules! summary_sql {
+    () => {
+        "CASE a.summary_html_size WHEN 0 THEN '' ELSE
+         CAST(substr(sqlar_uncompress(a.texts_zlib, a.texts_size),
+                     coalesce(a.content_html_size, 0) + 1, a.summary_html_size) AS TEXT) END"
+    };
+}
+pub(super) use summary_sql;
 
 /// zlib's level 2: on the benchmark's articles it keeps nearly all of
 /// level 6's ratio (2.36 × against 2.39 ×) at almost twice its speed;
@@ -71,7 +95,7 @@ fn deflater() -> Compress {
     Compress::new(Compression::new(LEVEL), true)
 }
 
-/// What `content_html_zlib` holds for `html`: its zlib stream, or its
+/// What `texts_zlib` holds for `html` (any bytes): its zlib stream, or its
 /// bytes where the stream would not be shorter (as `sqlar_compress`
 /// decides). Never longer than `html`.
 pub(super) fn pack(html: &[u8]) -> Vec<u8> {
@@ -93,59 +117,106 @@ fn pack_with(d: &mut Compress, html: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The HTML of a document's entries, compressed ahead of the writer, by
-/// entry key, each with its HTML's hash and length: the entries may be
-/// filtered or processed again after it was made, and an HTML it does
-/// not hold as it is (another entry's, a changed one) is compressed when
-/// it is written. Keyed by entry, a document cannot have one entry
-/// stored with another's HTML by making their hashes collide (xxh3 is
-/// not made to resist that).
-#[derive(Debug, Clone, Default)]
-pub struct PackedHtml(HashMap<String, ((u64, usize), Vec<u8>)>);
+/// An entry's texts as `articles.texts_zlib` holds them once inflated:
+/// the content's HTML, the summary's HTML and the excerpt of its text
+/// (`store::text::excerpt`), one after the other, and where the first two
+/// end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Texts {
+    bytes: Vec<u8>,
+    content: Option<usize>,
+    summary: Option<usize>,
+}
 
-impl PackedHtml {
-    /// The HTML of `entries`, compressed.
-    pub fn of(entries: &[crate::model::Entry]) -> PackedHtml {
-        let mut htmls = entries
+impl Texts {
+    /// The texts of `e`; `None` when it has neither content HTML nor a
+    /// summary (the excerpt is there only with the content's HTML).
+    pub(super) fn of(e: &Entry) -> Option<Texts> {
+        let content = e.content_html.as_deref();
+        let summary = e.summary_html.as_deref();
+        if content.is_none() && summary.is_none() {
+            return None;
+        }
+        let excerpt = super::text::excerpt(content, &e.content_text);
+        let parts = [content, summary, excerpt.as_deref()];
+        let mut bytes = Vec::with_capacity(parts.iter().flatten().map(|p| p.len()).sum());
+        for part in parts.into_iter().flatten() {
+            bytes.extend_from_slice(part.as_bytes());
+        }
+        Some(Texts {
+            bytes,
+            content: content.map(str::len),
+            summary: summary.map(str::len),
+        })
+    }
+
+    /// The bytes, inflated (`texts_size` is their length).
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// `content_html_size`: the content's HTML's length in bytes.
+    pub(super) fn content_size(&self) -> Option<usize> {
+        self.content
+    }
+
+    /// `summary_html_size`: the summary's HTML's length in bytes.
+    pub(super) fn summary_size(&self) -> Option<usize> {
+        self.summary
+    }
+}
+
+/// The texts of a document's entries ([`Texts`]), compressed ahead of the
+/// writer, by entry key, each with its bytes' hash and length: the entries
+/// may be filtered or processed again after it was made, and texts it
+/// does not hold as they are (another entry's, changed ones) are
+/// compressed when they are written. Keyed by entry, a document cannot
+/// have one entry stored with another's texts by making their hashes
+/// collide (xxh3 is not made to resist that).
+#[derive(Debug, Clone, Default)]
+pub struct PackedTexts(HashMap<String, ((u64, usize), Vec<u8>)>);
+
+impl PackedTexts {
+    /// The texts of `entries`, compressed.
+    pub fn of(entries: &[Entry]) -> PackedTexts {
+        let mut texts = entries
             .iter()
-            .filter_map(|e| Some((&e.key, e.content_html.as_deref()?)))
+            .filter_map(|e| Some((&e.key, Texts::of(e)?)))
             .peekable();
-        if htmls.peek().is_none() {
-            return PackedHtml::default();
+        if texts.peek().is_none() {
+            return PackedTexts::default();
         }
         pooled(&DEFLATERS, deflater, |d| {
-            PackedHtml(
-                htmls
-                    .map(|(k, h)| (k.clone(), (sum(h), pack_with(d, h.as_bytes()))))
+            PackedTexts(
+                texts
+                    .map(|(k, t)| (k.clone(), (sum(t.bytes()), pack_with(d, t.bytes()))))
                     .collect(),
             )
         })
     }
 
-    /// What `content_html_zlib` holds for the HTML of the entry keyed
-    /// `entry`: made ahead, or now.
-    pub(super) fn get(&self, entry: &str, html: &str) -> Cow<'_, [u8]> {
-        match self.0.get(entry).filter(|(made, _)| *made == sum(html)) {
+    /// What `texts_zlib` holds for `texts` of the entry keyed `entry`:
+    /// made ahead, or now.
+    pub(super) fn get(&self, entry: &str, texts: &Texts) -> Cow<'_, [u8]> {
+        let bytes = texts.bytes();
+        match self.0.get(entry).filter(|(made, _)| *made == sum(bytes)) {
             Some((_, packed)) => {
-                debug_assert_eq!(
-                    unpack(packed, html.len() as i64).as_deref(),
-                    Ok(html.as_bytes())
-                );
+                debug_assert_eq!(unpack(packed, bytes.len() as i64).as_deref(), Ok(bytes));
                 Cow::Borrowed(packed)
             }
-            None => Cow::Owned(pack(html.as_bytes())),
+            None => Cow::Owned(pack(bytes)),
         }
     }
 
-    /// How many HTMLs it holds.
+    /// How many entries' texts it holds.
     #[cfg(test)]
     fn len(&self) -> usize {
         self.0.len()
     }
 }
 
-fn sum(html: &str) -> (u64, usize) {
-    (xxhash_rust::xxh3::xxh3_64(html.as_bytes()), html.len())
+fn sum(bytes: &[u8]) -> (u64, usize) {
+    (xxhash_rust::xxh3::xxh3_64(bytes), bytes.len())
 }
 
 /// Why a stored value could not be read.

@@ -97,10 +97,10 @@ pub struct FetchRecord {
     pub now: DateTime<Utc>,
     /// What the operator's rules decided about the document's entries.
     pub judged: super::Judged,
-    /// The entries' HTML, compressed where they were processed
-    /// ([`PackedHtml::of`](super::PackedHtml::of)); empty, the writer
-    /// compresses it.
-    pub packed_html: super::PackedHtml,
+    /// The entries' texts, compressed where they were processed
+    /// ([`PackedTexts::of`](super::PackedTexts::of)); empty, the writer
+    /// compresses them.
+    pub packed_texts: super::PackedTexts,
     /// Whether a hub pushed the document (WebSub) rather than a fetch
     /// getting it: logged as `push`, and the feed's fetch state (validators,
     /// status, redirects) is left as it was.

@@ -194,8 +194,9 @@ impl Store {
     /// again without changing anything.
     pub fn stored_entries(&self, feed: FeedId, limit: usize) -> Result<Vec<Entry>> {
         let mut st = self.conn.prepare_cached(concat!(
-            "SELECT e.entry_key, e.key_kind, e.guid, e.url, a.canonical_url, e.title, a.authors,
-                    a.summary_html, ",
+            "SELECT e.entry_key, e.key_kind, e.guid, e.url, a.canonical_url, e.title, a.authors, ",
+            super::html::summary_sql!(),
+            ", ",
             super::html::html_sql!(),
             ", ",
             super::text::text_sql!(),

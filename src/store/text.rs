@@ -47,13 +47,15 @@ pub(super) fn stored<'t>(html: Option<&str>, text: &'t str) -> &'t str {
     }
 }
 
-/// Characters of the text kept in `articles.excerpt` (the excerpt of
-/// `latest_articles`).
+/// Characters of the text kept as the excerpt of `latest_articles`.
 pub(super) const EXCERPT_CHARS: usize = 200;
 
-/// What to store in `articles.excerpt`: the first [`EXCERPT_CHARS`]
-/// characters of a text that is not stored itself (as SQLite's
-/// `substr(text, 1, 200)` counts them), else nothing.
+/// The excerpt stored with an article's HTML (the last of its texts in
+/// `articles.texts_zlib`, see `store::html`): the first [`EXCERPT_CHARS`]
+/// characters of its text (as SQLite's `substr(text, 1, 200)` counts
+/// them), so that `latest_articles` reads in a plain `sqlite3` shell,
+/// which cannot derive the text from the HTML; nothing without HTML
+/// (the text itself is stored then).
 pub(super) fn excerpt(html: Option<&str>, text: &str) -> Option<String> {
     html.map(|_| text.chars().take(EXCERPT_CHARS).collect())
 }

@@ -350,7 +350,7 @@ fn amplifying_feeds_store_and_hold_only_their_bound() {
     for (name, body) in feeds {
         let (stored, entries, note): (i64, i64, Option<String>) = db
             .query_row(
-                "SELECT coalesce(sum(coalesce(a.content_html_size, 0) + length(coalesce(a.summary_html, ''))
+                "SELECT coalesce(sum(coalesce(a.texts_size, 0)
                                  + length(a.content_text) + length(coalesce(a.url, ''))
                                  + length(coalesce(a.canonical_url, '')) + length(a.enclosures)), 0),
                         count(e.id), f.last_error

@@ -176,7 +176,7 @@ fn corpus_conformance() {
                         retry_after_until: None,
                         now,
                         judged: Default::default(),
-                        packed_html: Default::default(),
+                        packed_texts: Default::default(),
                         pushed: false,
                     })
                     .unwrap_or_else(|e| panic!("{path}: storing failed: {e}"));

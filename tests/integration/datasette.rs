@@ -70,21 +70,25 @@ fn datasette_reads_the_articles_html_with_the_plugin() {
     let out = s.tributary(&["fetch"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let want: Vec<(i64, Option<String>)> = {
+    type Html = (i64, Option<String>, Option<String>);
+    let want: Vec<Html> = {
         let c = s.db();
         let mut st = c
-            .prepare("SELECT id, content_html FROM article_html ORDER BY id")
+            .prepare("SELECT id, content_html, summary_html FROM article_html ORDER BY id")
             .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap()
     };
-    let compressed = s
-        .count("SELECT count(*) FROM articles WHERE content_html_size > length(content_html_zlib)");
+    let compressed = s.count("SELECT count(*) FROM articles WHERE texts_size > length(texts_zlib)");
+    let summaries = want
+        .iter()
+        .filter(|(_, _, summary)| summary.is_some())
+        .count();
     assert!(
-        want.len() >= 20 && compressed >= 10,
-        "{} articles, {compressed} compressed",
+        want.len() >= 20 && compressed >= 10 && summaries >= 5,
+        "{} articles, {compressed} compressed, {summaries} with a summary",
         want.len()
     );
 
@@ -114,12 +118,13 @@ fn datasette_reads_the_articles_html_with_the_plugin() {
         &mut served,
     );
     let rows: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
-    let got: Vec<(i64, Option<String>)> = rows
+    let got: Vec<Html> = rows
         .iter()
         .map(|r| {
             (
                 r["id"].as_i64().unwrap(),
                 r["content_html"].as_str().map(str::to_owned),
+                r["summary_html"].as_str().map(str::to_owned),
             )
         })
         .collect();

@@ -355,7 +355,7 @@ fn remove_selectors_match_classes_and_ids_the_store_never_keeps() {
         rows(
             &s,
             &format!(
-                "SELECT coalesce(a.summary_html, '') || coalesce(h.content_html, '') \
+                "SELECT coalesce(h.summary_html, '') || coalesce(h.content_html, '') \
                  FROM articles a JOIN article_html h ON h.id = a.id JOIN entries e ON e.article_id = a.id WHERE e.guid = '{guid}'"
             ),
         )

@@ -20,7 +20,7 @@ const FIXTURE: &str = concat!(
 
 /// The release's schema version, and this build's.
 const RELEASE_VERSION: i64 = 16;
-const MIGRATED_VERSION: i64 = 20;
+const MIGRATED_VERSION: i64 = 21;
 
 /// The release's store, unpacked to `to`.
 fn unpack(to: &Path) {
@@ -74,11 +74,11 @@ fn rows(c: &rusqlite::Connection, sql: &str) -> Vec<Vec<Value>> {
 }
 
 /// Everything of the articles but their stored text and HTML, every
-/// entry, the stories and the merges: what must not move, read without
-/// any function of Tributary's. `{print}` is where the article's
-/// fingerprint is read: [`PRINT_BEFORE`] or [`PRINT_AFTER`].
+/// entry, the stories and the merges: what must not move, read with no
+/// function but the `sqlite3` shell's. `{print}` is where the article's
+/// fingerprint is read, `{summary}` its summary: [`BEFORE`] or [`AFTER`].
 const KEPT: [&str; 5] = [
-    "SELECT id, canonical_url, url, title, authors, summary_html, content_hash,
+    "SELECT id, canonical_url, url, title, authors, {summary}, content_hash,
             published_at, updated_at, first_seen_at, changed_at, categories, enclosures,
             story_id, {print}, story_match_id, story_score, title_derived, title_original,
             extracted_html, extracted_text, extracted_at, extract_error
@@ -89,16 +89,32 @@ const KEPT: [&str; 5] = [
     "SELECT * FROM latest_articles",
 ];
 
-/// The fingerprint in the release's schema, and in this build's (a table
-/// of its own, migration 19; 16-bit MinHash slots, migration 20).
-const PRINT_BEFORE: &str = "fingerprint";
-const PRINT_AFTER: &str =
-    "(SELECT p.fingerprint FROM story_prints p WHERE p.article_id = articles.id)";
+/// How the fingerprint and the summary are read: in the release's schema;
+/// and in this build's (the fingerprint in a table of its own, migration
+/// 19, with 16-bit MinHash slots, migration 20; the summary compressed
+/// with the HTML, migration 22).
+struct Layout {
+    print: &'static str,
+    summary: &'static str,
+}
+const BEFORE: Layout = Layout {
+    print: "fingerprint",
+    summary: "summary_html",
+};
+const AFTER: Layout = Layout {
+    print: "(SELECT p.fingerprint FROM story_prints p WHERE p.article_id = articles.id)",
+    summary: "(SELECT h.summary_html FROM article_html h WHERE h.id = articles.id)",
+};
 
-/// Every row of every [`KEPT`] query, the fingerprint read by `print`.
-fn kept(c: &rusqlite::Connection, print: &str) -> Vec<Vec<Vec<Value>>> {
+/// Every row of every [`KEPT`] query, read as `layout` says.
+fn kept(c: &rusqlite::Connection, layout: &Layout) -> Vec<Vec<Vec<Value>>> {
     KEPT.iter()
-        .map(|q| rows(c, &q.replace("{print}", print)))
+        .map(|q| {
+            let q = q
+                .replace("{print}", layout.print)
+                .replace("{summary}", layout.summary);
+            rows(c, &q)
+        })
         .collect()
 }
 
@@ -117,7 +133,7 @@ fn the_releases_store_migrates_in_place_and_reads_the_same() {
     let (before, texts) = {
         let c = rusqlite::Connection::open(s.db_path()).unwrap();
         assert_eq!(version(&c), RELEASE_VERSION);
-        let kept = kept(&c, PRINT_BEFORE);
+        let kept = kept(&c, &BEFORE);
         let texts = rows(&c, "SELECT id, content_text FROM articles ORDER BY id");
         let html = rows(&c, "SELECT id, content_html FROM articles ORDER BY id");
         (kept, (texts, html))
@@ -160,10 +176,12 @@ fn the_releases_store_migrates_in_place_and_reads_the_same() {
         assert_eq!(hex, sum, "{file} differs from the release's");
     }
 
-    // The views people read with sqlite3 need no function of Tributary's.
+    // The views people read with sqlite3 need no function of Tributary's,
+    // only the shell's own (`sqlar_uncompress`).
     let plain = rusqlite::Connection::open(s.db_path()).unwrap();
+    tributary::store::register_shell_functions(&plain).unwrap();
     assert_eq!(version(&plain), MIGRATED_VERSION);
-    let after = kept(&plain, PRINT_AFTER);
+    let after = kept(&plain, &AFTER);
     // Each fingerprint is the release's, in the current encoding (the
     // release's 32-bit slots cut to their low 16 bits: what this build
     // makes of the same text), and stored once: in `story_prints` only.
@@ -206,33 +224,43 @@ fn the_releases_store_migrates_in_place_and_reads_the_same() {
     );
     let (packed, of): (i64, i64) = c
         .query_row(
-            "SELECT sum(length(content_html_zlib)), sum(content_html_size) FROM articles",
+            "SELECT sum(length(texts_zlib)), sum(texts_size) FROM articles",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
     assert!(packed * 3 < of * 2, "{packed} bytes stored for {of}");
-    // The sqlite3 shell reads the same HTML with its own zlib.
+    // The sqlite3 shell reads the same HTML, summaries and excerpts with
+    // its own zlib.
+    let text = |v: &Value| match v {
+        Value::Text(h) => serde_json::Value::from(h.as_str()),
+        _ => serde_json::Value::Null,
+    };
     if let Some(shell) = crate::util::sqlite3_json(
         &s.db_path(),
-        "SELECT id, content_html FROM article_html ORDER BY id",
+        "SELECT h.id, h.content_html, h.summary_html, l.excerpt
+         FROM article_html h JOIN latest_articles l USING (id) ORDER BY h.id",
     ) {
+        let excerpt = |id: &Value| &before[4].iter().find(|r| &r[0] == id).unwrap()[7];
         let want: Vec<serde_json::Value> = html
             .iter()
-            .map(|r| {
-                let h = match &r[1] {
-                    Value::Text(h) => serde_json::Value::from(h.as_str()),
-                    _ => serde_json::Value::Null,
-                };
+            .zip(&before[0])
+            .map(|(r, article)| {
                 let Value::Integer(id) = r[0] else { panic!() };
-                serde_json::json!({"id": id, "content_html": h})
+                assert_eq!(article[0], r[0]);
+                serde_json::json!({
+                    "id": id,
+                    "content_html": text(&r[1]),
+                    "summary_html": text(&article[5]),
+                    "excerpt": text(excerpt(&r[0])),
+                })
             })
             .collect();
         assert_eq!(shell, want);
     }
     assert_eq!(
         c.query_row(
-            "SELECT count(*) FROM articles WHERE content_html_zlib IS NOT NULL AND content_text != ''",
+            "SELECT count(*) FROM articles WHERE content_html_size IS NOT NULL AND content_text != ''",
             [],
             |r| r.get::<_, i64>(0)
         )

@@ -422,7 +422,7 @@ pub fn fetch_record_of(
         retry_after_until: None,
         now,
         judged: Default::default(),
-        packed_html: Default::default(),
+        packed_texts: Default::default(),
         pushed: false,
     }
 }

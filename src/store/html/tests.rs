@@ -137,39 +137,121 @@ proptest! {
     }
 }
 
+fn entry(key: &str, html: Option<&str>, summary: Option<&str>) -> Entry {
+    let mut e = crate::store::story::tests::fetch(1, key, "text", true).entries[0].clone();
+    e.content_html = html.map(str::to_owned);
+    e.content_text = html.map(crate::clean::html_to_text).unwrap_or_default();
+    e.summary_html = summary.map(str::to_owned);
+    e
+}
+
 #[test]
-fn html_packed_ahead_is_found_by_entry_and_content() {
-    let entry = |key: &str, html: Option<&str>| {
-        let mut e = crate::store::story::tests::fetch(1, key, "text", true).entries[0].clone();
-        e.content_html = html.map(str::to_owned);
-        e
-    };
+fn an_entrys_texts_are_its_content_summary_and_excerpt_in_turn() {
+    let html = "<p>The harbour bridge opens on Monday, after é years.</p>".repeat(8);
+    let summary = "<p>The harbour bridge opens.</p>";
+    let t = Texts::of(&entry("a", Some(&html), Some(summary))).unwrap();
+    let text = crate::clean::html_to_text(&html);
+    let excerpt: String = text
+        .chars()
+        .take(super::super::text::EXCERPT_CHARS)
+        .collect();
+    assert!(
+        excerpt.chars().count() == 200 && excerpt.len() > 200,
+        "multi-byte"
+    );
+    assert_eq!(t.bytes(), format!("{html}{summary}{excerpt}").as_bytes());
+    assert_eq!(t.content_size(), Some(html.len()));
+    assert_eq!(t.summary_size(), Some(summary.len()));
+    // A summary alone: no excerpt (the text is stored then).
+    let t = Texts::of(&entry("b", None, Some(summary))).unwrap();
+    assert_eq!((t.bytes(), t.content_size()), (summary.as_bytes(), None));
+    // Empty texts are texts; no texts at all is nothing to store.
+    let t = Texts::of(&entry("c", Some(""), None)).unwrap();
+    assert_eq!(
+        (t.bytes(), t.content_size(), t.summary_size()),
+        (&b""[..], Some(0), None)
+    );
+    assert_eq!(Texts::of(&entry("d", None, None)), None);
+}
+
+/// The SQL that cuts the texts apart, in a plain connection with only
+/// the shell's functions: each part comes back as it was, NULL where the
+/// feed gave none.
+#[test]
+fn the_sql_cuts_the_texts_apart_as_they_were_put_together() {
+    let c = conn();
+    c.execute_batch(
+        "CREATE TABLE articles (id INTEGER PRIMARY KEY, texts_zlib BLOB, texts_size INTEGER,
+                                content_html_size INTEGER, summary_html_size INTEGER)",
+    )
+    .unwrap();
+    let html = "<p>Ferry <i>timetable</i> changes — é</p>".repeat(20);
+    let cases = [
+        (Some(html.as_str()), Some("<p>Ferry timetable</p>")),
+        (Some(html.as_str()), None),
+        (None, Some("<p>Only a summary</p>")),
+        (Some(""), Some("")),
+        (None, None),
+    ];
+    for (id, (h, s)) in cases.iter().enumerate() {
+        let t = Texts::of(&entry("k", *h, *s));
+        c.execute(
+            "INSERT INTO articles VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![
+                id,
+                t.as_ref().map(|t| pack(t.bytes())),
+                t.as_ref().map(|t| t.bytes().len()),
+                t.as_ref().and_then(Texts::content_size),
+                t.as_ref().and_then(Texts::summary_size),
+            ],
+        )
+        .unwrap();
+        let sql = format!(
+            "SELECT {}, {} FROM articles a WHERE id = ?1",
+            html_sql!(),
+            summary_sql!()
+        );
+        let got: (Option<String>, Option<String>) = c
+            .query_row(&sql, [id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(
+            got,
+            (h.map(str::to_owned), s.map(str::to_owned)),
+            "case {id}"
+        );
+    }
+}
+
+#[test]
+fn texts_packed_ahead_are_found_by_entry_and_content() {
     let first = "<p>One</p>".repeat(30);
     let second = "<p>Two</p>".repeat(30);
     let entries = [
-        entry("a", Some(&first)),
-        entry("b", Some(&second)),
-        entry("c", None),
+        entry("a", Some(&first), None),
+        entry("b", Some(&second), Some("<p>Two</p>")),
+        entry("c", None, None),
     ];
-    let packed = PackedHtml::of(&entries);
+    let packed = PackedTexts::of(&entries);
     assert_eq!(packed.len(), 2);
     for e in &entries[..2] {
-        let html = e.content_html.as_deref().unwrap();
-        let got = packed.get(&e.key, html);
+        let t = Texts::of(e).unwrap();
+        let got = packed.get(&e.key, &t);
         assert!(matches!(got, Cow::Borrowed(_)), "made ahead");
-        assert_eq!(unpack(&got, html.len() as i64).unwrap(), html.as_bytes());
+        assert_eq!(unpack(&got, t.bytes().len() as i64).unwrap(), t.bytes());
     }
-    // Another HTML than the one it was made from (the entry processed
-    // again, changed; another entry's), or an entry it does not know, is
+    // Other texts than the ones it was made from (the entry processed
+    // again, changed; another entry's), or an entry it does not know, are
     // compressed then, never taken for another.
     let other = "<p>Three</p>".repeat(30);
-    for (key, html) in [
-        (&entries[0].key, &other),
-        (&entries[0].key, &second),
-        (&entries[2].key, &first),
+    for (key, e) in [
+        ("a", entry("a", Some(&other), None)),
+        ("a", entry("a", Some(&second), Some("<p>Two</p>"))),
+        ("a", entry("a", Some(&first), Some("<p>One</p>"))),
+        ("c", entry("c", Some(&first), None)),
     ] {
-        let got = packed.get(key, html);
+        let t = Texts::of(&e).unwrap();
+        let got = packed.get(key, &t);
         assert!(matches!(got, Cow::Owned(_)), "{key}");
-        assert_eq!(unpack(&got, html.len() as i64).unwrap(), html.as_bytes());
+        assert_eq!(unpack(&got, t.bytes().len() as i64).unwrap(), t.bytes());
     }
 }

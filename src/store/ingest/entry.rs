@@ -129,7 +129,7 @@ fn update(
         // indexed already.
         index_new_articles(tx, w.unindexed)?;
     }
-    update_article(tx, s.article_id, (e, &w.rec.packed_html), hash, &w.now)?;
+    update_article(tx, s.article_id, (e, &w.rec.packed_texts), hash, &w.now)?;
     w.applied.updated += 1;
     Ok(())
 }
@@ -171,7 +171,7 @@ fn add<'a>(
             // story matching: the recent tier of the story index is read
             // back from the fingerprints (see `story`).
             let print = rec.story.as_ref().and(e.story_print.as_deref());
-            insert_article(tx, id, (e, &rec.packed_html), print, hash, &w.now, &placed)?;
+            insert_article(tx, id, (e, &rec.packed_texts), print, hash, &w.now, &placed)?;
             story::index(tx, id, &placed, w.recent)?;
             w.unindexed.push((id, e));
             if placed.matched.is_some() {

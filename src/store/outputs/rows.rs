@@ -137,10 +137,11 @@ impl Store {
     fn articles(&self, ids: &[i64]) -> Result<HashMap<i64, OutputArticle>> {
         // The fuller of the feed's text and the page's (full text).
         let sql = format!(
-            "SELECT id, title, url, canonical_url, authors, summary_html, {},
+            "SELECT id, title, url, canonical_url, authors, {}, {},
                     {}, published_at, updated_at, first_seen_at, changed_at,
                     categories, enclosures, title_derived
              FROM articles a WHERE id IN (SELECT value FROM json_each(?1))",
+            crate::store::html::summary_sql!(),
             crate::store::extract::FULLER_HTML,
             crate::store::extract::FULLER_TEXT
         );

@@ -199,3 +199,106 @@ ORDER BY 1, 2;
 DROP TABLE story_bands;
 ALTER TABLE story_bands_v2 RENAME TO story_bands;
 "#;
+
+/// Migration: an article's texts compressed together.
+///
+/// The summary's HTML (`articles.summary_html`) and the excerpt that
+/// `latest_articles` shows (`articles.excerpt`) were stored as they are
+/// beside the compressed content: a fifth of the store at 1,000 × 50. A
+/// summary is most often the start of the content (a feed's description
+/// is its article's first paragraph), and the excerpt always is the start
+/// of its text, so the three are now compressed together, one after the
+/// other, into `texts_zlib` (`texts_size` bytes inflated), where the
+/// stream stores what repeats once: `content_html_size` and the new
+/// `summary_html_size` say where each ends (see `store::html`). The views
+/// `article_html` (which now gives `summary_html` too), `article_text`
+/// and `latest_articles` cut them apart with `substr`, which a plain
+/// `sqlite3` shell has, as it has `sqlar_uncompress`.
+///
+/// Dropping the three old columns rewrites `articles`; the pages freed
+/// are reused by new rows and given back to the file system by the next
+/// retention run (`Store::compact`).
+pub(super) const PACKED_TEXTS: &str = r#"
+DROP VIEW latest_articles;
+DROP VIEW article_text;
+DROP VIEW article_html;
+DROP TRIGGER articles_fts_delete;
+DROP TRIGGER articles_fts_update;
+
+ALTER TABLE articles ADD COLUMN summary_html_size INTEGER;
+ALTER TABLE articles ADD COLUMN texts_zlib BLOB;
+ALTER TABLE articles ADD COLUMN texts_size INTEGER;
+UPDATE articles SET
+    summary_html_size = length(CAST(summary_html AS BLOB)),
+    texts_size = length(CAST(
+        coalesce(CAST(sqlar_uncompress(content_html_zlib, content_html_size) AS TEXT), '')
+        || coalesce(summary_html, '')
+        || CASE WHEN content_html_zlib IS NULL THEN ''
+                ELSE coalesce(excerpt, substr(content_text, 1, 200)) END AS BLOB)),
+    texts_zlib = sqlar_compress(CAST(
+        coalesce(CAST(sqlar_uncompress(content_html_zlib, content_html_size) AS TEXT), '')
+        || coalesce(summary_html, '')
+        || CASE WHEN content_html_zlib IS NULL THEN ''
+                ELSE coalesce(excerpt, substr(content_text, 1, 200)) END AS BLOB))
+WHERE content_html_zlib IS NOT NULL OR summary_html IS NOT NULL;
+ALTER TABLE articles DROP COLUMN content_html_zlib;
+ALTER TABLE articles DROP COLUMN summary_html;
+ALTER TABLE articles DROP COLUMN excerpt;
+
+CREATE VIEW article_html AS
+SELECT a.id,
+       CASE a.content_html_size WHEN 0 THEN '' ELSE
+       CAST(substr(sqlar_uncompress(a.texts_zlib, a.texts_size), 1, a.content_html_size) AS TEXT)
+       END AS content_html,
+       CASE a.summary_html_size WHEN 0 THEN '' ELSE
+       CAST(substr(sqlar_uncompress(a.texts_zlib, a.texts_size),
+                   coalesce(a.content_html_size, 0) + 1, a.summary_html_size) AS TEXT)
+       END AS summary_html
+FROM articles a;
+
+CREATE VIEW article_text AS
+SELECT a.id, a.title,
+       CASE WHEN a.content_text = ''
+            THEN coalesce(html_text(CAST(substr(sqlar_uncompress(a.texts_zlib, a.texts_size), 1, a.content_html_size) AS TEXT)), '')
+            ELSE a.content_text END AS content_text,
+       a.extracted_text
+FROM articles a;
+
+CREATE VIEW latest_articles AS
+SELECT a.id, a.title, a.url, a.published_at, a.first_seen_at,
+       (SELECT group_concat(name, ', ') FROM (
+            SELECT DISTINCT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
+            WHERE e.article_id = a.id ORDER BY e.id)) AS feeds,
+       a.authors,
+       CASE WHEN a.content_text = ''
+            THEN coalesce(CAST(substr(sqlar_uncompress(a.texts_zlib, a.texts_size),
+                                      coalesce(a.content_html_size, 0) + coalesce(a.summary_html_size, 0) + 1) AS TEXT), '')
+            ELSE substr(a.content_text, 1, 200) END AS excerpt,
+       a.title_derived
+FROM articles a
+ORDER BY a.first_seen_at DESC, a.published_at DESC, a.id DESC;
+
+CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text, extracted_text)
+        VALUES ('delete', old.id, old.title,
+                CASE WHEN old.content_text = ''
+                     THEN coalesce(html_text(CAST(substr(sqlar_uncompress(old.texts_zlib, old.texts_size), 1, old.content_html_size) AS TEXT)), '')
+                     ELSE old.content_text END,
+                old.extracted_text);
+END;
+CREATE TRIGGER articles_fts_update
+AFTER UPDATE OF title, texts_zlib, texts_size, content_html_size, content_text, extracted_text ON articles BEGIN
+    INSERT INTO articles_fts(articles_fts, rowid, title, content_text, extracted_text)
+        VALUES ('delete', old.id, old.title,
+                CASE WHEN old.content_text = ''
+                     THEN coalesce(html_text(CAST(substr(sqlar_uncompress(old.texts_zlib, old.texts_size), 1, old.content_html_size) AS TEXT)), '')
+                     ELSE old.content_text END,
+                old.extracted_text);
+    INSERT INTO articles_fts(rowid, title, content_text, extracted_text)
+        VALUES (new.id, new.title,
+                CASE WHEN new.content_text = ''
+                     THEN coalesce(html_text(CAST(substr(sqlar_uncompress(new.texts_zlib, new.texts_size), 1, new.content_html_size) AS TEXT)), '')
+                     ELSE new.content_text END,
+                new.extracted_text);
+END;
+"#;
