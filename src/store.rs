@@ -111,6 +111,15 @@ pub enum StoreError {
         /// Number of migrations this build knows.
         supported: i64,
     },
+    /// The migrations would have left rows pointing at rows that are not
+    /// there (`PRAGMA foreign_key_check`); they were rolled back.
+    #[error("upgrading the database to schema {version} would leave {rows} rows pointing at missing rows; it was left as it was")]
+    MigrationKeys {
+        /// The schema version the migrations were to reach.
+        version: i64,
+        /// Rows `foreign_key_check` reported.
+        rows: i64,
+    },
     /// A fetch carried an entry whose cleaning (or parsing) was skipped
     /// because the store held it unchanged, but the store no longer does
     /// (it was re-keyed, edited or removed meanwhile): the document must
@@ -376,8 +385,17 @@ impl Store {
     /// store took 280 MB of RAM to upgrade. While migrating, temporary
     /// data goes to files (in `SQLITE_TMPDIR` or `/var/tmp`; the unit's
     /// private one under systemd), and memory stays at the page cache.
+    ///
+    /// Foreign keys are not enforced while migrations run: a migration
+    /// that gives a table another layout makes it again (SQLite's "twelve
+    /// steps": new table, copy, drop, rename), and dropping the old table
+    /// would otherwise delete its rows under the rows that point at them.
+    /// They are checked as a whole before the migrations commit.
     fn migrate(&mut self) -> Result<()> {
-        self.on_temporary_files(Store::migrate_on_files)
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let out = self.on_temporary_files(Store::migrate_on_files);
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        out
     }
 
     /// Runs `f` with SQLite's temporary data (statement journals, the copy
@@ -409,6 +427,18 @@ impl Store {
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        if version < supported {
+            let rows: i64 =
+                tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })?;
+            if rows > 0 {
+                return Err(StoreError::MigrationKeys {
+                    version: supported,
+                    rows,
+                });
+            }
         }
         tx.commit()?;
         Ok(())
