@@ -37,7 +37,8 @@
 //!    and halves the stored MinHash (version 2; version 1 kept 32 bits, and
 //!    reads back as exactly the version 2 print of the same text).
 //! 4. **Bands** for the index: 20 bands of 3 slots; a band key is a hash of
-//!    its three slots (48 bits), tagged with the band number. Two items share a key with
+//!    its three slots (48 bits) cut to 27 bits, tagged with the band number
+//!    in 5 more: 32 bits ([`index_key`]). Two items share a key with
 //!    probability `1 - (1 - J³)²⁰`: 0.42 at J = 0.3, 0.73 at 0.4, 0.93 at 0.5,
 //!    0.99 at 0.6, 1.00 from 0.7. Unrelated articles (J near 0.01) almost
 //!    never do, so a lookup among millions returns a handful of candidates.
@@ -48,7 +49,7 @@
 //!    and the publication hour ([`Fingerprint::dated`]). A re-telling keeps
 //!    an event's names and figures while every sentence changes. The
 //!    [`FACT_KEYS`] smallest figure hashes are index keys, beside the bands
-//!    ([`fact_keys`], band number 63).
+//!    ([`fact_keys`], band number [`FACT_BAND`]).
 //!
 //! **Why not SimHash.** Over the same shingles, a 64-bit SimHash put copies
 //! up to 20 bits apart (95% within 10) and different stories from 10 bits
@@ -113,7 +114,8 @@
 //! # For the store
 //!
 //! Keep [`Fingerprint::to_bytes`] with the article and a row per
-//! [`band_keys`] key (as `i64`, same bits) in an indexed table. For a new
+//! [`band_keys`] key (as `i64`, sign-extended: 4 bytes in SQLite) in an
+//! indexed table. For a new
 //! article, look up `WHERE band_key IN (…)`, decode the candidates and ask
 //! [`same_story`]; if it matches articles of several stories, merge those
 //! stories, or the result depends on arrival order. Band rows are only
@@ -121,7 +123,11 @@
 //! index at 20 rows per recent article, plus [`FACT_KEYS`] for articles
 //! with enough facts ([`index_keys`] gives both). When
 //! [`FINGERPRINT_VERSION`] changes, recompute both (from version 1 to 2
-//! the prints convert without their text, the band keys do not).
+//! the prints convert without their text, the band keys do not). The
+//! layout of the bytes and of the keys may change within a version when
+//! the old bytes still read as the same print (schema 22 made the facts
+//! compact and the keys 32 bits): re-encode the prints and recompute the
+//! keys then too.
 //! Fingerprints stored before facts existed (the lexical part alone,
 //! [`Fingerprint::LEXICAL_LEN`] bytes in this version) still read, with no
 //! facts: they merge by wording only.
@@ -218,8 +224,8 @@ pub enum DecodeError {
     },
     /// The bytes are cut short or too long, or their facts are out of range.
     #[error(
-        "fingerprint of {found} bytes, expected {} (or {} without facts)",
-        Fingerprint::ENCODED_LEN,
+        "fingerprint of {found} bytes, not what its facts take (at most {}; {} without facts)",
+        Fingerprint::MAX_ENCODED_LEN,
         Fingerprint::LEXICAL_LEN
     )]
     Length {
@@ -232,8 +238,12 @@ impl Fingerprint {
     /// Length of the lexical part: all that fingerprints stored before
     /// facts existed hold (they read back with no facts).
     pub const LEXICAL_LEN: usize = 1 + 4 + 16 + SLOT_BYTES * SLOTS;
-    /// Length of [`Fingerprint::to_bytes`]: the lexical part, then the facts.
-    pub const ENCODED_LEN: usize = Self::LEXICAL_LEN + Facts::ENCODED_LEN;
+    /// The longest [`Fingerprint::to_bytes`]: the lexical part, then the
+    /// facts with both sketches full. A print holds the facts it has only
+    /// (7 bytes and 4 per name or figure); prints stored until schema 22
+    /// are this long whatever their facts (every slot, zeros for the
+    /// unused), and still read.
+    pub const MAX_ENCODED_LEN: usize = Self::LEXICAL_LEN + Facts::FIXED_LEN;
     /// The lexical part of a version 1 print (32-bit slots).
     const V1_LEXICAL_LEN: usize = 1 + 4 + 16 + 4 * SLOTS;
 
@@ -270,7 +280,9 @@ impl Fingerprint {
     /// Decodes [`Fingerprint::to_bytes`], and version 1 prints (32-bit
     /// slots, of which the low 16 bits are kept: exactly what this version
     /// makes of the same text); other versions are refused. The lexical
-    /// part alone (stored before facts existed) reads with no facts.
+    /// part alone (stored before facts existed) reads with no facts; the
+    /// facts read compact or in the fixed layout of earlier prints
+    /// ([`Fingerprint::MAX_ENCODED_LEN`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let version = bytes.first().copied().unwrap_or(0);
         let lexical = match version {
@@ -279,7 +291,7 @@ impl Fingerprint {
         };
         let facts = match bytes.len() {
             n if n == lexical => Some(Facts::NONE),
-            n if n == lexical + Facts::ENCODED_LEN => Facts::read(&bytes[lexical..]),
+            n if n > lexical => Facts::read(&bytes[lexical..]),
             _ => None,
         };
         let Some(facts) = facts else {
@@ -399,9 +411,9 @@ pub fn similarity(a: &Fingerprint, b: &Fingerprint) -> f64 {
 /// Index keys of a fingerprint: two items can be the same story only if they
 /// share one. Empty for items too short to merge ([`MIN_WORDS`]).
 ///
-/// Each key carries its band number in the top six bits, so keys of
-/// different bands never collide. Store them as `i64` (same bits).
-pub fn band_keys(print: &Fingerprint) -> impl Iterator<Item = u64> + '_ {
+/// Each key carries its band number in its top five bits, so keys of
+/// different bands never collide (see [`index_key`]).
+pub fn band_keys(print: &Fingerprint) -> impl Iterator<Item = i32> + '_ {
     let bands = if print.words >= MIN_WORDS { BANDS } else { 0 };
     print
         .minhash
@@ -413,9 +425,45 @@ pub fn band_keys(print: &Fingerprint) -> impl Iterator<Item = u64> + '_ {
             for (chunk, row) in bytes.chunks_exact_mut(SLOT_BYTES).zip(rows) {
                 chunk.copy_from_slice(&row.to_le_bytes());
             }
-            let hash = xxh3_64_with_seed(&bytes, band as u64);
-            (band as u64) << 58 | hash >> 6
+            index_key(band as u32, xxh3_64_with_seed(&bytes, band as u64))
         })
+}
+
+/// Bits of an index key below its band number: the top bits of a hash.
+const KEY_HASH_BITS: u32 = 27;
+/// The band number of fact keys ([`fact_keys`]); lexical bands are
+/// `0..BANDS`.
+pub const FACT_BAND: u32 = 31;
+const _: () = assert!(BANDS as u32 <= FACT_BAND && FACT_BAND < 1 << (32 - KEY_HASH_BITS));
+
+/// The index key of `band` for `hash`: 32 bits, the band number in the top
+/// five and the top 27 bits of the hash below, read as an `i32`.
+///
+/// Stored as an `i64` (`i64::from`, sign-extended), every key is in
+/// `-2³¹..2³¹` and SQLite keeps it in 4 bytes; bands 16–19 and
+/// [`FACT_BAND`] are negative. In SQL, a key's band is
+/// `(band_key >> 27) & 31` (SQLite shifts a negative number
+/// arithmetically), so `(band_key >> 27) & 31 = 31` tells a fact key.
+///
+/// Two different slot triples (or figures) of one band share a key by
+/// chance once in 2²⁷ (134 million): a new article's 20 bands then find
+/// about one unrelated candidate per 6.7 million articles of the window
+/// (0.7 % of lookups at 45,000). That changes no decision: [`verdict`]
+/// accepts by wording only when the two share a band's slots
+/// (`share_band` compares the slots, not the key), and by facts only when they share one of their smallest
+/// figures ([`FactMatch::keyed`], the figures' hashes themselves), so a
+/// candidate found by a collision is compared and refused. What a
+/// collision can do is add a posting to a key: a key with exactly as many
+/// postings of its own as the store's limit for a useful key (`HOT_BAND`,
+/// 32) would then count one more and stop finding candidates, as a key of
+/// a few more articles would.
+pub fn index_key(band: u32, hash: u64) -> i32 {
+    (band << KEY_HASH_BITS | (hash >> (64 - KEY_HASH_BITS)) as u32) as i32
+}
+
+/// The band number of an index key (see [`index_key`]).
+pub fn key_band(key: i32) -> u32 {
+    key as u32 >> KEY_HASH_BITS
 }
 
 /// How two fingerprints compare, named by the rule that decided.
@@ -493,7 +541,7 @@ pub fn same_story(a: &Fingerprint, b: &Fingerprint, threshold: f64) -> Option<f6
 
 /// Every index key of a fingerprint: its [`band_keys`], then its
 /// [`fact_keys`]. Two items can be the same story only if they share one.
-pub fn index_keys(print: &Fingerprint) -> impl Iterator<Item = u64> + '_ {
+pub fn index_keys(print: &Fingerprint) -> impl Iterator<Item = i32> + '_ {
     band_keys(print).chain(fact_keys(print))
 }
 

@@ -409,7 +409,7 @@ CREATE INDEX entries_by_feed_time ON entries(feed_id, first_seen_at);
 
 mod compact;
 mod features;
-use compact::{ONE_COPY, ONE_PRINT, PACKED_HTML, PACKED_TEXTS, PRINTS_V2};
+use compact::{COMPACT_KEYS, ONE_COPY, ONE_PRINT, PACKED_HTML, PACKED_TEXTS, PRINTS_V2};
 use features::{
     NOTIFY, READERS, RULES, TOMBSTONES_LISTED, V_FULL_TEXT, V_PAGE_VALIDATORS, V_SEARCH_EXTRACTED,
     WEBSUB,
@@ -438,4 +438,5 @@ pub const MIGRATIONS: &[&str] = &[
     ONE_PRINT,
     PRINTS_V2,
     PACKED_TEXTS,
+    COMPACT_KEYS,
 ];

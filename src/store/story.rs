@@ -143,7 +143,7 @@ fn survey(
 ) -> Result<Survey> {
     let job = Job {
         print,
-        keys: index_keys(print).map(|k| k as i64).collect(),
+        keys: index_keys(print).map(i64::from).collect(),
         window_start,
         threshold,
     };
@@ -464,7 +464,7 @@ pub(super) fn survey_group(
         .iter()
         .map(|(_, _, print, threshold, window_start)| Job {
             print,
-            keys: index_keys(print).map(|k| k as i64).collect(),
+            keys: index_keys(print).map(i64::from).collect(),
             window_start: *window_start,
             threshold: *threshold,
         })

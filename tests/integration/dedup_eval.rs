@@ -338,7 +338,7 @@ fn evaluation_has_no_false_merges_and_high_recall() {
 /// articles holding it.
 #[derive(Default)]
 struct BandIndex {
-    articles: HashMap<u64, Vec<usize>>,
+    articles: HashMap<i32, Vec<usize>>,
 }
 
 impl BandIndex {

@@ -27,11 +27,14 @@
 //!
 //! Cost and bounds: one pass over at most [`MAX_TOKENS`] tokens of the
 //! title and prose, whatever the input's size; a few small buffers per
-//! article; the sketch is fixed-size.
+//! article; the sketch is fixed-size in memory, and stored with the
+//! facts it holds only (`7 + 4 × (names + figures)` bytes, at most 151).
 
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::words::{self, for_each_block};
+
+mod encoding;
 
 /// Names kept in a sketch.
 pub const MAX_NAMES: usize = 24;
@@ -71,9 +74,6 @@ impl Facts {
         hour: 0,
     };
 
-    /// Bytes of [`Facts::write`].
-    pub(super) const ENCODED_LEN: usize = 3 + 4 * (1 + MAX_NAMES + MAX_FIGURES);
-
     /// The names' hashes, ascending.
     pub fn names(&self) -> &[u32] {
         &self.names[..usize::from(self.n_names)]
@@ -92,37 +92,6 @@ impl Facts {
     /// When the article was published, in hours since 1970; 0 if unknown.
     pub fn hour(&self) -> u32 {
         self.hour
-    }
-
-    pub(super) fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&[self.lang, self.n_names, self.n_figures]);
-        for v in [self.hour].iter().chain(&self.names).chain(&self.figures) {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-
-    /// Reads [`Facts::write`]; `None` when the counts are out of range.
-    pub(super) fn read(bytes: &[u8]) -> Option<Facts> {
-        if bytes.len() != Self::ENCODED_LEN {
-            return None;
-        }
-        let mut facts = Facts {
-            lang: bytes[0],
-            n_names: bytes[1],
-            n_figures: bytes[2],
-            ..Facts::NONE
-        };
-        if usize::from(facts.n_names) > MAX_NAMES || usize::from(facts.n_figures) > MAX_FIGURES {
-            return None;
-        }
-        let mut values = bytes[3..]
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        facts.hour = values.next().unwrap_or_default();
-        for slot in facts.names.iter_mut().chain(facts.figures.iter_mut()) {
-            *slot = values.next().unwrap_or_default();
-        }
-        Some(facts)
     }
 }
 

@@ -6,7 +6,7 @@
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::facts::{self, Facts};
-use super::{Fingerprint, MIN_WORDS};
+use super::{index_key, Fingerprint, FACT_BAND, MIN_WORDS};
 
 /// Most hours between the publication of two re-tellings (when both are
 /// known): a report days later with the same facts is a follow-up.
@@ -92,16 +92,16 @@ fn has_fact_keys(print: &Fingerprint) -> bool {
 }
 
 /// Index keys for facts: the [`FACT_KEYS`] smallest figure hashes, under
-/// band number 63 (lexical bands are 0–19). Empty for articles that cannot
-/// match by facts.
-pub fn fact_keys(print: &Fingerprint) -> impl Iterator<Item = u64> + '_ {
+/// band number [`FACT_BAND`] (lexical bands are 0–19). Empty for articles
+/// that cannot match by facts.
+pub fn fact_keys(print: &Fingerprint) -> impl Iterator<Item = i32> + '_ {
     let n = if has_fact_keys(print) { FACT_KEYS } else { 0 };
     print
         .facts
         .figures()
         .iter()
         .take(n)
-        .map(|figure| 63 << 58 | xxh3_64_with_seed(&figure.to_le_bytes(), 63) >> 6)
+        .map(|figure| index_key(FACT_BAND, xxh3_64_with_seed(&figure.to_le_bytes(), 63)))
 }
 
 /// The facts rule alone: the [`FactMatch`] when two articles of one

@@ -20,11 +20,10 @@ fn bytes_round_trip_and_refuse_other_versions() {
             found: FINGERPRINT_VERSION + 1
         })
     );
+    let short = &bytes[..bytes.len() - 1];
     assert_eq!(
-        Fingerprint::from_bytes(&bytes[1..]),
-        Err(DecodeError::Length {
-            found: Fingerprint::ENCODED_LEN - 1
-        })
+        Fingerprint::from_bytes(short),
+        Err(DecodeError::Length { found: short.len() })
     );
 }
 
@@ -54,11 +53,26 @@ fn short_items_never_merge_and_have_no_band_keys() {
 #[test]
 fn band_keys_carry_their_band_number() {
     let print = fingerprint("Cycle route approved", REPORT);
-    let keys: Vec<u64> = band_keys(&print).collect();
+    let keys: Vec<i32> = band_keys(&print).collect();
     assert_eq!(keys.len(), BANDS);
     for (band, key) in keys.iter().enumerate() {
-        assert_eq!(key >> 58, band as u64);
+        assert_eq!(key_band(*key), band as u32);
+        // What SQL reads of the key as stored (sign-extended).
+        assert_eq!((i64::from(*key) >> 27) & 31, band as i64);
     }
+    // Bands 16–19 are negative, so keys span all 32 bits.
+    assert!(keys[..16].iter().all(|k| *k >= 0));
+    assert!(keys[16..].iter().all(|k| *k < 0));
+}
+
+#[test]
+fn keys_are_the_band_and_the_top_27_bits_of_the_hash() {
+    assert_eq!(index_key(0, u64::MAX), (1 << 27) - 1);
+    assert_eq!(index_key(1, 0), 1 << 27);
+    assert_eq!(index_key(3, 0x8000_0000_0000_0000), 3 << 27 | 1 << 26);
+    assert_eq!(index_key(FACT_BAND, 0), -(1 << 27));
+    assert_eq!(index_key(FACT_BAND, u64::MAX), -1);
+    assert_eq!(key_band(index_key(19, 12_345 << 40)), 19);
 }
 
 #[test]
@@ -105,10 +119,11 @@ fn a_retelling_merges_by_its_facts_and_is_found_by_a_fact_key() {
         matches!(verdict, Verdict::SameFacts(_, f) if f >= FACT_THRESHOLD),
         "{verdict:?}"
     );
-    let keys: Vec<u64> = index_keys(&a).collect();
+    let keys: Vec<i32> = index_keys(&a).collect();
     assert_eq!(keys.len(), BANDS + FACT_KEYS);
     assert!(fact_keys(&b).any(|k| keys.contains(&k)));
-    assert!(fact_keys(&a).all(|k| k >> 58 == 63));
+    assert!(fact_keys(&a).all(|k| key_band(k) == FACT_BAND));
+    assert!(fact_keys(&a).all(|k| (i64::from(k) >> 27) & 31 == 31));
 }
 
 #[test]
@@ -164,9 +179,52 @@ pub(crate) fn v1_bytes(title: &str, text: &str, facts: bool) -> Vec<u8> {
         out.extend_from_slice(&m.to_le_bytes());
     }
     if facts {
-        fingerprint(title, text).facts.write(&mut out);
+        out.extend(fixed_facts(&fingerprint(title, text).facts));
     }
     out
+}
+
+/// Facts in the fixed layout that prints had until schema 22: every slot,
+/// zeros for the unused (151 bytes).
+pub(crate) fn fixed_facts(f: &facts::Facts) -> Vec<u8> {
+    let mut out = vec![f.lang, f.n_names, f.n_figures];
+    for v in [f.hour].iter().chain(&f.names).chain(&f.figures) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// `print` as schema 21 stored it: its facts in the fixed layout (292
+/// bytes).
+pub(crate) fn fixed_bytes(print: &Fingerprint) -> Vec<u8> {
+    let mut out = print.to_bytes();
+    out.truncate(Fingerprint::LEXICAL_LEN);
+    out.extend(fixed_facts(&print.facts));
+    out
+}
+
+/// The index keys of `print` as schema 21 stored them: 64 bits, the band
+/// number in the top six (63 for fact keys) and the hash's top 58 below.
+pub(crate) fn wide_keys(print: &Fingerprint) -> Vec<i64> {
+    let wide = |band: u64, hash: u64| (band << 58 | hash >> 6) as i64;
+    let bands = print
+        .minhash
+        .chunks_exact(ROWS)
+        .enumerate()
+        .map(|(band, rows)| {
+            let bytes: Vec<u8> = rows.iter().flat_map(|r| r.to_le_bytes()).collect();
+            wide(band as u64, xxh3_64_with_seed(&bytes, band as u64))
+        });
+    let figures = print
+        .facts
+        .figures()
+        .iter()
+        .map(|figure| wide(63, xxh3_64_with_seed(&figure.to_le_bytes(), 63)));
+    // As many of each as today's keys: the same rules decide which exist.
+    bands
+        .take(band_keys(print).count())
+        .chain(figures.take(fact_keys(print).count()))
+        .collect()
 }
 
 #[test]
@@ -196,12 +254,58 @@ fn version_1_prints_read_as_the_version_2_print_of_the_same_text() {
     let mut mixed = fingerprint("Cycle route approved", REPORT).to_bytes();
     mixed[0] = 1;
     assert!(Fingerprint::from_bytes(&mixed).is_err());
-    assert_eq!(Fingerprint::ENCODED_LEN, 292);
+    assert_eq!(Fingerprint::MAX_ENCODED_LEN, 292);
+}
+
+#[test]
+fn prints_keep_only_the_facts_they_have_and_schema_20_prints_still_read() {
+    for (title, text) in [
+        ("Cycle route approved", REPORT),
+        ("Wildfire in Serra Alta", WIRE),
+        ("Valdoria evacuated", RETOLD),
+        ("", ""),
+    ] {
+        let print = dated(title, text, 3);
+        let bytes = print.to_bytes();
+        let facts = print.facts().names().len() + print.facts().figures().len();
+        assert_eq!(bytes.len(), Fingerprint::LEXICAL_LEN + 7 + 4 * facts);
+        assert!(bytes.len() < Fingerprint::MAX_ENCODED_LEN, "{title}");
+        assert_eq!(Fingerprint::from_bytes(&bytes), Ok(print));
+        // The same print as schema 21 stored it reads back the same.
+        let fixed = fixed_bytes(&print);
+        assert_eq!(fixed.len(), 292);
+        assert_eq!(Fingerprint::from_bytes(&fixed), Ok(print));
+    }
+    // Facts to keep, and still under half the fixed layout's.
+    let wire = fingerprint("Wildfire in Serra Alta", WIRE);
+    assert!(wire.facts().figures().len() >= 3 && wire.facts().names().len() >= 3);
+    assert!(wire.to_bytes().len() - Fingerprint::LEXICAL_LEN < 151 / 2);
+}
+
+#[test]
+fn prints_of_any_other_length_are_refused() {
+    let print = fingerprint("Wildfire in Serra Alta", WIRE);
+    let mut bytes = print.to_bytes();
+    let own = bytes.len();
+    bytes.resize(Fingerprint::MAX_ENCODED_LEN + 8, 0);
+    for n in 0..bytes.len() {
+        // Its own length, the lexical part alone and the fixed layout's
+        // length are the ones that read.
+        if [own, Fingerprint::LEXICAL_LEN, Fingerprint::MAX_ENCODED_LEN].contains(&n) {
+            assert!(Fingerprint::from_bytes(&bytes[..n]).is_ok(), "{n}");
+        } else {
+            assert_eq!(
+                Fingerprint::from_bytes(&bytes[..n]),
+                Err(DecodeError::Length { found: n }),
+                "{n}"
+            );
+        }
+    }
 }
 
 proptest::proptest! {
-    /// Any text: the version 1 print reads back as this version's, and
-    /// this version's round-trips.
+    /// Any text: the version 1 print and the schema 21 layout read back
+    /// as this version's, and this version's round-trips.
     #[test]
     fn any_texts_print_reads_the_same_in_both_versions(
         words in proptest::collection::vec("[A-Za-z0-9]{1,9}[.,]?", 0..120),
@@ -211,5 +315,6 @@ proptest::proptest! {
         let now = fingerprint(&title, &text);
         proptest::prop_assert_eq!(Fingerprint::from_bytes(&v1_bytes(&title, &text, true)), Ok(now));
         proptest::prop_assert_eq!(Fingerprint::from_bytes(&now.to_bytes()), Ok(now));
+        proptest::prop_assert_eq!(Fingerprint::from_bytes(&fixed_bytes(&now)), Ok(now));
     }
 }

@@ -183,22 +183,12 @@ END;
 /// in key order; the recent tier is read back from the prints when a
 /// process opens the store. Both functions are registered on the
 /// migrating connection only (`store::story::rekey`).
-pub(super) const PRINTS_V2: &str = r#"
+pub(super) const PRINTS_V2: &str = concat!(
+    r#"
 UPDATE story_prints SET fingerprint = story_print_current(fingerprint);
-
-CREATE TABLE story_bands_v2 (
-    band_key    INTEGER NOT NULL,
-    article_id  INTEGER NOT NULL,
-    PRIMARY KEY (band_key, article_id)
-) WITHOUT ROWID;
-INSERT OR IGNORE INTO story_bands_v2 (band_key, article_id)
-SELECT k.value, p.article_id
-FROM story_prints p, json_each(story_index_keys(p.fingerprint)) k
-WHERE p.article_id IN (SELECT article_id FROM story_bands)
-ORDER BY 1, 2;
-DROP TABLE story_bands;
-ALTER TABLE story_bands_v2 RENAME TO story_bands;
-"#;
+"#,
+    rebuild_bands!()
+);
 
 /// Migration: an article's texts compressed together.
 ///
@@ -381,3 +371,55 @@ SELECT 'story', a.id, NULL, NULL, 'similarity', a.story_match_id, a.story_score,
 FROM articles a
 WHERE a.story_match_id IS NOT NULL;
 "#;
+
+/// Migration: compact fingerprints and 32-bit index keys.
+///
+/// A print's facts were stored in a fixed layout, every slot of both
+/// sketches written whether used or not (151 bytes, mostly zeros); they
+/// are now stored with the names and figures they hold only (7 bytes and 4
+/// per fact). Every print is re-encoded (`story_print_current`; the fixed
+/// layout still reads, as the same print) and `story_prints` is written
+/// again in id order, so that its pages are full (updated in place, the
+/// shorter rows would leave each page half empty); its old pages are
+/// freed. An index key was 64 bits (the band number in the top six, 63
+/// for fact keys), 8 bytes in SQLite; it is now 32 bits (the band number
+/// in the top five, 31 for fact keys, read as a signed number), 4 bytes:
+/// every key changes, and the table tier of the story index is rebuilt
+/// from the prints of the articles it held (`story_index_keys`), in key
+/// order, as `PRINTS_V2` did. Stories and decisions do not change (see
+/// `dedup::story::index_key`).
+pub(super) const COMPACT_KEYS: &str = concat!(
+    r#"
+CREATE TEMP TABLE story_prints_compact AS
+SELECT article_id, story_print_current(fingerprint) AS fingerprint FROM story_prints;
+DELETE FROM story_prints;
+INSERT INTO story_prints (article_id, fingerprint)
+SELECT article_id, fingerprint FROM temp.story_prints_compact ORDER BY article_id;
+DROP TABLE temp.story_prints_compact;
+"#,
+    rebuild_bands!()
+);
+
+/// The statements that rebuild the table tier of the story index from the
+/// prints of the articles it holds, in key order (`PRINTS_V2`,
+/// `COMPACT_KEYS`). Their working table keeps the name migration 20 gave
+/// it: `PRINTS_V2`'s text is as shipped.
+macro_rules! rebuild_bands {
+    () => {
+        r#"
+CREATE TABLE story_bands_v2 (
+    band_key    INTEGER NOT NULL,
+    article_id  INTEGER NOT NULL,
+    PRIMARY KEY (band_key, article_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO story_bands_v2 (band_key, article_id)
+SELECT k.value, p.article_id
+FROM story_prints p, json_each(story_index_keys(p.fingerprint)) k
+WHERE p.article_id IN (SELECT article_id FROM story_bands)
+ORDER BY 1, 2;
+DROP TABLE story_bands;
+ALTER TABLE story_bands_v2 RENAME TO story_bands;
+"#
+    };
+}
+use rebuild_bands;

@@ -152,8 +152,11 @@ fn data_version(tx: &Transaction<'_>) -> Result<i64> {
     Ok(tx.pragma_query_value(None, "data_version", |r| r.get(0))?)
 }
 
-/// SplitMix64's finalizer: the keys' low bits are already a hash, but
-/// their top six are the band number.
+/// SplitMix64's finalizer: a key's low 27 bits are already a hash, but its
+/// top five are the band number, and as an `i64` (sign-extended) its high
+/// 32 bits are all zeros or all ones. Every bit of the result depends on
+/// every bit of the key, so the word and the bits a key picks are spread
+/// all the same.
 const fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

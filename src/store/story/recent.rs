@@ -109,7 +109,7 @@ impl RecentBands {
                 .map_err(rusqlite::Error::from)?
                 .and_then(|b| Fingerprint::from_bytes(b).ok())
             {
-                keys.extend(index_keys(&print).map(|k| k as i64));
+                keys.extend(index_keys(&print).map(i64::from));
             }
             self.add(id, &keys);
         }

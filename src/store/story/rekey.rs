@@ -4,7 +4,8 @@
 //! schema's views and triggers never call them).
 //!
 //! - `story_print_current(print)`: the print re-encoded in the current
-//!   version (a version 1 print reads back as exactly the current print of
+//!   version and layout (a version 1 print, or one with its facts in the
+//!   fixed layout of schema 21, reads back as exactly the current print of
 //!   the same text, see `dedup::story`); a value that does not decode is
 //!   returned as it came (it was unreadable before too).
 //! - `story_index_keys(print)`: the print's index keys (band and fact
@@ -35,7 +36,7 @@ pub(in crate::store) fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("story_index_keys", 1, flags, |ctx| {
         let keys: Vec<i64> = match ctx.get_raw(0) {
             ValueRef::Blob(b) => Fingerprint::from_bytes(b)
-                .map(|print| index_keys(&print).map(|k| k as i64).collect())
+                .map(|print| index_keys(&print).map(i64::from).collect())
                 .unwrap_or_default(),
             _ => Vec::new(),
         };

@@ -1,4 +1,5 @@
 use super::*;
+use crate::dedup::story::tests::fixed_facts;
 
 /// The facts of a text as written, in order.
 fn listed(title: &str, text: &str) -> Vec<(Kind, String)> {
@@ -184,18 +185,64 @@ fn shared_facts_are_listed_as_the_first_text_writes_them() {
 }
 
 #[test]
-fn encoding_round_trips_and_refuses_bad_counts() {
+fn encoding_keeps_the_facts_kept_and_refuses_bad_counts_and_lengths() {
     let f = facts(
         "",
         "Rovers paid 32 million to Castleton for Okafor on Tuesday in Northgate.",
     );
+    assert_eq!((f.names().len(), f.figures().len()), (3, 1));
     let mut bytes = Vec::new();
     f.write(&mut bytes);
-    assert_eq!(bytes.len(), Facts::ENCODED_LEN);
+    assert_eq!(bytes.len(), 7 + 4 * 4);
     assert_eq!(Facts::read(&bytes), Some(f));
-    bytes[1] = MAX_NAMES as u8 + 1;
-    assert_eq!(Facts::read(&bytes), None);
-    assert_eq!(Facts::read(&bytes[1..]), None);
+    for n in 0..bytes.len() {
+        assert_eq!(Facts::read(&bytes[..n]), None, "{n}");
+    }
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(&[0; 4]);
+    assert_eq!(Facts::read(&longer), None);
+    let mut bad = bytes.clone();
+    bad[1] = MAX_NAMES as u8 + 1;
+    assert_eq!(Facts::read(&bad), None);
+    let mut bad = bytes.clone();
+    bad[2] = MAX_FIGURES as u8 + 1;
+    assert_eq!(Facts::read(&bad), None);
+    // The fixed layout: the same facts, and the same refusal of counts
+    // out of range.
+    let mut fixed = fixed_facts(&f);
+    assert_eq!(fixed.len(), Facts::FIXED_LEN);
+    assert_eq!(Facts::read(&fixed), Some(f));
+    fixed[2] = MAX_FIGURES as u8 + 1;
+    assert_eq!(Facts::read(&fixed), None);
+}
+
+/// Any facts: counts from none to full, hashes ascending and distinct, as
+/// `facts` makes them (unused slots zero).
+fn any_facts() -> impl proptest::strategy::Strategy<Value = Facts> {
+    use proptest::collection::btree_set;
+    use proptest::prelude::*;
+    (
+        any::<u8>(),
+        any::<u32>(),
+        btree_set(1u32.., 0..=MAX_NAMES),
+        btree_set(1u32.., 0..=MAX_FIGURES),
+    )
+        .prop_map(|(lang, hour, names, figures)| {
+            let mut f = Facts {
+                lang,
+                hour,
+                n_names: names.len() as u8,
+                n_figures: figures.len() as u8,
+                ..Facts::NONE
+            };
+            for (slot, v) in f.names.iter_mut().zip(names) {
+                *slot = v;
+            }
+            for (slot, v) in f.figures.iter_mut().zip(figures) {
+                *slot = v;
+            }
+            f
+        })
 }
 
 /// The tokenizer's definition, one character at a time: what `tokenize`
@@ -234,6 +281,19 @@ fn tokens_by_definition(block: &str, budget: usize) -> Vec<(usize, usize, bool)>
 }
 
 proptest::proptest! {
+    /// Any facts read back from their compact bytes, and from the fixed
+    /// layout that prints had until schema 22.
+    #[test]
+    fn any_facts_read_back_from_either_layout(f in any_facts()) {
+        let mut compact = Vec::new();
+        f.write(&mut compact);
+        proptest::prop_assert_eq!(compact.len(), 7 + 4 * (f.names().len() + f.figures().len()));
+        proptest::prop_assert_eq!(Facts::read(&compact), Some(f));
+        let fixed = fixed_facts(&f);
+        proptest::prop_assert_eq!(fixed.len(), Facts::FIXED_LEN);
+        proptest::prop_assert_eq!(Facts::read(&fixed), Some(f));
+    }
+
     #[test]
     fn tokens_are_what_the_definition_says(
         block in "[a-zA-Z0-9 ,.'’!?:;\"“‘«(—é日本ДΩ٣²\u{300}\t\n-]{0,60}",

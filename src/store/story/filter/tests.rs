@@ -157,7 +157,7 @@ fn the_filter_changes_no_story_and_no_candidate() {
         assert_eq!(filtered, plain, "probe {n}");
         for key in index_keys(&print) {
             keys += 1;
-            spared += u64::from(!with.recent.maybe_in_table(key as i64));
+            spared += u64::from(!with.recent.maybe_in_table(i64::from(key)));
         }
     }
     // Most keys of a new article are in no other article: no seek.
@@ -276,4 +276,46 @@ fn a_checkpoint_elsewhere_leaves_it_in_use() {
     s.record_fetch(&fetch(2, "b", &texts[35], true)).unwrap();
     s.record_fetch(&fetch(2, "c", &texts[36], true)).unwrap();
     assert!(!s.recent.filter.as_ref().unwrap().stale());
+}
+
+/// Keys are 32 bits with the band number on top (`dedup::story::index_key`):
+/// at the bits per key the filter is sized for, absent keys still get a
+/// false "maybe" about once in a hundred, as the module says.
+#[test]
+fn thirty_two_bit_keys_spread_over_the_filter() {
+    use crate::dedup::story::{index_key, FACT_BAND};
+    let bytes = 256 * 1024;
+    let mut filter = KeyFilter {
+        words: vec![0; bytes / 8],
+        keys: 0,
+        version: 0,
+        stale: false,
+    };
+    let mut rng = Rng(7);
+    // A key of one of the 20 bands or of the fact band, as stored.
+    let key = |rng: &mut Rng| {
+        let band = match rng.below(21) {
+            20 => FACT_BAND,
+            b => b as u32,
+        };
+        i64::from(index_key(band, rng.next()))
+    };
+    let held: std::collections::HashSet<i64> = (0..bytes * 8 / BITS_PER_WORD_KEY)
+        .map(|_| key(&mut rng))
+        .collect();
+    for k in &held {
+        filter.add(*k);
+    }
+    assert!(!filter.crowded());
+    assert!(held.iter().all(|k| filter.may_contain(*k)));
+    let (mut absent, mut maybe) = (0, 0);
+    while absent < 200_000 {
+        let k = key(&mut rng);
+        if !held.contains(&k) {
+            absent += 1;
+            maybe += usize::from(filter.may_contain(k));
+        }
+    }
+    let rate = maybe as f64 / absent as f64;
+    assert!(rate < 0.01, "false maybe for {rate:.4} of absent keys");
 }
