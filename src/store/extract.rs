@@ -28,18 +28,10 @@ use crate::model::{FeedId, Validators};
 /// that ran before the fetch committed.
 pub const CHANGE_MARGIN: chrono::Duration = chrono::Duration::hours(1);
 
-/// The article's HTML for outputs: the extracted body when its text is
-/// longer than the feed's (for an article aliased `a`).
-pub(super) const FULLER_HTML: &str = concat!(
-    "CASE WHEN a.extracted_text IS NOT NULL AND length(a.extracted_text) > length(",
-    super::text::text_sql!(),
-    ") THEN a.extracted_html ELSE ",
-    super::html::html_sql!(),
-    " END"
-);
-
-/// The article's text for outputs and digests, chosen as [`FULLER_HTML`].
-/// (The feed's text is that of `store::text::TEXT`.)
+/// The article's text for digests and explanations: the text extracted
+/// from its page when it is longer (in characters) than the feed's, which
+/// is that of `store::text::TEXT` (for an article aliased `a`). Outputs
+/// choose their HTML and text by the same rule (`store::outputs::rows`).
 pub(super) const FULLER_TEXT: &str = concat!(
     "CASE WHEN a.extracted_text IS NOT NULL AND length(a.extracted_text) > length(",
     super::text::text_sql!(),

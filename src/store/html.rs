@@ -219,6 +219,43 @@ fn sum(bytes: &[u8]) -> (u64, usize) {
     (xxhash_rust::xxh3::xxh3_64(bytes), bytes.len())
 }
 
+/// The columns [`stored_texts`] reads, for the article aliased `a`, in
+/// its order.
+pub(super) const STORED_TEXTS: &str =
+    "a.texts_zlib, a.texts_size, a.content_html_size, a.summary_html_size";
+
+/// The content's and the summary's HTML of a row that selected
+/// [`STORED_TEXTS`] from column `first` on: inflated once and cut apart
+/// in the program, as the view `article_html` cuts them in SQL (which
+/// inflates once per column it gives).
+pub(super) fn stored_texts(
+    r: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<(Option<String>, Option<String>)> {
+    let data: Option<Vec<u8>> = r.get(first)?;
+    let size: Option<i64> = r.get(first + 1)?;
+    let content: Option<usize> = r.get(first + 2)?;
+    let summary: Option<usize> = r.get(first + 3)?;
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(first, rusqlite::types::Type::Blob, e)
+    };
+    let bytes = match data {
+        Some(data) => unpack(&data, size.unwrap_or(0)).map_err(|e| failed(Box::new(e)))?,
+        None => Vec::new(),
+    };
+    let part = |from: usize, len: Option<usize>| -> rusqlite::Result<Option<String>> {
+        let Some(len) = len else { return Ok(None) };
+        let slice = from
+            .checked_add(len)
+            .and_then(|end| bytes.get(from..end))
+            .ok_or_else(|| failed("a text's size runs past the stored texts".into()))?;
+        String::from_utf8(slice.to_vec())
+            .map(Some)
+            .map_err(|e| failed(Box::new(e)))
+    };
+    Ok((part(0, content)?, part(content.unwrap_or(0), summary)?))
+}
+
 /// Why a stored value could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnpackError {

@@ -214,11 +214,12 @@ fn the_sql_cuts_the_texts_apart_as_they_were_put_together() {
         let got: (Option<String>, Option<String>) = c
             .query_row(&sql, [id], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap();
-        assert_eq!(
-            got,
-            (h.map(str::to_owned), s.map(str::to_owned)),
-            "case {id}"
-        );
+        let want = (h.map(str::to_owned), s.map(str::to_owned));
+        assert_eq!(got, want, "case {id}");
+        // Cut apart in the program, from one inflating, the same.
+        let sql = format!("SELECT {STORED_TEXTS} FROM articles a WHERE id = ?1");
+        let cut = c.query_row(&sql, [id], |r| stored_texts(r, 0)).unwrap();
+        assert_eq!(cut, want, "case {id}, cut in the program");
     }
 }
 
@@ -253,5 +254,26 @@ fn texts_packed_ahead_are_found_by_entry_and_content() {
         let got = packed.get(key, &t);
         assert!(matches!(got, Cow::Owned(_)), "{key}");
         assert_eq!(unpack(&got, t.bytes().len() as i64).unwrap(), t.bytes());
+    }
+}
+
+/// Sizes that do not fit the stored texts are an error, never a read
+/// past them or a panic.
+#[test]
+fn sizes_past_the_stored_texts_are_an_error() {
+    let c = conn();
+    let read = |content: i64, summary: i64| {
+        c.query_row(
+            "SELECT CAST('<p>abc</p>' AS BLOB), 10, ?1, ?2",
+            [content, summary],
+            |r| stored_texts(r, 0),
+        )
+    };
+    assert_eq!(
+        read(8, 2).unwrap(),
+        (Some("<p>abc</".into()), Some("p>".into()))
+    );
+    for (content, summary) in [(11, 0), (8, 3), (0, i64::MAX)] {
+        assert!(read(content, summary).is_err(), "{content} {summary}");
     }
 }

@@ -135,20 +135,38 @@ impl Store {
     }
 
     fn articles(&self, ids: &[i64]) -> Result<HashMap<i64, OutputArticle>> {
-        // The fuller of the feed's text and the page's (full text).
+        // The texts are inflated once per article here (the SQL of
+        // `article_html` would inflate them once per column), and the
+        // fuller of the feed's text and the page's (full text) chosen as
+        // `store::extract::FULLER_TEXT` chooses in SQL: the page's HTML
+        // and text when its text is the longer.
         let sql = format!(
-            "SELECT id, title, url, canonical_url, authors, {}, {},
-                    {}, published_at, updated_at, first_seen_at, changed_at,
-                    categories, enclosures, title_derived
+            "SELECT id, title, url, canonical_url, authors, {}, a.content_text,
+                    a.extracted_html, a.extracted_text, published_at, updated_at,
+                    first_seen_at, changed_at, categories, enclosures, title_derived
              FROM articles a WHERE id IN (SELECT value FROM json_each(?1))",
-            crate::store::html::summary_sql!(),
-            crate::store::extract::FULLER_HTML,
-            crate::store::extract::FULLER_TEXT
+            crate::store::html::STORED_TEXTS,
         );
         let mut st = self.conn.prepare_cached(&sql)?;
         let time = |s: String| parse_ts(&s).unwrap_or(DateTime::UNIX_EPOCH);
         let rows = st.query_map([json(ids)], |r| {
             let id: i64 = r.get(0)?;
+            let (html, summary_html) = crate::store::html::stored_texts(r, 5)?;
+            let stored: String = r.get(9)?;
+            let text = if stored.is_empty() {
+                html.as_deref()
+                    .map(crate::clean::html_to_text)
+                    .unwrap_or_default()
+            } else {
+                stored
+            };
+            let extracted_html: Option<String> = r.get(10)?;
+            let extracted_text: Option<String> = r.get(11)?;
+            let (content_html, content_text) = match extracted_text {
+                // SQL's `length` counts characters.
+                Some(page) if page.chars().count() > text.chars().count() => (extracted_html, page),
+                _ => (html, text),
+            };
             Ok((
                 id,
                 OutputArticle {
@@ -157,16 +175,16 @@ impl Store {
                     url: r.get(2)?,
                     canonical_url: r.get(3)?,
                     authors: r.get(4)?,
-                    summary_html: r.get(5)?,
-                    content_html: r.get(6)?,
-                    content_text: r.get(7)?,
-                    published_at: time(r.get(8)?),
-                    updated_at: r.get::<_, Option<String>>(9)?.map(time),
-                    first_seen_at: time(r.get(10)?),
-                    changed_at: r.get::<_, Option<String>>(11)?.map(time),
-                    categories: r.get(12)?,
-                    enclosures: r.get(13)?,
-                    title_derived: r.get(14)?,
+                    summary_html,
+                    content_html,
+                    content_text,
+                    published_at: time(r.get(12)?),
+                    updated_at: r.get::<_, Option<String>>(13)?.map(time),
+                    first_seen_at: time(r.get(14)?),
+                    changed_at: r.get::<_, Option<String>>(15)?.map(time),
+                    categories: r.get(16)?,
+                    enclosures: r.get(17)?,
+                    title_derived: r.get(18)?,
                 },
             ))
         })?;
