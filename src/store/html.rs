@@ -226,8 +226,11 @@ pub(super) const STORED_TEXTS: &str =
 
 /// The content's and the summary's HTML of a row that selected
 /// [`STORED_TEXTS`] from column `first` on: inflated once and cut apart
-/// in the program, as the view `article_html` cuts them in SQL (which
-/// inflates once per column it gives).
+/// in the program exactly as [`html_sql`] and [`summary_sql`] cut them in
+/// SQL (which inflates once per column). A size that runs past the
+/// stored bytes (a row edited by hand) is cut short, as `substr` cuts it,
+/// rather than failing the whole read; a value that does not inflate, or
+/// a part that is not UTF-8, is an error, as it is in SQL.
 pub(super) fn stored_texts(
     r: &rusqlite::Row<'_>,
     first: usize,
@@ -244,14 +247,19 @@ pub(super) fn stored_texts(
         None => Vec::new(),
     };
     let part = |from: usize, len: Option<usize>| -> rusqlite::Result<Option<String>> {
-        let Some(len) = len else { return Ok(None) };
-        let slice = from
-            .checked_add(len)
-            .and_then(|end| bytes.get(from..end))
-            .ok_or_else(|| failed("a text's size runs past the stored texts".into()))?;
-        String::from_utf8(slice.to_vec())
-            .map(Some)
-            .map_err(|e| failed(Box::new(e)))
+        match len {
+            None => Ok(None),
+            Some(0) => Ok(Some(String::new())),
+            // `substr` of NULL, or of a BLOB of no bytes, is NULL.
+            Some(_) if bytes.is_empty() => Ok(None),
+            Some(len) => {
+                let start = from.min(bytes.len());
+                let end = from.saturating_add(len).min(bytes.len());
+                String::from_utf8(bytes[start..end].to_vec())
+                    .map(Some)
+                    .map_err(|e| failed(Box::new(e)))
+            }
+        }
     };
     Ok((part(0, content)?, part(content.unwrap_or(0), summary)?))
 }

@@ -257,23 +257,45 @@ fn texts_packed_ahead_are_found_by_entry_and_content() {
     }
 }
 
-/// Sizes that do not fit the stored texts are an error, never a read
-/// past them or a panic.
-#[test]
-fn sizes_past_the_stored_texts_are_an_error() {
-    let c = conn();
-    let read = |content: i64, summary: i64| {
-        c.query_row(
-            "SELECT CAST('<p>abc</p>' AS BLOB), 10, ?1, ?2",
-            [content, summary],
-            |r| stored_texts(r, 0),
-        )
-    };
-    assert_eq!(
-        read(8, 2).unwrap(),
-        (Some("<p>abc</".into()), Some("p>".into()))
-    );
-    for (content, summary) in [(11, 0), (8, 3), (0, i64::MAX)] {
-        assert!(read(content, summary).is_err(), "{content} {summary}");
+proptest! {
+    /// Whatever the stored sizes say (a row edited by hand), the texts cut
+    /// apart in the program are what the SQL of the views gives.
+    #[test]
+    fn the_program_cuts_the_texts_as_the_sql_does(
+        texts in "[a-z<>/ ]{0,40}",
+        packed in any::<bool>(),
+        content in proptest::option::of(0usize..50),
+        summary in proptest::option::of(0usize..50),
+    ) {
+        let c = conn();
+        let stored = if packed { pack(texts.as_bytes()) } else { texts.clone().into_bytes() };
+        let sql = format!(
+            "SELECT {}, {}, {STORED_TEXTS}
+             FROM (SELECT ?1 AS texts_zlib, ?2 AS texts_size, ?3 AS content_html_size,
+                          ?4 AS summary_html_size) a",
+            html_sql!(),
+            summary_sql!()
+        );
+        let (by_sql, by_program) = c
+            .query_row(
+                &sql,
+                rusqlite::params![stored, texts.len(), content, summary],
+                |r| {
+                    let by_sql: (Option<String>, Option<String>) = (r.get(0)?, r.get(1)?);
+                    Ok((by_sql, stored_texts(r, 2)?))
+                },
+            )
+            .unwrap();
+        prop_assert_eq!(by_program, by_sql);
     }
+}
+
+/// A value that does not inflate is an error, in the program as in SQL.
+#[test]
+fn a_value_that_does_not_inflate_is_an_error() {
+    let c = conn();
+    let read = c.query_row("SELECT x'00010203', 1000, 10, NULL", [], |r| {
+        stored_texts(r, 0)
+    });
+    assert!(read.is_err());
 }
