@@ -73,6 +73,7 @@ impl Store {
                 written += 1;
             }
             super::ingest::index_articles_from(&tx, first)?;
+            super::outputs::content_added(&tx)?;
             tx.commit()?;
         }
         Ok(written)

@@ -93,6 +93,9 @@ impl Store {
                 })
                 .collect::<Result<Vec<_>>>()?;
             index_new_articles(&tx, &mut unindexed)?;
+            if applied.iter().any(|a| a.new > 0) {
+                super::outputs::content_added(&tx)?;
+            }
             if let Some((policy, now)) = stories.filter(|_| recent.full()) {
                 let start = windows.start(&tx, policy, now)?;
                 recent.flush(&tx, start)?;

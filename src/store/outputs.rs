@@ -33,9 +33,12 @@
 //!   fewer than `limit` of them shows fewer items.
 //!
 //! # Change token
-//! [`Store::content_generation`] reads one row that triggers bump whenever
-//! something an output can show changes (see migration `OUTPUTS` in
-//! `schema.rs`). It costs one primary-key lookup, is the same for every
+//! [`Store::content_generation`] reads one row that moves whenever
+//! something an output can show changes: triggers bump it on updates and
+//! deletes (see migration 5 in `schema.rs`), and the writer once per
+//! transaction that adds entries ([`content_added`]; an insert trigger
+//! would cost every new row a statement journal, see migration
+//! `WRITER_GENERATION`). It costs one primary-key lookup, is the same for every
 //! connection (unlike `PRAGMA data_version`), and never moves on fetches
 //! that change nothing shown (a 304, a fetch-log row, a next-check time).
 
@@ -539,6 +542,15 @@ impl Store {
         }
         Ok(plans)
     }
+}
+
+/// Moves the content generation for entries (and articles) a transaction
+/// added. The writers that insert call it once per transaction instead of
+/// an insert trigger per row (see the module docs).
+pub(super) fn content_added(tx: &rusqlite::Connection) -> Result<()> {
+    tx.prepare_cached("UPDATE content_generation SET generation = generation + 1 WHERE id = 1")?
+        .execute([])?;
+    Ok(())
 }
 
 /// `values` as a JSON array, for `json_each`.

@@ -20,7 +20,7 @@ const FIXTURE: &str = concat!(
 
 /// The release's schema version, and this build's.
 const RELEASE_VERSION: i64 = 16;
-const MIGRATED_VERSION: i64 = 22;
+const MIGRATED_VERSION: i64 = 23;
 
 /// The release's store, unpacked to `to`.
 fn unpack(to: &Path) {

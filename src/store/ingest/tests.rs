@@ -1,7 +1,8 @@
 //! The write of one fetch, on a real SQLite file: entries added, updated
 //! in place and left alone; a skipped entry that changed refused; guids
 //! that change on every fetch; a feed moved after permanent redirects;
-//! pruned entries that stay pruned.
+//! pruned entries that stay pruned; the content generation moved once per
+//! write that adds entries.
 
 use crate::store::story::tests::{fetch, flushing_at, OTHER, REPORT};
 use crate::store::{Outcome, Store, StoreError};
@@ -220,4 +221,53 @@ fn the_search_index_holds_what_the_articles_hold_however_a_group_writes_them() {
         0,
         "the HTML article's text replaced the report"
     );
+}
+
+#[test]
+fn a_write_that_adds_entries_moves_the_content_generation_once() {
+    let (_dir, mut s) = flushing_at(1_000);
+    let g0 = s.content_generation().unwrap();
+    let mut two = fetch(1, "a", REPORT, false);
+    let mut second = two.entries[0].clone();
+    second.key = "guid:https://f1.example/b".into();
+    second.guid = Some("https://f1.example/b".into());
+    second.url = Some("https://f1.example/b".into());
+    second.canonical_url = second.url.clone();
+    second.content_text = OTHER.into();
+    second.content_hash ^= 1;
+    two.entries.push(second);
+    let applied = s.record_fetches(&[two.clone(), fetch(2, "c", OTHER, true)]);
+    let news: Vec<usize> = applied.into_iter().map(|a| a.unwrap().new).collect();
+    assert_eq!(news, [2, 1]);
+    // One group, three entries and three articles: moved, and once.
+    let g1 = s.content_generation().unwrap();
+    assert_eq!(g1, g0 + 1);
+    // The same entries again add nothing, and nothing shown changed.
+    s.record_fetches(&[two]).pop().unwrap().unwrap();
+    assert_eq!(s.content_generation().unwrap(), g1);
+    // An entry that joins another feed's article is still something shown.
+    let joined = s.record_fetch(&fetch(3, "c", OTHER, true)).unwrap();
+    assert_eq!((joined.new, joined.merged), (1, 1));
+    assert!(s.content_generation().unwrap() > g1);
+}
+
+#[test]
+fn no_trigger_fires_on_inserting_entries_or_articles() {
+    // An insert trigger makes each new row copy the pages it touches into
+    // a statement journal (migration `WRITER_GENERATION`): the writer
+    // moves the content generation itself instead.
+    let (_dir, s) = flushing_at(1_000);
+    let mut st = s
+        .conn
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'trigger'
+               AND tbl_name IN ('entries', 'articles') AND sql LIKE '%AFTER INSERT ON%'",
+        )
+        .unwrap();
+    let names: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
 }

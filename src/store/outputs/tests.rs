@@ -255,10 +255,10 @@ fn a_sparse_selection_is_found_past_the_scan_budget() {
 #[test]
 fn the_generation_moves_only_when_shown_content_changes() {
     let (_dir, s) = store();
-    let g0 = s.content_generation().unwrap();
+    // Written by hand, without the writer's bump for what it adds (see
+    // `ingest::tests::a_write_that_adds_entries_moves_the_content_generation_once`).
     let id = article(&s, "one", 1, 1, &["a"]);
     let g1 = s.content_generation().unwrap();
-    assert!(g1 > g0);
     // A fetch that changes nothing shown: same title, fetch state, a log row.
     s.conn
         .execute_batch(

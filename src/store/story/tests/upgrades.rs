@@ -122,7 +122,8 @@ fn schema_21_prints_are_made_compact_and_the_table_tier_rekeyed_by_the_upgrade()
         }
         tx.execute("UPDATE story_index SET through = 2", [])
             .unwrap();
-        // Only the upgrade to 22 to run, as `Store::open` runs it.
+        // The upgrades from 22 on to run, as `Store::open` runs them (the
+        // later ones do not touch the story index).
         assert!(MIGRATIONS[21].contains("story_prints_compact"));
         tx.pragma_update(None, "user_version", 21).unwrap();
         tx.commit().unwrap();
@@ -138,8 +139,7 @@ fn schema_21_prints_are_made_compact_and_the_table_tier_rekeyed_by_the_upgrade()
         );
     }
     let mut s = open(&path);
-    assert_eq!(s.schema_version().unwrap(), 22);
-    assert_eq!(MIGRATIONS.len(), 22);
+    assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
     for (id, print) in (1..).zip(&prints) {
         let stored = stored_print(&s, id);
         assert_eq!(stored, print.to_bytes(), "article {id}");
