@@ -7,17 +7,23 @@
 //!
 //! # A pipeline of two stages
 //!
-//! Processing documents (parsing, cleaning, fingerprints) and writing them
-//! (the store's one writer, see `store::SharedStore`) are the two stages a
-//! busy round's CPU goes to, in about equal parts. Documents are processed
-//! at most [`processors`] at a time, process-wide: one fewer than the
-//! machine's cores, so that the writer keeps a core of its own. Without the
-//! limit, the sixteen fetches of a round each parsed on a thread of their
-//! own, the writer got a seventeenth of the CPU while they ran, the round
-//! waited on the writer all the same, and every one of the sixteen held a
-//! document's parse in memory at once. Fetches still run at the configured
-//! concurrency; only their CPU work takes turns, and the records waiting
-//! for the writer are bounded by that concurrency.
+//! Processing documents (parsing, cleaning, fingerprints, compressing)
+//! and writing them (the store's one writer, see `store::SharedStore`) are
+//! the two stages a busy round's CPU goes to. Documents are processed at
+//! most [`processors`] at a time, process-wide: as many as the machine has
+//! cores. Without a limit, the sixteen fetches of a round each parsed on a
+//! thread of their own, the writer got a seventeenth of the CPU while they
+//! ran, the round waited on the writer all the same, and every one of the
+//! sixteen held a document's parse in memory at once. With one processor
+//! fewer than the cores (so that the writer kept a core of its own), a
+//! cold round on two cores became bound by its one processor once the
+//! writer got lighter (migration `WRITER_GENERATION`): the writer's core
+//! idled a third of the time. With one per core the scheduler shares the
+//! cores between the stages as their work comes, and a writer that falls
+//! behind holds its fetches' slots, so processing waits for it. Fetches
+//! still run at the configured concurrency; only their CPU work takes
+//! turns, and the records waiting for the writer are bounded by that
+//! concurrency.
 
 use std::collections::HashSet;
 
@@ -33,10 +39,10 @@ use crate::parse::ParseError;
 use crate::rules;
 use crate::store::{self, FeedRow, FetchRecord, Judged, SharedStore};
 
-/// Documents processed at once on a machine with `cores` cores: one core
-/// is left to the store's writer (see the module docs), at least one.
+/// Documents processed at once on a machine with `cores` cores: one per
+/// core (see the module docs), at least one.
 pub fn processors(cores: usize) -> usize {
-    cores.saturating_sub(1).max(1)
+    cores.max(1)
 }
 
 /// Runs `f`, CPU work on a document, on the blocking pool once one of the

@@ -5,11 +5,11 @@ use std::time::Duration;
 use super::*;
 
 #[test]
-fn the_writer_keeps_a_core() {
+fn one_processor_per_core() {
     assert_eq!(processors(0), 1);
     assert_eq!(processors(1), 1);
-    assert_eq!(processors(2), 1);
-    assert_eq!(processors(8), 7);
+    assert_eq!(processors(2), 2);
+    assert_eq!(processors(8), 8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
