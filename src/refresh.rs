@@ -273,7 +273,13 @@ pub async fn refresh_all(
         let fetcher = fetcher.clone();
         let store = store.clone();
         let dedup = dedup.clone();
-        tasks.spawn(async move { refresh_feed(&fetcher, &store, &feed, &state, &dedup).await });
+        // Boxed: a feed's refresh is a future of several kilobytes, which
+        // tokio would otherwise copy whole each time it moves the task
+        // (spawning, polling, reading its output): a fifth of the
+        // instructions of an unchanged round of 1,000 feeds.
+        tasks.spawn(Box::pin(async move {
+            refresh_feed(&fetcher, &store, &feed, &state, &dedup).await
+        }));
     };
     for next in waiting.by_ref().take(limit) {
         spawn(&mut tasks, next);
