@@ -31,7 +31,7 @@ pub const CHANGE_MARGIN: chrono::Duration = chrono::Duration::hours(1);
 /// The article's text for digests and explanations: the text extracted
 /// from its page when it is longer (in characters) than the feed's, which
 /// is that of `store::text::TEXT` (for an article aliased `a`). Outputs
-/// choose their HTML and text by the same rule (`store::outputs::rows`).
+/// choose their HTML and text by the same rule ([`fuller`]).
 pub(super) const FULLER_TEXT: &str = concat!(
     "CASE WHEN a.extracted_text IS NOT NULL AND length(a.extracted_text) > length(",
     super::text::text_sql!(),
@@ -39,6 +39,21 @@ pub(super) const FULLER_TEXT: &str = concat!(
     super::text::text_sql!(),
     " END"
 );
+
+/// An article's HTML and text for outputs, chosen as [`FULLER_TEXT`]
+/// chooses the text in SQL: the page's (`extracted_html`,
+/// `extracted_text`) when its text is longer in characters than the
+/// feed's, else the feed's.
+pub(super) fn fuller(
+    feed: (Option<String>, String),
+    page: (Option<String>, Option<String>),
+) -> (Option<String>, String) {
+    match page {
+        // SQL's `length` counts characters.
+        (html, Some(text)) if text.chars().count() > feed.1.chars().count() => (html, text),
+        _ => feed,
+    }
+}
 
 /// One article waiting for extraction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,4 +333,53 @@ fn write_outcome(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `fuller` and `FULLER_TEXT` pick the same text, counting characters
+    /// (not bytes) on both sides, on a real store.
+    #[test]
+    fn fuller_chooses_as_the_sql_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = crate::store::Store::open(&dir.path().join("t.db")).unwrap();
+        let cases = [
+            ("short", Some("a longer page text")),
+            // Longer in characters, shorter in bytes.
+            ("éééé", Some("abcde")),
+            // Shorter in characters, longer in bytes.
+            ("abcdef", Some("éééé")),
+            ("same", Some("size")),
+            ("no page", None),
+        ];
+        for (id, (feed, page)) in (1..).zip(cases) {
+            s.conn
+                .execute(
+                    "INSERT INTO articles (id, title, content_text, content_hash, published_at,
+                         first_seen_at, extracted_text, extracted_html)
+                     VALUES (?1, 't', ?2, 'h', 'x', 'x', ?3, ?4)",
+                    rusqlite::params![id, feed, page, page.map(|p| format!("<p>{p}</p>"))],
+                )
+                .unwrap();
+            let in_sql: String = s
+                .conn
+                .query_row(
+                    &format!("SELECT {FULLER_TEXT} FROM articles a WHERE id = ?1"),
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let feed_html = Some(format!("<p>{feed}</p>"));
+            let page_html = page.map(|p| format!("<p>{p}</p>"));
+            let (html, text) = fuller(
+                (feed_html.clone(), feed.to_owned()),
+                (page_html.clone(), page.map(str::to_owned)),
+            );
+            assert_eq!(text, in_sql, "{feed} / {page:?}");
+            let expected = if text == feed { feed_html } else { page_html };
+            assert_eq!(html, expected, "the HTML goes with its text");
+        }
+    }
 }

@@ -31,6 +31,17 @@ pub(super) use text_sql;
 /// when none is stored, the text of its `content_html`.
 pub(super) const TEXT: &str = text_sql!();
 
+/// The text of an article read in the program, as [`TEXT`] reads it in
+/// SQL: the `stored` `content_text`, or, when none is stored, the text of
+/// its `html` (`''` without either).
+pub(super) fn read(stored: String, html: Option<&str>) -> String {
+    if stored.is_empty() {
+        html.map(crate::clean::html_to_text).unwrap_or_default()
+    } else {
+        stored
+    }
+}
+
 /// What to store in `content_text` for an article of `html` whose text is
 /// `text`: nothing (`''`) when the text is the HTML's own, derived again
 /// on reading.
@@ -104,6 +115,17 @@ mod tests {
             .query_row("SELECT html_text(NULL)", [], |r| r.get(0))
             .unwrap();
         assert_eq!(null, None);
+    }
+
+    #[test]
+    fn a_text_is_read_as_stored_or_from_its_html() {
+        let html = "<p>a <i>b</i></p>";
+        assert_eq!(read("kept".into(), Some(html)), "kept");
+        assert_eq!(
+            read(String::new(), Some(html)),
+            crate::clean::html_to_text(html)
+        );
+        assert_eq!(read(String::new(), None), "");
     }
 
     #[test]

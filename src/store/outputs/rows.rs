@@ -138,8 +138,7 @@ impl Store {
         // The texts are inflated once per article here (the SQL of
         // `article_html` would inflate them once per column), and the
         // fuller of the feed's text and the page's (full text) chosen as
-        // `store::extract::FULLER_TEXT` chooses in SQL: the page's HTML
-        // and text when its text is the longer.
+        // `store::extract::FULLER_TEXT` chooses in SQL (`extract::fuller`).
         let sql = format!(
             "SELECT id, title, url, canonical_url, authors, {}, a.content_text,
                     a.extracted_html, a.extracted_text, published_at, updated_at,
@@ -152,21 +151,9 @@ impl Store {
         let rows = st.query_map([json(ids)], |r| {
             let id: i64 = r.get(0)?;
             let (html, summary_html) = crate::store::html::stored_texts(r, 5)?;
-            let stored: String = r.get(9)?;
-            let text = if stored.is_empty() {
-                html.as_deref()
-                    .map(crate::clean::html_to_text)
-                    .unwrap_or_default()
-            } else {
-                stored
-            };
-            let extracted_html: Option<String> = r.get(10)?;
-            let extracted_text: Option<String> = r.get(11)?;
-            let (content_html, content_text) = match extracted_text {
-                // SQL's `length` counts characters.
-                Some(page) if page.chars().count() > text.chars().count() => (extracted_html, page),
-                _ => (html, text),
-            };
+            let text = crate::store::text::read(r.get(9)?, html.as_deref());
+            let (content_html, content_text) =
+                crate::store::extract::fuller((html, text), (r.get(10)?, r.get(11)?));
             Ok((
                 id,
                 OutputArticle {
