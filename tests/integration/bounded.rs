@@ -109,6 +109,10 @@ const SHAPES: &[(&str, &str)] = &[
     ),
     ("misnested formatting and blocks", "<b><div><i></b><p></i>"),
     ("deep lists", "<ul><li>"),
+    (
+        "list item end tags inside nested lists",
+        "<ul></li><li></tr>",
+    ),
     ("deep tables", "<table><tr><td>"),
     (
         "long attribute lists",

@@ -83,6 +83,12 @@ fn end_tags_close_only_what_the_parser_closes() {
         "<span><div></span>",
         "<div><table></div>",
         "<div></ div>",
+        // An end tag of a list item or paragraph does not look past a
+        // nested list or a button.
+        "<ul></li><li>",
+        "<ul></li><li></tr>",
+        "<ol><li></li><ol><li>",
+        "<p><button></p>",
     ] {
         assert!(!html_is_tame(&piece.repeat(300)), "{piece}");
     }
@@ -95,6 +101,8 @@ fn end_tags_close_only_what_the_parser_closes() {
         "<div></div>",
         "<div><span></div>",
         "<ul><li>x</ul>",
+        "<ul><li>x</li></ul>",
+        "<p>x<button>y</button></p>",
         "<select><option>a<option>b<optgroup><option>c</select>",
         "<ruby>a<rb>b<rt>c<rp>d</ruby>",
         "<svg><p></svg>",

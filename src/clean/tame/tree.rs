@@ -325,12 +325,23 @@ impl<'a> Tree<'a> {
                 return;
             }
         }
-        let stop = if is_one_of(name, TABLE_PARTS) || name.eq_ignore_ascii_case("table") {
-            TABLE_SCOPE
-        } else if is_special(name) {
-            SCOPE
-        } else {
-            SPECIAL
+        // Where the parser's search for the element stops: a table part's
+        // table scope; for `li` list item scope and for `p` button scope
+        // (scope, and `ol`/`ul` or `button`: an `</li>` inside a nested
+        // list closes nothing); for another special element its scope;
+        // for any other element the nearest special one.
+        let stops = |open: &str| {
+            if is_one_of(name, TABLE_PARTS) || name.eq_ignore_ascii_case("table") {
+                is_one_of(open, TABLE_SCOPE)
+            } else if name.eq_ignore_ascii_case("li") {
+                is_one_of(open, SCOPE) || is_one_of(open, &["ol", "ul"])
+            } else if name.eq_ignore_ascii_case("p") {
+                is_one_of(open, SCOPE) || open.eq_ignore_ascii_case("button")
+            } else if is_special(name) {
+                is_one_of(open, SCOPE)
+            } else {
+                is_special(open)
+            }
         };
         for at in (0..self.stack.len()).rev() {
             let open = self.stack[at].name;
@@ -338,7 +349,7 @@ impl<'a> Tree<'a> {
                 self.truncate(at);
                 return;
             }
-            if is_one_of(open, stop) || (stop == SPECIAL && is_special(open)) {
+            if stops(open) {
                 return;
             }
         }
